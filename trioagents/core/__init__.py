@@ -1,0 +1,95 @@
+"""Layer 0: data types and protocols shared by every layer. No I/O, no trio tasks."""
+
+from ._audio import AudioFrame as AudioFrame
+from ._audio import concat_frames as concat_frames
+from ._audio import silence as silence
+from ._chat import AgentHandoff as AgentHandoff
+from ._chat import ChatContext as ChatContext
+from ._chat import ChatItem as ChatItem
+from ._chat import ChatMessage as ChatMessage
+from ._chat import ChatRole as ChatRole
+from ._chat import FunctionCall as FunctionCall
+from ._chat import FunctionCallOutput as FunctionCallOutput
+from ._errors import ConfigurationError as ConfigurationError
+from ._errors import ConnectError as ConnectError
+from ._errors import ConnectionClosedError as ConnectionClosedError
+from ._errors import ContentFilterError as ContentFilterError
+from ._errors import JobError as JobError
+from ._errors import LocalProtocolError as LocalProtocolError
+from ._errors import ProtocolError as ProtocolError
+from ._errors import ProviderConnectionError as ProviderConnectionError
+from ._errors import ProviderError as ProviderError
+from ._errors import ProviderStatusError as ProviderStatusError
+from ._errors import ProviderTimeoutError as ProviderTimeoutError
+from ._errors import RemoteProtocolError as RemoteProtocolError
+from ._errors import ToolError as ToolError
+from ._errors import TransportError as TransportError
+from ._errors import TrioAgentsError as TrioAgentsError
+from ._ids import short_id as short_id
+from ._providers import LLM as LLM
+from ._providers import STT as STT
+from ._providers import TTS as TTS
+from ._providers import VAD as VAD
+from ._providers import BatchSTT as BatchSTT
+from ._providers import LLMEvent as LLMEvent
+from ._providers import LLMTextDelta as LLMTextDelta
+from ._providers import LLMToolCall as LLMToolCall
+from ._providers import LLMUsage as LLMUsage
+from ._providers import SpeechEvent as SpeechEvent
+from ._providers import SpeechEventType as SpeechEventType
+from ._providers import StreamingTTS as StreamingTTS
+from ._providers import STTStream as STTStream
+from ._providers import ToolChoice as ToolChoice
+from ._providers import ToolSpec as ToolSpec
+from ._providers import TTSStream as TTSStream
+from ._providers import VADEvent as VADEvent
+from ._providers import VADEventType as VADEventType
+from ._providers import VADStream as VADStream
+
+__all__ = [
+    "LLM",
+    "STT",
+    "TTS",
+    "VAD",
+    "AgentHandoff",
+    "AudioFrame",
+    "BatchSTT",
+    "ChatContext",
+    "ChatItem",
+    "ChatMessage",
+    "ChatRole",
+    "ConfigurationError",
+    "ConnectError",
+    "ConnectionClosedError",
+    "ContentFilterError",
+    "FunctionCall",
+    "FunctionCallOutput",
+    "JobError",
+    "LLMEvent",
+    "LLMTextDelta",
+    "LLMToolCall",
+    "LLMUsage",
+    "LocalProtocolError",
+    "ProtocolError",
+    "ProviderConnectionError",
+    "ProviderError",
+    "ProviderStatusError",
+    "ProviderTimeoutError",
+    "RemoteProtocolError",
+    "STTStream",
+    "SpeechEvent",
+    "SpeechEventType",
+    "StreamingTTS",
+    "TTSStream",
+    "ToolChoice",
+    "ToolError",
+    "ToolSpec",
+    "TransportError",
+    "TrioAgentsError",
+    "VADEvent",
+    "VADEventType",
+    "VADStream",
+    "concat_frames",
+    "short_id",
+    "silence",
+]

@@ -1,0 +1,230 @@
+"""The small protocols every model provider implements.
+
+Each provider call is an *async context manager* that owns whatever the call needs
+(an HTTP response, a websocket, a model thread) and yields an async iterator of
+results. Leaving the ``async with`` block -- normally, by error, or because the
+enclosing turn was cancelled -- closes the stream before the block exits. That is
+the whole cancellation contract: there is no ``aclose()`` to forget and nothing
+the provider may leave running.
+
+The iterators are plain objects with ``__anext__`` (not async generators), so no
+``yield`` ever crosses a cancel scope (PEP 789).
+
+Streams that take input (STT, VAD, streaming TTS) expose ``push_*``/``end_input``;
+pushing after ``end_input`` raises ``trio.ClosedResourceError``-style
+``LocalProtocolError``. Timestamps are read from Trio's clock.
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import AsyncIterator, Sequence
+from contextlib import AbstractAsyncContextManager
+from dataclasses import dataclass, field
+from typing import Any, Literal, Protocol, TypeAlias, runtime_checkable
+
+from ._audio import AudioFrame
+from ._chat import ChatContext
+
+__all__ = [
+    "LLM",
+    "STT",
+    "TTS",
+    "VAD",
+    "BatchSTT",
+    "LLMEvent",
+    "LLMTextDelta",
+    "LLMToolCall",
+    "LLMUsage",
+    "STTStream",
+    "SpeechEvent",
+    "SpeechEventType",
+    "StreamingTTS",
+    "TTSStream",
+    "ToolChoice",
+    "ToolSpec",
+    "VADEvent",
+    "VADEventType",
+    "VADStream",
+]
+
+
+# --------------------------------------------------------------------- LLM
+
+
+@dataclass(frozen=True, slots=True)
+class ToolSpec:
+    """What the LLM is told about a tool: ``parameters`` is a JSON schema object."""
+
+    name: str
+    description: str
+    parameters: dict[str, Any] = field(default_factory=lambda: {"type": "object", "properties": {}})
+
+
+ToolChoice: TypeAlias = Literal["auto", "none", "required"] | str
+"""``"auto"``, ``"none"``, ``"required"``, or the name of one tool to force."""
+
+
+@dataclass(frozen=True, slots=True)
+class LLMTextDelta:
+    text: str
+
+
+@dataclass(frozen=True, slots=True)
+class LLMToolCall:
+    """A complete tool call (the provider assembles streamed argument deltas).
+
+    ``arguments`` is the raw JSON text the model produced; it is validated by the
+    tool layer, not by the provider.
+    """
+
+    call_id: str
+    name: str
+    arguments: str
+
+
+@dataclass(frozen=True, slots=True)
+class LLMUsage:
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+
+
+LLMEvent: TypeAlias = LLMTextDelta | LLMToolCall | LLMUsage
+
+
+@runtime_checkable
+class LLM(Protocol):
+    """A streaming chat model."""
+
+    @property
+    def label(self) -> str: ...
+
+    def chat(
+        self,
+        chat_ctx: ChatContext,
+        *,
+        tools: Sequence[ToolSpec] = (),
+        tool_choice: ToolChoice = "auto",
+    ) -> AbstractAsyncContextManager[AsyncIterator[LLMEvent]]:
+        """Open one completion. Errors are :class:`~trioagents.ProviderError`."""
+        ...
+
+
+# --------------------------------------------------------------------- TTS
+
+
+@runtime_checkable
+class TTS(Protocol):
+    """Chunked synthesis: one text in, audio frames out."""
+
+    @property
+    def label(self) -> str: ...
+
+    @property
+    def sample_rate(self) -> int: ...
+
+    @property
+    def num_channels(self) -> int: ...
+
+    def synthesize(self, text: str) -> AbstractAsyncContextManager[AsyncIterator[AudioFrame]]: ...
+
+
+class TTSStream(Protocol):
+    async def push_text(self, text: str) -> None: ...
+
+    async def end_input(self) -> None: ...
+
+    def __aiter__(self) -> AsyncIterator[AudioFrame]: ...
+
+
+@runtime_checkable
+class StreamingTTS(TTS, Protocol):
+    """Incremental synthesis: text pushed as it is generated."""
+
+    def stream(self) -> AbstractAsyncContextManager[TTSStream]: ...
+
+
+# --------------------------------------------------------------------- STT
+
+
+class SpeechEventType(enum.Enum):
+    START_OF_SPEECH = "start_of_speech"
+    INTERIM_TRANSCRIPT = "interim_transcript"
+    FINAL_TRANSCRIPT = "final_transcript"
+    END_OF_SPEECH = "end_of_speech"
+
+
+@dataclass(frozen=True, slots=True)
+class SpeechEvent:
+    type: SpeechEventType
+    text: str = ""
+    language: str | None = None
+    confidence: float = 1.0
+    timestamp: float = 0.0
+
+
+class STTStream(Protocol):
+    async def push_frame(self, frame: AudioFrame) -> None: ...
+
+    async def end_input(self) -> None: ...
+
+    def __aiter__(self) -> AsyncIterator[SpeechEvent]: ...
+
+
+@runtime_checkable
+class STT(Protocol):
+    """Streaming recognition."""
+
+    @property
+    def label(self) -> str: ...
+
+    def stream(self, *, language: str | None = None) -> AbstractAsyncContextManager[STTStream]: ...
+
+
+@runtime_checkable
+class BatchSTT(Protocol):
+    """Whole-utterance recognition (wrap with a VAD-segmenting adapter to stream)."""
+
+    @property
+    def label(self) -> str: ...
+
+    async def recognize(
+        self, frames: Sequence[AudioFrame], *, language: str | None = None
+    ) -> SpeechEvent: ...
+
+
+# --------------------------------------------------------------------- VAD
+
+
+class VADEventType(enum.Enum):
+    START_OF_SPEECH = "start_of_speech"
+    INFERENCE_DONE = "inference_done"
+    END_OF_SPEECH = "end_of_speech"
+
+
+@dataclass(frozen=True, slots=True)
+class VADEvent:
+    """``speech_duration``/``silence_duration`` are the current run lengths in seconds."""
+
+    type: VADEventType
+    timestamp: float
+    speech_duration: float = 0.0
+    silence_duration: float = 0.0
+    probability: float = 0.0
+    speaking: bool = False
+
+
+class VADStream(Protocol):
+    async def push_frame(self, frame: AudioFrame) -> None: ...
+
+    async def end_input(self) -> None: ...
+
+    def __aiter__(self) -> AsyncIterator[VADEvent]: ...
+
+
+@runtime_checkable
+class VAD(Protocol):
+    @property
+    def label(self) -> str: ...
+
+    def stream(self) -> AbstractAsyncContextManager[VADStream]: ...
