@@ -10,6 +10,16 @@ from ._chat import ChatMessage as ChatMessage
 from ._chat import ChatRole as ChatRole
 from ._chat import FunctionCall as FunctionCall
 from ._chat import FunctionCallOutput as FunctionCallOutput
+from ._error_handling import EndSession as EndSession
+from ._error_handling import ErrorAction as ErrorAction
+from ._error_handling import ErrorContext as ErrorContext
+from ._error_handling import ErrorHandler as ErrorHandler
+from ._error_handling import ErrorSource as ErrorSource
+from ._error_handling import FallBack as FallBack
+from ._error_handling import RetryRequest as RetryRequest
+from ._error_handling import SayMessage as SayMessage
+from ._error_handling import SkipTurn as SkipTurn
+from ._error_handling import SupportsFailover as SupportsFailover
 from ._errors import ConfigurationError as ConfigurationError
 from ._errors import ConnectError as ConnectError
 from ._errors import ConnectionClosedError as ConnectionClosedError
@@ -62,6 +72,12 @@ __all__ = [
     "ConnectError",
     "ConnectionClosedError",
     "ContentFilterError",
+    "EndSession",
+    "ErrorAction",
+    "ErrorContext",
+    "ErrorHandler",
+    "ErrorSource",
+    "FallBack",
     "FunctionCall",
     "FunctionCallOutput",
     "JobError",
@@ -76,10 +92,14 @@ __all__ = [
     "ProviderStatusError",
     "ProviderTimeoutError",
     "RemoteProtocolError",
+    "RetryRequest",
     "STTStream",
+    "SayMessage",
+    "SkipTurn",
     "SpeechEvent",
     "SpeechEventType",
     "StreamingTTS",
+    "SupportsFailover",
     "TTSStream",
     "ToolChoice",
     "ToolError",
