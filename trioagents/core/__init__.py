@@ -55,6 +55,8 @@ from ._providers import TTSStream as TTSStream
 from ._providers import VADEvent as VADEvent
 from ._providers import VADEventType as VADEventType
 from ._providers import VADStream as VADStream
+from ._sentences import SentenceSplitter as SentenceSplitter
+from ._sentences import split_sentences as split_sentences
 
 __all__ = [
     "LLM",
@@ -95,6 +97,7 @@ __all__ = [
     "RetryRequest",
     "STTStream",
     "SayMessage",
+    "SentenceSplitter",
     "SkipTurn",
     "SpeechEvent",
     "SpeechEventType",
@@ -112,4 +115,5 @@ __all__ = [
     "concat_frames",
     "short_id",
     "silence",
+    "split_sentences",
 ]
