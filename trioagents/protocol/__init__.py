@@ -3,4 +3,20 @@
 No trio import here: a core takes bytes/events in and gives events/bytes out.
 """
 
-__all__: list[str] = []
+from ._tokens import AuthError as AuthError
+from ._tokens import TokenClaims as TokenClaims
+from ._tokens import VideoGrants as VideoGrants
+from ._tokens import authorize_grant as authorize_grant
+from ._tokens import authorize_join as authorize_join
+from ._tokens import mint_token as mint_token
+from ._tokens import verify_token as verify_token
+
+__all__ = [
+    "AuthError",
+    "TokenClaims",
+    "VideoGrants",
+    "authorize_grant",
+    "authorize_join",
+    "mint_token",
+    "verify_token",
+]

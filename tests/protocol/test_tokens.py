@@ -1,0 +1,126 @@
+from __future__ import annotations
+
+import base64
+import contextlib
+import json
+
+import jwt
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from trioagents.protocol import (
+    AuthError,
+    VideoGrants,
+    authorize_grant,
+    authorize_join,
+    mint_token,
+    verify_token,
+)
+
+# Tests build raw JWTs with LiveKit's short dev secret directly through PyJWT.
+pytestmark = pytest.mark.filterwarnings("ignore::jwt.warnings.InsecureKeyLengthWarning")
+
+SECRET = "dev-secret-value"
+KEYS = {"devkey": SECRET}
+T0 = 1_800_000_000.0
+
+
+def _mint(**kwargs: object) -> str:
+    defaults: dict[str, object] = {
+        "identity": "alice",
+        "video": VideoGrants(room_join=True, room="r1"),
+        "now": lambda: T0,
+    }
+    defaults.update(kwargs)
+    return mint_token("devkey", SECRET, **defaults)  # type: ignore[arg-type]
+
+
+def _reason(token: str, **kwargs: object) -> str:
+    def check() -> None:
+        claims = verify_token(token, KEYS, now=lambda: T0 + 1, **kwargs)  # type: ignore[arg-type]
+        authorize_join(claims, "r1")
+
+    with pytest.raises(AuthError) as info:
+        check()
+    assert SECRET not in str(info.value)
+    assert token not in str(info.value)
+    return info.value.reason
+
+
+def test_round_trip_keeps_grants_and_claims() -> None:
+    token = _mint(name="Alice", metadata="m", attributes={"a": "1"}, kind="agent")
+    claims = verify_token(token, KEYS, now=lambda: T0 + 10)
+    assert claims.identity == "alice"
+    assert claims.api_key == "devkey"
+    assert claims.name == "Alice"
+    assert claims.kind == "agent"
+    assert claims.attributes == {"a": "1"}
+    assert claims.video == VideoGrants(room_join=True, room="r1")
+    assert authorize_join(claims) == "r1"
+    payload = jwt.decode(token, options={"verify_signature": False})
+    assert payload["video"] == {"roomJoin": True, "room": "r1"}
+    assert payload["exp"] - payload["nbf"] == 6 * 3600
+
+
+def test_rejections_have_stable_reasons() -> None:
+    assert _reason(_mint(now=lambda: T0 - 7 * 3600)) == "expired"
+    assert _reason(mint_token("other", SECRET, identity="a", video=VideoGrants())) == "unknown_key"
+    assert (
+        _reason(mint_token("devkey", "wrong", identity="a", video=VideoGrants())) == "bad_signature"
+    )
+    assert _reason(_mint(video=VideoGrants(room_join=True, room="r2"))) == "wrong_room"
+    assert _reason(_mint(video=VideoGrants(room="r1"))) == "missing_grant"
+    assert _reason("garbage") == "malformed"
+    assert _reason("a.b.c") == "malformed"
+    no_exp = jwt.encode({"iss": "devkey", "sub": "a"}, SECRET, algorithm="HS256")
+    assert _reason(no_exp) == "missing_claim"
+    future = _mint(now=lambda: T0 + 3600)
+    assert _reason(future) == "not_yet_valid"
+    none_alg = jwt.encode({"iss": "devkey", "exp": T0 + 99}, None, algorithm="none")
+    assert _reason(none_alg) == "malformed"
+
+
+def test_leeway_is_one_minute() -> None:
+    token = _mint(ttl=100)
+    verify_token(token, KEYS, now=lambda: T0 + 159)
+    with pytest.raises(AuthError):
+        verify_token(token, KEYS, now=lambda: T0 + 161)
+
+
+def test_service_grants() -> None:
+    claims = verify_token(
+        _mint(video=VideoGrants(room_admin=True, room="r1")), KEYS, now=lambda: T0
+    )
+    authorize_grant(claims, "room_admin", "r1")
+    with pytest.raises(AuthError) as info:
+        authorize_grant(claims, "room_admin", "r2")
+    assert info.value.reason == "wrong_room"
+    with pytest.raises(AuthError) as info:
+        authorize_grant(claims, "room_create")
+    assert info.value.reason == "missing_grant"
+
+
+def test_grant_type_errors_are_malformed() -> None:
+    bad = jwt.encode(
+        {"iss": "devkey", "sub": "a", "exp": T0 + 99, "video": {"roomJoin": "yes"}},
+        SECRET,
+        algorithm="HS256",
+    )
+    assert _reason(bad) == "malformed"
+
+
+@given(st.text(max_size=300))
+def test_any_string_is_accepted_or_rejected_with_auth_error(token: str) -> None:
+    with contextlib.suppress(AuthError):
+        verify_token(token, KEYS, now=lambda: T0)
+
+
+@given(st.binary(max_size=200))
+def test_any_payload_under_a_valid_header_is_handled(payload: bytes) -> None:
+    def b64(data: bytes) -> str:
+        return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
+
+    header = b64(json.dumps({"alg": "HS256", "typ": "JWT"}).encode())
+    with contextlib.suppress(AuthError):
+        verify_token(f"{header}.{b64(payload)}.sig", KEYS, now=lambda: T0)
