@@ -1,3 +1,15 @@
 """Layer 2: Trio transports (websockets, streaming HTTP, the aiortc bridge)."""
 
-__all__: list[str] = []
+from ._aiortc_bridge import AsyncioBridge as AsyncioBridge
+from ._aiortc_bridge import BridgeStatistics as BridgeStatistics
+from ._aiortc_bridge import open_asyncio_bridge as open_asyncio_bridge
+from ._peer_connection import IceServer as IceServer
+from ._peer_connection import open_peer_connection as open_peer_connection
+
+__all__ = [
+    "AsyncioBridge",
+    "BridgeStatistics",
+    "IceServer",
+    "open_asyncio_bridge",
+    "open_peer_connection",
+]
