@@ -3,6 +3,12 @@
 No trio import here: a core takes bytes/events in and gives events/bytes out.
 """
 
+from ._codec import MAX_MESSAGE_SIZE as MAX_MESSAGE_SIZE
+from ._codec import decode_envelope as decode_envelope
+from ._codec import decode_server_message as decode_server_message
+from ._codec import decode_signal_request as decode_signal_request
+from ._codec import decode_signal_response as decode_signal_response
+from ._codec import decode_worker_message as decode_worker_message
 from ._tokens import AuthError as AuthError
 from ._tokens import TokenClaims as TokenClaims
 from ._tokens import VideoGrants as VideoGrants
@@ -12,11 +18,17 @@ from ._tokens import mint_token as mint_token
 from ._tokens import verify_token as verify_token
 
 __all__ = [
+    "MAX_MESSAGE_SIZE",
     "AuthError",
     "TokenClaims",
     "VideoGrants",
     "authorize_grant",
     "authorize_join",
+    "decode_envelope",
+    "decode_server_message",
+    "decode_signal_request",
+    "decode_signal_response",
+    "decode_worker_message",
     "mint_token",
     "verify_token",
 ]
