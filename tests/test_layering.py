@@ -23,6 +23,7 @@ LAYERS = {
     "voice": 5,
     "providers": 6,
     "observability": 6,
+    "persistence": 6,
     "devserver": 7,
     "testing": 8,
     "cli": 9,
