@@ -16,7 +16,7 @@ cannot be hit by accident.
 from __future__ import annotations
 
 import inspect
-from typing import Any
+from typing import Any, TypeGuard
 
 __all__ = [
     "AGENT_BASE_MARKER",
@@ -31,7 +31,7 @@ AGENT_MARKER = "__trioagents_agent__"
 AGENT_BASE_MARKER = "__trioagents_agent_base__"
 
 
-def is_agent_class(obj: Any) -> bool:
+def is_agent_class(obj: Any) -> TypeGuard[type]:
     """True for a class carrying the agent marker (base classes included)."""
     return isinstance(obj, type) and getattr(obj, AGENT_MARKER, False) is True
 

@@ -118,10 +118,17 @@ def field_hints(cls: type, where: str) -> dict[str, Any]:
 
 
 def resolve_annotation(annotation: Any, fn: Callable[..., Any], localns: Mapping[str, Any]) -> Any:
-    """Evaluate a string annotation in ``fn``'s globals plus ``localns``."""
-    if not isinstance(annotation, str):
-        return annotation
-    return eval(annotation, fn.__globals__, dict(localns))
+    """Evaluate a string annotation in ``fn``'s globals plus ``localns``.
+
+    A quoted annotation under ``from __future__ import annotations`` is a string
+    twice over, so evaluation repeats (a bounded number of times) until a
+    non-string comes out.
+    """
+    for _ in range(3):
+        if not isinstance(annotation, str):
+            break
+        annotation = eval(annotation, fn.__globals__, dict(localns))
+    return annotation
 
 
 def json_schema(hint: Any, where: str, seen: frozenset[type] = frozenset()) -> dict[str, Any]:
