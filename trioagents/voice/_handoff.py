@@ -30,6 +30,8 @@ from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, TypeAlias
 
+import trio
+
 from ..core import (
     LLM,
     AgentHandoff,
@@ -151,7 +153,6 @@ async def plan_handoff(
     policy: ContextPolicy | None = None,
     message: str | None = None,
     tools: Iterable[FunctionTool] | None = None,
-    now: float = 0.0,
 ) -> HandoffPlan:
     """Compute the handoff from ``old_agent`` (None at session start) to ``new_agent``.
 
@@ -159,7 +160,8 @@ async def plan_handoff(
     passes the agent's full tool list when it has one. ``chat_ctx`` is read, never
     modified; ``message`` is the handoff tool's message, if any. Checkpoints: only
     inside a ``Summarize`` LLM call or an async ``Custom`` function; cancellation
-    there propagates with nothing changed. Raises ConfigurationError for a
+    there propagates with nothing changed. The handoff item is stamped with
+    Trio's clock when planning ends. Raises ConfigurationError for a
     non-agent ``new_agent``, an unknown policy or a ``Custom`` function that does
     not return a ChatContext; ProviderError from ``Summarize`` without a fallback.
     """
@@ -177,6 +179,7 @@ async def plan_handoff(
     else:
         new_ctx = _apply_simple(policy, source)
     old_name = None if old_agent is None else agent_name(old_agent)
+    now = trio.current_time()
     item = AgentHandoff(old_agent=old_name, new_agent=agent_name(new_agent), created_at=now)
     return HandoffPlan(old_agent, new_agent, new_ctx, tool_set, item, message, summary)
 

@@ -87,39 +87,72 @@ async def run_tool_calls(
     propagates. Checkpoints: the wait for the tools. Raises only what ``commit``
     raises, or ``Cancelled``.
     """
-    pending = [_PendingCall(call) for call in calls]
-    for entry in pending:
-        _prepare(entry, tools)
-    runnable = [entry for entry in pending if entry.outcome is None]
+    step = _Step(calls, tools, make_context)
     cancelled: trio.Cancelled | None = None
-    all_done = trio.Event()
-    remaining = len(runnable)
-
-    async def run_one(entry: _PendingCall) -> None:
-        nonlocal remaining
-        await _run_call(entry, make_context)
-        remaining -= 1
-        if remaining == 0:
-            all_done.set()
-
     async with trio.open_nursery() as nursery:
-        for entry in runnable:
-            nursery.start_soon(run_one, entry)
-        if not runnable:
-            all_done.set()
+        step.start(nursery)
         try:
-            await all_done.wait()
+            await step.all_done.wait()
         except trio.Cancelled as exc:
-            cancelled = exc
-            _apply_interrupt_policies(runnable)
-    outcomes = [entry.outcome for entry in pending]
-    assert all(o is not None for o in outcomes), "every call has an outcome"
-    now = trio.current_time()
-    result = reconcile_step(outcomes, interrupted=cancelled is not None, now=now)  # type: ignore[arg-type]
+            cancelled = exc  # re-raised below, once every call has its outcome
+            step.apply_interrupt_policies()
+    result = step.result(interrupted=cancelled is not None)
     commit(result)
     if cancelled is not None:
         raise cancelled
     return result
+
+
+class _Step:
+    """The calls of one step and the count of tool tasks still running."""
+
+    __slots__ = ("_make_context", "_pending", "_remaining", "all_done")
+
+    def __init__(
+        self,
+        calls: Sequence[FunctionCall],
+        tools: Mapping[str, FunctionTool],
+        make_context: Callable[[FunctionCall], RunContext[Any]],
+    ) -> None:
+        self._pending = [_PendingCall(call) for call in calls]
+        for entry in self._pending:
+            _prepare(entry, tools)
+        self._make_context = make_context
+        self._remaining = 0
+        self.all_done = trio.Event()
+
+    def start(self, nursery: trio.Nursery) -> None:
+        """Start one task per runnable call (no checkpoint)."""
+        for entry in self._pending:
+            if entry.outcome is None:
+                self._remaining += 1
+                nursery.start_soon(self._run_one, entry)
+        if self._remaining == 0:
+            self.all_done.set()
+
+    async def _run_one(self, entry: _PendingCall) -> None:
+        await _run_call(entry, self._make_context)
+        self._remaining -= 1
+        if self._remaining == 0:
+            self.all_done.set()
+
+    def apply_interrupt_policies(self) -> None:
+        """Cancel ``"cancel"`` tools; give ``"complete"`` tools their deadline. No checkpoint."""
+        now = trio.current_time()
+        for entry in self._pending:
+            if entry.outcome is not None or entry.tool is None:
+                continue
+            options = entry.tool.options
+            if options.on_interrupt == "cancel":
+                entry.scope.cancel()
+            else:
+                entry.scope.deadline = min(entry.scope.deadline, now + options.interrupt_deadline)
+
+    def result(self, *, interrupted: bool) -> ToolStepResult:
+        outcomes = [entry.outcome for entry in self._pending]
+        finished = [outcome for outcome in outcomes if outcome is not None]
+        assert len(finished) == len(outcomes), "every call has an outcome"
+        return reconcile_step(finished, interrupted=interrupted, now=trio.current_time())
 
 
 def _prepare(entry: _PendingCall, tools: Mapping[str, FunctionTool]) -> None:
@@ -138,6 +171,12 @@ def _prepare(entry: _PendingCall, tools: Mapping[str, FunctionTool]) -> None:
     except ToolArgumentsError as exc:
         message = f"Invalid arguments for tool {tool.name!r}: {exc}"
         entry.outcome = error_outcome(call, "invalid_arguments", message, now=now, exception=exc)
+        return
+    except Exception as exc:  # a tool whose signature cannot be analysed
+        _log_failure(tool, call, exc)
+        entry.outcome = error_outcome(
+            call, "internal_error", INTERNAL_ERROR_MESSAGE, now=now, exception=exc
+        )
         return
     entry.tool = tool
 
@@ -158,17 +197,21 @@ async def _run_call(
             now = trio.current_time()
             entry.outcome = error_outcome(call, "tool_error", str(exc), now=now, exception=exc)
         except Exception as exc:
-            logger.warning(
-                "tool raised an unexpected exception",
-                exc_info=exc,
-                extra={"tool": tool.name, "call_id": call.call_id},
-            )
+            _log_failure(tool, call, exc)
             now = trio.current_time()
             entry.outcome = error_outcome(
                 call, "internal_error", INTERNAL_ERROR_MESSAGE, now=now, exception=exc
             )
     if entry.outcome is None:
         entry.outcome = _cancelled_outcome(entry)
+
+
+def _log_failure(tool: FunctionTool, call: FunctionCall, exc: Exception) -> None:
+    logger.warning(
+        "tool raised an unexpected exception",
+        exc_info=exc,
+        extra={"tool": tool.name, "call_id": call.call_id},
+    )
 
 
 def _stop_outcome(call: FunctionCall, exc: StopResponse) -> ToolCallOutcome:
@@ -186,19 +229,6 @@ def _cancelled_outcome(entry: _PendingCall) -> ToolCallOutcome:
         f"The tool did not finish within {deadline:g}s after an interruption and was cancelled."
     )
     return error_outcome(entry.call, "deadline_exceeded", message, now=now)
-
-
-def _apply_interrupt_policies(entries: Sequence[_PendingCall]) -> None:
-    """Cancel ``"cancel"`` tools; give ``"complete"`` tools their deadline. No checkpoint."""
-    now = trio.current_time()
-    for entry in entries:
-        if entry.outcome is not None or entry.tool is None:
-            continue
-        options = entry.tool.options
-        if options.on_interrupt == "cancel":
-            entry.scope.cancel()
-        else:
-            entry.scope.deadline = min(entry.scope.deadline, now + options.interrupt_deadline)
 
 
 def tool_choice_for_step(
