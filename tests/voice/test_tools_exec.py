@@ -392,3 +392,20 @@ def test_tool_choice_default_allows_three_tool_steps() -> None:
         tool_choice_for_step(0)
     with pytest.raises(ConfigurationError):
         tool_choice_for_step(1, max_tool_steps=-1)
+
+
+async def test_a_tool_whose_signature_cannot_be_analysed_gets_an_internal_error() -> None:
+    @function_tool
+    def takes_bytes(data: bytes) -> str:
+        """Unsupported parameter type."""
+        return "never"
+
+    commits: list[ToolStepResult] = []
+    recorder = Recorder()
+    tools = ToolSet([takes_bytes])
+    result = await run_tool_calls(
+        [call("b", "takes_bytes", '{"data": "x"}')], tools, recorder.context, commits.append
+    )
+    assert [o.kind for o in result.outcomes] == ["internal_error"]
+    assert isinstance(result.outcomes[0].exception, ConfigurationError)
+    assert commits == [result]

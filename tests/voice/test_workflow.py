@@ -12,6 +12,8 @@ from typing import Any
 import pytest
 import trio
 import trio.testing
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from trioagents.core import ChatContext, ConfigurationError, FunctionCall
 from trioagents.voice import (
@@ -302,3 +304,40 @@ async def test_a_session_like_driver_switches_agent_tools_and_context_atomically
         ("GreeterAgent", "ReservationAgent"),
         ("ReservationAgent", "ConfirmationAgent"),
     ]
+
+
+# ------------------------------------------------------------- run-time property
+
+STATES = Workflow(GreeterAgent).states
+TOOL_NAMES = sorted({t.tool for t in Workflow(GreeterAgent).transitions if t.tool})
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    st.lists(
+        st.tuples(st.sampled_from(STATES), st.none() | st.sampled_from(TOOL_NAMES)),
+        max_size=20,
+    )
+)
+def test_workflow_state_moves_only_along_declared_edges(
+    attempts: list[tuple[type, str | None]],
+) -> None:
+    workflow = Workflow(GreeterAgent)
+    edges = {(t.source, t.target, t.tool) for t in workflow.transitions}
+    state = workflow.start()
+    expected = GreeterAgent
+    for target, via in attempts:
+        allowed = any((expected, target, tool) in edges for tool in ([via] if via else TOOL_NAMES))
+        if allowed:
+            taken = state.transition(target(), via=via)
+            assert (taken.source, taken.target) == (expected, target)
+            expected = target
+        else:
+            with pytest.raises(UndeclaredTransitionError):
+                state.transition(target, via=via)
+        assert state.current is expected
+    if state.history:
+        assert state.history[0].source is GreeterAgent
+        assert state.history[-1].target is expected
+    pairs = zip(state.history, state.history[1:], strict=False)
+    assert all(a.target is b.source for a, b in pairs)

@@ -25,6 +25,7 @@ import enum
 import inspect
 import types
 import typing
+import weakref
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Annotated, Any, Literal, Union, get_args, get_origin
@@ -106,15 +107,26 @@ def sequence_item(hint: Any) -> Any | None:
     return args[0] if args else Any
 
 
+_FIELD_HINTS: weakref.WeakKeyDictionary[type, dict[str, Any]] = weakref.WeakKeyDictionary()
+
+
 def field_hints(cls: type, where: str) -> dict[str, Any]:
-    """Resolved field hints of a dataclass or TypedDict (raises ConfigurationError)."""
+    """Resolved field hints of a dataclass or TypedDict (raises ConfigurationError).
+
+    Cached per class: argument validation asks for them on every call.
+    """
+    cached = _FIELD_HINTS.get(cls)
+    if cached is not None:
+        return cached
     try:
-        return typing.get_type_hints(cls, include_extras=True)
+        hints = typing.get_type_hints(cls, include_extras=True)
     except Exception as exc:
         raise ConfigurationError(
             f"{where}: cannot resolve the field types of {cls.__qualname__}; "
             "define it at module level so its annotations can be evaluated"
         ) from exc
+    _FIELD_HINTS[cls] = hints
+    return hints
 
 
 def resolve_annotation(annotation: Any, fn: Callable[..., Any], localns: Mapping[str, Any]) -> Any:
