@@ -15,8 +15,11 @@ import trio.testing
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from trioagents.core import ChatContext, ConfigurationError, FunctionCall
+from trioagents.core import AgentHandoff, ChatContext, ConfigurationError, FunctionCall
 from trioagents.voice import (
+    ContextPolicy,
+    Custom,
+    HandoffRequestContext,
     KeepLastTurns,
     RunContext,
     ToolSet,
@@ -249,61 +252,102 @@ def test_duplicate_state_names_are_refused() -> None:
 # ------------------------------------------------------------- the session seam
 
 
+class MiniSession:
+    """How the session is meant to use these units: step -> check -> plan -> swap."""
+
+    def __init__(self, policy: ContextPolicy) -> None:
+        self.state = Workflow(GreeterAgent).start()
+        self.agent: Any = GreeterAgent()
+        self.tools = ToolSet(find_function_tools(self.agent))
+        self.chat_ctx = ChatContext()
+        self.chat_ctx.add_message("user", "A table please")
+        self.history = self.chat_ctx.copy()
+        self.userdata: dict[str, Any] = {}
+        self.policy = policy
+
+    def context(self, call: FunctionCall) -> RunContext[dict[str, Any]]:
+        return RunContext(self, None, call, self.userdata)
+
+    def commit(self, result: ToolStepResult) -> None:
+        self.chat_ctx.extend(result.chat_items())
+        self.history.extend(result.chat_items())
+
+    async def step(self, calls: list[FunctionCall]) -> ToolStepResult:
+        result = await run_tool_calls(calls, self.tools, self.context, self.commit)
+        if result.handoff is not None:
+            handoff = result.handoff
+            transition = self.state.check(handoff.agent, via=handoff.call.name)
+            plan = await plan_handoff(
+                old_agent=self.agent,
+                new_agent=handoff.agent,
+                chat_ctx=self.chat_ctx,
+                policy=self.policy,
+                message=handoff.message,
+            )
+            # the swap: synchronous, nothing can interleave
+            self.state.apply(transition)
+            self.agent, self.tools, self.chat_ctx = plan.new_agent, plan.tools, plan.chat_ctx
+            self.history.append(plan.item)
+        return result
+
+
 async def test_a_session_like_driver_switches_agent_tools_and_context_atomically(
     autojump_clock: trio.testing.MockClock,
 ) -> None:
-    """How the session is meant to use these units: step -> check -> plan -> swap."""
-    state = Workflow(GreeterAgent).start()
-    agent: Any = GreeterAgent()
-    tools = ToolSet(find_function_tools(agent))
-    chat_ctx = ChatContext()
-    chat_ctx.add_message("user", "A table please")
-    history = chat_ctx.copy()
-    userdata: dict[str, Any] = {}
-
-    async def step(calls: list[FunctionCall]) -> ToolStepResult:
-        nonlocal agent, tools, chat_ctx
-        committed: list[ToolStepResult] = []
-
-        def context(call: FunctionCall) -> RunContext[dict[str, Any]]:
-            return RunContext(None, None, call, userdata)
-
-        result = await run_tool_calls(calls, tools, context, committed.append)
-        chat_ctx.extend(result.chat_items())
-        history.extend(result.chat_items())
-        if result.handoff is not None:
-            transition = state.check(result.handoff.agent, via=result.handoff.call.name)
-            plan = await plan_handoff(
-                old_agent=agent,
-                new_agent=result.handoff.agent,
-                chat_ctx=chat_ctx,
-                policy=KeepLastTurns(1),
-            )
-            # the swap: synchronous, nothing can interleave
-            state.apply(transition)
-            agent, tools, chat_ctx = plan.new_agent, plan.tools, plan.chat_ctx
-            history.append(plan.item)
-        return result
-
-    first = await step([FunctionCall("c1", "start_reservation", "{}")])
+    session = MiniSession(KeepLastTurns(1))
+    first = await session.step([FunctionCall("c1", "start_reservation", "{}")])
     assert not first.reply_required
-    assert isinstance(agent, ReservationAgent)
-    assert list(tools) == ["confirm_reservation", "cancel"]
-    assert state.current is ReservationAgent
-    assert [type(i).__name__ for i in chat_ctx] == [
+    assert isinstance(session.agent, ReservationAgent)
+    assert list(session.tools) == ["confirm_reservation", "cancel"]
+    assert session.state.current is ReservationAgent
+    assert [type(i).__name__ for i in session.chat_ctx] == [
         "ChatMessage",
         "FunctionCall",
         "FunctionCallOutput",
     ]
 
-    await step([FunctionCall("c2", "confirm_reservation", '{"time": "20:00"}')])
-    assert isinstance(agent, ConfirmationAgent)
-    assert userdata == {"reservation": "20:00"}  # shared state survives the handoffs
-    handoffs = [i for i in history if type(i).__name__ == "AgentHandoff"]
-    assert [(h.old_agent, h.new_agent) for h in handoffs] == [  # type: ignore[union-attr]
+    await session.step([FunctionCall("c2", "confirm_reservation", '{"time": "20:00"}')])
+    assert isinstance(session.agent, ConfirmationAgent)
+    assert session.userdata == {"reservation": "20:00"}  # shared state survives handoffs
+    handoffs = [i for i in session.history if isinstance(i, AgentHandoff)]
+    assert [(h.old_agent, h.new_agent) for h in handoffs] == [
         ("GreeterAgent", "ReservationAgent"),
         ("ReservationAgent", "ConfirmationAgent"),
     ]
+
+
+async def test_a_handoff_cancelled_while_planning_leaves_everything_as_it_was(
+    autojump_clock: trio.testing.MockClock,
+) -> None:
+    async def slow_policy(request: HandoffRequestContext) -> ChatContext:
+        await trio.sleep(10)  # e.g. a summary that takes long
+        return ChatContext()
+
+    session = MiniSession(Custom(slow_policy))
+    agent, tools = session.agent, session.tools
+    with trio.move_on_after(1) as turn:
+        await session.step([FunctionCall("c1", "start_reservation", "{}")])
+    assert turn.cancelled_caught
+    assert session.agent is agent
+    assert session.tools is tools
+    assert session.state.current is GreeterAgent
+    assert session.state.history == ()
+    assert not any(isinstance(i, AgentHandoff) for i in session.history)
+    # the tool step itself was committed once, before the planning started
+    kinds = [type(i).__name__ for i in session.chat_ctx]
+    assert kinds[-2:] == ["FunctionCall", "FunctionCallOutput"]
+
+
+class BadSchema(Agent):
+    @function_tool
+    async def upload(self, blob: bytes) -> str:
+        """Unsupported parameter type."""
+        return "x"
+
+
+def test_tool_schema_errors_surface_when_the_workflow_is_built() -> None:
+    with pytest.raises(ConfigurationError, match="tool 'upload' parameter 'blob'"):
+        Workflow(BadSchema)
 
 
 # ------------------------------------------------------------- run-time property

@@ -21,6 +21,11 @@ Every policy drops the old agent's instructions (``system``/``developer``
 messages): the new agent brings its own, which the session prepends. Function calls
 and outputs are kept only in complete pairs, so the new context never contains an
 orphaned call the provider would reject.
+
+Rejected alternative: a ``session.update_agent()`` that mutates as it goes (LiveKit
+Agents drains and closes the old activity while building the new one). A
+cancellation in the middle of such a sequence leaves a half-switched session; a
+plan that is either applied whole or dropped cannot.
 """
 
 from __future__ import annotations

@@ -15,6 +15,12 @@ atomic: it is applied completely after a step that finished, or not at all).
 
 Exception details never reach the LLM: an unexpected exception becomes a generic
 "internal error" output, and the exception itself is kept in ``exception``.
+
+Rejected alternatives: letting the first handoff win when several tools return
+agents (the outcome would depend on the order the LLM happened to list the calls,
+and the other agent's tool would have run for nothing, silently); resolving
+handoffs as each call completes (LiveKit Agents), which makes the result depend
+on tool latencies.
 """
 
 from __future__ import annotations

@@ -10,7 +10,8 @@ agent B". Transitions come from two places:
   made outside tools.
 
 :class:`Workflow` discovers every state reachable from the initial agent and
-validates the graph when it is built, i.e. at start-up: an annotation naming the
+validates the graph when it is built, i.e. at start-up (building every tool's
+schema on the way, so an unsupported parameter type fails here too): an annotation naming the
 generic agent base class, a target name that is no known agent, an annotation that
 cannot be evaluated, or a declared state that cannot be reached all raise
 :class:`~trioagents.core.ConfigurationError` with the fix in the message.
@@ -130,6 +131,7 @@ class Workflow:
             seen.add(cls)
             self._order.append(cls)
             for tool in find_function_tools(cls):
+                _ = tool.spec  # a schema error is a start-up error too
                 targets = self._tool_targets(cls, tool)
                 if targets is None:
                     deferred.append((cls, tool))
