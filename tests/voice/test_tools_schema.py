@@ -8,6 +8,8 @@ from dataclasses import dataclass, field
 from typing import Annotated, Any, Literal, Optional, TypedDict
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from trioagents.core import ConfigurationError, FunctionCall, ToolSpec
 from trioagents.voice import (
@@ -345,3 +347,17 @@ def test_docstring_parser_edge_cases() -> None:
     sphinx = parse_docstring(":param int x: the x\n:type x: int\n:param y: the y")
     assert sphinx.params == {"x": "the x", "y": "the y"}
     assert sphinx.summary == ""
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.lists(
+        st.sampled_from(["Args:", "Returns:", ":param x: y", ":type x:", "    ", "  a: b", "\t"])
+        | st.text(max_size=30),
+        max_size=12,
+    ).map("\n".join)
+)
+def test_docstring_parser_never_raises(doc: str) -> None:
+    parsed = parse_docstring(doc)
+    assert isinstance(parsed.summary, str)
+    assert all(isinstance(k, str) and isinstance(v, str) for k, v in parsed.params.items())

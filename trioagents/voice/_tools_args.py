@@ -114,7 +114,7 @@ def convert_value(value: Any, hint: Any, path: str, depth: int = 0) -> Any:
     hint, _ = strip_annotated(hint)
     if hint is Any:
         return value
-    scalar = _SCALARS.get(hint)
+    scalar = _SCALARS.get(hint) if hint is None or isinstance(hint, type) else None
     if scalar is not None:
         return scalar(value, path)
     if get_origin(hint) is Literal:

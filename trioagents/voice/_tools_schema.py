@@ -178,8 +178,8 @@ def _scalar_schema(hint: Any) -> dict[str, Any] | None:
         return {}
     if hint is None or hint is _NONE:
         return {"type": "null"}
-    names = {bool: "boolean", int: "integer", float: "number", str: "string"}
-    return {"type": names[hint]} if hint in names else None
+    names: dict[type, str] = {bool: "boolean", int: "integer", float: "number", str: "string"}
+    return {"type": names[hint]} if isinstance(hint, type) and hint in names else None
 
 
 def _enum_schema(values: list[Any]) -> dict[str, Any]:
