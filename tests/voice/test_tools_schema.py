@@ -361,3 +361,16 @@ def test_docstring_parser_never_raises(doc: str) -> None:
     parsed = parse_docstring(doc)
     assert isinstance(parsed.summary, str)
     assert all(isinstance(k, str) and isinstance(v, str) for k, v in parsed.params.items())
+
+
+def test_static_and_class_methods_and_bad_transitions_are_refused() -> None:
+    with pytest.raises(ConfigurationError, match="staticmethod or classmethod"):
+        function_tool(staticmethod(lambda: None))
+    with pytest.raises(ConfigurationError, match="staticmethod or classmethod"):
+        function_tool(classmethod(lambda cls: None))
+    with pytest.raises(ConfigurationError, match="agent classes or their names"):
+        function_tool(transitions=[42])
+    tool = function_tool(name="go", transitions=("BookingAgent",))(lambda: None)
+    assert tool.options.transitions == ("BookingAgent",)
+    with pytest.raises(ConfigurationError, match="pass name="):
+        function_tool(lambda: None)

@@ -125,6 +125,18 @@ def test_discovers_states_and_transitions_from_annotations_and_declarations() ->
     assert len(workflow.transitions) == 7
 
 
+def test_to_dict_describes_the_graph_by_name() -> None:
+    described = Workflow(GreeterAgent).to_dict()
+    assert described["initial"] == "GreeterAgent"
+    assert described["states"][-1] == "CheckoutAgent"
+    assert described["transitions"][0] == {
+        "source": "GreeterAgent",
+        "target": "ReservationAgent",
+        "tool": "start_reservation",
+    }
+    assert len(described["transitions"]) == 7
+
+
 def test_mermaid_export_is_deterministic_and_in_the_docs() -> None:
     text = Workflow(GreeterAgent).to_mermaid()
     assert text == RESTAURANT_MERMAID

@@ -90,6 +90,12 @@ class ToolOptions:
                 "interrupt_deadline must be a positive finite number of seconds: an "
                 "interrupted tool is never waited for without bound"
             )
+        if self.transitions is not None and not all(
+            isinstance(target, type | str) for target in self.transitions
+        ):
+            raise ConfigurationError(
+                "transitions= takes agent classes or their names, e.g. transitions=[BookingAgent]"
+            )
 
 
 class _ToolDefinition:
@@ -98,8 +104,11 @@ class _ToolDefinition:
     __slots__ = ("fn", "is_method", "name", "options", "owner", "signature_cache")
 
     def __init__(self, fn: Callable[..., Any], options: ToolOptions) -> None:
-        if not callable(fn):
-            raise ConfigurationError("@function_tool must decorate a function")
+        if isinstance(fn, staticmethod | classmethod) or not callable(fn):
+            raise ConfigurationError(
+                "@function_tool decorates plain functions and methods, not staticmethod or "
+                "classmethod objects; use a module-level function instead"
+            )
         name: str = options.name or str(getattr(fn, "__name__", ""))
         if not _NAME.match(name):
             raise ConfigurationError(f"cannot derive a tool name from {fn!r}; pass name=")

@@ -253,6 +253,17 @@ class Workflow:
             lines.append(f"    {t.source.__name__} --> {t.target.__name__}{label}")
         return "\n".join(lines) + "\n"
 
+    def to_dict(self) -> dict[str, Any]:
+        """A JSON-able description: initial state, states and transitions, by name."""
+        return {
+            "initial": self._initial.__name__,
+            "states": [cls.__name__ for cls in self._order],
+            "transitions": [
+                {"source": t.source.__name__, "target": t.target.__name__, "tool": t.tool}
+                for t in self._transitions
+            ],
+        }
+
     def start(self) -> WorkflowState:
         """A fresh run-time tracker positioned at the initial state."""
         return WorkflowState(self)
