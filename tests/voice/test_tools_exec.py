@@ -21,7 +21,6 @@ from trioagents.voice import (
     ToolStepResult,
     function_tool,
     run_tool_calls,
-    tool_choice_for_step,
 )
 
 
@@ -365,33 +364,6 @@ async def test_interrupted_handoff_does_not_happen(autojump_clock: trio.testing.
     assert result.outcomes[0].output.output == (
         "The agent handoff was interrupted and did not happen."
     )
-
-
-@pytest.mark.parametrize(
-    ("step", "max_steps", "requested", "expected"),
-    [
-        (1, 3, "auto", "auto"),
-        (3, 3, "auto", "auto"),
-        (4, 3, "auto", "none"),
-        (9, 3, "auto", "none"),
-        (1, 0, "auto", "none"),
-        (1, 3, "none", "none"),
-        (1, 3, "required", "required"),
-        (2, 3, "required", "auto"),
-        (1, 3, "to_billing", "to_billing"),
-        (2, 3, "to_billing", "auto"),
-    ],
-)
-def test_tool_choice_for_step(step: int, max_steps: int, requested: str, expected: str) -> None:
-    assert tool_choice_for_step(step, max_tool_steps=max_steps, requested=requested) == expected
-
-
-def test_tool_choice_default_allows_three_tool_steps() -> None:
-    assert [tool_choice_for_step(s) for s in (1, 2, 3, 4)] == ["auto", "auto", "auto", "none"]
-    with pytest.raises(ConfigurationError):
-        tool_choice_for_step(0)
-    with pytest.raises(ConfigurationError):
-        tool_choice_for_step(1, max_tool_steps=-1)
 
 
 async def test_a_tool_whose_signature_cannot_be_analysed_gets_an_internal_error() -> None:
