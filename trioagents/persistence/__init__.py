@@ -18,8 +18,19 @@ from ._journal import encode_tool_result as encode_tool_result
 from ._journal import migrate_record as migrate_record
 from ._journal import tool_idempotency_key as tool_idempotency_key
 from ._redis import RedisJournalStore as RedisJournalStore
+from ._redispatch_plan import RedispatchPlanner as RedispatchPlanner
 from ._sqlite import SqliteJournalStore as SqliteJournalStore
 from ._store import JournalStore as JournalStore
+from ._supervisor import RedispatchCreated as RedispatchCreated
+from ._supervisor import RedispatchFailed as RedispatchFailed
+from ._supervisor import RoomAdminAPI as RoomAdminAPI
+from ._supervisor import RoomWatch as RoomWatch
+from ._supervisor import SupervisorEvent as SupervisorEvent
+from ._supervisor import SupervisorOptions as SupervisorOptions
+from ._supervisor import SupervisorPollFailed as SupervisorPollFailed
+from ._supervisor import serve_redispatch_supervisor as serve_redispatch_supervisor
+from ._supervisor import watch_journaled_rooms as watch_journaled_rooms
+from ._supervisor import watch_marked_rooms as watch_marked_rooms
 from ._userdata import JSON_USERDATA as JSON_USERDATA
 from ._userdata import JsonValue as JsonValue
 from ._userdata import UserdataCodec as UserdataCodec
@@ -38,8 +49,16 @@ __all__ = [
     "JournalVersionError",
     "JsonValue",
     "RedisJournalStore",
+    "RedispatchCreated",
+    "RedispatchFailed",
+    "RedispatchPlanner",
+    "RoomAdminAPI",
+    "RoomWatch",
     "SequenceConflictError",
     "SqliteJournalStore",
+    "SupervisorEvent",
+    "SupervisorOptions",
+    "SupervisorPollFailed",
     "ToolResult",
     "UserdataCodec",
     "UserdataNotSerializableError",
@@ -51,5 +70,8 @@ __all__ = [
     "encode_tool_result",
     "ensure_json_value",
     "migrate_record",
+    "serve_redispatch_supervisor",
     "tool_idempotency_key",
+    "watch_journaled_rooms",
+    "watch_marked_rooms",
 ]
