@@ -45,7 +45,7 @@ def planner() -> RedispatchPlanner:
 
 def test_planner_waits_for_grace_and_answers_once() -> None:
     plan = planner()
-    seen = dict(watched=True, agent_present=False, humans_present=True)
+    seen = {"watched": True, "agent_present": False, "humans_present": True}
     assert not plan.observe("r", 0, **seen)
     assert not plan.observe("r", 9.9, **seen)
     assert plan.observe("r", 10, **seen)
@@ -56,7 +56,7 @@ def test_planner_waits_for_grace_and_answers_once() -> None:
 
 def test_planner_backoff_doubles_and_caps() -> None:
     plan = planner()
-    seen = dict(watched=True, agent_present=False, humans_present=True)
+    seen = {"watched": True, "agent_present": False, "humans_present": True}
     plan.observe("r", 0, **seen)
     assert plan.observe("r", 10, **seen)
     delays = []
@@ -71,7 +71,7 @@ def test_planner_backoff_doubles_and_caps() -> None:
 
 def test_planner_resets_on_return_and_pauses_without_humans() -> None:
     plan = planner()
-    gone = dict(watched=True, agent_present=False, humans_present=True)
+    gone = {"watched": True, "agent_present": False, "humans_present": True}
     plan.observe("r", 0, **gone)
     assert not plan.observe("r", 5, watched=True, agent_present=False, humans_present=False)
     assert not plan.observe("r", 12, **gone)  # the absence clock restarted at 12
