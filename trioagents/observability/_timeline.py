@@ -21,7 +21,12 @@ from ._timeline_model import Bar, Marker, Timeline, build_timeline
 
 __all__ = ["render_timeline_html"]
 
-_LANES = (("turns", "Turns"), ("speech", "Agent speech"), ("tools", "Tools"))
+_LANES = (
+    ("user_turns", "User turns"),
+    ("agent_turns", "Agent turns"),
+    ("speech", "Agent speech"),
+    ("tools", "Tools"),
+)
 _MARKER_LANES = (("handoffs", "Handoffs"), ("errors", "Errors / close"))
 
 _CSS = """
@@ -37,7 +42,7 @@ margin-bottom:20px}h2{font-size:15px;margin:0 0 12px}
 .lane{display:grid;grid-template-columns:130px 1fr;align-items:center;min-height:34px;
 border-top:1px dashed var(--line)}.lane:first-of-type{border-top:none}
 .lane-name{font-weight:600;color:var(--muted);font-size:12px;text-transform:uppercase;
-letter-spacing:.04em}.track{position:relative;height:34px}
+letter-spacing:.04em}.track{position:relative;height:34px;margin-right:110px}
 .bar{position:absolute;top:6px;height:22px;border-radius:5px;color:#fff;font-size:11.5px;
 padding:3px 6px;white-space:nowrap;overflow:hidden;text-overflow:ellipsis;cursor:pointer;
 min-width:4px;box-shadow:0 1px 1px rgba(0,0,0,.08)}
@@ -51,8 +56,9 @@ white-space:nowrap}.marker i{display:inline-block;width:14px;height:14px;
 transform:rotate(45deg);margin-right:5px;vertical-align:-2px}
 .handoff i{background:var(--warn)}.error i{background:var(--bad)}.closed i{background:#475467}
 .axis{display:grid;grid-template-columns:130px 1fr}.ticks{position:relative;height:18px;
-border-top:1px solid var(--ink)}.tick{position:absolute;top:2px;font-size:11px;
-color:var(--muted);transform:translateX(-50%)}
+border-top:1px solid var(--ink);margin-right:110px}
+.tick{position:absolute;top:2px;font-size:11px;white-space:nowrap;color:var(--muted);
+transform:translateX(-50%)}
 table{border-collapse:collapse;width:100%;font-size:13px}th,td{text-align:left;padding:6px 8px;
 border-bottom:1px solid var(--line);vertical-align:top}th{color:var(--muted);font-weight:600;
 font-size:12px}tr.turn-head td{background:#f2f4f7;font-weight:600}

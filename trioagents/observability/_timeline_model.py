@@ -107,12 +107,13 @@ def _add_turn(
         timeline.turn_labels[record.turn_id] = label
     start = _num(record, "started_at")
     detail = f"turn {record.turn_id}: {who}, ended: {record.reason}"
+    short = f"T{number} {agent}" if isinstance(agent, str) else f"T{number}"
     timeline.bars.append(
         Bar(
-            "turns",
+            f"{kind}_turns",
             start,
             record.at,
-            f"{label} · {record.reason}",
+            f"{short} · {record.reason}",
             f"turn {kind}",
             record.turn_id,
             detail,
