@@ -205,3 +205,13 @@ async def test_two_writers_never_lose_or_duplicate(
         assert latest == (acknowledged[len(acknowledged) - 1] if acknowledged else None)
         for idem, result in tools.items():
             assert await store.get_tool_result(key, idem) == result
+
+
+def test_missing_redis_py_is_a_configuration_error(monkeypatch: pytest.MonkeyPatch) -> None:
+    import sys
+
+    from trioagents.core import ConfigurationError
+
+    monkeypatch.setitem(sys.modules, "redis", None)
+    with pytest.raises(ConfigurationError, match=r"trioagents\[redis\]"):
+        RedisJournalStore.from_url("redis://127.0.0.1:6379/0")

@@ -278,10 +278,14 @@ async def test_end_to_end_with_twirp_server_and_journal(
         ):
             await inner.start(
                 lambda task_status: serve_redispatch_supervisor(
-                    api, "support", watch=watch_journaled_rooms(store, "support"),
-                    options=OPTIONS, events=send, task_status=task_status,
+                    api,
+                    "support",
+                    watch=watch_journaled_rooms(store, "support"),
+                    options=OPTIONS,
+                    events=send,
+                    task_status=task_status,
                 )
-            )  # fmt: skip
+            )
             assert fake.dispatches == {}
             fake.remove("call-7", "agent-job-1")
             event = await receive.receive()
