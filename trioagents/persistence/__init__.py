@@ -19,6 +19,7 @@ from ._journal import migrate_record as migrate_record
 from ._journal import tool_idempotency_key as tool_idempotency_key
 from ._redis import RedisJournalStore as RedisJournalStore
 from ._redispatch_plan import RedispatchPlanner as RedispatchPlanner
+from ._session_journal import SessionJournal as SessionJournal
 from ._sqlite import SqliteJournalStore as SqliteJournalStore
 from ._store import JournalStore as JournalStore
 from ._supervisor import RedispatchCreated as RedispatchCreated
@@ -55,6 +56,7 @@ __all__ = [
     "RoomAdminAPI",
     "RoomWatch",
     "SequenceConflictError",
+    "SessionJournal",
     "SqliteJournalStore",
     "SupervisorEvent",
     "SupervisorOptions",
