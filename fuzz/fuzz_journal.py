@@ -105,6 +105,19 @@ def _replaced(draw: st.DrawFn, base: dict[str, Any]) -> bytes:
 
 
 @st.composite
+def _overflowing(draw: st.DrawFn, base: dict[str, Any]) -> bytes:
+    """A valid document with one value (possibly nested) replaced by ``1e999``."""
+    document = json.loads(json.dumps(base))
+    target = document
+    key = draw(st.sampled_from(sorted(target)))
+    while isinstance(target[key], dict) and target[key] and draw(st.booleans()):
+        target = target[key]
+        key = draw(st.sampled_from(sorted(target)))
+    target[key] = "__overflow__"
+    return json.dumps(document).replace('"__overflow__"', "1e999").encode()
+
+
+@st.composite
 def _flipped(draw: st.DrawFn, data: bytes) -> bytes:
     buffer = bytearray(data)
     for _ in range(draw(st.integers(1, 4))):
@@ -118,6 +131,7 @@ def _documents(base: dict[str, Any]) -> st.SearchStrategy[bytes]:
     return st.one_of(
         st.binary(max_size=200),
         _replaced(base),
+        _overflowing(base),
         _flipped(encoded),
         st.integers(1, 20_000).map(lambda n: b"[" * n + b"]" * n),
         st.just(encoded),

@@ -101,10 +101,18 @@ def test_invalid_records_raise_our_protocol_error(mutate: object) -> None:
 
 
 @pytest.mark.parametrize(
-    "line", [b"", b"\xff", "[]", "NaN", '{"at": Infinity}', "{" * 10000, "x" * (2 << 20)]
+    "line",
+    [b"", b"\xff", "[]", "NaN", '{"at": Infinity}', "{" * 10000, "x" * (2 << 20), "1e999"],
 )
 def test_garbage_lines(line: str | bytes) -> None:
     with pytest.raises(ProtocolError):
+        parse_decision_record(line)
+
+
+def test_out_of_range_numbers_are_refused() -> None:
+    line = sample_records()[4].to_json().replace('"latency":0.62', '"latency":1e999')
+    assert "1e999" in line
+    with pytest.raises(DecisionLogFormatError, match="finite"):
         parse_decision_record(line)
 
 

@@ -104,6 +104,8 @@ def test_dataclass_codec_round_trip_and_type_check() -> None:
         codec.encode("not an order")  # type: ignore[arg-type]
     with pytest.raises(TypeError):
         dataclass_userdata(int)
+    with pytest.raises(JournalCorruptError, match="does not fit Order"):
+        codec.decode({"table": 1, "renamed": []})
 
 
 def v1_record() -> dict[str, object]:
@@ -169,9 +171,16 @@ def test_malformed_records_are_corrupt(mutate: object) -> None:
 
 
 @pytest.mark.parametrize(
-    "data", [b"", b"\xff", b"[]", b"NaN", b'{"schema_version": NaN}', b"{" * 5000]
+    "data", [b"", b"\xff", b"[]", b"NaN", b'{"schema_version": NaN}', b"{" * 5000, b"1e999"]
 )
 def test_garbage_is_corrupt(data: bytes) -> None:
+    with pytest.raises(JournalCorruptError):
+        decode_entry(data)
+
+
+def test_out_of_range_written_at_is_corrupt() -> None:
+    data = encode_entry(sample_entry()).replace(b"1700000000.25", b"1e999")
+    assert b"1e999" in data
     with pytest.raises(JournalCorruptError):
         decode_entry(data)
 

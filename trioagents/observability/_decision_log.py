@@ -221,51 +221,56 @@ _TOP_KEYS = frozenset(
 
 def parse_decision_record(line: str | bytes, *, line_number: int | None = None) -> DecisionRecord:
     """Parse and validate one line; raises :class:`DecisionLogFormatError` only."""
-
-    def fail(message: str) -> DecisionLogFormatError:
-        return DecisionLogFormatError(message, line_number=line_number)
-
     if len(line) > _MAX_LINE:
-        raise fail("decision record is too long")
+        raise DecisionLogFormatError("decision record is too long", line_number=line_number)
     try:
         text = line.decode("utf-8") if isinstance(line, bytes) else line
-        raw = json.loads(text, parse_constant=_reject_constant)
+        raw = json.loads(text, parse_constant=_reject_constant, parse_float=_finite_float)
     except (UnicodeDecodeError, ValueError, RecursionError) as exc:
-        raise fail("decision record is not UTF-8 JSON") from exc
-    if not isinstance(raw, dict) or set(raw) != _TOP_KEYS:
-        raise fail("decision record has missing or unknown fields")
-    if raw["v"] != DECISION_LOG_VERSION or isinstance(raw["v"], bool):
-        raise fail("unsupported decision record version")
-    kind = raw["type"]
-    if not isinstance(kind, str) or kind not in REQUIRED_DATA:
-        raise fail("unknown decision type")
-    at = raw["at"]
-    if not isinstance(at, _NUMBER) or isinstance(at, bool) or not math.isfinite(at):
-        raise fail("decision record time is not a finite number")
-    if not isinstance(raw["session_id"], str):
-        raise fail("decision record session_id is not a string")
-    for key in ("turn_id", "speech_id", "reason"):
-        if raw[key] is not None and not isinstance(raw[key], str):
-            raise fail(f"decision record {key} is not a string")
-    data, content = raw["data"], raw["content"]
-    if not isinstance(data, dict) or not isinstance(content, dict):
-        raise fail("decision record data/content are not objects")
-    for key, types in REQUIRED_DATA[kind].items():
-        value = data.get(key, _MISSING)
-        if not isinstance(value, types) or isinstance(value, bool):
-            raise fail(f"{kind} record needs data.{key}")
-    if kind == "speech_interrupted" and raw["speech_id"] is None:
-        raise fail("speech_interrupted record needs speech_id")
+        raise DecisionLogFormatError(
+            "decision record is not UTF-8 JSON with finite numbers", line_number=line_number
+        ) from exc
+    problem = _problem(raw)
+    if problem is not None:
+        raise DecisionLogFormatError(problem, line_number=line_number)
     return DecisionRecord(
-        type=kind,  # type: ignore[arg-type]  # checked against REQUIRED_DATA above
-        at=float(at),
+        type=raw["type"],
+        at=float(raw["at"]),
         session_id=raw["session_id"],
         turn_id=raw["turn_id"],
         speech_id=raw["speech_id"],
         reason=raw["reason"],
-        data=data,
-        content=content,
+        data=raw["data"],
+        content=raw["content"],
     )
+
+
+def _problem(raw: Any) -> str | None:
+    """What is wrong with a decoded record, or None."""
+    if not isinstance(raw, dict) or set(raw) != _TOP_KEYS:
+        return "decision record has missing or unknown fields"
+    if raw["v"] != DECISION_LOG_VERSION or isinstance(raw["v"], bool):
+        return "unsupported decision record version"
+    kind = raw["type"]
+    if not isinstance(kind, str) or kind not in REQUIRED_DATA:
+        return "unknown decision type"
+    if not isinstance(raw["at"], _NUMBER) or isinstance(raw["at"], bool):
+        return "decision record time is not a number"
+    if not isinstance(raw["session_id"], str):
+        return "decision record session_id is not a string"
+    for key in ("turn_id", "speech_id", "reason"):
+        if raw[key] is not None and not isinstance(raw[key], str):
+            return f"decision record {key} is not a string"
+    data = raw["data"]
+    if not isinstance(data, dict) or not isinstance(raw["content"], dict):
+        return "decision record data/content are not objects"
+    for key, types in REQUIRED_DATA[kind].items():
+        value = data.get(key, _MISSING)
+        if not isinstance(value, types) or isinstance(value, bool):
+            return f"{kind} record needs data.{key}"
+    if kind == "speech_interrupted" and raw["speech_id"] is None:
+        return "speech_interrupted record needs speech_id"
+    return None
 
 
 _MISSING = object()
@@ -282,3 +287,10 @@ def read_decision_log(lines: Iterable[str | bytes]) -> list[DecisionRecord]:
 
 def _reject_constant(name: str) -> Any:
     raise ValueError(f"non-standard JSON constant {name}")
+
+
+def _finite_float(text: str) -> float:
+    value = float(text)
+    if not math.isfinite(value):
+        raise ValueError("number out of range")
+    return value

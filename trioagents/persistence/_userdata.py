@@ -21,7 +21,7 @@ import math
 from collections.abc import Mapping
 from typing import Any, Generic, Protocol, TypeAlias, TypeVar
 
-from ._errors import UserdataNotSerializableError
+from ._errors import JournalCorruptError, UserdataNotSerializableError
 
 __all__ = [
     "JSON_USERDATA",
@@ -114,7 +114,12 @@ class _DataclassUserdata(Generic[T]):
             raise UserdataNotSerializableError(
                 "stored userdata is not an object", path="$", type_name=type(data).__name__
             )
-        return self._cls(**data)
+        try:
+            return self._cls(**data)
+        except TypeError as exc:
+            raise JournalCorruptError(
+                f"stored userdata does not fit {self._cls.__name__}; add a migration or a codec"
+            ) from exc
 
 
 def dataclass_userdata(cls: type[T]) -> UserdataCodec[T]:

@@ -118,24 +118,33 @@ class LiveKitAPI:
     async def delete_room(self, room: str) -> None:
         request = room_pb.DeleteRoomRequest(room=room)
         await self._call(
-            "RoomService", "DeleteRoom", request, room_pb.DeleteRoomResponse,
+            "RoomService",
+            "DeleteRoom",
+            request,
+            room_pb.DeleteRoomResponse,
             VideoGrants(room_create=True),
-        )  # fmt: skip
+        )
 
     async def list_participants(self, room: str) -> list[models_pb.ParticipantInfo]:
         request = room_pb.ListParticipantsRequest(room=room)
         response = await self._call(
-            "RoomService", "ListParticipants", request, room_pb.ListParticipantsResponse,
+            "RoomService",
+            "ListParticipants",
+            request,
+            room_pb.ListParticipantsResponse,
             _admin(room),
-        )  # fmt: skip
+        )
         return list(response.participants)
 
     async def remove_participant(self, room: str, identity: str) -> None:
         request = room_pb.RoomParticipantIdentity(room=room, identity=identity)
         await self._call(
-            "RoomService", "RemoveParticipant", request, room_pb.RemoveParticipantResponse,
+            "RoomService",
+            "RemoveParticipant",
+            request,
+            room_pb.RemoveParticipantResponse,
             _admin(room),
-        )  # fmt: skip
+        )
 
     # AgentDispatchService
 
@@ -146,26 +155,35 @@ class LiveKitAPI:
             room=room, agent_name=agent_name, metadata=metadata
         )
         return await self._call(
-            "AgentDispatchService", "CreateDispatch", request, dispatch_pb.AgentDispatch,
+            "AgentDispatchService",
+            "CreateDispatch",
+            request,
+            dispatch_pb.AgentDispatch,
             _admin(room),
-        )  # fmt: skip
+        )
 
     async def list_dispatch(
         self, room: str, *, dispatch_id: str = ""
     ) -> list[dispatch_pb.AgentDispatch]:
         request = dispatch_pb.ListAgentDispatchRequest(room=room, dispatch_id=dispatch_id)
         response = await self._call(
-            "AgentDispatchService", "ListDispatch", request,
-            dispatch_pb.ListAgentDispatchResponse, _admin(room),
-        )  # fmt: skip
+            "AgentDispatchService",
+            "ListDispatch",
+            request,
+            dispatch_pb.ListAgentDispatchResponse,
+            _admin(room),
+        )
         return list(response.agent_dispatches)
 
     async def delete_dispatch(self, room: str, dispatch_id: str) -> dispatch_pb.AgentDispatch:
         request = dispatch_pb.DeleteAgentDispatchRequest(room=room, dispatch_id=dispatch_id)
         return await self._call(
-            "AgentDispatchService", "DeleteDispatch", request, dispatch_pb.AgentDispatch,
+            "AgentDispatchService",
+            "DeleteDispatch",
+            request,
+            dispatch_pb.AgentDispatch,
             _admin(room),
-        )  # fmt: skip
+        )
 
     async def _call(
         self,
