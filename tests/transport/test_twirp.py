@@ -9,6 +9,7 @@ from functools import partial
 import httpx
 import pytest
 import trio
+from livekit.protocol import agent_dispatch as dispatch_pb
 
 from trioagents.core import ConnectError, ConnectionClosedError, RemoteProtocolError
 from trioagents.protocol import verify_token
@@ -160,6 +161,29 @@ async def test_cancellation_aborts_a_hanging_call() -> None:
         nursery.cancel_scope.cancel()
 
 
-def test_client_accepts_an_existing_http_client() -> None:
-    api = LiveKitAPI("https://lk.example/", API_KEY, API_SECRET, http=httpx.AsyncClient())
-    assert isinstance(api, LiveKitAPI)
+async def test_an_existing_http_client_and_ws_urls() -> None:
+    urls: list[str] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        urls.append(str(request.url))
+        return httpx.Response(200, content=b"")
+
+    async with httpx.AsyncClient(transport=httpx.MockTransport(handler)) as http:
+        api = LiveKitAPI("wss://lk.example/", API_KEY, API_SECRET, http=http)
+        await api.list_rooms()
+        api = LiveKitAPI("ws://127.0.0.1:7880", API_KEY, API_SECRET, http=http)
+        await api.delete_room("r")
+    assert urls == [
+        "https://lk.example/twirp/livekit.RoomService/ListRooms",
+        "http://127.0.0.1:7880/twirp/livekit.RoomService/DeleteRoom",
+    ]
+
+
+async def test_create_room_sends_agent_dispatches(fake_livekit: FakeLiveKit) -> None:
+    async with open_livekit_api(fake_livekit.url, API_KEY, API_SECRET) as api:
+        agents = [dispatch_pb.RoomAgentDispatch(agent_name="support", metadata="m")]
+        await api.create_room("lobby", empty_timeout=30, agents=agents)
+    request = fake_livekit.calls[0].request
+    assert request.empty_timeout == 30  # type: ignore[attr-defined]
+    assert [(a.agent_name, a.metadata) for a in request.agents] == [("support", "m")]  # type: ignore[attr-defined]
+    assert fake_livekit.calls[0].identity == "trioagents-api"
