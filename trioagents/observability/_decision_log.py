@@ -71,6 +71,8 @@ class DecisionLogFormatError(ProtocolError):
 
 @dataclass(frozen=True, slots=True)
 class DecisionRecord:
+    """One decision. ``data``: ids, codes, numbers; ``content``: user content only."""
+
     type: DecisionType
     at: float
     session_id: str
