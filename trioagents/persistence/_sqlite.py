@@ -1,0 +1,211 @@
+"""SQLite journal store: the embedded default.
+
+One ``sqlite3`` connection per store, used from one worker thread at a time
+(``trio.to_thread.run_sync`` under a :class:`trio.Lock`), in WAL mode so readers
+in other processes do not block the writer. Appends run in ``BEGIN IMMEDIATE``
+transactions: the "latest sequence + 1" check and the insert are atomic even
+across processes sharing the file (several workers on one host).
+
+Rejected alternatives: a connection per call (pays the open and the WAL setup each
+time) and an async SQLite driver (asyncio only). Threads are not abandoned on
+cancellation (see :mod:`._store`).
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Callable
+from pathlib import Path
+from types import TracebackType
+from typing import TypeVar
+
+import trio
+
+from ._errors import JournalStoreError, SequenceConflictError
+from ._journal import (
+    JournalEntry,
+    ToolResult,
+    decode_entry,
+    decode_tool_result,
+    encode_entry,
+    encode_tool_result,
+)
+
+__all__ = ["SqliteJournalStore"]
+
+T = TypeVar("T")
+_CLOSE_GRACE = 5.0
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS journal_entries (
+    session_key TEXT NOT NULL,
+    sequence INTEGER NOT NULL,
+    body BLOB NOT NULL,
+    PRIMARY KEY (session_key, sequence)
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS journal_tool_results (
+    session_key TEXT NOT NULL,
+    idempotency_key TEXT NOT NULL,
+    body BLOB NOT NULL,
+    PRIMARY KEY (session_key, idempotency_key)
+) WITHOUT ROWID;
+"""
+
+
+class SqliteJournalStore:
+    """A :class:`JournalStore` in one SQLite file (or ``":memory:"``).
+
+    Construct with :meth:`open` (``async with await SqliteJournalStore.open(path)``
+    or ``store = await SqliteJournalStore.open(path)`` then ``aclose``).
+    """
+
+    def __init__(self, connection: sqlite3.Connection) -> None:
+        """Wrap an open connection (prefer :meth:`open`, which configures it)."""
+        self._connection = connection
+        self._lock = trio.Lock()
+        self._closed = False
+
+    @classmethod
+    async def open(cls, path: str | Path, *, busy_timeout_ms: int = 5000) -> SqliteJournalStore:
+        """Open (creating if needed) the database at ``path``. Runs in a thread."""
+
+        def connect() -> sqlite3.Connection:
+            connection = sqlite3.connect(str(path), check_same_thread=False, isolation_level=None)
+            try:
+                connection.execute(f"PRAGMA busy_timeout = {int(busy_timeout_ms)}")
+                connection.execute("PRAGMA journal_mode = WAL")
+                connection.execute("PRAGMA synchronous = NORMAL")
+                connection.executescript(_SCHEMA)
+            except BaseException:
+                connection.close()
+                raise
+            return connection
+
+        try:
+            connection = await trio.to_thread.run_sync(connect)
+        except sqlite3.Error as exc:
+            raise JournalStoreError("could not open the SQLite journal", backend="sqlite") from exc
+        return cls(connection)
+
+    async def __aenter__(self) -> SqliteJournalStore:
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.aclose()
+
+    async def aclose(self) -> None:
+        """Close the connection; shielded, waits at most a few seconds for a running call."""
+        if self._closed:
+            return
+        self._closed = True
+        with trio.CancelScope(shield=True), trio.move_on_after(_CLOSE_GRACE):
+            async with self._lock:
+                await trio.to_thread.run_sync(self._connection.close)
+
+    async def _run(self, fn: Callable[[sqlite3.Connection], T]) -> T:
+        if self._closed:
+            raise JournalStoreError("the SQLite journal store is closed", backend="sqlite")
+        async with self._lock:
+            try:
+                return await trio.to_thread.run_sync(fn, self._connection)
+            except sqlite3.Error as exc:
+                raise JournalStoreError(
+                    "SQLite journal operation failed", backend="sqlite"
+                ) from exc
+
+    async def load_latest(self, session_key: str) -> JournalEntry | None:
+        row = await self._run(
+            lambda c: c.execute(
+                "SELECT body FROM journal_entries WHERE session_key = ? "
+                "ORDER BY sequence DESC LIMIT 1",
+                (session_key,),
+            ).fetchone()
+        )
+        return None if row is None else decode_entry(bytes(row[0]))
+
+    async def append(self, entry: JournalEntry) -> None:
+        body = encode_entry(entry)
+        expected = await self._run(lambda c: _append(c, entry, body))
+        if expected is not None:
+            raise SequenceConflictError(
+                "journal append lost the race for this sequence number; reload the session",
+                session_key=entry.session_key,
+                expected=expected,
+                attempted=entry.sequence,
+            )
+
+    async def record_tool_result(
+        self, session_key: str, idempotency_key: str, result: ToolResult
+    ) -> ToolResult:
+        body = encode_tool_result(result)
+
+        def record(connection: sqlite3.Connection) -> bytes:
+            connection.execute(
+                "INSERT OR IGNORE INTO journal_tool_results VALUES (?, ?, ?)",
+                (session_key, idempotency_key, body),
+            )
+            row = connection.execute(_SELECT_TOOL, (session_key, idempotency_key)).fetchone()
+            return bytes(row[0])
+
+        return decode_tool_result(await self._run(record))
+
+    async def get_tool_result(self, session_key: str, idempotency_key: str) -> ToolResult | None:
+        row = await self._run(
+            lambda c: c.execute(_SELECT_TOOL, (session_key, idempotency_key)).fetchone()
+        )
+        return None if row is None else decode_tool_result(bytes(row[0]))
+
+    async def delete(self, session_key: str) -> None:
+        def delete(connection: sqlite3.Connection) -> None:
+            with _transaction(connection):
+                connection.execute(
+                    "DELETE FROM journal_entries WHERE session_key = ?", (session_key,)
+                )
+                connection.execute(
+                    "DELETE FROM journal_tool_results WHERE session_key = ?", (session_key,)
+                )
+
+        await self._run(delete)
+
+
+_SELECT_TOOL = "SELECT body FROM journal_tool_results WHERE session_key = ? AND idempotency_key = ?"
+
+
+class _transaction:
+    """``BEGIN IMMEDIATE`` … ``COMMIT`` (``ROLLBACK`` on error), in the calling thread."""
+
+    def __init__(self, connection: sqlite3.Connection) -> None:
+        self._connection = connection
+
+    def __enter__(self) -> None:
+        self._connection.execute("BEGIN IMMEDIATE")
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self._connection.execute("ROLLBACK" if exc_type is not None else "COMMIT")
+
+
+def _append(connection: sqlite3.Connection, entry: JournalEntry, body: bytes) -> int | None:
+    """Insert ``entry`` if it is next; else return the sequence that would have been accepted."""
+    with _transaction(connection):
+        row = connection.execute(
+            "SELECT MAX(sequence) FROM journal_entries WHERE session_key = ?",
+            (entry.session_key,),
+        ).fetchone()
+        expected = 0 if row[0] is None else int(row[0]) + 1
+        if entry.sequence != expected:
+            return expected
+        connection.execute(
+            "INSERT INTO journal_entries VALUES (?, ?, ?)",
+            (entry.session_key, entry.sequence, body),
+        )
+    return None

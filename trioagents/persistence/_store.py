@@ -1,0 +1,47 @@
+"""The :class:`JournalStore` protocol every backend implements.
+
+Contract (tested against every backend by the same suite):
+
+* ``append(entry)`` succeeds only if ``entry.sequence`` is exactly one more than the
+  latest stored sequence for ``entry.session_key`` (0 for a new session); otherwise
+  it raises :class:`SequenceConflictError` and stores nothing. The check and the
+  write are one atomic step, so of two workers racing for turn ``n`` exactly one
+  wins. An acknowledged append is durable for the backend's durability setting.
+* ``load_latest(key)`` returns the entry with the highest sequence, or ``None``.
+* ``record_tool_result`` is first-writer-wins and returns the *stored* result: if
+  another worker recorded the same idempotency key first, its result comes back,
+  and the caller must use it (that is what makes a side effect happen once).
+* ``delete(key)`` removes the session's entries and tool results.
+
+Every method is a checkpoint. Backend calls run in a worker thread that is not
+abandoned on cancellation: a cancelled ``append`` either finished or did not start,
+never "maybe committed". Backend failures raise :class:`JournalStoreError`.
+"""
+
+from __future__ import annotations
+
+from typing import Protocol
+
+from ._journal import JournalEntry, ToolResult
+
+__all__ = ["JournalStore"]
+
+
+class JournalStore(Protocol):
+    """Durable, shared storage for session journals."""
+
+    async def load_latest(self, session_key: str) -> JournalEntry | None: ...
+
+    async def append(self, entry: JournalEntry) -> None: ...
+
+    async def record_tool_result(
+        self, session_key: str, idempotency_key: str, result: ToolResult
+    ) -> ToolResult: ...
+
+    async def get_tool_result(
+        self, session_key: str, idempotency_key: str
+    ) -> ToolResult | None: ...
+
+    async def delete(self, session_key: str) -> None: ...
+
+    async def aclose(self) -> None: ...
