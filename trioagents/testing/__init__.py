@@ -1,3 +1,39 @@
 """Layer 8: the public test kit (fakes, scripted timelines, state-machine helpers)."""
 
-__all__: list[str] = []
+from ._openai_server import ClientDisconnected as ClientDisconnected
+from ._openai_server import Endpoint as Endpoint
+from ._openai_server import Fault as Fault
+from ._openai_server import OpenAIServer as OpenAIServer
+from ._openai_server import OpenAIServerOptions as OpenAIServerOptions
+from ._openai_server import RecordedRequest as RecordedRequest
+from ._openai_server import ResetAfter as ResetAfter
+from ._openai_server import RespondWithStatus as RespondWithStatus
+from ._openai_server import SendGarbage as SendGarbage
+from ._openai_server import StallAfter as StallAfter
+from ._openai_server import TruncateBody as TruncateBody
+from ._openai_server import content_filtered as content_filtered
+from ._openai_server import open_openai_server as open_openai_server
+from ._openai_server import rate_limited as rate_limited
+from ._openai_server import refused_base_url as refused_base_url
+from ._openai_server import serve_openai_server as serve_openai_server
+from ._openai_server import server_error as server_error
+
+__all__ = [
+    "ClientDisconnected",
+    "Endpoint",
+    "Fault",
+    "OpenAIServer",
+    "OpenAIServerOptions",
+    "RecordedRequest",
+    "ResetAfter",
+    "RespondWithStatus",
+    "SendGarbage",
+    "StallAfter",
+    "TruncateBody",
+    "content_filtered",
+    "open_openai_server",
+    "rate_limited",
+    "refused_base_url",
+    "serve_openai_server",
+    "server_error",
+]
