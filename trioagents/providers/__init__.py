@@ -1,13 +1,43 @@
 """Layer 6: VAD/STT/LLM/TTS implementations, retry and fallback wrappers."""
 
+from ._fallback import FallbackOptions as FallbackOptions
+from ._fallback import FallbackStatistics as FallbackStatistics
+from ._fallback_adapters import FallbackLLM as FallbackLLM
+from ._fallback_adapters import FallbackSTT as FallbackSTT
+from ._fallback_adapters import FallbackTTS as FallbackTTS
+from ._fallback_adapters import open_fallback_llm as open_fallback_llm
+from ._fallback_adapters import open_fallback_stt as open_fallback_stt
+from ._fallback_adapters import open_fallback_tts as open_fallback_tts
 from ._http import OpenAIConnection as OpenAIConnection
 from ._openai_audio import OpenAISTT as OpenAISTT
 from ._openai_audio import OpenAITTS as OpenAITTS
 from ._openai_llm import OpenAILLM as OpenAILLM
+from ._retry import RetryingBatchSTT as RetryingBatchSTT
+from ._retry import RetryingLLM as RetryingLLM
+from ._retry import RetryingStreamingTTS as RetryingStreamingTTS
+from ._retry import RetryingSTT as RetryingSTT
+from ._retry import RetryingTTS as RetryingTTS
+from ._retry import RetryPolicy as RetryPolicy
+from ._retry import with_retry as with_retry
 
 __all__ = [
+    "FallbackLLM",
+    "FallbackOptions",
+    "FallbackSTT",
+    "FallbackStatistics",
+    "FallbackTTS",
     "OpenAIConnection",
     "OpenAILLM",
     "OpenAISTT",
     "OpenAITTS",
+    "RetryPolicy",
+    "RetryingBatchSTT",
+    "RetryingLLM",
+    "RetryingSTT",
+    "RetryingStreamingTTS",
+    "RetryingTTS",
+    "open_fallback_llm",
+    "open_fallback_stt",
+    "open_fallback_tts",
+    "with_retry",
 ]
