@@ -1,5 +1,8 @@
 """Layer 6: VAD/STT/LLM/TTS implementations, retry and fallback wrappers."""
 
+from ._adapters import SentenceStreamTTS as SentenceStreamTTS
+from ._adapters import VADSegmentedSTT as VADSegmentedSTT
+from ._energy_vad import EnergyVAD as EnergyVAD
 from ._fallback import FallbackOptions as FallbackOptions
 from ._fallback import FallbackStatistics as FallbackStatistics
 from ._fallback_adapters import FallbackLLM as FallbackLLM
@@ -12,6 +15,7 @@ from ._http import OpenAIConnection as OpenAIConnection
 from ._openai_audio import OpenAISTT as OpenAISTT
 from ._openai_audio import OpenAITTS as OpenAITTS
 from ._openai_llm import OpenAILLM as OpenAILLM
+from ._pump import collapse_single_error as collapse_single_error
 from ._retry import RetryingBatchSTT as RetryingBatchSTT
 from ._retry import RetryingLLM as RetryingLLM
 from ._retry import RetryingStreamingTTS as RetryingStreamingTTS
@@ -19,8 +23,10 @@ from ._retry import RetryingSTT as RetryingSTT
 from ._retry import RetryingTTS as RetryingTTS
 from ._retry import RetryPolicy as RetryPolicy
 from ._retry import with_retry as with_retry
+from ._vad_gate import VADOptions as VADOptions
 
 __all__ = [
+    "EnergyVAD",
     "FallbackLLM",
     "FallbackOptions",
     "FallbackSTT",
@@ -36,6 +42,10 @@ __all__ = [
     "RetryingSTT",
     "RetryingStreamingTTS",
     "RetryingTTS",
+    "SentenceStreamTTS",
+    "VADOptions",
+    "VADSegmentedSTT",
+    "collapse_single_error",
     "open_fallback_llm",
     "open_fallback_stt",
     "open_fallback_tts",

@@ -44,6 +44,7 @@ import h11
 import trio
 
 from ..core import ConfigurationError, LLMToolCall
+from ..providers import collapse_single_error
 from ._openai_replies import chat_events, speech_pcm
 
 __all__ = [
@@ -193,6 +194,7 @@ class _Reply:
     chunks: list[bytes]
     content_length: bool
     complete: bool = True  # False: end the connection after the chunks (truncation)
+    declared_length: int | None = None  # Content-Length as announced (before truncation)
 
 
 class _Aborted(Exception):
@@ -308,6 +310,7 @@ class OpenAIServer:
         if isinstance(fault, SendGarbage):
             return _garbage_reply(endpoint, fault.body)
         reply = self._normal_reply(endpoint, body)
+        reply.declared_length = sum(len(chunk) for chunk in reply.chunks)
         if isinstance(fault, TruncateBody):
             reply.chunks = reply.chunks[: fault.units]
             reply.complete = False
@@ -361,7 +364,9 @@ class _Writer:
     async def start(self, reply: _Reply) -> None:
         headers = [*reply.headers, ("connection", "close")]
         if reply.content_length:
-            total = sum(len(chunk) for chunk in reply.chunks)
+            total = reply.declared_length
+            if total is None:
+                total = sum(len(chunk) for chunk in reply.chunks)
             headers.append(("content-length", str(total)))
         await self._send(
             self._connection.send(h11.Response(status_code=reply.status, headers=headers))
@@ -431,9 +436,10 @@ async def open_openai_server(
 ) -> AsyncIterator[OpenAIServer]:
     """Serve a fresh :class:`OpenAIServer` for the duration of the block."""
     server = OpenAIServer(options)
-    async with trio.open_nursery() as nursery:
-        await nursery.start(serve_openai_server, server)
-        try:
-            yield server
-        finally:
-            nursery.cancel_scope.cancel()
+    with collapse_single_error():
+        async with trio.open_nursery() as nursery:
+            await nursery.start(serve_openai_server, server)
+            try:
+                yield server
+            finally:
+                nursery.cancel_scope.cancel()
