@@ -34,6 +34,7 @@ call belong to the caller; only the idle bound is a property of the connection.
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
@@ -53,9 +54,16 @@ from ..core import (
 )
 from ..protocol import is_content_filter, parse_error_body, retry_after_seconds
 
-__all__ = ["OpenAIConnection", "malformed_response", "map_httpx_error", "open_response"]
+__all__ = [
+    "OpenAIConnection",
+    "close_chunks",
+    "malformed_response",
+    "map_httpx_error",
+    "open_response",
+]
 
 _CLOSE_GRACE = 1.0
+_MAX_BUFFERED_CHUNKS = 64
 _MAX_ERROR_BODY = 64 * 1024
 
 
@@ -126,6 +134,31 @@ def malformed_response(exc: RemoteProtocolError, provider: str) -> ProviderError
     )
 
 
+async def close_chunks(chunks: AsyncIterator[bytes]) -> None:
+    """Finish an httpx body iterator that may be suspended mid-body.
+
+    httpx's ``aiter_bytes`` is a chain of nested async generators (httpx, then
+    httpcore). ``aclose()`` on the outer one leaves the inner ones suspended, to be
+    finalized by the garbage collector (a ResourceWarning under Trio). Instead we
+    step the chain once more inside an already-cancelled scope: the read deep
+    inside raises ``Cancelled``, which unwinds and finishes every generator frame
+    in order. Only chunks already buffered can come out first, so the loop is
+    bounded. Shielded and bounded by a grace period; never raises.
+    """
+    with trio.CancelScope(shield=True), trio.move_on_after(_CLOSE_GRACE):
+        for _ in range(_MAX_BUFFERED_CHUNKS):
+            with trio.CancelScope() as doomed:
+                doomed.cancel()
+                try:
+                    await chunks.__anext__()
+                except (StopAsyncIteration, httpx.HTTPError):
+                    return
+            if doomed.cancelled_caught:
+                return
+        with contextlib.suppress(httpx.HTTPError):
+            await chunks.aclose()  # type: ignore[attr-defined]  # an async generator
+
+
 @asynccontextmanager
 async def open_response(
     client: httpx.AsyncClient | None,
@@ -186,10 +219,14 @@ async def _open_on(
 async def _status_error(response: httpx.Response, provider: str) -> ProviderStatusError:
     raw = bytearray()
     try:
-        async for chunk in response.aiter_bytes():
-            raw += chunk
-            if len(raw) >= _MAX_ERROR_BODY:
-                break
+        chunks = response.aiter_bytes()
+        try:
+            async for chunk in chunks:
+                raw += chunk
+                if len(raw) >= _MAX_ERROR_BODY:
+                    break
+        finally:
+            await close_chunks(chunks)
     except httpx.HTTPError:
         pass  # the status is the error; a broken error body adds nothing
     body = parse_error_body(bytes(raw))

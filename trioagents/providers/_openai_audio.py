@@ -27,7 +27,13 @@ import trio
 
 from ..core import AudioFrame, RemoteProtocolError, SpeechEvent, SpeechEventType
 from ..protocol import PCMFramer, encode_wav, speech_request_body, transcription_text
-from ._http import OpenAIConnection, malformed_response, map_httpx_error, open_response
+from ._http import (
+    OpenAIConnection,
+    close_chunks,
+    malformed_response,
+    map_httpx_error,
+    open_response,
+)
 
 __all__ = ["OpenAISTT", "OpenAITTS"]
 
@@ -76,7 +82,11 @@ class OpenAITTS:
                 raise malformed_response(
                     RemoteProtocolError("expected audio, got " + kind.split(";")[0]), self.label
                 )
-            yield _PCMFrames(response, PCMFramer(self._sample_rate), self.label)
+            frames = _PCMFrames(response, PCMFramer(self._sample_rate), self.label)
+            try:
+                yield frames
+            finally:
+                await frames.aclose()
 
 
 class _PCMFrames:
@@ -89,6 +99,10 @@ class _PCMFrames:
 
     def __aiter__(self) -> _PCMFrames:
         return self
+
+    async def aclose(self) -> None:
+        """Finish the body iterator (shielded, bounded: runs during cancellation)."""
+        await close_chunks(self._chunks)
 
     async def __anext__(self) -> AudioFrame:
         while not self._ready:

@@ -43,7 +43,13 @@ from ..protocol import (
     chat_request_body,
     is_content_filter,
 )
-from ._http import OpenAIConnection, malformed_response, map_httpx_error, open_response
+from ._http import (
+    OpenAIConnection,
+    close_chunks,
+    malformed_response,
+    map_httpx_error,
+    open_response,
+)
 
 __all__ = ["OpenAILLM"]
 
@@ -86,7 +92,11 @@ class OpenAILLM:
         async with open_response(
             self._client, self._connection, request, provider=self._label
         ) as response:
-            yield _ChatEvents(response, self._label)
+            events = _ChatEvents(response, self._label)
+            try:
+                yield events
+            finally:
+                await events.aclose()
 
 
 class _ChatEvents:
@@ -101,6 +111,10 @@ class _ChatEvents:
 
     def __aiter__(self) -> _ChatEvents:
         return self
+
+    async def aclose(self) -> None:
+        """Finish the body iterator (shielded, bounded: runs during cancellation)."""
+        await close_chunks(self._chunks)
 
     async def __anext__(self) -> LLMEvent:
         """Checkpoints on every network read; raises ProviderError subclasses."""
