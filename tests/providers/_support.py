@@ -6,7 +6,7 @@ import random
 
 import numpy as np
 
-from trioagents.core import AudioFrame, ChatContext, silence
+from trioagents.core import LLM, TTS, AudioFrame, ChatContext, LLMEvent, silence
 from trioagents.providers import OpenAIConnection, RetryPolicy
 
 
@@ -32,3 +32,22 @@ def connection(base_url: str, *, idle_timeout: float | None = 5.0) -> OpenAIConn
 
 def policy(seed: int = 0) -> RetryPolicy:
     return RetryPolicy(rng=random.Random(seed))
+
+
+async def collect_chat(llm: LLM, sink: list[LLMEvent] | None = None) -> list[LLMEvent]:
+    """Every event of one chat; ``sink`` keeps what arrived before an error."""
+    got = sink if sink is not None else []
+    async with llm.chat(user_says()) as events:
+        async for event in events:
+            got.append(event)
+    return got
+
+
+async def collect_frames(
+    tts: TTS, text: str, sink: list[AudioFrame] | None = None
+) -> list[AudioFrame]:
+    got = sink if sink is not None else []
+    async with tts.synthesize(text) as frames:
+        async for frame in frames:
+            got.append(frame)
+    return got

@@ -12,6 +12,7 @@ from hypothesis import strategies as st
 from trioagents.core import (
     ConfigurationError,
     ContentFilterError,
+    LLMEvent,
     LLMTextDelta,
     ProviderConnectionError,
     ProviderStatusError,
@@ -29,7 +30,7 @@ from trioagents.providers import (
 )
 
 from ._fakes import Call, FakeLLM, FakeSTT, FakeTTS
-from ._support import user_says
+from ._support import collect_chat, collect_frames, user_says
 
 DROP = ProviderConnectionError("dropped", provider="fake")
 
@@ -82,7 +83,8 @@ def test_retry_after_raises_the_wait() -> None:
     policy = RetryPolicy(rng=random.Random(0))
     assert policy.next_delay(0, status(429, retry_after=12.5), delivered=False) == 12.5
     small = policy.next_delay(2, status(429, retry_after=0.1), delivered=False)
-    assert small is not None and small >= 3.2  # backoff wins when larger
+    assert small is not None
+    assert small >= 3.2  # backoff wins when larger
 
 
 def test_bad_policy_is_a_configuration_error() -> None:
@@ -114,20 +116,16 @@ async def test_llm_retries_then_succeeds_on_trio_clock(autojump_clock: trio.abc.
 async def test_gives_up_after_max_retries_with_last_error(autojump_clock: trio.abc.Clock) -> None:
     llm = FakeLLM("l", *[Call(error=DROP)] * 5)
     with pytest.raises(ProviderConnectionError) as info:
-        async with with_retry(llm).chat(user_says()) as events:
-            async for _ in events:
-                pass
+        await collect_chat(with_retry(llm))
     assert info.value is DROP
     assert llm.script.count == 4  # one try + three retries
 
 
 async def test_no_retry_once_tokens_were_delivered(autojump_clock: trio.abc.Clock) -> None:
     llm = FakeLLM("l", Call([LLMTextDelta("Hel")], error=DROP))
-    got = []
+    got: list[LLMEvent] = []
     with pytest.raises(ProviderConnectionError):
-        async with with_retry(llm).chat(user_says()) as events:
-            async for event in events:
-                got.append(event)
+        await collect_chat(with_retry(llm), got)
     assert got == [LLMTextDelta("Hel")]
     assert llm.script.count == 1
 
@@ -138,9 +136,7 @@ async def test_deadline_aware_raises_instead_of_sleeping_past_it(
     llm = FakeLLM("l", Call(error=status(429, retry_after=10)))
     start = trio.current_time()
     with trio.fail_after(5), pytest.raises(ProviderStatusError):
-        async with with_retry(llm).chat(user_says()) as events:
-            async for _ in events:
-                pass
+        await collect_chat(with_retry(llm))
     assert trio.current_time() - start < 0.1  # raised at once, leaving the caller its time
     assert llm.script.count == 1
 
@@ -152,9 +148,7 @@ async def test_tts_not_retried_after_audio(autojump_clock: trio.abc.Clock) -> No
         assert len([f async for f in frames]) == 3
     after = FakeTTS("t", Call([frame], error=DROP))
     with pytest.raises(ProviderConnectionError):
-        async with with_retry(after).synthesize("hi") as frames:
-            async for _ in frames:
-                pass
+        await collect_frames(with_retry(after), "hi")
     assert (before.script.count, after.script.count) == (2, 1)
 
 
