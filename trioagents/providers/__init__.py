@@ -3,6 +3,7 @@
 from ._adapters import SentenceStreamTTS as SentenceStreamTTS
 from ._adapters import VADSegmentedSTT as VADSegmentedSTT
 from ._energy_vad import EnergyVAD as EnergyVAD
+from ._espeak_tts import EspeakTTS as EspeakTTS
 from ._fallback import FallbackOptions as FallbackOptions
 from ._fallback import FallbackStatistics as FallbackStatistics
 from ._fallback_adapters import FallbackLLM as FallbackLLM
@@ -15,6 +16,7 @@ from ._http import OpenAIConnection as OpenAIConnection
 from ._openai_audio import OpenAISTT as OpenAISTT
 from ._openai_audio import OpenAITTS as OpenAITTS
 from ._openai_llm import OpenAILLM as OpenAILLM
+from ._pocketsphinx_stt import PocketsphinxSTT as PocketsphinxSTT
 from ._pump import collapse_single_error as collapse_single_error
 from ._retry import RetryingBatchSTT as RetryingBatchSTT
 from ._retry import RetryingLLM as RetryingLLM
@@ -23,10 +25,15 @@ from ._retry import RetryingSTT as RetryingSTT
 from ._retry import RetryingTTS as RetryingTTS
 from ._retry import RetryPolicy as RetryPolicy
 from ._retry import with_retry as with_retry
+from ._scripted_llm import Rule as Rule
+from ._scripted_llm import ScriptedLLM as ScriptedLLM
+from ._scripted_llm import ScriptedToolCall as ScriptedToolCall
+from ._silero_vad import SileroVAD as SileroVAD
 from ._vad_gate import VADOptions as VADOptions
 
 __all__ = [
     "EnergyVAD",
+    "EspeakTTS",
     "FallbackLLM",
     "FallbackOptions",
     "FallbackSTT",
@@ -36,13 +43,18 @@ __all__ = [
     "OpenAILLM",
     "OpenAISTT",
     "OpenAITTS",
+    "PocketsphinxSTT",
     "RetryPolicy",
     "RetryingBatchSTT",
     "RetryingLLM",
     "RetryingSTT",
     "RetryingStreamingTTS",
     "RetryingTTS",
+    "Rule",
+    "ScriptedLLM",
+    "ScriptedToolCall",
     "SentenceStreamTTS",
+    "SileroVAD",
     "VADOptions",
     "VADSegmentedSTT",
     "collapse_single_error",

@@ -4,7 +4,10 @@
 :class:`~trioagents.core.BatchSTT` and a :class:`~trioagents.core.VAD`: frames go
 to the VAD and into a buffer; at ``START_OF_SPEECH`` the buffer (with up to
 ``preroll`` seconds before it) becomes the utterance; at ``END_OF_SPEECH`` the
-utterance is recognized and the events are ``START_OF_SPEECH``,
+utterance is recognized (the frames the VAD attached to its ``END_OF_SPEECH``
+event when it keeps them, as ours do -- exact even when events are read long
+after the frames were pushed; otherwise the adapter's own buffer, which may be
+off by the reading lag) and the events are ``START_OF_SPEECH``,
 ``END_OF_SPEECH``, then ``FINAL_TRANSCRIPT`` (omitted when the text is empty).
 One producer task reads the VAD and calls ``recognize`` (so utterances are
 recognized in order); it lives in the ``async with stream()`` block and a
@@ -113,7 +116,8 @@ class VADSegmentedSTT:
                             SpeechEvent(SpeechEventType.START_OF_SPEECH, timestamp=event.timestamp)
                         )
                     elif event.type is VADEventType.END_OF_SPEECH:
-                        frames = utterance.take()
+                        buffered = utterance.take()
+                        frames = list(event.frames) or buffered
                         await emit(
                             SpeechEvent(SpeechEventType.END_OF_SPEECH, timestamp=event.timestamp)
                         )

@@ -17,7 +17,9 @@ events on an unbounded channel (events are tiny and at most one per window);
 
 from __future__ import annotations
 
+import dataclasses
 import math
+from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -34,12 +36,15 @@ class VADOptions:
     min_speech_duration: float = 0.05
     min_silence_duration: float = 0.55
     emit_inference: bool = False
+    prefix_padding: float = 0.3
 
     def __post_init__(self) -> None:
         if not 0 < self.activation_threshold < 1:
             raise ConfigurationError("activation_threshold must be in (0, 1)")
-        if self.min_speech_duration < 0 or self.min_silence_duration < 0:
-            raise ConfigurationError("min_speech_duration/min_silence_duration must be >= 0")
+        if self.min_speech_duration < 0 or self.min_silence_duration < 0 or self.prefix_padding < 0:
+            raise ConfigurationError(
+                "min_speech_duration, min_silence_duration and prefix_padding must be >= 0"
+            )
 
 
 class SpeechGate:
@@ -98,6 +103,35 @@ class SpeechGate:
         )
 
 
+class _SpeechAudio:
+    """The frames of the current utterance, plus a pre-roll while silent."""
+
+    def __init__(self, preroll: float) -> None:
+        self._preroll = preroll
+        self._frames: deque[AudioFrame] = deque()
+        self._preroll_duration = 0.0
+        self._collecting = False
+
+    def add(self, frame: AudioFrame) -> None:
+        self._frames.append(frame)
+        if self._collecting:
+            return
+        self._preroll_duration += frame.duration
+        while len(self._frames) > 1 and self._preroll_duration > self._preroll:
+            self._preroll_duration -= self._frames.popleft().duration
+
+    def attach(self, event: VADEvent) -> VADEvent:
+        if event.type is VADEventType.START_OF_SPEECH:
+            self._collecting = True
+        elif event.type is VADEventType.END_OF_SPEECH:
+            frames = tuple(self._frames)
+            self._frames.clear()
+            self._preroll_duration = 0.0
+            self._collecting = False
+            return dataclasses.replace(event, frames=frames)
+        return event
+
+
 Scorer = Callable[[AudioFrame], list[tuple[float, float]]]
 """Frame -> [(probability, duration_seconds), ...] for the windows it completes."""
 
@@ -108,6 +142,7 @@ class GatedVADStream:
     def __init__(self, scorer: Scorer, options: VADOptions) -> None:
         self._scorer = scorer
         self._gate = SpeechGate(options)
+        self._audio = _SpeechAudio(options.prefix_padding + options.min_speech_duration)
         self._send, self._receive = trio.open_memory_channel[VADEvent](math.inf)
         self._ended = False
 
@@ -117,9 +152,10 @@ class GatedVADStream:
         if self._ended:
             raise LocalProtocolError("push_frame after end_input")
         now = trio.current_time()
+        self._audio.add(frame)
         for probability, duration in self._scorer(frame):
             for event in self._gate.feed(probability, duration, now):
-                self._send.send_nowait(event)
+                self._send.send_nowait(self._audio.attach(event))
 
     async def end_input(self) -> None:
         await trio.lowlevel.checkpoint()
@@ -127,7 +163,7 @@ class GatedVADStream:
             return
         self._ended = True
         for event in self._gate.finish(trio.current_time()):
-            self._send.send_nowait(event)
+            self._send.send_nowait(self._audio.attach(event))
         self._send.close()
 
     def close(self) -> None:
