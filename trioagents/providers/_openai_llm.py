@@ -113,7 +113,10 @@ class _ChatEvents:
         return self
 
     async def aclose(self) -> None:
-        """Finish the body iterator (shielded, bounded: runs during cancellation)."""
+        """Finish the body iterator (shielded, bounded: runs during cancellation) and
+        drop what was decoded but not taken: nothing comes out after a close."""
+        self._ended = True
+        self._ready.clear()
         await close_chunks(self._chunks)
 
     async def __anext__(self) -> LLMEvent:

@@ -1,5 +1,13 @@
 """Layer 8: the public test kit (fakes, scripted timelines, state-machine helpers)."""
 
+from ._conformance import CheckResult as CheckResult
+from ._conformance import ConformanceReport as ConformanceReport
+from ._conformance import FaultInjector as FaultInjector
+from ._conformance import FaultKind as FaultKind
+from ._conformance import OpenAIFaultInjector as OpenAIFaultInjector
+from ._conformance import check_llm_conformance as check_llm_conformance
+from ._conformance import check_stt_conformance as check_stt_conformance
+from ._conformance import check_tts_conformance as check_tts_conformance
 from ._openai_server import ClientDisconnected as ClientDisconnected
 from ._openai_server import Endpoint as Endpoint
 from ._openai_server import Fault as Fault
@@ -19,9 +27,14 @@ from ._openai_server import serve_openai_server as serve_openai_server
 from ._openai_server import server_error as server_error
 
 __all__ = [
+    "CheckResult",
     "ClientDisconnected",
+    "ConformanceReport",
     "Endpoint",
     "Fault",
+    "FaultInjector",
+    "FaultKind",
+    "OpenAIFaultInjector",
     "OpenAIServer",
     "OpenAIServerOptions",
     "RecordedRequest",
@@ -30,6 +43,9 @@ __all__ = [
     "SendGarbage",
     "StallAfter",
     "TruncateBody",
+    "check_llm_conformance",
+    "check_stt_conformance",
+    "check_tts_conformance",
     "content_filtered",
     "open_openai_server",
     "rate_limited",
