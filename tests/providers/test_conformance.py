@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 
+import pytest
 import trio
 
 from trioagents.core import ChatContext, LLMEvent, ProviderStatusError, ToolChoice, ToolSpec
@@ -88,9 +89,5 @@ async def test_kit_reports_broken_provider(autojump_clock: trio.abc.Clock) -> No
     assert "cancel_closes_stream" in failed
     assert "no_hidden_retries" in failed
     assert not report.passed
-    try:
+    with pytest.raises(AssertionError, match="cancel_closes_stream"):
         report.raise_if_failed()
-    except AssertionError as exc:
-        assert "cancel_closes_stream" in str(exc)
-    else:
-        raise AssertionError("raise_if_failed did not raise")
