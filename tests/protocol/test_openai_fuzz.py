@@ -6,4 +6,4 @@ from .test_sse_fuzz import load
 
 
 def test_quick_fuzz_pass() -> None:
-    load("fuzz_openai_chat").run(300)
+    load("fuzz_openai_chat").run(100)
