@@ -10,21 +10,21 @@ from ._conformance import check_stt_conformance as check_stt_conformance
 from ._conformance import check_tts_conformance as check_tts_conformance
 from ._openai_server import ClientDisconnected as ClientDisconnected
 from ._openai_server import Endpoint as Endpoint
-from ._openai_server import Fault as Fault
 from ._openai_server import OpenAIServer as OpenAIServer
 from ._openai_server import OpenAIServerOptions as OpenAIServerOptions
 from ._openai_server import RecordedRequest as RecordedRequest
-from ._openai_server import ResetAfter as ResetAfter
-from ._openai_server import RespondWithStatus as RespondWithStatus
-from ._openai_server import SendGarbage as SendGarbage
-from ._openai_server import StallAfter as StallAfter
-from ._openai_server import TruncateBody as TruncateBody
-from ._openai_server import content_filtered as content_filtered
 from ._openai_server import open_openai_server as open_openai_server
-from ._openai_server import rate_limited as rate_limited
-from ._openai_server import refused_base_url as refused_base_url
 from ._openai_server import serve_openai_server as serve_openai_server
-from ._openai_server import server_error as server_error
+from ._openai_server_faults import Fault as Fault
+from ._openai_server_faults import ResetAfter as ResetAfter
+from ._openai_server_faults import RespondWithStatus as RespondWithStatus
+from ._openai_server_faults import SendGarbage as SendGarbage
+from ._openai_server_faults import StallAfter as StallAfter
+from ._openai_server_faults import TruncateBody as TruncateBody
+from ._openai_server_faults import content_filtered as content_filtered
+from ._openai_server_faults import rate_limited as rate_limited
+from ._openai_server_faults import refused_base_url as refused_base_url
+from ._openai_server_faults import server_error as server_error
 
 __all__ = [
     "CheckResult",

@@ -49,10 +49,9 @@ from ..core import (
     ProviderTimeoutError,
 )
 from ..providers import RetryPolicy, with_retry
-from ._openai_server import (
-    Endpoint,
+from ._openai_server import Endpoint, OpenAIServer
+from ._openai_server_faults import (
     Fault,
-    OpenAIServer,
     RespondWithStatus,
     StallAfter,
     content_filtered,

@@ -46,25 +46,23 @@ import trio
 from ..core import ConfigurationError, LLMToolCall
 from ..providers import collapse_single_error
 from ._openai_replies import chat_events, speech_pcm
+from ._openai_server_faults import (
+    Fault,
+    ResetAfter,
+    RespondWithStatus,
+    SendGarbage,
+    StallAfter,
+    TruncateBody,
+)
 
 __all__ = [
     "ClientDisconnected",
     "Endpoint",
-    "Fault",
     "OpenAIServer",
     "OpenAIServerOptions",
     "RecordedRequest",
-    "ResetAfter",
-    "RespondWithStatus",
-    "SendGarbage",
-    "StallAfter",
-    "TruncateBody",
-    "content_filtered",
     "open_openai_server",
-    "rate_limited",
-    "refused_base_url",
     "serve_openai_server",
-    "server_error",
 ]
 
 Endpoint: TypeAlias = Literal["chat", "speech", "transcription"]
@@ -74,79 +72,6 @@ _PATHS: dict[str, Endpoint] = {
     "/audio/transcriptions": "transcription",
 }
 _MAX_REQUEST = 16 * 1024 * 1024
-
-
-@dataclass(frozen=True, slots=True)
-class ResetAfter:
-    bytes_sent: int
-
-
-@dataclass(frozen=True, slots=True)
-class StallAfter:
-    bytes_sent: int
-
-
-@dataclass(frozen=True, slots=True)
-class RespondWithStatus:
-    status: int
-    body: bytes = b""
-    headers: tuple[tuple[str, str], ...] = ()
-
-
-@dataclass(frozen=True, slots=True)
-class TruncateBody:
-    units: int
-
-
-@dataclass(frozen=True, slots=True)
-class SendGarbage:
-    body: bytes | None = None  # None: the endpoint's default garbage
-
-
-Fault: TypeAlias = ResetAfter | StallAfter | RespondWithStatus | TruncateBody | SendGarbage
-
-
-def rate_limited(retry_after: float = 1.0) -> RespondWithStatus:
-    body = json.dumps({"error": {"message": "Rate limit reached", "code": "rate_limit_exceeded"}})
-    return RespondWithStatus(
-        429,
-        body.encode(),
-        (("retry-after", f"{retry_after:g}"), ("content-type", "application/json")),
-    )
-
-
-def server_error(status: int = 500) -> RespondWithStatus:
-    body = json.dumps({"error": {"message": "The server had an error", "type": "server_error"}})
-    return RespondWithStatus(status, body.encode(), (("content-type", "application/json"),))
-
-
-def content_filtered() -> RespondWithStatus:
-    """Azure OpenAI's moderation refusal, verbatim in shape."""
-    body = {
-        "error": {
-            "message": "The response was filtered due to the prompt triggering Azure OpenAI's "
-            "content management policy.",
-            "type": None,
-            "param": "prompt",
-            "code": "content_filter",
-            "status": 400,
-            "innererror": {
-                "code": "ResponsibleAIPolicyViolation",
-                "content_filter_result": {"hate": {"filtered": True, "severity": "high"}},
-            },
-        }
-    }
-    return RespondWithStatus(
-        400, json.dumps(body).encode(), (("content-type", "application/json"),)
-    )
-
-
-def refused_base_url() -> str:
-    """A loopback base URL whose port has no listener (connection refused)."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    return f"http://127.0.0.1:{port}/v1"
 
 
 @dataclass(frozen=True, slots=True)
