@@ -180,3 +180,15 @@ async def test_stt_replays_audio_and_resumes(autojump_clock: trio.abc.Clock) -> 
         texts = [event.text async for event in stream]
     assert texts == ["s:8"]  # the second stream received every frame again
     assert stt.script.count == 2
+
+
+async def test_stt_fast_producer_waits_instead_of_losing_audio(
+    autojump_clock: trio.abc.Clock,
+) -> None:
+    stt = FakeSTT("s", Call(error=DROP))
+    async with with_retry(stt).stream() as stream:
+        for _ in range(2000):  # more than the 1500-frame backlog bound
+            await stream.push_frame(silence(0.02, 16000))
+        await stream.end_input()
+        texts = [event.text async for event in stream]
+    assert texts == ["s:2000"]

@@ -13,11 +13,12 @@ What may be replayed, per kind:
   never hears a sentence twice.
 * Streaming TTS: the text pushed so far is replayed into the new inner stream,
   but only while no audio was delivered.
-* STT: audio since the last final transcript is replayed (at most
-  ``replay_seconds``); interim transcripts are provisional, so STT always counts
-  as resumable. Each final transcript calls :meth:`Recovery.succeeded` (retry
-  budgets reset, as in LiveKit) and lets a fallback group return to a recovered
-  preferred member (:meth:`Recovery.preferred`).
+* STT: audio fed since the last final transcript is replayed (at most
+  ``replay_frames``, 30 s of 20 ms frames; a consumer pushing faster than the inner
+  stream takes audio waits rather than losing any); interim transcripts are
+  provisional, so STT always counts as resumable. Each final transcript calls
+  :meth:`Recovery.succeeded` (retry budgets reset, as in LiveKit) and lets a
+  fallback group return to a recovered preferred member (:meth:`Recovery.preferred`).
 
 Cancellation: the producer and every inner stream live in the pump's nursery, so
 cancelling the consumer's scope closes the inner stream (and its HTTP response).
@@ -132,29 +133,39 @@ async def open_recovering_synthesis(
 
 
 class _InputLog(Generic[T]):
-    """Input pushed by the consumer, kept for replay from ``base`` on."""
+    """Input pushed by the consumer, kept for replay from ``base`` on.
 
-    def __init__(self, max_items: int | None = None) -> None:
+    ``fed`` is the absolute index of the next item the current inner stream gets.
+    With ``limit`` set, at most ``limit`` fed items are kept for replay and at most
+    ``limit`` unfed items may wait: :meth:`wait_for_room` makes a fast producer wait
+    for the feeder instead of dropping audio.
+    """
+
+    def __init__(self, limit: int | None = None) -> None:
         self.items: list[T] = []
         self.base = 0  # absolute index of items[0]
+        self.fed = 0
         self.ended = False
-        self._max = max_items
+        self._limit = limit
         self._changed = trio.Event()
 
     def append(self, item: T) -> None:
         if self.ended:
             raise LocalProtocolError("input already ended")
         self.items.append(item)
-        if self._max is not None and len(self.items) > self._max:
-            self.trim_to(self.base + len(self.items) - self._max)
         self._wake()
+
+    async def wait_for_room(self) -> None:
+        while self._limit is not None and self.mark() - self.fed >= self._limit:
+            await self._changed.wait()
 
     def end(self) -> None:
         self.ended = True
         self._wake()
 
     def trim_to(self, absolute: int) -> None:
-        drop = max(0, min(absolute - self.base, len(self.items)))
+        """Forget items before ``absolute`` (never ones not yet fed)."""
+        drop = max(0, min(absolute, self.fed) - self.base)
         del self.items[:drop]
         self.base += drop
 
@@ -167,13 +178,14 @@ class _InputLog(Generic[T]):
 
     async def replay_into(self, push: Emit[T], end: Emit[None]) -> None:
         """Push every item from ``base`` on, then follow new ones; end when input ends."""
-        position = self.base
+        self.fed = self.base
         while True:
-            position = max(position, self.base)
-            while position < self.mark():
-                item = self.items[position - self.base]
-                position += 1
-                await push(item)
+            while self.fed < self.mark():
+                await push(self.items[self.fed - self.base])
+                self.fed += 1
+                if self._limit is not None:
+                    self.trim_to(self.fed - self._limit)
+                self._wake()
             if self.ended:
                 await end(None)
                 return
@@ -189,6 +201,7 @@ class _InputStream(Generic[T, Out]):
 
     async def _push(self, item: T) -> None:
         await trio.lowlevel.checkpoint()
+        await self._log.wait_for_room()
         self._log.append(item)
 
     async def end_input(self) -> None:
@@ -264,7 +277,7 @@ async def open_recovering_stt_stream(
                         async for event in inner:
                             await emit(event)
                             if event.type is SpeechEventType.FINAL_TRANSCRIPT:
-                                log.trim_to(log.mark())
+                                log.trim_to(log.fed)
                                 recovery.succeeded(provider)
                                 switch_to = recovery.preferred(provider)
                                 if switch_to is not None:
