@@ -18,9 +18,11 @@ from trioagents.core import (
 from trioagents.providers import (
     FallbackOptions,
     OpenAILLM,
+    SentenceStreamTTS,
     open_fallback_llm,
     open_fallback_stt,
     open_fallback_tts,
+    with_retry,
 )
 from trioagents.testing import open_openai_server, refused_base_url
 
@@ -181,3 +183,18 @@ async def test_probe_against_real_server_recovers(autojump_clock: trio.abc.Clock
             assert await reply(llm) == healthy.options.chat_text
             await trio.sleep(6)
             assert seen == ["openai-llm:dead"]
+
+
+async def test_wrappers_forward_fail_over(autojump_clock: trio.abc.Clock) -> None:
+    async with (
+        open_fallback_llm([FakeLLM("a"), FakeLLM("b")], options=OPTIONS) as group,
+        open_fallback_tts([FakeTTS("c"), FakeTTS("d")], options=OPTIONS) as voices,
+    ):
+        retrying = with_retry(group)
+        assert isinstance(retrying, SupportsFailover)
+        assert retrying.fail_over() is True
+        assert group.statistics().current == 1
+        assert retrying.fail_over() is False  # nobody else is left
+        assert SentenceStreamTTS(voices).fail_over() is True
+        assert voices.statistics().current == 1
+    assert with_retry(FakeLLM("plain")).fail_over() is False

@@ -39,6 +39,7 @@ from ..core import (
     SpeechEvent,
     SpeechEventType,
     STTStream,
+    SupportsFailover,
     TTSStream,
     VADEventType,
     VADStream,
@@ -166,6 +167,10 @@ class SentenceStreamTTS:
 
     def __init__(self, tts: TTS) -> None:
         self._tts = tts
+
+    def fail_over(self) -> bool:
+        """Forwarded to the wrapped TTS when it is a fallback group; else False."""
+        return self._tts.fail_over() if isinstance(self._tts, SupportsFailover) else False
 
     @property
     def label(self) -> str:

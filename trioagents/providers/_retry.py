@@ -52,6 +52,7 @@ from ..core import (
     SpeechEvent,
     StreamingTTS,
     STTStream,
+    SupportsFailover,
     ToolChoice,
     ToolSpec,
     TTSStream,
@@ -117,6 +118,11 @@ class RetryPolicy:
         await trio.sleep(delay)
 
 
+def _forward_fail_over(inner: object) -> bool:
+    """Wrappers pass ``fail_over()`` (SupportsFailover) through to a fallback group."""
+    return inner.fail_over() if isinstance(inner, SupportsFailover) else False
+
+
 class _RetryRecovery(Generic[P]):
     """Recovery for one stream: the same provider, up to ``max_retries`` times."""
 
@@ -141,6 +147,10 @@ class _RetryRecovery(Generic[P]):
 
 
 class RetryingLLM:
+    def fail_over(self) -> bool:
+        """Forwarded to the wrapped provider when it is a fallback group; else False."""
+        return _forward_fail_over(self._inner)
+
     def __init__(self, inner: LLM, policy: RetryPolicy | None = None) -> None:
         self._inner, self._policy = inner, policy or RetryPolicy()
 
@@ -160,6 +170,10 @@ class RetryingLLM:
 
 
 class RetryingTTS:
+    def fail_over(self) -> bool:
+        """Forwarded to the wrapped provider when it is a fallback group; else False."""
+        return _forward_fail_over(self._inner)
+
     def __init__(self, inner: TTS, policy: RetryPolicy | None = None) -> None:
         self._inner, self._policy = inner, policy or RetryPolicy()
 
@@ -189,6 +203,10 @@ class RetryingStreamingTTS(RetryingTTS):
 
 
 class RetryingSTT:
+    def fail_over(self) -> bool:
+        """Forwarded to the wrapped provider when it is a fallback group; else False."""
+        return _forward_fail_over(self._inner)
+
     def __init__(self, inner: STT, policy: RetryPolicy | None = None) -> None:
         self._inner, self._policy = inner, policy or RetryPolicy()
 
@@ -201,6 +219,10 @@ class RetryingSTT:
 
 
 class RetryingBatchSTT:
+    def fail_over(self) -> bool:
+        """Forwarded to the wrapped provider when it is a fallback group; else False."""
+        return _forward_fail_over(self._inner)
+
     def __init__(self, inner: BatchSTT, policy: RetryPolicy | None = None) -> None:
         self._inner, self._policy = inner, policy or RetryPolicy()
 
