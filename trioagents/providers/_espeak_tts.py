@@ -105,7 +105,11 @@ class EspeakTTS:
     async def synthesize(self, text: str) -> AsyncIterator[AsyncIterator[AudioFrame]]:
         """Synthesize in a worker thread, then yield 20 ms frames."""
         pcm = await trio.to_thread.run_sync(self._synthesize, text, abandon_on_cancel=True)
-        yield _Frames(pcm, self._rate)
+        frames = _Frames(pcm, self._rate)
+        try:
+            yield frames
+        finally:
+            frames.close()
 
 
 class _Frames:
@@ -115,6 +119,10 @@ class _Frames:
 
     def __aiter__(self) -> _Frames:
         return self
+
+    def close(self) -> None:
+        """Nothing comes out after the block closed."""
+        self._offset = self._pcm.size
 
     async def __anext__(self) -> AudioFrame:
         await trio.lowlevel.checkpoint()
