@@ -71,13 +71,18 @@ class SSEDecoder:
         """
         self._buffer += data
         events: list[ServerSentEvent] = []
-        while True:
-            line = self._next_line()
-            if line is None:
-                break
-            event = self._process_line(line)
-            if event is not None:
-                events.append(event)
+        start = 0
+        try:
+            while True:
+                found = self._next_line(start)
+                if found is None:
+                    break
+                line, start = found
+                event = self._process_line(line)
+                if event is not None:
+                    events.append(event)
+        finally:
+            del self._buffer[:start]  # one compaction per feed keeps big feeds linear
         if len(self._buffer) > self._max_line:
             raise RemoteProtocolError(
                 "event-stream line too long", payload=bytes(self._buffer[:64])
@@ -98,20 +103,19 @@ class SSEDecoder:
         self._reset_event()
         return events
 
-    def _next_line(self) -> bytes | None:
+    def _next_line(self, start: int) -> tuple[bytes, int] | None:
+        """The line beginning at ``start`` and where the next one begins, or None."""
         buffer = self._buffer
-        newline, carriage = buffer.find(b"\n"), buffer.find(b"\r")
-        if newline < 0 and carriage < 0:
-            return None
-        if carriage < 0 or 0 <= newline < carriage:
-            line = bytes(buffer[:newline])
-            del buffer[: newline + 1]
-            return line
+        newline = buffer.find(b"\n", start)
+        carriage = buffer.find(b"\r", start, newline if newline >= 0 else len(buffer))
+        if carriage < 0:
+            if newline < 0:
+                return None
+            return bytes(buffer[start:newline]), newline + 1
         if carriage + 1 == len(buffer):
             return None  # wait: a \n may arrive with the next feed
-        line = bytes(buffer[:carriage])
-        del buffer[: carriage + (2 if buffer[carriage + 1] == 0x0A else 1)]
-        return line
+        skip = 2 if buffer[carriage + 1] == 0x0A else 1
+        return bytes(buffer[start:carriage]), carriage + skip
 
     def _process_line(self, raw: bytes) -> ServerSentEvent | None:
         if b"\x00" in raw:
