@@ -2,16 +2,23 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
 import pytest
 import trio
 
 from trioagents.core import (
+    AudioFrame,
     ConfigurationError,
     ContentFilterError,
     LLMTextDelta,
     ProviderConnectionError,
     ProviderError,
     ProviderStatusError,
+    SpeechEvent,
+    SpeechEventType,
+    STTStream,
     SupportsFailover,
     silence,
 )
@@ -198,3 +205,75 @@ async def test_wrappers_forward_fail_over(autojump_clock: trio.abc.Clock) -> Non
         assert SentenceStreamTTS(voices).fail_over() is True
         assert voices.statistics().current == 1
     assert with_retry(FakeLLM("plain")).fail_over() is False
+
+
+class ChattySTT:
+    """Emits a final transcript "<label>:<n>" after every 10th frame; the first stream
+    of a scripted failure raises after its 5th frame."""
+
+    def __init__(self, label: str, failures: int = 0) -> None:
+        self.label = label
+        self.failures = failures
+
+    @asynccontextmanager
+    async def stream(self, *, language: str | None = None) -> AsyncIterator[STTStream]:
+        await trio.lowlevel.checkpoint()
+        fail = self.failures > 0
+        self.failures -= 1
+        yield _ChattyStream(self.label, fail)
+
+
+class _ChattyStream:
+    def __init__(self, label: str, fail: bool) -> None:
+        self._label, self._fail, self._count = label, fail, 0
+        self._send, self._receive = trio.open_memory_channel[SpeechEvent | ProviderError](1000)
+
+    async def push_frame(self, frame: AudioFrame) -> None:
+        await trio.sleep(0.02)  # real-time input
+        self._count += 1
+        if self._fail and self._count == 5:
+            self._send.send_nowait(DROP)
+        elif self._count % 10 == 0:
+            text = f"{self._label}:{self._count}"
+            self._send.send_nowait(SpeechEvent(SpeechEventType.FINAL_TRANSCRIPT, text=text))
+
+    async def end_input(self) -> None:
+        await trio.lowlevel.checkpoint()
+        self._send.close()
+
+    def __aiter__(self) -> _ChattyStream:
+        return self
+
+    async def __anext__(self) -> SpeechEvent:
+        try:
+            item = await self._receive.receive()
+        except trio.EndOfChannel:
+            raise StopAsyncIteration from None
+        if isinstance(item, ProviderError):
+            raise item
+        return item
+
+
+async def test_stt_stream_switches_back_at_a_final_once_primary_recovers(
+    autojump_clock: trio.abc.Clock,
+) -> None:
+    primary, backup = ChattySTT("a", failures=1), ChattySTT("b")
+    texts: list[str] = []
+    async with (
+        open_fallback_stt([primary, backup], options=OPTIONS) as stt,
+        stt.stream() as stream,
+        trio.open_nursery() as nursery,
+    ):
+
+        async def read() -> None:
+            texts.extend([event.text async for event in stream])
+
+        nursery.start_soon(read)
+        for _ in range(600):  # 12 s of audio in real time
+            await stream.push_frame(silence(0.02, 16000))
+        await stream.end_input()
+    assert texts[0] == "b:10"  # the backup got the 5 replayed frames and went on
+    switched = texts.index(next(t for t in texts if t.startswith("a:")))
+    assert all(t.startswith("b:") for t in texts[:switched])
+    assert all(t.startswith("a:") for t in texts[switched:])
+    assert 5 < switched * 10 * 0.02 < 8  # back on the primary after the 5 s probe
