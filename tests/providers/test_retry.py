@@ -85,6 +85,7 @@ def test_retry_after_raises_the_wait() -> None:
     small = policy.next_delay(2, status(429, retry_after=0.1), delivered=False)
     assert small is not None
     assert small >= 3.2  # backoff wins when larger
+    assert policy.next_delay(0, status(429, retry_after=300), delivered=False) is None
 
 
 def test_bad_policy_is_a_configuration_error() -> None:

@@ -17,7 +17,8 @@ The rules (one place, :meth:`RetryPolicy.next_delay`):
 * at most ``max_retries`` retries (default 3); the n-th waits
   ``base_delay * factor**n`` (1 s, 2 s, 4 s by default, capped at ``max_delay``)
   spread by ``±jitter`` of itself, drawn from the injectable ``rng``; a server's
-  ``Retry-After`` raises the wait to at least that long;
+  ``Retry-After`` raises the wait to at least that long, and one longer than
+  ``max_delay`` means give up now (a voice turn cannot wait minutes);
 * deadline-aware: a wait that would end past the caller's deadline
   (``trio.current_effective_deadline()``) is not started; the last error is
   raised at once, so the caller's fallback or error handler gets its turn in time.
@@ -103,6 +104,8 @@ class RetryPolicy:
         backoff = min(self.max_delay, self.base_delay * self.factor**retries_done)
         delay = backoff * (1 + self.rng.uniform(-self.jitter, self.jitter))
         if isinstance(error, ProviderStatusError) and error.retry_after is not None:
+            if error.retry_after > self.max_delay:
+                return None  # a voice turn cannot wait that long: let fallback/handler act
             delay = max(delay, error.retry_after)
         return max(0.0, delay)
 
