@@ -35,7 +35,7 @@ import random
 from collections.abc import AsyncIterator, Sequence
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass, field
-from typing import Generic, TypeVar, overload
+from typing import Generic, Protocol, TypeVar, overload
 
 import trio
 
@@ -149,17 +149,32 @@ class _RetryRecovery(Generic[P]):
         return None
 
 
-class RetryingLLM:
-    def fail_over(self) -> bool:
-        """Forwarded to the wrapped provider when it is a fallback group; else False."""
-        return _forward_fail_over(self._inner)
+class _Labelled(Protocol):
+    @property
+    def label(self) -> str: ...
 
-    def __init__(self, inner: LLM, policy: RetryPolicy | None = None) -> None:
-        self._inner, self._policy = inner, policy or RetryPolicy()
+
+L = TypeVar("L", bound=_Labelled)
+
+
+class _RetryingBase(Generic[L]):
+    """What every retry wrapper shares: the inner provider, the policy, the label."""
+
+    def __init__(self, inner: L, policy: RetryPolicy | None = None) -> None:
+        self._inner = inner
+        self._policy = policy or RetryPolicy()
 
     @property
     def label(self) -> str:
         return self._inner.label
+
+    def fail_over(self) -> bool:
+        """Forwarded to the wrapped provider when it is a fallback group; else False."""
+        return _forward_fail_over(self._inner)
+
+
+class RetryingLLM(_RetryingBase[LLM]):
+    """An LLM that re-opens the chat after a retryable error before any token."""
 
     def chat(
         self,
@@ -172,17 +187,8 @@ class RetryingLLM:
         return open_recovering_chat(recovery, chat_ctx, tools, tool_choice)
 
 
-class RetryingTTS:
-    def fail_over(self) -> bool:
-        """Forwarded to the wrapped provider when it is a fallback group; else False."""
-        return _forward_fail_over(self._inner)
-
-    def __init__(self, inner: TTS, policy: RetryPolicy | None = None) -> None:
-        self._inner, self._policy = inner, policy or RetryPolicy()
-
-    @property
-    def label(self) -> str:
-        return self._inner.label
+class RetryingTTS(_RetryingBase[TTS]):
+    """A chunked TTS that re-opens the synthesis after a retryable error before any audio."""
 
     @property
     def sample_rate(self) -> int:
@@ -197,6 +203,8 @@ class RetryingTTS:
 
 
 class RetryingStreamingTTS(RetryingTTS):
+    """A streaming TTS that replays the pushed text into a new stream (before any audio)."""
+
     def __init__(self, inner: StreamingTTS, policy: RetryPolicy | None = None) -> None:
         super().__init__(inner, policy)
         self._streaming = inner
@@ -205,33 +213,15 @@ class RetryingStreamingTTS(RetryingTTS):
         return open_recovering_tts_stream(_RetryRecovery(self._streaming, self._policy))
 
 
-class RetryingSTT:
-    def fail_over(self) -> bool:
-        """Forwarded to the wrapped provider when it is a fallback group; else False."""
-        return _forward_fail_over(self._inner)
-
-    def __init__(self, inner: STT, policy: RetryPolicy | None = None) -> None:
-        self._inner, self._policy = inner, policy or RetryPolicy()
-
-    @property
-    def label(self) -> str:
-        return self._inner.label
+class RetryingSTT(_RetryingBase[STT]):
+    """A streaming STT that reconnects and replays audio since the last final."""
 
     def stream(self, *, language: str | None = None) -> AbstractAsyncContextManager[STTStream]:
         return open_recovering_stt_stream(_RetryRecovery(self._inner, self._policy), language)
 
 
-class RetryingBatchSTT:
-    def fail_over(self) -> bool:
-        """Forwarded to the wrapped provider when it is a fallback group; else False."""
-        return _forward_fail_over(self._inner)
-
-    def __init__(self, inner: BatchSTT, policy: RetryPolicy | None = None) -> None:
-        self._inner, self._policy = inner, policy or RetryPolicy()
-
-    @property
-    def label(self) -> str:
-        return self._inner.label
+class RetryingBatchSTT(_RetryingBase[BatchSTT]):
+    """A batch STT that re-sends the utterance after a retryable error."""
 
     async def recognize(
         self, frames: Sequence[AudioFrame], *, language: str | None = None
