@@ -204,7 +204,13 @@ class VADEventType(enum.Enum):
 
 @dataclass(frozen=True, slots=True)
 class VADEvent:
-    """``speech_duration``/``silence_duration`` are the current run lengths in seconds."""
+    """``speech_duration``/``silence_duration`` are the current run lengths in seconds.
+
+    ``frames``: on ``END_OF_SPEECH``, the audio of the utterance (with a short
+    pre-roll) when the VAD keeps it, so a batch STT can recognize exactly the
+    speech the VAD saw even when events are read later than frames are pushed.
+    Empty otherwise.
+    """
 
     type: VADEventType
     timestamp: float
@@ -212,6 +218,7 @@ class VADEvent:
     silence_duration: float = 0.0
     probability: float = 0.0
     speaking: bool = False
+    frames: tuple[AudioFrame, ...] = ()
 
 
 class VADStream(Protocol):

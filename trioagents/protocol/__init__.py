@@ -9,6 +9,22 @@ from ._codec import decode_server_message as decode_server_message
 from ._codec import decode_signal_request as decode_signal_request
 from ._codec import decode_signal_response as decode_signal_response
 from ._codec import decode_worker_message as decode_worker_message
+from ._openai_audio import PCMFramer as PCMFramer
+from ._openai_audio import encode_wav as encode_wav
+from ._openai_audio import speech_request_body as speech_request_body
+from ._openai_audio import transcription_text as transcription_text
+from ._openai_chat import ChatErrorReported as ChatErrorReported
+from ._openai_chat import ChatFinished as ChatFinished
+from ._openai_chat import ChatStreamDecoder as ChatStreamDecoder
+from ._openai_chat import ChatStreamItem as ChatStreamItem
+from ._openai_chat import ToolCallAssembler as ToolCallAssembler
+from ._openai_chat import chat_messages as chat_messages
+from ._openai_chat import chat_request_body as chat_request_body
+from ._openai_errors import is_content_filter as is_content_filter
+from ._openai_errors import parse_error_body as parse_error_body
+from ._openai_errors import retry_after_seconds as retry_after_seconds
+from ._sse import ServerSentEvent as ServerSentEvent
+from ._sse import SSEDecoder as SSEDecoder
 from ._tokens import AuthError as AuthError
 from ._tokens import TokenClaims as TokenClaims
 from ._tokens import VideoGrants as VideoGrants
@@ -20,15 +36,31 @@ from ._tokens import verify_token as verify_token
 __all__ = [
     "MAX_MESSAGE_SIZE",
     "AuthError",
+    "ChatErrorReported",
+    "ChatFinished",
+    "ChatStreamDecoder",
+    "ChatStreamItem",
+    "PCMFramer",
+    "SSEDecoder",
+    "ServerSentEvent",
     "TokenClaims",
+    "ToolCallAssembler",
     "VideoGrants",
     "authorize_grant",
     "authorize_join",
+    "chat_messages",
+    "chat_request_body",
     "decode_envelope",
     "decode_server_message",
     "decode_signal_request",
     "decode_signal_response",
     "decode_worker_message",
+    "encode_wav",
+    "is_content_filter",
     "mint_token",
+    "parse_error_body",
+    "retry_after_seconds",
+    "speech_request_body",
+    "transcription_text",
     "verify_token",
 ]

@@ -1,3 +1,67 @@
 """Layer 6: VAD/STT/LLM/TTS implementations, retry and fallback wrappers."""
 
-__all__: list[str] = []
+from ._adapters import SentenceStreamTTS as SentenceStreamTTS
+from ._adapters import VADSegmentedSTT as VADSegmentedSTT
+from ._energy_vad import EnergyVAD as EnergyVAD
+from ._espeak_tts import EspeakTTS as EspeakTTS
+from ._fallback import FallbackOptions as FallbackOptions
+from ._fallback import FallbackStatistics as FallbackStatistics
+from ._fallback_adapters import FallbackLLM as FallbackLLM
+from ._fallback_adapters import FallbackSTT as FallbackSTT
+from ._fallback_adapters import FallbackTTS as FallbackTTS
+from ._fallback_adapters import open_fallback_llm as open_fallback_llm
+from ._fallback_adapters import open_fallback_stt as open_fallback_stt
+from ._fallback_adapters import open_fallback_tts as open_fallback_tts
+from ._http import OpenAIConnection as OpenAIConnection
+from ._openai_audio import OpenAISTT as OpenAISTT
+from ._openai_audio import OpenAITTS as OpenAITTS
+from ._openai_llm import OpenAILLM as OpenAILLM
+from ._piper_tts import PiperTTS as PiperTTS
+from ._pocketsphinx_stt import PocketsphinxSTT as PocketsphinxSTT
+from ._pump import collapse_single_error as collapse_single_error
+from ._retry import RetryingBatchSTT as RetryingBatchSTT
+from ._retry import RetryingLLM as RetryingLLM
+from ._retry import RetryingStreamingTTS as RetryingStreamingTTS
+from ._retry import RetryingSTT as RetryingSTT
+from ._retry import RetryingTTS as RetryingTTS
+from ._retry import RetryPolicy as RetryPolicy
+from ._retry import with_retry as with_retry
+from ._scripted_llm import Rule as Rule
+from ._scripted_llm import ScriptedLLM as ScriptedLLM
+from ._scripted_llm import ScriptedToolCall as ScriptedToolCall
+from ._silero_vad import SileroVAD as SileroVAD
+from ._vad_gate import VADOptions as VADOptions
+
+__all__ = [
+    "EnergyVAD",
+    "EspeakTTS",
+    "FallbackLLM",
+    "FallbackOptions",
+    "FallbackSTT",
+    "FallbackStatistics",
+    "FallbackTTS",
+    "OpenAIConnection",
+    "OpenAILLM",
+    "OpenAISTT",
+    "OpenAITTS",
+    "PiperTTS",
+    "PocketsphinxSTT",
+    "RetryPolicy",
+    "RetryingBatchSTT",
+    "RetryingLLM",
+    "RetryingSTT",
+    "RetryingStreamingTTS",
+    "RetryingTTS",
+    "Rule",
+    "ScriptedLLM",
+    "ScriptedToolCall",
+    "SentenceStreamTTS",
+    "SileroVAD",
+    "VADOptions",
+    "VADSegmentedSTT",
+    "collapse_single_error",
+    "open_fallback_llm",
+    "open_fallback_stt",
+    "open_fallback_tts",
+    "with_retry",
+]

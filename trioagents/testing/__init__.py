@@ -1,3 +1,55 @@
 """Layer 8: the public test kit (fakes, scripted timelines, state-machine helpers)."""
 
-__all__: list[str] = []
+from ._conformance import CheckResult as CheckResult
+from ._conformance import ConformanceReport as ConformanceReport
+from ._conformance import FaultInjector as FaultInjector
+from ._conformance import FaultKind as FaultKind
+from ._conformance import OpenAIFaultInjector as OpenAIFaultInjector
+from ._conformance import check_llm_conformance as check_llm_conformance
+from ._conformance import check_stt_conformance as check_stt_conformance
+from ._conformance import check_tts_conformance as check_tts_conformance
+from ._openai_server import ClientDisconnected as ClientDisconnected
+from ._openai_server import Endpoint as Endpoint
+from ._openai_server import OpenAIServer as OpenAIServer
+from ._openai_server import OpenAIServerOptions as OpenAIServerOptions
+from ._openai_server import RecordedRequest as RecordedRequest
+from ._openai_server import open_openai_server as open_openai_server
+from ._openai_server import serve_openai_server as serve_openai_server
+from ._openai_server_faults import Fault as Fault
+from ._openai_server_faults import ResetAfter as ResetAfter
+from ._openai_server_faults import RespondWithStatus as RespondWithStatus
+from ._openai_server_faults import SendGarbage as SendGarbage
+from ._openai_server_faults import StallAfter as StallAfter
+from ._openai_server_faults import TruncateBody as TruncateBody
+from ._openai_server_faults import content_filtered as content_filtered
+from ._openai_server_faults import rate_limited as rate_limited
+from ._openai_server_faults import refused_base_url as refused_base_url
+from ._openai_server_faults import server_error as server_error
+
+__all__ = [
+    "CheckResult",
+    "ClientDisconnected",
+    "ConformanceReport",
+    "Endpoint",
+    "Fault",
+    "FaultInjector",
+    "FaultKind",
+    "OpenAIFaultInjector",
+    "OpenAIServer",
+    "OpenAIServerOptions",
+    "RecordedRequest",
+    "ResetAfter",
+    "RespondWithStatus",
+    "SendGarbage",
+    "StallAfter",
+    "TruncateBody",
+    "check_llm_conformance",
+    "check_stt_conformance",
+    "check_tts_conformance",
+    "content_filtered",
+    "open_openai_server",
+    "rate_limited",
+    "refused_base_url",
+    "serve_openai_server",
+    "server_error",
+]

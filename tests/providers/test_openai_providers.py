@@ -1,0 +1,123 @@
+"""The OpenAI-compatible providers on the wire: requests they send, answers they read."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+import trio
+
+from trioagents.core import (
+    ConfigurationError,
+    ContentFilterError,
+    LLMTextDelta,
+    LLMToolCall,
+    LLMUsage,
+    ProviderError,
+    ProviderStatusError,
+    ToolSpec,
+)
+from trioagents.providers import OpenAIConnection, OpenAILLM, OpenAISTT, OpenAITTS
+from trioagents.testing import OpenAIServerOptions, SendGarbage, open_openai_server
+
+from ._support import collect_chat, connection, tone_burst, user_says
+
+CALL = LLMToolCall("call_9", "get_weather", '{"city": "Oslo", "unit": "C"}')
+
+
+def sse(*chunks: object) -> bytes:
+    return b"".join(b"data: " + json.dumps(c).encode() + b"\n\n" for c in chunks)
+
+
+async def test_chat_request_and_streamed_tool_call(autojump_clock: trio.abc.Clock) -> None:
+    options = OpenAIServerOptions(chat_text="Checking.", chat_tool_calls=(CALL,))
+    async with open_openai_server(options) as server:
+        llm = OpenAILLM("gpt-x", connection=connection(server.base_url), extra_body={"seed": 3})
+        tool = ToolSpec("get_weather", "Weather")
+        async with llm.chat(user_says("weather?"), tools=[tool], tool_choice="required") as events:
+            got = [event async for event in events]
+        sent = server.requests_to("chat")[0]
+    assert got[:2] == [LLMTextDelta("Checking."), CALL]
+    assert isinstance(got[-1], LLMUsage)
+    body = sent.json()
+    assert (body["model"], body["seed"], body["tool_choice"], body["stream"]) == (
+        "gpt-x",
+        3,
+        "required",
+        True,
+    )
+    assert body["messages"] == [{"role": "user", "content": "weather?"}]
+    assert sent.headers["authorization"] == "Bearer sk-test"
+
+
+async def test_azure_style_connection(autojump_clock: trio.abc.Clock) -> None:
+    async with open_openai_server() as server:
+        azure = OpenAIConnection(
+            base_url=server.base_url + "/deployments/gpt4o",
+            api_key="azure-key",
+            api_key_header="api-key",
+            query={"api-version": "2024-10-21"},
+            headers={"x-trace": "1"},
+        )
+        await collect_chat(OpenAILLM("gpt-4o", connection=azure))
+        sent = server.requests_to("chat")[0]
+    assert sent.path.endswith("/deployments/gpt4o/chat/completions")
+    assert sent.headers["api-key"] == "azure-key"
+    assert "authorization" not in sent.headers
+    assert sent.headers["x-trace"] == "1"
+
+
+@pytest.mark.parametrize(
+    ("body", "error"),
+    [
+        (
+            sse(
+                {"choices": [{"delta": {"content": "Well"}}]},
+                {"choices": [{"delta": {}, "finish_reason": "content_filter"}]},
+            ),
+            ContentFilterError,
+        ),
+        (sse({"error": {"code": "content_filter", "message": "no"}}), ContentFilterError),
+        (sse({"error": {"message": "overloaded", "code": 503}}), ProviderStatusError),
+    ],
+)
+async def test_errors_inside_a_200_stream(
+    body: bytes, error: type[ProviderError], autojump_clock: trio.abc.Clock
+) -> None:
+    async with open_openai_server() as server:
+        server.script(SendGarbage(body), endpoint="chat")
+        with pytest.raises(error) as info:
+            await collect_chat(OpenAILLM("m", connection=connection(server.base_url)))
+    if error is ProviderStatusError:
+        assert info.value.retryable
+        assert info.value.status == 503
+
+
+async def test_tts_request_and_audio_format(autojump_clock: trio.abc.Clock) -> None:
+    async with open_openai_server() as server:
+        tts = OpenAITTS("tts-1", voice="nova", connection=connection(server.base_url))
+        async with tts.synthesize("Hello.") as frames:
+            got = [frame async for frame in frames]
+        body = server.requests_to("speech")[0].json()
+    assert (body["voice"], body["response_format"], body["input"]) == ("nova", "pcm", "Hello.")
+    assert all(frame.sample_rate == 24000 and frame.num_channels == 1 for frame in got)
+    assert sum(f.duration for f in got) == pytest.approx(6 * 0.01)
+
+
+async def test_stt_uploads_wav_with_language(autojump_clock: trio.abc.Clock) -> None:
+    async with open_openai_server(OpenAIServerOptions(transcript="bonjour")) as server:
+        stt = OpenAISTT("whisper-1", connection=connection(server.base_url), language="fr")
+        event = await stt.recognize(tone_burst())
+        raw = server.requests_to("transcription")[0]
+    assert (event.text, event.language) == ("bonjour", "fr")
+    assert raw.headers["content-type"].startswith("multipart/form-data")
+    assert b"RIFF" in raw.body
+    assert b'name="language"' in raw.body
+
+
+def test_connection_is_validated() -> None:
+    with pytest.raises(ConfigurationError):
+        OpenAIConnection(base_url="ftp://x")
+    with pytest.raises(ConfigurationError):
+        OpenAIConnection(idle_timeout=0)
+    assert "sk-" not in repr(OpenAIConnection(api_key="sk-secret"))

@@ -1,0 +1,199 @@
+"""The LLM, TTS and STT fallback adapters and their ``open_*`` entry points.
+
+The group logic lives in :mod:`._fallback`; this module only binds it to each
+provider protocol and supplies the default probes (a one-word chat read to the
+first event, a one-word synthesis read to the first frame, 200 ms of silence
+through a recognition stream). A custom ``probe`` may be passed instead.
+
+Each adapter implements :class:`~trioagents.core.SupportsFailover`, so a session's
+error handler answering :class:`~trioagents.core.FallBack` can switch members.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
+from typing import Generic, TypeVar
+
+import trio
+
+from ..core import (
+    LLM,
+    STT,
+    TTS,
+    AudioFrame,
+    ChatContext,
+    ChatMessage,
+    ConfigurationError,
+    LLMEvent,
+    STTStream,
+    ToolChoice,
+    ToolSpec,
+    silence,
+)
+from ._fallback import FallbackOptions, FallbackRecovery, FallbackStatistics, MemberGroup
+from ._pump import collapse_single_error
+from ._resilient import open_recovering_chat, open_recovering_stt_stream, open_recovering_synthesis
+
+__all__ = [
+    "FallbackLLM",
+    "FallbackSTT",
+    "FallbackTTS",
+    "open_fallback_llm",
+    "open_fallback_stt",
+    "open_fallback_tts",
+]
+
+
+P = TypeVar("P")
+
+
+class _FallbackBase(Generic[P]):
+    def __init__(self, group: MemberGroup[P]) -> None:
+        self._group = group
+
+    @property
+    def label(self) -> str:
+        return self._group.label
+
+    def fail_over(self) -> bool:
+        """Make the next available member current (SupportsFailover)."""
+        return self._group.fail_over()
+
+    def statistics(self) -> FallbackStatistics:
+        return self._group.statistics()
+
+
+class FallbackLLM(_FallbackBase[LLM]):
+    """An LLM over an ordered group of LLMs; obtain it with :func:`open_fallback_llm`."""
+
+    def __init__(self, group: MemberGroup[LLM]) -> None:
+        super().__init__(group)
+
+    def chat(
+        self,
+        chat_ctx: ChatContext,
+        *,
+        tools: Sequence[ToolSpec] = (),
+        tool_choice: ToolChoice = "auto",
+    ) -> AbstractAsyncContextManager[AsyncIterator[LLMEvent]]:
+        return open_recovering_chat(FallbackRecovery(self._group), chat_ctx, tools, tool_choice)
+
+
+class FallbackTTS(_FallbackBase[TTS]):
+    """A chunked TTS over a group sharing one sample rate and channel count."""
+
+    def __init__(self, group: MemberGroup[TTS]) -> None:
+        super().__init__(group)
+        first = group.members[0]
+        for member in group.members:
+            if (member.sample_rate, member.num_channels) != (first.sample_rate, first.num_channels):
+                raise ConfigurationError(
+                    "FallbackTTS members must share sample_rate and num_channels; "
+                    "resample the odd one out before grouping"
+                )
+
+    @property
+    def sample_rate(self) -> int:
+        return self._group.members[0].sample_rate
+
+    @property
+    def num_channels(self) -> int:
+        return self._group.members[0].num_channels
+
+    def synthesize(self, text: str) -> AbstractAsyncContextManager[AsyncIterator[AudioFrame]]:
+        return open_recovering_synthesis(FallbackRecovery(self._group), text)
+
+
+class FallbackSTT(_FallbackBase[STT]):
+    """A streaming STT over a group; returns to a recovered member after a final transcript."""
+
+    def __init__(self, group: MemberGroup[STT]) -> None:
+        super().__init__(group)
+
+    def stream(self, *, language: str | None = None) -> AbstractAsyncContextManager[STTStream]:
+        return open_recovering_stt_stream(FallbackRecovery(self._group), language)
+
+
+async def probe_llm(llm: LLM) -> None:
+    """Open a one-word chat and read its first event."""
+    async with llm.chat(ChatContext([ChatMessage("user", "ping")])) as events:
+        async for _ in events:
+            break
+
+
+async def probe_tts(tts: TTS) -> None:
+    """Synthesize a word and read the first frame."""
+    async with tts.synthesize("ok") as frames:
+        async for _ in frames:
+            break
+
+
+async def probe_stt(stt: STT) -> None:
+    """Push 200 ms of 16 kHz silence through a stream and drain it."""
+    async with stt.stream() as stream:
+        await stream.push_frame(silence(0.2, 16000))
+        await stream.end_input()
+        async for _ in stream:
+            pass
+
+
+def _label(kind: str, members: Sequence[LLM] | Sequence[TTS] | Sequence[STT]) -> str:
+    return f"fallback-{kind}(" + ",".join(m.label for m in members) + ")"
+
+
+@asynccontextmanager
+async def open_fallback_llm(
+    members: Sequence[LLM],
+    *,
+    options: FallbackOptions | None = None,
+    probe: Callable[[LLM], Awaitable[None]] = probe_llm,
+) -> AsyncIterator[FallbackLLM]:
+    """A :class:`FallbackLLM` whose probes run in this block's nursery."""
+    with collapse_single_error():
+        async with trio.open_nursery() as nursery:
+            group = MemberGroup(
+                members, nursery, probe, options or FallbackOptions(), _label("llm", members)
+            )
+            try:
+                yield FallbackLLM(group)
+            finally:
+                nursery.cancel_scope.cancel()
+
+
+@asynccontextmanager
+async def open_fallback_tts(
+    members: Sequence[TTS],
+    *,
+    options: FallbackOptions | None = None,
+    probe: Callable[[TTS], Awaitable[None]] = probe_tts,
+) -> AsyncIterator[FallbackTTS]:
+    """A :class:`FallbackTTS` whose probes run in this block's nursery."""
+    with collapse_single_error():
+        async with trio.open_nursery() as nursery:
+            group = MemberGroup(
+                members, nursery, probe, options or FallbackOptions(), _label("tts", members)
+            )
+            try:
+                yield FallbackTTS(group)
+            finally:
+                nursery.cancel_scope.cancel()
+
+
+@asynccontextmanager
+async def open_fallback_stt(
+    members: Sequence[STT],
+    *,
+    options: FallbackOptions | None = None,
+    probe: Callable[[STT], Awaitable[None]] = probe_stt,
+) -> AsyncIterator[FallbackSTT]:
+    """A :class:`FallbackSTT` whose probes run in this block's nursery."""
+    with collapse_single_error():
+        async with trio.open_nursery() as nursery:
+            group = MemberGroup(
+                members, nursery, probe, options or FallbackOptions(), _label("stt", members)
+            )
+            try:
+                yield FallbackSTT(group)
+            finally:
+                nursery.cancel_scope.cancel()

@@ -1,0 +1,256 @@
+"""The httpx boundary shared by the OpenAI-compatible providers.
+
+Everything httpx can raise is translated here, once, into the provider error
+tree (``raise ... from exc``):
+
+==========================================  ==========================================
+httpx                                       trioagents
+==========================================  ==========================================
+``ConnectTimeout``/``ReadTimeout``/...       :class:`ProviderTimeoutError` (retryable)
+``ConnectError``/``ReadError``/``Remote-``   :class:`ProviderConnectionError` (retryable)
+``ProtocolError`` (peer hung up mid-body)
+status >= 400                                :class:`ProviderStatusError` (408/409/425/429/
+                                             5xx retryable) with ``retry_after``; a
+                                             moderation body gives
+                                             :class:`ContentFilterError` (never retried)
+malformed body (our protocol cores raise)    :class:`ProviderError`, *not* retryable: the
+                                             same server will likely say the same thing;
+                                             a fallback adapter still fails over
+==========================================  ==========================================
+
+``trio.Cancelled`` is never caught: barge-in cancels the scope, the ``async with``
+around the response exits, and the response is closed under a shielded, bounded
+scope so the server sees the disconnect at once.
+
+Stall detection is httpx's *read* timeout, exposed as ``idle_timeout``: the
+longest silence between two reads of one response. It is measured on Trio's clock
+(httpcore's trio backend uses ``trio.move_on_after``), so it runs in virtual time
+under tests. ``None`` disables it; then only the caller's cancel scope bounds a
+stalled stream. An overall deadline stays the caller's (``fail_after``).
+
+Rejected alternative: a per-request ``timeout=`` argument. Timeouts for a whole
+call belong to the caller; only the idle bound is a property of the connection.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import functools
+import ssl
+from collections.abc import AsyncIterator, Mapping
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+from typing import Any
+
+import httpx
+import trio
+
+from ..core import (
+    ConfigurationError,
+    ContentFilterError,
+    ProviderConnectionError,
+    ProviderError,
+    ProviderStatusError,
+    ProviderTimeoutError,
+    RemoteProtocolError,
+)
+from ..protocol import is_content_filter, parse_error_body, retry_after_seconds
+
+__all__ = [
+    "OpenAIConnection",
+    "close_chunks",
+    "malformed_response",
+    "map_httpx_error",
+    "open_response",
+]
+
+_CLOSE_GRACE = 1.0
+_MAX_BUFFERED_CHUNKS = 64
+_MAX_ERROR_BODY = 64 * 1024
+
+
+@dataclass(frozen=True, slots=True)
+class OpenAIConnection:
+    """Where and how to reach an OpenAI-compatible server.
+
+    ``api_key`` goes into ``Authorization: Bearer`` unless ``api_key_header`` names
+    another header (Azure OpenAI: ``"api-key"``). ``query`` is added to every URL
+    (Azure: ``{"api-version": "2024-10-21"}``). ``connect_timeout`` and
+    ``idle_timeout`` are per-connection bounds (see module docs), not call deadlines.
+    """
+
+    base_url: str = "https://api.openai.com/v1"
+    api_key: str | None = field(default=None, repr=False)
+    api_key_header: str = "Authorization"
+    headers: Mapping[str, str] = field(default_factory=dict)
+    query: Mapping[str, str] = field(default_factory=dict)
+    connect_timeout: float | None = 10.0
+    idle_timeout: float | None = 10.0
+
+    def __post_init__(self) -> None:
+        if not self.base_url.startswith(("http://", "https://")):
+            raise ConfigurationError(
+                "OpenAIConnection.base_url must start with http:// or https://"
+            )
+        for bound in (self.connect_timeout, self.idle_timeout):
+            if bound is not None and bound <= 0:
+                raise ConfigurationError("connect_timeout/idle_timeout must be positive or None")
+
+    def url(self, path: str) -> str:
+        return self.base_url.rstrip("/") + "/" + path.lstrip("/")
+
+    def request_headers(self) -> dict[str, str]:
+        headers = dict(self.headers)
+        if self.api_key:
+            if self.api_key_header.lower() == "authorization":
+                headers["Authorization"] = f"Bearer {self.api_key}"
+            else:
+                headers[self.api_key_header] = self.api_key
+        return headers
+
+    def timeout(self) -> httpx.Timeout:
+        return httpx.Timeout(
+            connect=self.connect_timeout,
+            read=self.idle_timeout,
+            write=self.idle_timeout,
+            pool=self.connect_timeout,
+        )
+
+
+def map_httpx_error(exc: httpx.HTTPError, provider: str) -> ProviderError:
+    """Translate an httpx transport error; the caller raises it ``from exc``."""
+    if isinstance(exc, httpx.TimeoutException):
+        return ProviderTimeoutError(f"{provider}: request timed out", provider=provider)
+    return ProviderConnectionError(
+        f"{provider}: connection failed ({type(exc).__name__})", provider=provider
+    )
+
+
+def malformed_response(exc: RemoteProtocolError, provider: str) -> ProviderError:
+    """A body our protocol core refused; not retryable (see module docs)."""
+    return ProviderError(
+        f"{provider}: malformed response ({exc})",
+        provider=provider,
+        retryable=False,
+        body=exc.payload,
+    )
+
+
+@functools.cache
+def _tls_context() -> ssl.SSLContext:
+    """One default TLS context per process: building one loads the CA bundle (~45 ms),
+    which a per-call client would otherwise pay on every request."""
+    return httpx.create_ssl_context()
+
+
+async def close_chunks(chunks: AsyncIterator[bytes]) -> None:
+    """Finish an httpx body iterator that may be suspended mid-body.
+
+    httpx's ``aiter_bytes`` is a chain of nested async generators (httpx, then
+    httpcore). ``aclose()`` on the outer one leaves the inner ones suspended, to be
+    finalized by the garbage collector (a ResourceWarning under Trio). Instead we
+    step the chain once more inside an already-cancelled scope: the read deep
+    inside raises ``Cancelled``, which unwinds and finishes every generator frame
+    in order. Only chunks already buffered can come out first, so the loop is
+    bounded. Shielded and bounded by a grace period; never raises.
+    """
+    with trio.CancelScope(shield=True), trio.move_on_after(_CLOSE_GRACE):
+        for _ in range(_MAX_BUFFERED_CHUNKS):
+            with trio.CancelScope() as doomed:
+                doomed.cancel()
+                try:
+                    await chunks.__anext__()
+                except (StopAsyncIteration, httpx.HTTPError):
+                    return
+            if doomed.cancelled_caught:
+                return
+        with contextlib.suppress(httpx.HTTPError):
+            await chunks.aclose()  # type: ignore[attr-defined]  # an async generator
+
+
+@asynccontextmanager
+async def open_response(
+    client: httpx.AsyncClient | None,
+    connection: OpenAIConnection,
+    request: Mapping[str, Any],
+    *,
+    provider: str,
+) -> AsyncIterator[httpx.Response]:
+    """Send ``request`` (``method``, ``path`` and httpx keyword arguments) and yield a
+    2xx streaming response, closed on exit even when cancelled.
+
+    Raises the mapped :class:`ProviderError` for transport failures and error
+    statuses. Checkpoints: connect, send, and reading an error body. If ``client``
+    is None a client is opened for this one request (no connection reuse; pass a
+    shared ``httpx.AsyncClient`` in production).
+    """
+    if client is None:
+        async with (
+            httpx.AsyncClient(timeout=connection.timeout(), verify=_tls_context()) as own_client,
+            _open_on(own_client, connection, request, provider) as response,
+        ):
+            yield response
+    else:
+        async with _open_on(client, connection, request, provider) as response:
+            yield response
+
+
+@asynccontextmanager
+async def _open_on(
+    client: httpx.AsyncClient,
+    connection: OpenAIConnection,
+    request: Mapping[str, Any],
+    provider: str,
+) -> AsyncIterator[httpx.Response]:
+    options = dict(request)
+    method, path = options.pop("method"), options.pop("path")
+    built = client.build_request(
+        method,
+        connection.url(path),
+        headers=connection.request_headers(),
+        params=dict(connection.query),
+        timeout=connection.timeout(),
+        **options,
+    )
+    try:
+        response = await client.send(built, stream=True)
+    except httpx.HTTPError as exc:
+        raise map_httpx_error(exc, provider) from exc
+    try:
+        if response.status_code >= 400:
+            raise await _status_error(response, provider)
+        yield response
+    finally:
+        with trio.CancelScope(shield=True), trio.move_on_after(_CLOSE_GRACE):
+            await response.aclose()
+
+
+async def _status_error(response: httpx.Response, provider: str) -> ProviderStatusError:
+    raw = bytearray()
+    try:
+        chunks = response.aiter_bytes()
+        try:
+            async for chunk in chunks:
+                raw += chunk
+                if len(raw) >= _MAX_ERROR_BODY:
+                    break
+        finally:
+            await close_chunks(chunks)
+    except httpx.HTTPError:
+        pass  # the status is the error; a broken error body adds nothing
+    body = parse_error_body(bytes(raw))
+    status = response.status_code
+    if is_content_filter(body):
+        return ContentFilterError(
+            f"{provider}: content filtered (HTTP {status})",
+            provider=provider,
+            status=status,
+            body=body,
+        )
+    return ProviderStatusError(
+        f"{provider}: HTTP {status}",
+        provider=provider,
+        status=status,
+        body=body,
+        retry_after=retry_after_seconds(response.headers),
+    )

@@ -1,0 +1,181 @@
+"""The speech gate shared by every VAD: probabilities in, VAD events out.
+
+A VAD model (energy, Silero) produces one speech probability per window of
+audio; :class:`SpeechGate` turns that into ``START_OF_SPEECH`` /
+``END_OF_SPEECH`` with LiveKit's hysteresis: speech starts once probability has
+stayed at or above ``activation_threshold`` for ``min_speech_duration`` seconds of
+audio, and ends once it has stayed below for ``min_silence_duration``. Durations
+are counted in *audio* seconds, so the gate behaves identically whether audio
+arrives in real time or all at once; event timestamps come from Trio's clock,
+read by the stream that owns the gate.
+
+:class:`GatedVADStream` is the stream object both VADs return: ``push_frame``
+runs the model synchronously (a few hundred microseconds per window) and queues
+events on an unbounded channel (events are tiny and at most one per window);
+``end_input`` ends speech in progress and closes the channel. It owns no task.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import trio
+
+from ..core import AudioFrame, ConfigurationError, LocalProtocolError, VADEvent, VADEventType
+
+__all__ = ["GatedVADStream", "SpeechGate", "VADOptions"]
+
+
+@dataclass(frozen=True, slots=True)
+class VADOptions:
+    activation_threshold: float = 0.5
+    min_speech_duration: float = 0.05
+    min_silence_duration: float = 0.55
+    emit_inference: bool = False
+    prefix_padding: float = 0.3
+
+    def __post_init__(self) -> None:
+        if not 0 < self.activation_threshold < 1:
+            raise ConfigurationError("activation_threshold must be in (0, 1)")
+        if self.min_speech_duration < 0 or self.min_silence_duration < 0 or self.prefix_padding < 0:
+            raise ConfigurationError(
+                "min_speech_duration, min_silence_duration and prefix_padding must be >= 0"
+            )
+
+
+class SpeechGate:
+    """Hysteresis over per-window probabilities (pure; the caller supplies time)."""
+
+    __slots__ = ("_above", "_below", "_options", "_speaking", "_speech")
+
+    def __init__(self, options: VADOptions) -> None:
+        self._options = options
+        self._speaking = False
+        self._above = 0.0  # audio seconds continuously above threshold
+        self._below = 0.0  # audio seconds continuously below threshold
+        self._speech = 0.0  # audio seconds since speech started
+
+    @property
+    def speaking(self) -> bool:
+        return self._speaking
+
+    def feed(self, probability: float, duration: float, now: float) -> list[VADEvent]:
+        options = self._options
+        events: list[VADEvent] = []
+        if probability >= options.activation_threshold:
+            self._above += duration
+            self._below = 0.0
+        else:
+            self._below += duration
+            self._above = 0.0
+        if self._speaking:
+            self._speech += duration
+        if not self._speaking and self._above >= options.min_speech_duration and self._above > 0:
+            self._speaking, self._speech = True, self._above
+            events.append(self._event(VADEventType.START_OF_SPEECH, now, probability))
+        elif self._speaking and self._below >= options.min_silence_duration and self._below > 0:
+            events.append(self._event(VADEventType.END_OF_SPEECH, now, probability))
+            self._speaking, self._speech = False, 0.0
+        if options.emit_inference:
+            events.append(self._event(VADEventType.INFERENCE_DONE, now, probability))
+        return events
+
+    def finish(self, now: float) -> list[VADEvent]:
+        """End of input: close a speech run still open."""
+        if not self._speaking:
+            return []
+        event = self._event(VADEventType.END_OF_SPEECH, now, 0.0)
+        self._speaking = False
+        return [event]
+
+    def _event(self, kind: VADEventType, now: float, probability: float) -> VADEvent:
+        return VADEvent(
+            kind,
+            timestamp=now,
+            speech_duration=self._speech,
+            silence_duration=self._below,
+            probability=probability,
+            speaking=self._speaking or kind is VADEventType.START_OF_SPEECH,
+        )
+
+
+class _SpeechAudio:
+    """The frames of the current utterance, plus a pre-roll while silent."""
+
+    def __init__(self, preroll: float) -> None:
+        self._preroll = preroll
+        self._frames: deque[AudioFrame] = deque()
+        self._preroll_duration = 0.0
+        self._collecting = False
+
+    def add(self, frame: AudioFrame) -> None:
+        self._frames.append(frame)
+        if self._collecting:
+            return
+        self._preroll_duration += frame.duration
+        while len(self._frames) > 1 and self._preroll_duration > self._preroll:
+            self._preroll_duration -= self._frames.popleft().duration
+
+    def attach(self, event: VADEvent) -> VADEvent:
+        if event.type is VADEventType.START_OF_SPEECH:
+            self._collecting = True
+        elif event.type is VADEventType.END_OF_SPEECH:
+            frames = tuple(self._frames)
+            self._frames.clear()
+            self._preroll_duration = 0.0
+            self._collecting = False
+            return dataclasses.replace(event, frames=frames)
+        return event
+
+
+Scorer = Callable[[AudioFrame], list[tuple[float, float]]]
+"""Frame -> [(probability, duration_seconds), ...] for the windows it completes."""
+
+
+class GatedVADStream:
+    """A :class:`~trioagents.core.VADStream` over a scorer and a :class:`SpeechGate`."""
+
+    def __init__(self, scorer: Scorer, options: VADOptions) -> None:
+        self._scorer = scorer
+        self._gate = SpeechGate(options)
+        self._audio = _SpeechAudio(options.prefix_padding + options.min_speech_duration)
+        self._send, self._receive = trio.open_memory_channel[VADEvent](math.inf)
+        self._ended = False
+
+    async def push_frame(self, frame: AudioFrame) -> None:
+        """Score ``frame`` now (CPU, no I/O) and queue events. A checkpoint."""
+        await trio.lowlevel.checkpoint()
+        if self._ended:
+            raise LocalProtocolError("push_frame after end_input")
+        now = trio.current_time()
+        self._audio.add(frame)
+        for probability, duration in self._scorer(frame):
+            for event in self._gate.feed(probability, duration, now):
+                self._send.send_nowait(self._audio.attach(event))
+
+    async def end_input(self) -> None:
+        await trio.lowlevel.checkpoint()
+        if self._ended:
+            return
+        self._ended = True
+        for event in self._gate.finish(trio.current_time()):
+            self._send.send_nowait(self._audio.attach(event))
+        self._send.close()
+
+    def close(self) -> None:
+        self._ended = True
+        self._send.close()
+        self._receive.close()
+
+    def __aiter__(self) -> GatedVADStream:
+        return self
+
+    async def __anext__(self) -> VADEvent:
+        try:
+            return await self._receive.receive()
+        except (trio.EndOfChannel, trio.ClosedResourceError):
+            raise StopAsyncIteration from None
