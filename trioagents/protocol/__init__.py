@@ -16,12 +16,40 @@ from ._tokens import authorize_grant as authorize_grant
 from ._tokens import authorize_join as authorize_join
 from ._tokens import mint_token as mint_token
 from ._tokens import verify_token as verify_token
+from ._worker import WORKER_CONNECTION_TRANSITIONS as WORKER_CONNECTION_TRANSITIONS
+from ._worker import WORKER_JOB_TRANSITIONS as WORKER_JOB_TRANSITIONS
+from ._worker import AssignmentIgnored as AssignmentIgnored
+from ._worker import AvailabilityRequested as AvailabilityRequested
+from ._worker import GoAwayReceived as GoAwayReceived
+from ._worker import JobAssigned as JobAssigned
+from ._worker import JobTerminationRequested as JobTerminationRequested
+from ._worker import WorkerEvent as WorkerEvent
+from ._worker import WorkerJobPhase as WorkerJobPhase
+from ._worker import WorkerPongReceived as WorkerPongReceived
+from ._worker import WorkerProtocol as WorkerProtocol
+from ._worker import WorkerProtocolState as WorkerProtocolState
+from ._worker import WorkerRegistered as WorkerRegistered
+from ._worker import WorkerRegistration as WorkerRegistration
 
 __all__ = [
     "MAX_MESSAGE_SIZE",
+    "WORKER_CONNECTION_TRANSITIONS",
+    "WORKER_JOB_TRANSITIONS",
+    "AssignmentIgnored",
     "AuthError",
+    "AvailabilityRequested",
+    "GoAwayReceived",
+    "JobAssigned",
+    "JobTerminationRequested",
     "TokenClaims",
     "VideoGrants",
+    "WorkerEvent",
+    "WorkerJobPhase",
+    "WorkerPongReceived",
+    "WorkerProtocol",
+    "WorkerProtocolState",
+    "WorkerRegistered",
+    "WorkerRegistration",
     "authorize_grant",
     "authorize_join",
     "decode_envelope",
