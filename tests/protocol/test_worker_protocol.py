@@ -213,7 +213,7 @@ def test_any_sequence_gives_events_or_protocol_errors(operations: list[bytes | s
     proto = WorkerProtocol()
     proto.register(WorkerRegistration())
     for op in operations:
-        before = dict((j, proto.job_phase(j)) for j in ("AJ_1", "AJ_2"))
+        before = {j: proto.job_phase(j) for j in ("AJ_1", "AJ_2")}
         try:
             if isinstance(op, bytes):
                 proto.receive_data(op)
