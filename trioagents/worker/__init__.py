@@ -1,3 +1,35 @@
 """Layer 4: worker registration, availability, job dispatch and isolation, drain."""
 
-__all__: list[str] = []
+from ._job import ConnectOptions as ConnectOptions
+from ._job import JobContext as JobContext
+from ._job import JobControl as JobControl
+from ._job import JobInfo as JobInfo
+from ._job import JobOutcome as JobOutcome
+from ._job import JobProcess as JobProcess
+from ._job import JobRequest as JobRequest
+from ._job import RoomFactory as RoomFactory
+from ._job import run_job as run_job
+from ._options import WorkerOptions as WorkerOptions
+from ._options import WorkerPermissions as WorkerPermissions
+from ._worker import JobExecutor as JobExecutor
+from ._worker import Worker as Worker
+from ._worker import WorkerStatistics as WorkerStatistics
+from ._worker import open_worker as open_worker
+
+__all__ = [
+    "ConnectOptions",
+    "JobContext",
+    "JobControl",
+    "JobExecutor",
+    "JobInfo",
+    "JobOutcome",
+    "JobProcess",
+    "JobRequest",
+    "RoomFactory",
+    "Worker",
+    "WorkerOptions",
+    "WorkerPermissions",
+    "WorkerStatistics",
+    "open_worker",
+    "run_job",
+]
