@@ -11,6 +11,7 @@ from ._job import RoomFactory as RoomFactory
 from ._job import run_job as run_job
 from ._options import WorkerOptions as WorkerOptions
 from ._options import WorkerPermissions as WorkerPermissions
+from ._serve import serve_worker as serve_worker
 from ._worker import JobExecutor as JobExecutor
 from ._worker import Worker as Worker
 from ._worker import WorkerStatistics as WorkerStatistics
@@ -32,4 +33,5 @@ __all__ = [
     "WorkerStatistics",
     "open_worker",
     "run_job",
+    "serve_worker",
 ]

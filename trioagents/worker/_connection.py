@@ -11,8 +11,10 @@ handshake failures and refused connections become
 
 from __future__ import annotations
 
+import math
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
+from urllib.parse import urlsplit
 
 import trio
 import trio_websocket
@@ -70,27 +72,76 @@ def _closed(exc: trio_websocket.ConnectionClosed) -> ConnectionClosedError:
 async def open_agent_connection(url: str, token: str) -> AsyncIterator[AgentConnection]:
     """Connect to ``url`` (already ending in ``/agent``) with a bearer token.
 
-    Raises :class:`ConnectError` if the connection or the upgrade fails. Closing is
-    trio-websocket's, bounded by its ``disconnect_timeout``.
+    Raises :class:`ConnectError` if the connection or the upgrade fails; errors of
+    the body propagate as themselves. The TCP stream is ours and always closed
+    (trio-websocket's ``open_websocket_url`` leaks it when the upgrade is
+    rejected). Unbounded: the caller puts a deadline on connecting.
     """
+    host, port, resource, secure = _split(url)
     headers = [(b"authorization", f"Bearer {token}".encode())]
     try:
-        connection = trio_websocket.open_websocket_url(
-            url,
-            extra_headers=headers,
-            message_queue_size=32,
-            max_message_size=MAX_MESSAGE_SIZE,
-            disconnect_timeout=2,
-        )
-        websocket = await connection.__aenter__()
-    except trio_websocket.ConnectionRejected as exc:
-        raise ConnectError("/agent upgrade rejected", status=exc.status_code) from exc
-    except (trio_websocket.HandshakeError, OSError) as exc:
-        raise ConnectError("could not connect to /agent") from exc
+        async with trio.open_nursery() as nursery:
+            stream = await _open_stream(host, port, secure)
+            async with stream:
+                websocket = await trio_websocket.wrap_client_stream(
+                    nursery, stream, host, resource, extra_headers=headers,
+                    message_queue_size=32, max_message_size=MAX_MESSAGE_SIZE,
+                )  # fmt: skip
+                try:
+                    yield AgentConnection(websocket)
+                finally:
+                    # The close handshake needs trio-websocket's reader task; when we
+                    # are being cancelled it is cancelled too, so close the socket only.
+                    if trio.current_effective_deadline() != -math.inf:
+                        with trio.CancelScope(shield=True), trio.move_on_after(_CLOSE_GRACE):
+                            await websocket.aclose()
+                    nursery.cancel_scope.cancel()
+    except BaseExceptionGroup as group:
+        raise _translate(group) from None
+
+
+_CLOSE_GRACE = 2.0
+
+
+def _split(url: str) -> tuple[str, int, str, bool]:
+    parts = urlsplit(url)
+    secure = parts.scheme == "wss"
+    if parts.scheme not in ("ws", "wss") or not parts.hostname:
+        raise ConnectError("the /agent URL must be ws:// or wss:// with a host")
+    resource = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
+    return parts.hostname, parts.port or (443 if secure else 80), resource, secure
+
+
+async def _open_stream(
+    host: str, port: int, secure: bool
+) -> trio.SocketStream | trio.SSLStream[trio.SocketStream]:
     try:
-        yield AgentConnection(websocket)
-    except BaseException as exc:
-        if not await connection.__aexit__(type(exc), exc, exc.__traceback__):
-            raise
+        if secure:
+            return await trio.open_ssl_over_tcp_stream(host, port, https_compatible=True)
+        return await trio.open_tcp_stream(host, port)
+    except OSError as exc:
+        raise ConnectError("could not connect to /agent") from exc
+
+
+def _translate(group: BaseExceptionGroup[BaseException]) -> BaseException:
+    """One clear error out of the connection nursery's group."""
+    leaves = _leaves(group)
+    real = [exc for exc in leaves if not isinstance(exc, trio.Cancelled)] or leaves
+    first = real[0]
+    if isinstance(first, trio_websocket.ConnectionRejected):
+        error = ConnectError("/agent upgrade rejected", status=first.status_code)
+    elif isinstance(first, trio_websocket.HandshakeError | trio_websocket.ConnectionClosed):
+        error = ConnectError("/agent handshake failed")
+    elif isinstance(first, trio.BrokenResourceError | OSError):
+        error = ConnectError("/agent connection broke")
     else:
-        await connection.__aexit__(None, None, None)
+        return first
+    error.__cause__ = first
+    return error
+
+
+def _leaves(group: BaseExceptionGroup[BaseException]) -> list[BaseException]:
+    found: list[BaseException] = []
+    for exc in group.exceptions:
+        found.extend(_leaves(exc) if isinstance(exc, BaseExceptionGroup) else [exc])
+    return found

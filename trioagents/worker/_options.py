@@ -130,4 +130,4 @@ class WorkerOptions:
 
     def reconnect_delay(self, attempt: int) -> float:
         """Back-off before reconnect ``attempt`` (1-based): 0 s, 2 s, 4 s … capped."""
-        return min(2.0 * (attempt - 1), self.reconnect_max_delay)
+        return min(2.0 * max(attempt - 1, 0), self.reconnect_max_delay)

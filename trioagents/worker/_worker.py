@@ -262,25 +262,36 @@ class Worker:
     async def _connect_once(self, job_nursery: trio.Nursery) -> None:
         token = mint_token(self.options.api_key, self.options.api_secret, identity="",
                            video=VideoGrants(agent=True))  # fmt: skip
-        async with open_agent_connection(self.options.agent_url, token) as connection:
-            pending = {job_id for job_id, _, _ in self._outbox}
-            protocol = WorkerProtocol(running_jobs=set(self._slots.running()) | pending)
-            await connection.send(lambda: protocol.register(self._registration()))
-            with trio.fail_after(self.options.register_timeout):
-                protocol.receive_data(await connection.receive())
-            self.worker_id = protocol.worker_id
-            await connection.send(protocol.migrate_jobs)
-            self._connection = connection
-            self._counters["registrations"] += 1
-            self._registered.set()
-            self._notify()
-            logger.info("worker registered", extra={"worker_id": self.worker_id})
-            async with trio.open_nursery() as nursery:
-                session = _Session(self, connection, protocol, nursery, job_nursery)
-                nursery.start_soon(self._send_status, connection, protocol)
-                nursery.start_soon(self._pump_reports, connection, protocol)
-                nursery.start_soon(self._heartbeat, connection)
-                await session.read()
+        # Connecting and registering share one deadline, lifted once registered.
+        with trio.CancelScope(
+            deadline=trio.current_time() + self.options.register_timeout
+        ) as scope:
+            async with open_agent_connection(self.options.agent_url, token) as connection:
+                await self._register(connection, job_nursery, scope)
+        if scope.cancelled_caught:
+            raise ConnectError("/agent: no registration in time")
+
+    async def _register(
+        self, connection: AgentConnection, job_nursery: trio.Nursery, scope: trio.CancelScope
+    ) -> None:
+        pending = {job_id for job_id, _, _ in self._outbox}
+        protocol = WorkerProtocol(running_jobs=set(self._slots.running()) | pending)
+        await connection.send(lambda: protocol.register(self._registration()))
+        protocol.receive_data(await connection.receive())
+        scope.deadline = math.inf
+        self.worker_id = protocol.worker_id
+        await connection.send(protocol.migrate_jobs)
+        self._connection = connection
+        self._counters["registrations"] += 1
+        self._registered.set()
+        self._notify()
+        logger.info("worker registered", extra={"worker_id": self.worker_id})
+        async with _connection_errors(), trio.open_nursery() as nursery:
+            session = _Session(self, connection, protocol, nursery, job_nursery)
+            nursery.start_soon(self._send_status, connection, protocol)
+            nursery.start_soon(self._pump_reports, connection, protocol)
+            nursery.start_soon(self._heartbeat, connection)
+            await session.read()
 
     def _registration(self) -> WorkerRegistration:
         return WorkerRegistration(
@@ -436,6 +447,18 @@ async def _single_error() -> AsyncIterator[None]:
         leaves = _leaves(group)
         if len(leaves) == 1:
             raise leaves[0]  # noqa: B904 - the group only wraps it
+        raise
+
+
+@asynccontextmanager
+async def _connection_errors() -> AsyncIterator[None]:
+    """A group made only of transport/protocol errors is the connection failing once."""
+    try:
+        yield
+    except BaseExceptionGroup as group:
+        leaves = _leaves(group)
+        if all(isinstance(exc, TransportError | ProtocolError) for exc in leaves):
+            raise leaves[0] from group
         raise
 
 
