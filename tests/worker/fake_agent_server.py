@@ -38,8 +38,9 @@ class FakeWorkerConnection:
         return [m for m in self.received if m.WhichOneof("message") == kind]
 
     def job_statuses(self, job_id: str) -> list[int]:
-        return [m.update_job.status for m in self.of_kind("update_job")
-                if m.update_job.job_id == job_id]  # fmt: skip
+        return [
+            m.update_job.status for m in self.of_kind("update_job") if m.update_job.job_id == job_id
+        ]
 
     async def send(self, message: agent.ServerMessage) -> None:
         await self.websocket.send_message(message.SerializeToString())
@@ -122,8 +123,11 @@ class FakeAgentServer:
         await connection.send(agent.ServerMessage(availability=agent.AvailabilityRequest(job=job)))
 
         def answered() -> list[agent.AvailabilityResponse]:
-            return [m.availability for m in connection.of_kind("availability")
-                    if m.availability.job_id == job_id]  # fmt: skip
+            return [
+                m.availability
+                for m in connection.of_kind("availability")
+                if m.availability.job_id == job_id
+            ]
 
         await self.wait_until(answered)
         response = answered()[0]
@@ -132,8 +136,12 @@ class FakeAgentServer:
         return response
 
     async def assign(self, job: agent.Job, identity: str) -> None:
-        token = mint_token(API_KEY, API_SECRET, identity=identity,
-                           video=VideoGrants(room_join=True, room=job.room.name, agent=True))  # fmt: skip
+        token = mint_token(
+            API_KEY,
+            API_SECRET,
+            identity=identity,
+            video=VideoGrants(room_join=True, room=job.room.name, agent=True),
+        )
         assignment = agent.JobAssignment(job=job, token=token)
         await self.current.send(agent.ServerMessage(assignment=assignment))
 

@@ -54,8 +54,14 @@ def _info(job_id: str = "AJ_1") -> JobInfo:
 
 
 async def _run(entrypoint, control: JobControl | None = None, rooms=None, grace: float = 15.0):  # type: ignore[no-untyped-def]
-    return await run_job(_info(), entrypoint, control or JobControl(), room_factory=rooms,
-                         proc=JobProcess(), grace=grace)  # fmt: skip
+    return await run_job(
+        _info(),
+        entrypoint,
+        control or JobControl(),
+        room_factory=rooms,
+        proc=JobProcess(),
+        grace=grace,
+    )
 
 
 async def test_entrypoint_returning_is_success_and_room_is_closed_after() -> None:
@@ -182,8 +188,9 @@ def test_job_request_answers_once() -> None:
     request = JobRequest(agent.Job(id="AJ_7"))
     request.accept(name="Bob")
     assert request.answer == (
-        True, {"identity": "agent-AJ_7", "name": "Bob", "metadata": "", "attributes": {}}
-    )  # fmt: skip
+        True,
+        {"identity": "agent-AJ_7", "name": "Bob", "metadata": "", "attributes": {}},
+    )
     with pytest.raises(JobError):
         request.reject()
 

@@ -50,6 +50,10 @@ async def _fake_server() -> AsyncIterator[FakeAgentServer]:
         nursery.cancel_scope.cancel()
 
 
+def _draining(server: FakeAgentServer) -> bool:
+    return any(m.update_worker.draining for m in server.current.of_kind("update_worker"))
+
+
 class Jobs:
     """Entrypoint that records what jobs see and waits for their release."""
 
@@ -119,8 +123,11 @@ async def test_failing_job_does_not_disturb_concurrent_job() -> None:
             await server.wait_status("AJ_ok", agent.JS_RUNNING)
             await server.dispatch("AJ_bad", room="crash")
             await server.wait_status("AJ_bad", agent.JS_FAILED)
-            failed = [m.update_job for m in server.current.of_kind("update_job")
-                      if m.update_job.status == agent.JS_FAILED]  # fmt: skip
+            failed = [
+                m.update_job
+                for m in server.current.of_kind("update_job")
+                if m.update_job.status == agent.JS_FAILED
+            ]
             assert [(u.job_id, u.error) for u in failed] == [("AJ_bad", "RuntimeError")]
             assert worker.statistics().running_jobs == 1
             jobs.finish("AJ_ok")
@@ -311,10 +318,12 @@ async def test_drain_stops_accepting_and_waits_for_live_job() -> None:
             await server.wait_status("AJ_1", agent.JS_RUNNING)
             async with trio.open_nursery() as nursery:
                 nursery.start_soon(worker.drain)
-                await server.wait_until(lambda: any(
-                    m.update_worker.draining for m in server.current.of_kind("update_worker")))  # fmt: skip
-                draining = [m.update_worker for m in server.current.of_kind("update_worker")
-                            if m.update_worker.draining]  # fmt: skip
+                await server.wait_until(lambda: _draining(server))
+                draining = [
+                    m.update_worker
+                    for m in server.current.of_kind("update_worker")
+                    if m.update_worker.draining
+                ]
                 assert draining[0].status == agent.WS_FULL
                 assert not (await server.dispatch("AJ_2")).available
                 assert jobs.reasons == {}
@@ -333,13 +342,12 @@ async def test_sigterm_drains_then_shuts_down_after_timeout() -> None:
             worker = await nursery.start(
                 lambda task_status: serve_worker(
                     options, jobs.entrypoint, room_factory=FakeRooms(), task_status=task_status
-                )  # fmt: skip
+                )
             )
             await worker.wait_registered()
             await server.dispatch("AJ_1")
             await server.wait_status("AJ_1", agent.JS_RUNNING)
             os.kill(os.getpid(), signal.SIGTERM)
-            await server.wait_until(lambda: any(
-                m.update_worker.draining for m in server.current.of_kind("update_worker")))  # fmt: skip
+            await server.wait_until(lambda: _draining(server))
             await server.wait_status("AJ_1", agent.JS_SUCCESS)
             assert jobs.reasons == {"AJ_1": "worker closing"}
