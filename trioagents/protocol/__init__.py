@@ -30,8 +30,12 @@ from ._worker import WorkerProtocol as WorkerProtocol
 from ._worker import WorkerProtocolState as WorkerProtocolState
 from ._worker import WorkerRegistered as WorkerRegistered
 from ._worker import WorkerRegistration as WorkerRegistration
+from ._worker_ipc import MAX_IPC_FRAME as MAX_IPC_FRAME
+from ._worker_ipc import IpcFrameDecoder as IpcFrameDecoder
+from ._worker_ipc import encode_ipc_message as encode_ipc_message
 
 __all__ = [
+    "MAX_IPC_FRAME",
     "MAX_MESSAGE_SIZE",
     "WORKER_CONNECTION_TRANSITIONS",
     "WORKER_JOB_TRANSITIONS",
@@ -39,6 +43,7 @@ __all__ = [
     "AuthError",
     "AvailabilityRequested",
     "GoAwayReceived",
+    "IpcFrameDecoder",
     "JobAssigned",
     "JobTerminationRequested",
     "TokenClaims",
@@ -57,6 +62,7 @@ __all__ = [
     "decode_signal_request",
     "decode_signal_response",
     "decode_worker_message",
+    "encode_ipc_message",
     "mint_token",
     "verify_token",
 ]

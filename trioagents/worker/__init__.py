@@ -11,6 +11,9 @@ from ._job import RoomFactory as RoomFactory
 from ._job import run_job as run_job
 from ._options import WorkerOptions as WorkerOptions
 from ._options import WorkerPermissions as WorkerPermissions
+from ._pool import ProcessPool as ProcessPool
+from ._pool import ProcessPoolOptions as ProcessPoolOptions
+from ._pool import open_process_pool as open_process_pool
 from ._serve import serve_worker as serve_worker
 from ._worker import JobExecutor as JobExecutor
 from ._worker import Worker as Worker
@@ -26,11 +29,14 @@ __all__ = [
     "JobOutcome",
     "JobProcess",
     "JobRequest",
+    "ProcessPool",
+    "ProcessPoolOptions",
     "RoomFactory",
     "Worker",
     "WorkerOptions",
     "WorkerPermissions",
     "WorkerStatistics",
+    "open_process_pool",
     "open_worker",
     "run_job",
     "serve_worker",

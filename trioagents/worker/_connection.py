@@ -21,6 +21,7 @@ import trio_websocket
 
 from ..core import ConnectError, ConnectionClosedError
 from ..protocol import MAX_MESSAGE_SIZE
+from ._groups import leaves
 
 __all__ = ["AgentConnection", "open_agent_connection"]
 
@@ -125,8 +126,8 @@ async def _open_stream(
 
 def _translate(group: BaseExceptionGroup[BaseException]) -> BaseException:
     """One clear error out of the connection nursery's group."""
-    leaves = _leaves(group)
-    real = [exc for exc in leaves if not isinstance(exc, trio.Cancelled)] or leaves
+    found = leaves(group)
+    real = [exc for exc in found if not isinstance(exc, trio.Cancelled)] or found
     first = real[0]
     if isinstance(first, trio_websocket.ConnectionRejected):
         error = ConnectError("/agent upgrade rejected", status=first.status_code)
@@ -138,10 +139,3 @@ def _translate(group: BaseExceptionGroup[BaseException]) -> BaseException:
         return first
     error.__cause__ = first
     return error
-
-
-def _leaves(group: BaseExceptionGroup[BaseException]) -> list[BaseException]:
-    found: list[BaseException] = []
-    for exc in group.exceptions:
-        found.extend(_leaves(exc) if isinstance(exc, BaseExceptionGroup) else [exc])
-    return found

@@ -49,6 +49,7 @@ from ..protocol import (
     mint_token,
 )
 from ._connection import AgentConnection, open_agent_connection
+from ._groups import leaves, single_error
 from ._job import Entrypoint, JobControl, JobInfo, JobOutcome, JobProcess, RoomFactory, run_job
 from ._options import WorkerOptions
 from ._requests import RequestFnc, answer_availability
@@ -424,7 +425,7 @@ async def open_worker(
                 await result
         executor = InProcessExecutor(entrypoint, room_factory, proc, options.shutdown_grace)
     worker = Worker(options, executor, request_fnc)
-    async with _single_error(), trio.open_nursery() as nursery:
+    async with single_error(), trio.open_nursery() as nursery:
         nursery.start_soon(worker._connection_loop, nursery)
         if options.health_port is not None:
             worker.health_address = await nursery.start(
@@ -439,31 +440,12 @@ async def open_worker(
 
 
 @asynccontextmanager
-async def _single_error() -> AsyncIterator[None]:
-    """Raise a lone exception out of the nursery's group as itself."""
-    try:
-        yield
-    except BaseExceptionGroup as group:
-        leaves = _leaves(group)
-        if len(leaves) == 1:
-            raise leaves[0]  # noqa: B904 - the group only wraps it
-        raise
-
-
-@asynccontextmanager
 async def _connection_errors() -> AsyncIterator[None]:
     """A group made only of transport/protocol errors is the connection failing once."""
     try:
         yield
     except BaseExceptionGroup as group:
-        leaves = _leaves(group)
-        if all(isinstance(exc, TransportError | ProtocolError) for exc in leaves):
-            raise leaves[0] from group
+        found = leaves(group)
+        if all(isinstance(exc, TransportError | ProtocolError) for exc in found):
+            raise found[0] from group
         raise
-
-
-def _leaves(group: BaseExceptionGroup[BaseException]) -> list[BaseException]:
-    found: list[BaseException] = []
-    for exc in group.exceptions:
-        found.extend(_leaves(exc) if isinstance(exc, BaseExceptionGroup) else [exc])
-    return found
