@@ -66,10 +66,12 @@ async def test_crash_fails_only_that_job(tmp_path: Path) -> None:
 async def test_shutdown_is_forwarded_with_reason(tmp_path: Path) -> None:
     control = JobControl()
     with trio.fail_after(LIMIT):
-        async with open_process_pool(_options("waits_for_shutdown")) as pool:
-            async with trio.open_nursery() as nursery:
-                nursery.start_soon(_shutdown_later, control, "terminated by server")
-                outcome = await pool.run_job(_info(tmp_path), control)
+        async with (
+            open_process_pool(_options("waits_for_shutdown")) as pool,
+            trio.open_nursery() as nursery,
+        ):
+            nursery.start_soon(_shutdown_later, control, "terminated by server")
+            outcome = await pool.run_job(_info(tmp_path), control)
     assert outcome.status == agent.JS_SUCCESS
     assert _recorded(tmp_path)["reason"] == "terminated by server"
 
@@ -77,12 +79,14 @@ async def test_shutdown_is_forwarded_with_reason(tmp_path: Path) -> None:
 async def test_child_ignoring_shutdown_is_killed_after_grace(tmp_path: Path) -> None:
     control = JobControl()
     with trio.fail_after(LIMIT):
-        async with open_process_pool(_options("ignores_shutdown")) as pool:
-            async with trio.open_nursery() as nursery:
-                nursery.start_soon(_shutdown_later, control, "bye")
-                start = trio.current_time()
-                outcome = await pool.run_job(_info(tmp_path), control)
-                elapsed = trio.current_time() - start
+        async with (
+            open_process_pool(_options("ignores_shutdown")) as pool,
+            trio.open_nursery() as nursery,
+        ):
+            nursery.start_soon(_shutdown_later, control, "bye")
+            start = trio.current_time()
+            outcome = await pool.run_job(_info(tmp_path), control)
+            elapsed = trio.current_time() - start
     assert (outcome.status, outcome.error) == (agent.JS_FAILED, "did not exit after shutdown")
     assert 1.0 <= elapsed < 5.0
 
