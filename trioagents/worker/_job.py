@@ -25,6 +25,7 @@ corrupts Trio's scope stack; a holder task in the job nursery does not.
 
 from __future__ import annotations
 
+import importlib
 import inspect
 import logging
 from collections.abc import Awaitable, Callable, Mapping
@@ -46,6 +47,7 @@ __all__ = [
     "JobProcess",
     "JobRequest",
     "RoomFactory",
+    "default_room_factory",
     "run_job",
 ]
 
@@ -65,6 +67,23 @@ class RoomFactory(Protocol):
     def __call__(
         self, url: str, token: str, options: ConnectOptions
     ) -> AbstractAsyncContextManager[Any]: ...
+
+
+def default_room_factory(
+    url: str, token: str, options: ConnectOptions
+) -> AbstractAsyncContextManager[Any]:
+    """``trioagents.rtc.open_room`` with the job's options.
+
+    Imported on first use (the rtc layer pulls in aiortc); raises
+    :class:`~trioagents.core.JobError` if this build has no ``open_room``.
+    """
+    rtc = importlib.import_module("trioagents.rtc")  # layer 3: downward, lazily
+    open_room = getattr(rtc, "open_room", None)
+    room_options = getattr(rtc, "RoomOptions", None)
+    if open_room is None or room_options is None:
+        raise JobError("trioagents.rtc.open_room is not available in this build")
+    factory: Callable[..., AbstractAsyncContextManager[Any]] = open_room
+    return factory(url, token, room_options(auto_subscribe=options.auto_subscribe))
 
 
 @dataclass(frozen=True, slots=True)
@@ -196,7 +215,7 @@ class JobContext:
         if self.room is not None:
             return self.room
         if self._room_factory is None:
-            raise JobError("no room factory: pass room_factory= to open_worker")
+            self._room_factory = default_room_factory
         options = ConnectOptions(auto_subscribe=auto_subscribe)
         self.room = await self._nursery.start(self._hold_room, options)
         return self.room
