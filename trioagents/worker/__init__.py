@@ -8,12 +8,14 @@ from ._job import JobOutcome as JobOutcome
 from ._job import JobProcess as JobProcess
 from ._job import JobRequest as JobRequest
 from ._job import RoomFactory as RoomFactory
+from ._job import default_room_factory as default_room_factory
 from ._job import run_job as run_job
 from ._options import WorkerOptions as WorkerOptions
 from ._options import WorkerPermissions as WorkerPermissions
 from ._pool import ProcessPool as ProcessPool
 from ._pool import ProcessPoolOptions as ProcessPoolOptions
 from ._pool import open_process_pool as open_process_pool
+from ._proc_child import load_reference as load_reference
 from ._serve import serve_worker as serve_worker
 from ._worker import JobExecutor as JobExecutor
 from ._worker import Worker as Worker
@@ -36,6 +38,8 @@ __all__ = [
     "WorkerOptions",
     "WorkerPermissions",
     "WorkerStatistics",
+    "default_room_factory",
+    "load_reference",
     "open_process_pool",
     "open_worker",
     "run_job",
