@@ -15,7 +15,7 @@ from ._options import WorkerPermissions as WorkerPermissions
 from ._pool import ProcessPool as ProcessPool
 from ._pool import ProcessPoolOptions as ProcessPoolOptions
 from ._pool import open_process_pool as open_process_pool
-from ._proc_child import load_reference as load_reference
+from ._references import load_reference as load_reference
 from ._serve import serve_worker as serve_worker
 from ._worker import JobExecutor as JobExecutor
 from ._worker import Worker as Worker

@@ -140,6 +140,11 @@ class ProcessPool:
     def statistics(self) -> dict[str, int]:
         return {"idle": len(self._idle), "live": len(self._live), "spawning": self._spawning}
 
+    def children_rss_mb(self) -> list[float]:
+        """Resident memory of every live child (idle or running), in MiB."""
+        sizes = (read_rss_mb(child.process.pid) for child in self._live)
+        return [size for size in sizes if size is not None]
+
     def _notify(self) -> None:
         self._changed.set()
         self._changed = trio.Event()

@@ -20,7 +20,6 @@ only the parent decides when a job ends.
 from __future__ import annotations
 
 import base64
-import importlib
 import inspect
 import os
 import signal
@@ -30,23 +29,11 @@ from typing import Any
 import trio
 from livekit.protocol import agent
 
-from ..core import ConfigurationError
 from ..protocol import IpcFrameDecoder, encode_ipc_message
 from ._job import JobControl, JobInfo, JobProcess, run_job
+from ._references import load_reference
 
-__all__ = ["load_reference", "main"]
-
-
-def load_reference(reference: str) -> Any:
-    """Import ``"package.module:attribute"``; raises :class:`ConfigurationError`."""
-    module_name, _, attribute = reference.partition(":")
-    if not module_name or not attribute:
-        raise ConfigurationError("expected 'module:function', e.g. 'myagent:entrypoint'")
-    try:
-        module = importlib.import_module(module_name)
-        return getattr(module, attribute)
-    except (ImportError, AttributeError) as exc:
-        raise ConfigurationError(f"cannot load {reference!r}: {type(exc).__name__}") from exc
+__all__ = ["main"]
 
 
 class _Channel:
