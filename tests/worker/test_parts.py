@@ -14,8 +14,9 @@ from hypothesis import strategies as st
 from trioagents.core import ConfigurationError
 from trioagents.worker import WorkerOptions
 from trioagents.worker._http import render_metrics, serve_health
+from trioagents.worker._job import InProcessExecutor
 from trioagents.worker._slots import JobSlots
-from trioagents.worker._worker import InProcessExecutor, Worker
+from trioagents.worker._worker import Worker
 
 
 def test_defaults_match_the_issue() -> None:

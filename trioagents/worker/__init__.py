@@ -3,6 +3,7 @@
 from ._job import ConnectOptions as ConnectOptions
 from ._job import JobContext as JobContext
 from ._job import JobControl as JobControl
+from ._job import JobExecutor as JobExecutor
 from ._job import JobInfo as JobInfo
 from ._job import JobOutcome as JobOutcome
 from ._job import JobProcess as JobProcess
@@ -16,11 +17,10 @@ from ._pool import ProcessPool as ProcessPool
 from ._pool import ProcessPoolOptions as ProcessPoolOptions
 from ._pool import open_process_pool as open_process_pool
 from ._references import load_reference as load_reference
+from ._serve import open_worker as open_worker
 from ._serve import serve_worker as serve_worker
-from ._worker import JobExecutor as JobExecutor
 from ._worker import Worker as Worker
 from ._worker import WorkerStatistics as WorkerStatistics
-from ._worker import open_worker as open_worker
 
 __all__ = [
     "ConnectOptions",

@@ -5,7 +5,9 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-__all__ = ["leaves", "single_error"]
+from ..core import ProtocolError, TransportError
+
+__all__ = ["connection_errors", "leaves", "single_error"]
 
 
 def leaves(group: BaseExceptionGroup[BaseException]) -> list[BaseException]:
@@ -25,4 +27,16 @@ async def single_error() -> AsyncIterator[None]:
         found = leaves(group)
         if len(found) == 1:
             raise found[0]  # noqa: B904 - the group only wrapped it
+        raise
+
+
+@asynccontextmanager
+async def connection_errors() -> AsyncIterator[None]:
+    """A group made only of transport/protocol errors is the connection failing once."""
+    try:
+        yield
+    except BaseExceptionGroup as group:
+        found = leaves(group)
+        if all(isinstance(exc, TransportError | ProtocolError) for exc in found):
+            raise found[0] from group
         raise

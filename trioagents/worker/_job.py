@@ -40,8 +40,10 @@ from ..core import JobError
 
 __all__ = [
     "ConnectOptions",
+    "InProcessExecutor",
     "JobContext",
     "JobControl",
+    "JobExecutor",
     "JobInfo",
     "JobOutcome",
     "JobProcess",
@@ -303,3 +305,24 @@ async def _run_entrypoint(
     if control.failed:
         return JobOutcome(agent.JS_FAILED, control.reason or "", control.reason or "")
     return JobOutcome(agent.JS_SUCCESS, "", control.reason or "entrypoint returned")
+
+
+class JobExecutor(Protocol):
+    """Runs one assigned job to its end: in this process or in a pool process."""
+
+    async def run_job(self, info: JobInfo, control: JobControl) -> JobOutcome: ...
+
+
+class InProcessExecutor:
+    """Each job in its own nursery in this process (the default)."""
+
+    def __init__(self, entrypoint: Entrypoint, room_factory: RoomFactory | None,
+                 proc: JobProcess, grace: float) -> None:  # fmt: skip
+        self._entrypoint = entrypoint
+        self._room_factory = room_factory
+        self._proc = proc
+        self._grace = grace
+
+    async def run_job(self, info: JobInfo, control: JobControl) -> JobOutcome:
+        return await run_job(info, self._entrypoint, control, room_factory=self._room_factory,
+                             proc=self._proc, grace=self._grace)  # fmt: skip

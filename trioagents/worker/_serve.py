@@ -1,6 +1,7 @@
-"""``serve_worker``: run a worker until cancelled or signalled, then drain.
+"""``open_worker`` (a worker for an ``async with`` block) and ``serve_worker``
+(run until cancelled or signalled, then drain).
 
-The only place in the library that touches signals, and only when asked
+``serve_worker`` is the only place in the library that touches signals, and only when asked
 (``drain_signals``, default SIGTERM and SIGINT; pass ``()`` to install nothing).
 On the first signal the worker drains: it stops accepting, reports itself full
 and waits for running jobs up to ``options.drain_timeout``; whatever is still
@@ -13,19 +14,62 @@ from __future__ import annotations
 import logging
 import signal
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
+from contextlib import asynccontextmanager
 
 import trio
 
-from ._job import Entrypoint, JobProcess, RoomFactory
+from ._groups import single_error
+from ._http import serve_health
+from ._job import Entrypoint, InProcessExecutor, JobExecutor, JobProcess, RoomFactory
 from ._options import WorkerOptions
 from ._requests import RequestFnc
-from ._worker import JobExecutor, Worker, open_worker
+from ._worker import Worker
 
-__all__ = ["serve_worker"]
+__all__ = ["open_worker", "serve_worker"]
 
 logger = logging.getLogger("trioagents.worker")
 
 DEFAULT_DRAIN_SIGNALS = (signal.SIGTERM, signal.SIGINT)
+
+
+@asynccontextmanager
+async def open_worker(
+    options: WorkerOptions,
+    entrypoint: Entrypoint,
+    *,
+    request_fnc: RequestFnc | None = None,
+    prewarm_fnc: Callable[[JobProcess], Awaitable[None] | None] | None = None,
+    room_factory: RoomFactory | None = None,
+    executor: JobExecutor | None = None,
+) -> AsyncIterator[Worker]:
+    """Run a worker for the duration of the block.
+
+    Registers in the background (``await worker.wait_registered()`` to wait) and
+    reconnects with back-off after a drop. On exit every job is asked to shut down
+    and given ``options.shutdown_grace`` (shielded) before being cancelled. Raises
+    :class:`~trioagents.core.ConnectError` out of the block if the server stays
+    unreachable for ``options.max_reconnect_attempts`` attempts.
+    """
+    if executor is None:
+        proc = JobProcess()
+        if prewarm_fnc is not None:
+            result = prewarm_fnc(proc)
+            if result is not None:
+                await result
+        executor = InProcessExecutor(entrypoint, room_factory, proc, options.shutdown_grace)
+    worker = Worker(options, executor, request_fnc)
+    async with single_error(), trio.open_nursery() as nursery:
+        nursery.start_soon(worker.serve_connections, nursery)
+        if options.health_port is not None:
+            worker.health_address = await nursery.start(
+                serve_health, worker, options.health_host, options.health_port
+            )
+        try:
+            yield worker
+        finally:
+            with trio.CancelScope(shield=True), trio.move_on_after(options.shutdown_grace + 1):
+                await worker.shutdown_jobs("worker closing")
+            nursery.cancel_scope.cancel()
 
 
 async def serve_worker(

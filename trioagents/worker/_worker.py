@@ -28,10 +28,7 @@ from __future__ import annotations
 import logging
 import math
 from collections import deque
-from collections.abc import AsyncIterator, Awaitable, Callable
-from contextlib import asynccontextmanager
 from dataclasses import dataclass
-from typing import Protocol
 
 import trio
 from livekit.protocol import agent
@@ -49,36 +46,15 @@ from ..protocol import (
     mint_token,
 )
 from ._connection import AgentConnection, open_agent_connection
-from ._groups import leaves, single_error
-from ._job import Entrypoint, JobControl, JobInfo, JobOutcome, JobProcess, RoomFactory, run_job
+from ._groups import connection_errors
+from ._job import JobControl, JobExecutor, JobInfo, JobOutcome
 from ._options import WorkerOptions
 from ._requests import RequestFnc, answer_availability
 from ._slots import JobSlots
 
-__all__ = ["JobExecutor", "Worker", "WorkerStatistics", "open_worker"]
+__all__ = ["Worker", "WorkerStatistics"]
 
 logger = logging.getLogger("trioagents.worker")
-
-
-class JobExecutor(Protocol):
-    """Runs one assigned job to its end: in this process or in a pool process."""
-
-    async def run_job(self, info: JobInfo, control: JobControl) -> JobOutcome: ...
-
-
-class InProcessExecutor:
-    """Each job in its own nursery in this process (the default)."""
-
-    def __init__(self, entrypoint: Entrypoint, room_factory: RoomFactory | None,
-                 proc: JobProcess, grace: float) -> None:  # fmt: skip
-        self._entrypoint = entrypoint
-        self._room_factory = room_factory
-        self._proc = proc
-        self._grace = grace
-
-    async def run_job(self, info: JobInfo, control: JobControl) -> JobOutcome:
-        return await run_job(info, self._entrypoint, control, room_factory=self._room_factory,
-                             proc=self._proc, grace=self._grace)  # fmt: skip
 
 
 @dataclass(frozen=True, slots=True)
@@ -231,7 +207,12 @@ class Worker:
         self._outbox.append((job_id, status, error))
         self._notify()
 
-    async def _shutdown_jobs(self, reason: str) -> None:
+    async def shutdown_jobs(self, reason: str) -> None:
+        """Ask every job to shut down; wait until all ended and their reports left.
+
+        Unbounded (grace applies per job): ``open_worker`` calls it shielded under
+        ``shutdown_grace``. Waits for reports only while a connection is up.
+        """
         for control in list(self._controls.values()):
             control.request_shutdown(reason)
         while not self._slots.is_empty():
@@ -241,7 +222,12 @@ class Worker:
 
     # -- connection ---------------------------------------------------------------
 
-    async def _connection_loop(self, job_nursery: trio.Nursery) -> None:
+    async def serve_connections(self, job_nursery: trio.Nursery) -> None:
+        """Connect, register, serve; reconnect with back-off. Runs until cancelled.
+
+        Jobs are started in ``job_nursery`` so that they outlive a connection.
+        Raises :class:`ConnectError` after ``max_reconnect_attempts`` failures.
+        """
         failures = 0
         while True:
             try:
@@ -287,7 +273,7 @@ class Worker:
         self._registered.set()
         self._notify()
         logger.info("worker registered", extra={"worker_id": self.worker_id})
-        async with _connection_errors(), trio.open_nursery() as nursery:
+        async with connection_errors(), trio.open_nursery() as nursery:
             session = _Session(self, connection, protocol, nursery, job_nursery)
             nursery.start_soon(self._send_status, connection, protocol)
             nursery.start_soon(self._pump_reports, connection, protocol)
@@ -395,57 +381,3 @@ class _Session:
             del self.waiting[job_id]
             if identity is None:
                 self.worker._unreserve(job_id)
-
-
-@asynccontextmanager
-async def open_worker(
-    options: WorkerOptions,
-    entrypoint: Entrypoint,
-    *,
-    request_fnc: RequestFnc | None = None,
-    prewarm_fnc: Callable[[JobProcess], Awaitable[None] | None] | None = None,
-    room_factory: RoomFactory | None = None,
-    executor: JobExecutor | None = None,
-) -> AsyncIterator[Worker]:
-    """Run a worker for the duration of the block.
-
-    Registers in the background (``await worker.wait_registered()`` to wait) and
-    reconnects with back-off after a drop. On exit every job is asked to shut down
-    and given ``options.shutdown_grace`` (shielded) before being cancelled. Raises
-    :class:`~trioagents.core.ConnectError` out of the block if the server stays
-    unreachable for ``options.max_reconnect_attempts`` attempts.
-    """
-    from ._http import serve_health
-
-    if executor is None:
-        proc = JobProcess()
-        if prewarm_fnc is not None:
-            result = prewarm_fnc(proc)
-            if result is not None:
-                await result
-        executor = InProcessExecutor(entrypoint, room_factory, proc, options.shutdown_grace)
-    worker = Worker(options, executor, request_fnc)
-    async with single_error(), trio.open_nursery() as nursery:
-        nursery.start_soon(worker._connection_loop, nursery)
-        if options.health_port is not None:
-            worker.health_address = await nursery.start(
-                serve_health, worker, options.health_host, options.health_port
-            )
-        try:
-            yield worker
-        finally:
-            with trio.CancelScope(shield=True), trio.move_on_after(options.shutdown_grace + 1):
-                await worker._shutdown_jobs("worker closing")
-            nursery.cancel_scope.cancel()
-
-
-@asynccontextmanager
-async def _connection_errors() -> AsyncIterator[None]:
-    """A group made only of transport/protocol errors is the connection failing once."""
-    try:
-        yield
-    except BaseExceptionGroup as group:
-        found = leaves(group)
-        if all(isinstance(exc, TransportError | ProtocolError) for exc in found):
-            raise found[0] from group
-        raise
