@@ -124,3 +124,43 @@ def test_rss_of_self_and_of_missing_process() -> None:
 async def _shutdown_later(control: JobControl, reason: str) -> None:
     await trio.sleep(0.3)
     control.request_shutdown(reason)
+
+
+async def test_worker_with_pool_executor_reports_through_the_server(tmp_path: Path) -> None:
+    from tests.worker.fake_agent_server import FakeAgentServer
+    from trioagents.worker import WorkerOptions, open_worker
+
+    server = FakeAgentServer()
+    with trio.fail_after(LIMIT):
+        async with trio.open_nursery() as nursery:
+            await nursery.start(server.serve)
+            options = WorkerOptions(url=server.url, status_interval=0.1, shutdown_grace=0.5)
+            async with (
+                open_process_pool(_options("waits_for_shutdown")) as pool,
+                open_worker(options, _unused_entrypoint, executor=pool) as worker,
+            ):
+                await worker.wait_registered()
+                job_file = tmp_path / "AJ_1.json"
+                await server.current.send(_availability("AJ_1", str(job_file)))
+                await server.wait_until(lambda: server.current.of_kind("availability"))
+                await server.assign(_job("AJ_1", str(job_file)), "agent-AJ_1")
+                await server.wait_status("AJ_1", agent.JS_RUNNING)
+                await server.terminate("AJ_1")
+                await server.wait_status("AJ_1", agent.JS_SUCCESS)
+                assert json.loads(job_file.read_text())["reason"] == "terminated by server"
+            nursery.cancel_scope.cancel()
+
+
+async def _unused_entrypoint(ctx: object) -> None:
+    raise AssertionError("the pool runs the entrypoint named in its options")
+
+
+def _job(job_id: str, metadata: str) -> agent.Job:
+    job = agent.Job(id=job_id, metadata=metadata)
+    job.room.name = "room-1"
+    return job
+
+
+def _availability(job_id: str, metadata: str) -> agent.ServerMessage:
+    request = agent.AvailabilityRequest(job=_job(job_id, metadata))
+    return agent.ServerMessage(availability=request)

@@ -351,3 +351,38 @@ async def test_sigterm_drains_then_shuts_down_after_timeout() -> None:
             await server.wait_until(lambda: _draining(server))
             await server.wait_status("AJ_1", agent.JS_SUCCESS)
             assert jobs.reasons == {"AJ_1": "worker closing"}
+
+
+async def test_job_timeout_fails_the_job() -> None:
+    jobs = Jobs()
+    with trio.fail_after(LIMIT):
+        async with (
+            _fake_server() as server,
+            open_worker(
+                _options(server, job_timeout=0.2, shutdown_grace=0.2),
+                jobs.entrypoint,
+                room_factory=FakeRooms(),
+            ) as worker,
+        ):
+            await worker.wait_registered()
+            await server.dispatch("AJ_1")
+            await server.wait_status("AJ_1", agent.JS_FAILED)
+            [update] = [m.update_job for m in server.current.of_kind("update_job")
+                        if m.update_job.status == agent.JS_FAILED]  # fmt: skip
+            assert update.error == "job timeout"
+            assert jobs.reasons == {"AJ_1": "job timeout"}
+
+
+async def test_go_away_makes_the_worker_reconnect() -> None:
+    jobs = Jobs()
+    with trio.fail_after(LIMIT):
+        async with (
+            _fake_server() as server,
+            open_worker(_options(server), jobs.entrypoint, room_factory=FakeRooms()) as worker,
+        ):
+            await worker.wait_registered()
+            go_away = agent.ServerMessage()
+            go_away.go_away.SetInParent()
+            await server.current.send(go_away)
+            await server.wait_until(lambda: len(server.connections) == 2)
+            assert await worker.wait_registered() == "AW_2"
