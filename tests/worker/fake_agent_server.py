@@ -7,10 +7,13 @@ the worker's bearer token like LiveKit does (agent grant), answers
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
 
 import trio
+import trio.testing
 import trio_websocket
+import wsproto.utilities
 from livekit.protocol import agent
 
 from trioagents.protocol import (
@@ -21,6 +24,7 @@ from trioagents.protocol import (
     mint_token,
     verify_token,
 )
+from trioagents.worker._connection import AgentConnection, open_agent_connection
 
 API_KEY = "devkey"
 API_SECRET = "secret"
@@ -52,6 +56,7 @@ class FakeAgentServer:
         self.port = 0
         self.rejections = 0
         self.reject_all = False
+        self.server_errors = 0
         self._changed = trio.Event()
 
     @property
@@ -79,6 +84,37 @@ class FakeAgentServer:
             )
             self.port = server.port
             task_status.started()
+
+    async def serve_stream(self, stream: trio.abc.Stream) -> None:
+        """Serve one connection over an already open stream (in-memory tests)."""
+        async with trio.open_nursery() as nursery:
+            request = await trio_websocket.wrap_server_stream(nursery, stream)  # type: ignore[arg-type]
+            await self._handle(request)
+            # trio-websocket's reader ends when the stream closes; the connector
+            # cancels the whole exchange when the worker lets go.
+
+    async def _serve_stream_isolated(self, stream: trio.abc.Stream) -> None:
+        # The server runs inside the worker's task tree here; a server-side failure
+        # must look to the worker like what it is over a network: a dropped
+        # connection. (trio-websocket's server answers a ping while closing with a
+        # wsproto LocalProtocolError.)
+        try:
+            await self.serve_stream(stream)
+        except* wsproto.utilities.LocalProtocolError:
+            self.server_errors += 1
+            await stream.aclose()
+
+    @asynccontextmanager
+    async def memory_connector(self, url: str, token: str) -> AsyncIterator[AgentConnection]:
+        """A ``Worker`` connector that reaches this server over a memory stream pair."""
+        client, server = trio.testing.memory_stream_pair()
+        async with trio.open_nursery() as nursery:
+            nursery.start_soon(self._serve_stream_isolated, server)
+            try:
+                async with open_agent_connection(url, token, stream=client) as connection:
+                    yield connection
+            finally:
+                nursery.cancel_scope.cancel()
 
     async def _handle(self, request: trio_websocket.WebSocketRequest) -> None:
         headers = dict(request.headers)

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import AsyncIterator, Callable
-from contextlib import asynccontextmanager
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from urllib.parse import urlsplit
 
 import trio
@@ -23,7 +23,10 @@ from ..core import ConnectError, ConnectionClosedError
 from ..protocol import MAX_MESSAGE_SIZE
 from ._groups import leaves
 
-__all__ = ["AgentConnection", "open_agent_connection"]
+__all__ = ["AgentConnection", "AgentConnector", "open_agent_connection"]
+
+
+AgentConnector = Callable[[str, str], AbstractAsyncContextManager["AgentConnection"]]
 
 
 class AgentConnection:
@@ -70,22 +73,26 @@ def _closed(exc: trio_websocket.ConnectionClosed) -> ConnectionClosedError:
 
 
 @asynccontextmanager
-async def open_agent_connection(url: str, token: str) -> AsyncIterator[AgentConnection]:
+async def open_agent_connection(
+    url: str, token: str, *, stream: trio.abc.Stream | None = None
+) -> AsyncIterator[AgentConnection]:
     """Connect to ``url`` (already ending in ``/agent``) with a bearer token.
 
-    Raises :class:`ConnectError` if the connection or the upgrade fails; errors of
-    the body propagate as themselves. The TCP stream is ours and always closed
-    (trio-websocket's ``open_websocket_url`` leaks it when the upgrade is
-    rejected). Unbounded: the caller puts a deadline on connecting.
+    ``stream`` replaces the TCP connection (tests pass one end of an in-memory
+    stream pair). Raises :class:`ConnectError` if the connection or the upgrade
+    fails; errors of the body propagate as themselves. The stream is ours and
+    always closed (trio-websocket's ``open_websocket_url`` leaks it when the
+    upgrade is rejected). Unbounded: the caller puts a deadline on connecting.
     """
     host, port, resource, secure = _split(url)
     headers = [(b"authorization", f"Bearer {token}".encode())]
     try:
         async with trio.open_nursery() as nursery:
-            stream = await _open_stream(host, port, secure)
+            if stream is None:
+                stream = await _open_stream(host, port, secure)
             async with stream:
                 websocket = await trio_websocket.wrap_client_stream(
-                    nursery, stream, host, resource, extra_headers=headers,
+                    nursery, stream, host, resource, extra_headers=headers,  # type: ignore[arg-type]
                     message_queue_size=32, max_message_size=MAX_MESSAGE_SIZE,
                 )  # fmt: skip
                 try:

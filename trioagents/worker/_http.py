@@ -40,6 +40,8 @@ def render_metrics(stats: WorkerStatistics) -> str:
         ("trioagents_worker_load", "gauge", "Load reported to the server", stats.load),
         ("trioagents_worker_connected", "gauge", "1 while registered", int(stats.connected)),
         ("trioagents_worker_draining", "gauge", "1 while draining", int(stats.draining)),
+        ("trioagents_worker_pending_reports", "gauge", "Job reports waiting for a connection",
+         stats.pending_reports),
         ("trioagents_worker_jobs_started_total", "counter", "Jobs started", stats.jobs_started),
         ("trioagents_worker_jobs_succeeded_total", "counter", "Jobs that succeeded",
          stats.jobs_succeeded),

@@ -45,7 +45,7 @@ from ..protocol import (
     WorkerRegistration,
     mint_token,
 )
-from ._connection import AgentConnection, open_agent_connection
+from ._connection import AgentConnection, AgentConnector, open_agent_connection
 from ._groups import connection_errors
 from ._job import JobControl, JobExecutor, JobInfo, JobOutcome
 from ._options import WorkerOptions
@@ -71,18 +71,26 @@ class WorkerStatistics:
     jobs_succeeded: int
     jobs_failed: int
     registrations: int
+    pending_reports: int
 
 
 class Worker:
     """A registered worker; obtained from :func:`open_worker`. Starts nothing itself."""
 
-    def __init__(self, options: WorkerOptions, executor: JobExecutor,
-                 request_fnc: RequestFnc | None) -> None:  # fmt: skip
+    def __init__(
+        self,
+        options: WorkerOptions,
+        executor: JobExecutor,
+        request_fnc: RequestFnc | None,
+        connector: AgentConnector = open_agent_connection,
+    ) -> None:
+        """``connector(url, token)`` opens one ``/agent`` connection (tests swap it)."""
         self.options = options
         self.worker_id: str | None = None
         self.health_address: tuple[str, int] | None = None
         self.request_fnc = request_fnc
         self._executor = executor
+        self._connector = connector
         self._slots = JobSlots(options.max_concurrent_jobs)
         self._controls: dict[str, JobControl] = {}
         self._outbox: deque[tuple[str, int, str]] = deque()
@@ -111,6 +119,7 @@ class Worker:
             jobs_succeeded=self._counters["succeeded"],
             jobs_failed=self._counters["failed"],
             registrations=self._counters["registrations"],
+            pending_reports=len(self._outbox),
         )
 
     def load(self) -> float:
@@ -253,7 +262,7 @@ class Worker:
         with trio.CancelScope(
             deadline=trio.current_time() + self.options.register_timeout
         ) as scope:
-            async with open_agent_connection(self.options.agent_url, token) as connection:
+            async with self._connector(self.options.agent_url, token) as connection:
                 await self._register(connection, job_nursery, scope)
         if scope.cancelled_caught:
             raise ConnectError("/agent: no registration in time")
