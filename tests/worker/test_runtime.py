@@ -95,6 +95,7 @@ async def test_register_dispatch_run_complete() -> None:
             assert register is not None
             assert register.agent_name == "tester"
             assert register.allowed_permissions.agent
+            assert register.version == worker.options.version != ""
             answer = await server.dispatch("AJ_1")
             assert answer.available
             assert answer.participant_identity == "agent-AJ_1"

@@ -16,6 +16,7 @@ override anyway.
 
 from __future__ import annotations
 
+import importlib.metadata
 import math
 import os
 from collections.abc import Callable
@@ -31,6 +32,13 @@ __all__ = ["WorkerOptions", "WorkerPermissions"]
 JobKind = Literal["room", "publisher", "participant"]
 _JOB_TYPES = {"room": agent.JT_ROOM, "publisher": agent.JT_PUBLISHER,
               "participant": agent.JT_PARTICIPANT}  # fmt: skip
+
+
+def _package_version() -> str:
+    try:
+        return importlib.metadata.version("trioagents")
+    except importlib.metadata.PackageNotFoundError:
+        return ""
 
 
 def _default_max_jobs() -> int:
@@ -73,7 +81,7 @@ class WorkerOptions:
     agent_name: str = ""
     namespace: str = ""
     job_type: JobKind = "room"
-    version: str = ""
+    version: str = field(default_factory=_package_version)
     permissions: WorkerPermissions = field(default_factory=WorkerPermissions)
     max_concurrent_jobs: int = field(default_factory=_default_max_jobs)
     load_threshold: float = 0.7
