@@ -91,6 +91,11 @@ def test_load_and_availability() -> None:
     assert not relaxed._try_reserve("c")  # the hard limit, whatever the threshold
     custom = _worker(load_fnc=lambda: float("nan"))
     assert custom.load() == 1.0
+    broken = _worker(load_fnc=lambda: 1 / 0, load_threshold=0.9)
+    assert broken.load() == 1.0
+    assert broken.is_available()  # idle: still takes one job
+    assert broken._try_reserve("a")
+    assert not broken.is_available()
 
 
 def test_metrics_text_format() -> None:

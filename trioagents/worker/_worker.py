@@ -123,9 +123,18 @@ class Worker:
         )
 
     def load(self) -> float:
-        """``load_fnc()`` if given, else the fraction of slots in use; within 0..1."""
+        """``load_fnc()`` if given, else the fraction of slots in use; within 0..1.
+
+        ``load_fnc`` runs inline and must be quick. If it raises, or returns
+        something that is not a finite number, the load is 1.0 (the worker reports
+        itself full rather than take jobs it cannot judge) and the error is logged.
+        """
         if self.options.load_fnc is not None:
-            value = float(self.options.load_fnc())
+            try:
+                value = float(self.options.load_fnc())
+            except Exception:
+                logger.exception("load_fnc failed; reporting full load")
+                return 1.0
         else:
             value = self._slots.counts().used / self._slots.limit
         return min(max(value, 0.0), 1.0) if math.isfinite(value) else 1.0
