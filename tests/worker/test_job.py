@@ -72,6 +72,7 @@ async def test_entrypoint_returning_is_success_and_room_is_closed_after() -> Non
         room = await ctx.connect(auto_subscribe=False)
         assert await ctx.connect() is room  # idempotent
         seen.append((ctx.job.id, ctx.info.room_name, room.closed, room.options.auto_subscribe))
+        assert ctx.participant is None  # a room job
 
     outcome = await _run(entrypoint, rooms=rooms)
     assert outcome.status == agent.JS_SUCCESS
@@ -185,6 +186,19 @@ async def test_outside_cancellation_propagates(autojump_clock: trio.testing.Mock
     with trio.move_on_after(1.0) as scope:
         await _run(entrypoint)
     assert scope.cancelled_caught
+
+
+async def test_publisher_job_exposes_its_participant() -> None:
+    info = _info()
+    info.job.participant.identity = "alice"
+    seen: list[str] = []
+
+    async def entrypoint(ctx: JobContext) -> None:
+        assert ctx.participant is not None
+        seen.append(ctx.participant.identity)
+
+    await run_job(info, entrypoint, JobControl(), room_factory=None, proc=JobProcess(), grace=1)
+    assert seen == ["alice"]
 
 
 def test_job_request_answers_once() -> None:

@@ -34,7 +34,7 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 import trio
-from livekit.protocol import agent
+from livekit.protocol import agent, models
 
 from ..core import JobError
 
@@ -203,6 +203,11 @@ class JobContext:
     @property
     def job(self) -> agent.Job:
         return self.info.job
+
+    @property
+    def participant(self) -> models.ParticipantInfo | None:
+        """The participant a publisher/participant job is about (``None`` for room jobs)."""
+        return self.info.job.participant if self.info.job.HasField("participant") else None
 
     @property
     def shutdown_reason(self) -> str | None:
