@@ -46,3 +46,9 @@ async def eats_memory(ctx: JobContext) -> None:
     hog = b"x" * (200 * 1024 * 1024)
     await trio.sleep(3600)
     del hog
+
+
+async def blocks_event_loop(ctx: JobContext) -> None:
+    import time
+
+    time.sleep(30)  # noqa: ASYNC251 - the point: a blocking call that never checkpoints

@@ -164,3 +164,29 @@ def _job(job_id: str, metadata: str) -> agent.Job:
 def _availability(job_id: str, metadata: str) -> agent.ServerMessage:
     request = agent.AvailabilityRequest(job=_job(job_id, metadata))
     return agent.ServerMessage(availability=request)
+
+
+async def test_unresponsive_child_is_killed(tmp_path: Path) -> None:
+    with trio.fail_after(LIMIT):
+        options = _options("blocks_event_loop", ping_interval=0.1, ping_timeout=0.5)
+        async with open_process_pool(options) as pool:
+            start = trio.current_time()
+            outcome = await pool.run_job(_info(tmp_path), JobControl())
+            elapsed = trio.current_time() - start
+    assert (outcome.status, outcome.error) == (agent.JS_FAILED, "unresponsive")
+    assert elapsed < 5.0
+
+
+async def test_memory_warning_is_logged_once(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    control = JobControl()
+    with trio.fail_after(LIMIT):
+        options = _options("waits_for_shutdown", memory_warn_mb=5)
+        async with open_process_pool(options) as pool, trio.open_nursery() as nursery:
+            nursery.start_soon(_shutdown_later, control, "done")
+            outcome = await pool.run_job(_info(tmp_path), control)
+    assert outcome.status == agent.JS_SUCCESS
+    warnings = [r for r in caplog.records if r.getMessage() == "job process memory high"]
+    assert len(warnings) == 1
+    assert warnings[0].rss_mb > 5  # type: ignore[attr-defined]
