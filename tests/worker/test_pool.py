@@ -190,3 +190,15 @@ async def test_memory_warning_is_logged_once(
     warnings = [r for r in caplog.records if r.getMessage() == "job process memory high"]
     assert len(warnings) == 1
     assert warnings[0].rss_mb > 5  # type: ignore[attr-defined]
+
+
+async def test_shutdown_right_behind_start_still_runs_the_job(tmp_path: Path) -> None:
+    # The server can terminate a job the moment it is reported running: the child
+    # then reads start_job and shutdown in one go. The job must run and end.
+    control = JobControl()
+    control.request_shutdown("terminated early")
+    with trio.fail_after(LIMIT):
+        async with open_process_pool(_options("waits_for_shutdown")) as pool:
+            outcome = await pool.run_job(_info(tmp_path), control)
+    assert outcome.status == agent.JS_SUCCESS
+    assert _recorded(tmp_path)["reason"] == "terminated early"

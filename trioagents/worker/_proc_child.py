@@ -89,6 +89,9 @@ async def _serve(channel: _Channel) -> None:
                 if message["type"] == "ping":
                     await channel.send({"type": "pong", "seq": message.get("seq")})
                 elif message["type"] == "start_job":
+                    # Marked here, not when the main task picks it up: a shutdown
+                    # read right behind it must shut the job down, not the process.
+                    running.set()
                     start.send_nowait(message)
                 elif message["type"] == "shutdown":
                     reason = str(message.get("reason") or "parent shutdown")
@@ -100,7 +103,6 @@ async def _serve(channel: _Channel) -> None:
         running = trio.Event()
         nursery.start_soon(read)
         message = await started.receive()
-        running.set()
         job = agent.Job()
         job.ParseFromString(base64.b64decode(message["job"]))
         info = JobInfo(job, message["url"], message["token"], message["worker_id"],
