@@ -54,12 +54,13 @@ def test_option_precedence_and_dev_defaults(monkeypatch: pytest.MonkeyPatch) -> 
         "envsecret",
     )
     assert (start.health_port, start.load_threshold, start.drain_timeout) == (8081, 0.7, 3600.0)
+    assert start.health_host == "0.0.0.0"  # reachable by orchestrator probes
     for name in ("LIVEKIT_URL", "LIVEKIT_API_KEY", "LIVEKIT_API_SECRET"):
         monkeypatch.delenv(name)
     dev = worker_options(parser.parse_args(["dev", "m:f", "--max-jobs", "3"]), dev=True)
     assert (dev.url, dev.api_key, dev.max_concurrent_jobs) == ("ws://127.0.0.1:7880", "devkey", 3)
     assert math.isinf(dev.load_threshold)
-    assert dev.health_port == 0
+    assert (dev.health_port, dev.health_host) == (0, "127.0.0.1")
 
 
 def test_secret_option_never_printed() -> None:

@@ -46,14 +46,14 @@ def _recorded(tmp_path: Path, job_id: str = "AJ_1") -> dict[str, object]:
 async def test_job_runs_in_prewarmed_child(tmp_path: Path) -> None:
     with trio.fail_after(LIMIT):
         async with open_process_pool(_options("finishes")) as pool:
-            assert pool.statistics()["idle"] == 1  # prewarmed before the block
+            assert pool.statistics().idle == 1  # prewarmed before the block
             outcome = await pool.run_job(_info(tmp_path), JobControl())
             assert outcome.status == agent.JS_SUCCESS
             seen = _recorded(tmp_path)
             assert seen["pid"] != os.getpid()
             assert seen["model"] == f"loaded-in-{seen['pid']}"
             assert (seen["job"], seen["identity"]) == ("AJ_1", "agent-AJ_1")
-        assert pool.statistics()["live"] == 0
+        assert pool.statistics().live == 0
 
 
 async def test_crash_fails_only_that_job(tmp_path: Path) -> None:
@@ -102,7 +102,7 @@ async def test_memory_limit_kills_the_child(tmp_path: Path) -> None:
 async def test_job_without_idle_process_spawns_one(tmp_path: Path) -> None:
     with trio.fail_after(LIMIT):
         async with open_process_pool(_options("finishes", num_idle_processes=0)) as pool:
-            assert pool.statistics()["idle"] == 0
+            assert pool.statistics().idle == 0
             outcome = await pool.run_job(_info(tmp_path), JobControl())
     assert outcome.status == agent.JS_SUCCESS
 

@@ -46,6 +46,11 @@ def _worker_arguments(parser: argparse.ArgumentParser, *, dev: bool) -> None:
     parser.add_argument("--max-jobs", type=int, default=None, help="max concurrent jobs")
     parser.add_argument("--log-level", default="DEBUG" if dev else "INFO")
     parser.add_argument("--health-port", type=int, default=0 if dev else 8081)
+    parser.add_argument(
+        "--health-host",
+        default="127.0.0.1" if dev else "0.0.0.0",
+        help="health/metrics address (start: all interfaces, for orchestrator probes)",
+    )
     parser.add_argument("--drain-timeout", type=float, default=3600.0)
     parser.add_argument("--process-pool", action="store_true", help="one process per job")
     parser.add_argument("--num-idle-processes", type=int, default=0 if dev else 1)

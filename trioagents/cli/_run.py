@@ -41,6 +41,7 @@ def worker_options(args: argparse.Namespace, *, dev: bool) -> WorkerOptions:
         api_secret=secret,
         agent_name=args.agent_name,
         health_port=args.health_port,
+        health_host=args.health_host,
         drain_timeout=0.001 if dev else args.drain_timeout,
     )
     if dev:

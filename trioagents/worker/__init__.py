@@ -15,6 +15,7 @@ from ._options import WorkerOptions as WorkerOptions
 from ._options import WorkerPermissions as WorkerPermissions
 from ._pool import ProcessPool as ProcessPool
 from ._pool import ProcessPoolOptions as ProcessPoolOptions
+from ._pool import ProcessPoolStatistics as ProcessPoolStatistics
 from ._pool import open_process_pool as open_process_pool
 from ._references import load_reference as load_reference
 from ._serve import open_worker as open_worker
@@ -33,6 +34,7 @@ __all__ = [
     "JobRequest",
     "ProcessPool",
     "ProcessPoolOptions",
+    "ProcessPoolStatistics",
     "RoomFactory",
     "Worker",
     "WorkerOptions",

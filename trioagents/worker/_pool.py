@@ -49,7 +49,13 @@ from ..protocol import IpcFrameDecoder, encode_ipc_message
 from ._groups import single_error
 from ._job import JobControl, JobInfo, JobOutcome
 
-__all__ = ["ProcessPool", "ProcessPoolOptions", "open_process_pool", "read_rss_mb"]
+__all__ = [
+    "ProcessPool",
+    "ProcessPoolOptions",
+    "ProcessPoolStatistics",
+    "open_process_pool",
+    "read_rss_mb",
+]
 
 logger = logging.getLogger("trioagents.worker")
 
@@ -77,6 +83,13 @@ class ProcessPoolOptions:
             raise ConfigurationError("num_idle_processes must be 0 or more")
         if self.ping_timeout <= self.ping_interval:
             raise ConfigurationError("ping_timeout must be longer than ping_interval")
+
+
+@dataclass(frozen=True, slots=True)
+class ProcessPoolStatistics:
+    idle: int  # prewarmed, waiting for a job
+    live: int  # every child not yet reaped (idle or running a job)
+    spawning: int
 
 
 def read_rss_mb(pid: int) -> float | None:
@@ -137,8 +150,8 @@ class ProcessPool:
         self._spawning = 0
         self._changed = trio.Event()
 
-    def statistics(self) -> dict[str, int]:
-        return {"idle": len(self._idle), "live": len(self._live), "spawning": self._spawning}
+    def statistics(self) -> ProcessPoolStatistics:
+        return ProcessPoolStatistics(len(self._idle), len(self._live), self._spawning)
 
     def children_rss_mb(self) -> list[float]:
         """Resident memory of every live child (idle or running), in MiB."""
