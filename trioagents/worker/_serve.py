@@ -48,7 +48,13 @@ async def open_worker(
     reconnects with back-off after a drop. On exit every job is asked to shut down
     and given ``options.shutdown_grace`` (shielded) before being cancelled. Raises
     :class:`~trioagents.core.ConnectError` out of the block if the server stays
-    unreachable for ``options.max_reconnect_attempts`` attempts.
+    unreachable for ``options.max_reconnect_attempts`` attempts; an error of the
+    block itself comes out as itself.
+
+    Jobs run in this process (``entrypoint``, ``prewarm_fnc`` once, here, and
+    ``room_factory``) unless ``executor`` is given — e.g. a
+    :class:`~trioagents.worker.ProcessPool`, which names its own entrypoint,
+    prewarm and room factory; the three arguments are then unused.
     """
     if executor is None:
         proc = JobProcess()
