@@ -79,14 +79,17 @@ async def test_register_then_job_on_room_creation_with_a_valid_agent_token() -> 
             assert worker_id.startswith("AW_")
             await create_room(server, "demo")
             assignment = await accept(ws, identity="bot-1")
-            assert assignment.job.id.startswith("AJ_") and assignment.job.room.name == "demo"
-            assert (
-                assignment.job.state.status == agent.JS_RUNNING
-                and assignment.job.state.worker_id == worker_id
-            )
+            assert assignment.job.id.startswith("AJ_")
+            assert assignment.job.room.name == "demo"
+            assert assignment.job.state.status == agent.JS_RUNNING
+            assert assignment.job.state.worker_id == worker_id
             claims = verify_token(assignment.token, {server.api_key: server.api_secret})
-            assert claims.identity == "bot-1" and claims.kind == "agent" and claims.name == "Bot"
-            assert claims.video.room == "demo" and claims.video.room_join and claims.video.agent
+            assert claims.identity == "bot-1"
+            assert claims.kind == "agent"
+            assert claims.name == "Bot"
+            assert claims.video.room == "demo"
+            assert claims.video.room_join
+            assert claims.video.agent
             assert claims.attributes["lk.agent_name"] == ""
             assert server.statistics().jobs == 1
             await send(
@@ -128,9 +131,8 @@ async def test_named_workers_only_get_explicit_dispatches_and_termination_on_del
             )
             dispatch = agent_dispatch.AgentDispatch.FromString(created.content)
             assignment = await accept(named)
-            assert (
-                assignment.job.dispatch_id == dispatch.id and assignment.job.agent_name == "helper"
-            )
+            assert assignment.job.dispatch_id == dispatch.id
+            assert assignment.job.agent_name == "helper"
             await twirp(
                 server,
                 "AgentDispatchService/DeleteDispatch",
@@ -211,7 +213,8 @@ async def test_worker_auth_and_protocol_errors() -> None:
             status, text = await raw_upgrade(
                 server, "/agent", {"authorization": f"Bearer {no_agent}"}
             )
-            assert status == 403 and text.startswith("missing_grant:")
+            assert status == 403
+            assert text.startswith("missing_grant:")
             async with open_agent(server) as ws:
                 await ws.send_message(b"\x08\x01\xff")
                 with pytest.raises(trio_websocket.ConnectionClosed) as info:

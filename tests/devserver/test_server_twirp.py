@@ -35,7 +35,8 @@ async def test_create_list_delete_rooms(as_json: bool) -> None:
                 ),
                 models.Room,
             )
-            assert made.sid.startswith("RM_") and made.metadata == "m"  # type: ignore[attr-defined]
+            assert made.sid.startswith("RM_")
+            assert made.metadata == "m"
             await twirp(
                 server,
                 "RoomService/CreateRoom",
@@ -81,7 +82,8 @@ async def test_create_list_delete_rooms(as_json: bool) -> None:
                 create,
                 as_json=as_json,
             )
-            assert again.status_code == 404 and again.json()["code"] == "not_found"
+            assert again.status_code == 404
+            assert again.json()["code"] == "not_found"
             assert sorted(server.registry.rooms) == ["b"]
 
 
@@ -92,10 +94,12 @@ async def test_grants_are_checked_with_twirp_error_codes() -> None:
             denied = await twirp(
                 server, "RoomService/CreateRoom", request, admin_token(server, room_list=True)
             )
-            assert denied.status_code == 403 and denied.json()["code"] == "permission_denied"
+            assert denied.status_code == 403
+            assert denied.json()["code"] == "permission_denied"
             assert "roomCreate" in denied.json()["msg"]
             garbage = await twirp(server, "RoomService/CreateRoom", request, "garbage")
-            assert garbage.status_code == 401 and garbage.json()["code"] == "unauthenticated"
+            assert garbage.status_code == 401
+            assert garbage.json()["code"] == "unauthenticated"
             other_room = admin_token(server, room="x", room_admin=True)
             wrong = await twirp(
                 server,
@@ -103,9 +107,11 @@ async def test_grants_are_checked_with_twirp_error_codes() -> None:
                 room.ListParticipantsRequest(room="y"),
                 other_room,
             )
-            assert wrong.status_code == 403 and "different room" in wrong.json()["msg"]
+            assert wrong.status_code == 403
+            assert "different room" in wrong.json()["msg"]
             unknown = await twirp(server, "RoomService/Nope", request, "garbage")
-            assert unknown.status_code == 404 and unknown.json()["code"] == "bad_route"
+            assert unknown.status_code == 404
+            assert unknown.json()["code"] == "bad_route"
 
 
 async def test_list_and_remove_participants() -> None:
@@ -165,7 +171,8 @@ async def test_dispatch_create_list_delete() -> None:
             )
             assert created.status_code == 200, created.text
             dispatch = json_format.Parse(created.text, agent_dispatch.AgentDispatch())
-            assert dispatch.id.startswith("AD_") and dispatch.agent_name == "helper"
+            assert dispatch.id.startswith("AD_")
+            assert dispatch.agent_name == "helper"
             assert "r" in server.registry.rooms  # created on demand
             listed = await twirp(
                 server,
