@@ -42,9 +42,28 @@ async def open_rtc(
         headers.append((b"authorization", f"Bearer {token}".encode()))
     else:
         query["access_token"] = token
-    url = f"{server.url}/rtc?{urlencode(query)}"
-    async with trio_websocket.open_websocket_url(url, extra_headers=headers) as ws:
+    async with _open_ws(server, f"/rtc?{urlencode(query)}", headers) as ws:
         yield ws
+
+
+@asynccontextmanager
+async def _open_ws(
+    server: DevServer, resource: str, headers: list[tuple[bytes, bytes]]
+) -> AsyncIterator[trio_websocket.WebSocketConnection]:
+    """A client websocket over a TCP stream this helper owns and always closes.
+
+    (trio-websocket's client never closes its stream when the server closes first,
+    which ``-W error`` reports as an unclosed socket.)
+    """
+    stream = await trio.open_tcp_stream("127.0.0.1", server.port)
+    async with stream, trio.open_nursery() as nursery:
+        ws = await trio_websocket.wrap_client_stream(
+            nursery, stream, "127.0.0.1", resource, extra_headers=headers
+        )
+        try:
+            yield ws
+        finally:
+            await ws.aclose()
 
 
 @asynccontextmanager
@@ -55,7 +74,7 @@ async def open_agent(
         server.api_key, server.api_secret, identity="", video=VideoGrants(agent=True)
     )
     headers = [(b"authorization", f"Bearer {token}".encode())]
-    async with trio_websocket.open_websocket_url(f"{server.url}/agent", extra_headers=headers) as ws:
+    async with _open_ws(server, "/agent", headers) as ws:
         yield ws
 
 
@@ -101,10 +120,14 @@ async def twirp(
         content_type = "application/protobuf"
     headers = {"authorization": f"Bearer {token}", "content-type": content_type}
     async with httpx.AsyncClient() as client:
-        return await client.post(f"{server.http_url}/twirp/livekit.{method}", content=body, headers=headers)
+        return await client.post(
+            f"{server.http_url}/twirp/livekit.{method}", content=body, headers=headers
+        )
 
 
-async def http_get(server: DevServer, path: str, headers: Mapping[str, str] | None = None) -> httpx.Response:
+async def http_get(
+    server: DevServer, path: str, headers: Mapping[str, str] | None = None
+) -> httpx.Response:
     async with httpx.AsyncClient() as client:
         return await client.get(f"{server.http_url}{path}", headers=dict(headers or {}))
 
@@ -122,3 +145,48 @@ def expired_token(server: DevServer) -> str:
 
 async def settle() -> None:
     await trio.sleep(0.05)
+
+
+async def raw_upgrade(
+    server: DevServer, target: str, headers: Mapping[str, str] | None = None
+) -> tuple[int, str]:
+    """Send a websocket upgrade request by hand; return the refusal's status and body.
+
+    (trio-websocket leaks the socket of a rejected handshake, which -W error reports.)
+    """
+    import h11
+
+    conn = h11.Connection(h11.CLIENT)
+    request_headers = [
+        ("host", f"127.0.0.1:{server.port}"),
+        ("upgrade", "websocket"),
+        ("connection", "Upgrade"),
+        ("sec-websocket-key", "dGhlIHNhbXBsZSBub25jZQ=="),
+        ("sec-websocket-version", "13"),
+        *(headers or {}).items(),
+    ]
+    stream = await trio.open_tcp_stream("127.0.0.1", server.port)
+    async with stream:
+        await stream.send_all(
+            conn.send(h11.Request(method="GET", target=target, headers=request_headers))
+        )
+        status = 0
+        body = bytearray()
+        while True:
+            event = conn.next_event()
+            if event is h11.NEED_DATA:
+                conn.receive_data(await stream.receive_some(65536))
+            elif isinstance(event, h11.Response | h11.InformationalResponse):
+                status = event.status_code
+                if status == 101:
+                    return status, ""
+            elif isinstance(event, h11.Data):
+                body += event.data
+            else:
+                return status, body.decode()
+
+
+async def drain_until_closed(ws: trio_websocket.WebSocketConnection) -> None:
+    """Read and discard messages until the connection closes (raises ConnectionClosed)."""
+    while True:
+        await ws.get_message()

@@ -67,8 +67,10 @@ def test_user_packets_are_stamped_and_broadcast() -> None:
         (packet,) = received(s[name])
         assert packet.participant_identity == "alice"
         assert packet.participant_sid == s["alice"].participant.sid
-        assert packet.user.participant_identity == "alice" and packet.user.payload == b"hi"
-        assert packet.sequence == 7 and packet.kind == models.DataPacket.RELIABLE
+        assert packet.user.participant_identity == "alice"
+        assert packet.user.payload == b"hi"
+        assert packet.sequence == 7
+        assert packet.kind == models.DataPacket.RELIABLE
     assert received(s["alice"]) == []
 
 
@@ -78,7 +80,9 @@ def test_destinations_limit_recipients_and_lossy_stays_lossy() -> None:
     hub.route_data(s["alice"].participant, packet.SerializeToString(), reliable=False)
     assert [(p.user.payload, r) for p, r in s["bob"].data] == [(b"x", False)]
     assert received(s["carol"]) == []
-    inner = models.DataPacket(user=models.UserPacket(payload=b"y", destination_identities=["carol"]))
+    inner = models.DataPacket(
+        user=models.UserPacket(payload=b"y", destination_identities=["carol"])
+    )
     hub.route_data(s["alice"].participant, inner.SerializeToString(), reliable=True)
     assert [p.user.payload for p in received(s["carol"])] == [b"y"]
     assert len(received(s["bob"])) == 1
@@ -95,7 +99,8 @@ def test_senders_without_data_permission_garbage_and_metrics_are_dropped() -> No
     transcription = models.DataPacket(transcription=models.Transcription()).SerializeToString()
     hub.route_data(s["alice"].participant, transcription, reliable=True)
     assert received(s["bob"]) == []
-    assert hub.stats.data_dropped == 5 and hub.stats.data_forwarded == 0
+    assert hub.stats.data_dropped == 5
+    assert hub.stats.data_forwarded == 0
     hub.route_data(s["bot"].participant, transcription, reliable=True)
     assert len(received(s["bob"])) == 1
 
@@ -105,7 +110,8 @@ def test_publication_subscribes_others_and_first_subscriber_tells_publisher() ->
     alice = s["alice"].participant
     track = RelayedTrack(object(), alice.sid, "TR_AX")
     hub.track_published(alice, track)
-    assert s["bob"].subscribed == ["TR_AX"] and s["alice"].subscribed == []
+    assert s["bob"].subscribed == ["TR_AX"]
+    assert s["alice"].subscribed == []
     sent.clear()
     hub.subscribed(s["bob"].participant, "TR_AX")
     hub.subscribed(s["carol"].participant, "TR_AX")
@@ -113,4 +119,5 @@ def test_publication_subscribes_others_and_first_subscriber_tells_publisher() ->
     assert [m.track_subscribed.track_sid for m in notes] == ["TR_AX"]
     assert hub.tracks_for(s["carol"]) == [track]
     hub.participant_gone(alice)
-    assert s["bob"].unsubscribed == ["TR_AX"] and "TR_AX" not in hub.published
+    assert s["bob"].unsubscribed == ["TR_AX"]
+    assert "TR_AX" not in hub.published

@@ -41,7 +41,8 @@ def test_rust_sdk_publishes_and_hears_the_other_participant() -> None:
     assert "error" not in result, (result, run.stderr[-3000:], log)
     for me, other_hz in (("alice", 660.0), ("bob", 440.0)):
         mine = result[me]
-        assert mine["connected"] and mine["published"].startswith("TR_")
+        assert mine["connected"]
+        assert mine["published"].startswith("TR_")
         assert mine["attributes_ok"]
         assert abs(mine["heard_hz"] - other_hz) < 5, result
         assert mine["rms"] > 3000, result

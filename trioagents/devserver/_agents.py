@@ -19,6 +19,7 @@ from __future__ import annotations
 import logging
 import random
 from collections.abc import Callable, Mapping
+from contextlib import suppress
 from dataclasses import dataclass, field
 
 import trio
@@ -303,7 +304,8 @@ class AgentService:
         if which == "availability":
             answer = worker.answers.get(message.availability.job_id)
             if answer is not None:
-                answer.send_nowait(message.availability)
+                with suppress(trio.WouldBlock, trio.ClosedResourceError, trio.BrokenResourceError):
+                    answer.send_nowait(message.availability)  # duplicates are ignored
         elif which == "update_worker":
             update = message.update_worker
             if update.HasField("status"):

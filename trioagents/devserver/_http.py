@@ -253,12 +253,33 @@ class ServerWebSocket:
     async def aclose(self, code: int = 1000, reason: str = "") -> None:
         """Send a close frame (best effort) and close the stream; shielded, bounded."""
         with trio.CancelScope(shield=True), trio.move_on_after(2):
+            initiated = False
             async with self._send_lock:
                 if not self._closed and self._ws.state == wsproto.connection.ConnectionState.OPEN:
                     try:
                         out = self._ws.send(ws_events.CloseConnection(code=code, reason=reason))
                         await self._stream.send_all(out)
+                        initiated = True
                     except (trio.BrokenResourceError, trio.ClosedResourceError):
                         pass
                 self._closed = True
+            if initiated:
+                with trio.move_on_after(1):
+                    await self._await_close_reply()
             await self._stream.aclose()
+
+    async def _await_close_reply(self) -> None:
+        """After our close frame, read until the peer's close frame or EOF (RFC 6455 §7)."""
+        while True:
+            try:
+                data = await self._stream.receive_some(_READ)
+            except (trio.BrokenResourceError, trio.ClosedResourceError):
+                return
+            if not data:
+                return
+            self._ws.receive_data(bytes(data))
+            try:
+                if any(isinstance(e, ws_events.CloseConnection) for e in self._ws.events()):
+                    return
+            except wsproto.utilities.RemoteProtocolError:
+                return

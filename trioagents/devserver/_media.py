@@ -45,6 +45,7 @@ __all__ = [
 ]
 
 CLOSE_GRACE = 5.0
+SDP_GRACE = 5.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -199,7 +200,7 @@ class ParticipantMedia:
             return str(self._subscriber.localDescription.sdp)
 
         self.offers_sent += 1
-        return await self._bridge.run(offer)
+        return str(await self._run_sdp(offer))
 
     async def apply_subscriber_answer(self, answer_sdp: str) -> None:
         async def apply() -> None:
@@ -211,6 +212,20 @@ class ParticipantMedia:
         await self._run_sdp(apply)
 
     async def _run_sdp(self, fn: Any) -> Any:
+        """Run one SDP/ICE step to completion, even if the caller is cancelled meanwhile.
+
+        A step cancelled half-way can leave aioice sockets that ``close()`` does not
+        know about yet (an unclosed transport). Shielded, bounded by ``SDP_GRACE``;
+        a pending cancellation is delivered right after.
+        """
+        with trio.CancelScope(shield=True), trio.move_on_after(SDP_GRACE) as bounded:
+            result = await self._run_sdp_unshielded(fn)
+        if bounded.cancelled_caught:
+            raise RemoteProtocolError("session description step did not finish in time")
+        await trio.lowlevel.checkpoint_if_cancelled()
+        return result
+
+    async def _run_sdp_unshielded(self, fn: Any) -> Any:
         try:
             return await self._bridge.run(fn)
         except (ValueError, TypeError, AttributeError, LookupError) as exc:

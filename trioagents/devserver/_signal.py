@@ -283,9 +283,10 @@ async def serve_rtc_session(
     still recorded.
     """
     events_send, events_receive = trio.open_memory_channel[MediaEvent](256)
+    # Media outside the nursery: the PCs close only after every task using them ended.
     async with (
-        trio.open_nursery() as nursery,
         open_participant_media(hub.bridge, hub.relay, events_send) as media,
+        trio.open_nursery() as nursery,
     ):
         outbox = Outbox(nursery.cancel_scope)
         participant = hub.registry.join(
