@@ -119,3 +119,38 @@ async def test_dev_command_registers_and_exits_cleanly_on_sigterm() -> None:
     assert "worker registered" in text
     assert "worker_id=AW_1" in text
     assert "signal received; draining" in text
+
+
+@pytest.mark.slow
+async def test_dev_command_against_the_dev_server_runs_a_job() -> None:
+    from livekit.protocol import room as room_proto
+
+    from tests.devserver._client import admin_token, twirp
+    from trioagents.devserver import open_devserver
+
+    code = (
+        "import sys; from trioagents.cli import main; "
+        "sys.exit(main(['dev', 'tests.cli.entries:entrypoint', '--url', sys.argv[1]]))"
+    )
+    with trio.fail_after(30):
+        async with open_devserver() as server:
+            env = dict(os.environ, PYTHONPATH=os.pathsep.join(p for p in sys.path if p))
+            process = await trio.lowlevel.open_process(
+                [sys.executable, "-c", code, server.url], stderr=subprocess.DEVNULL, env=env
+            )
+            try:
+                while server.statistics().workers == 0:  # noqa: ASYNC110 - another process
+                    await trio.sleep(0.05)
+                request = room_proto.CreateRoomRequest(name="cli-room")
+                token = admin_token(server, room_create=True)
+                response = await twirp(server, "RoomService/CreateRoom", request, token)
+                assert response.status_code == 200
+                while server.statistics().jobs == 0:  # noqa: ASYNC110
+                    await trio.sleep(0.05)
+                process.send_signal(signal.SIGTERM)
+                assert await process.wait() == 0
+                assert server.statistics().jobs == 0  # ended (reported, or dropped with the worker)
+            finally:
+                with trio.CancelScope(shield=True):
+                    process.kill()
+                    await process.wait()
