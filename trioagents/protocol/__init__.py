@@ -32,20 +32,53 @@ from ._tokens import authorize_grant as authorize_grant
 from ._tokens import authorize_join as authorize_join
 from ._tokens import mint_token as mint_token
 from ._tokens import verify_token as verify_token
+from ._worker import WORKER_CONNECTION_TRANSITIONS as WORKER_CONNECTION_TRANSITIONS
+from ._worker import WORKER_JOB_TRANSITIONS as WORKER_JOB_TRANSITIONS
+from ._worker import AssignmentIgnored as AssignmentIgnored
+from ._worker import AvailabilityRequested as AvailabilityRequested
+from ._worker import GoAwayReceived as GoAwayReceived
+from ._worker import JobAssigned as JobAssigned
+from ._worker import JobTerminationRequested as JobTerminationRequested
+from ._worker import WorkerEvent as WorkerEvent
+from ._worker import WorkerJobPhase as WorkerJobPhase
+from ._worker import WorkerPongReceived as WorkerPongReceived
+from ._worker import WorkerProtocol as WorkerProtocol
+from ._worker import WorkerProtocolState as WorkerProtocolState
+from ._worker import WorkerRegistered as WorkerRegistered
+from ._worker import WorkerRegistration as WorkerRegistration
+from ._worker_ipc import MAX_IPC_FRAME as MAX_IPC_FRAME
+from ._worker_ipc import IpcFrameDecoder as IpcFrameDecoder
+from ._worker_ipc import encode_ipc_message as encode_ipc_message
 
 __all__ = [
+    "MAX_IPC_FRAME",
     "MAX_MESSAGE_SIZE",
+    "WORKER_CONNECTION_TRANSITIONS",
+    "WORKER_JOB_TRANSITIONS",
+    "AssignmentIgnored",
     "AuthError",
+    "AvailabilityRequested",
     "ChatErrorReported",
     "ChatFinished",
     "ChatStreamDecoder",
     "ChatStreamItem",
+    "GoAwayReceived",
+    "IpcFrameDecoder",
+    "JobAssigned",
+    "JobTerminationRequested",
     "PCMFramer",
     "SSEDecoder",
     "ServerSentEvent",
     "TokenClaims",
     "ToolCallAssembler",
     "VideoGrants",
+    "WorkerEvent",
+    "WorkerJobPhase",
+    "WorkerPongReceived",
+    "WorkerProtocol",
+    "WorkerProtocolState",
+    "WorkerRegistered",
+    "WorkerRegistration",
     "authorize_grant",
     "authorize_join",
     "chat_messages",
@@ -55,6 +88,7 @@ __all__ = [
     "decode_signal_request",
     "decode_signal_response",
     "decode_worker_message",
+    "encode_ipc_message",
     "encode_wav",
     "is_content_filter",
     "mint_token",

@@ -1,0 +1,149 @@
+"""Options, slots, metrics rendering and the HTTP health server."""
+
+from __future__ import annotations
+
+import json
+import math
+
+import h11
+import pytest
+import trio
+from hypothesis import given
+from hypothesis import strategies as st
+
+from trioagents.core import ConfigurationError
+from trioagents.worker import WorkerOptions
+from trioagents.worker._http import render_metrics, serve_health
+from trioagents.worker._job import InProcessExecutor
+from trioagents.worker._slots import JobSlots
+from trioagents.worker._worker import Worker
+
+
+def test_defaults_match_the_issue() -> None:
+    import os
+
+    options = WorkerOptions()
+    assert options.max_concurrent_jobs == 2 * (os.cpu_count() or 1)
+    assert (options.job_timeout, options.health_check_interval) == (300.0, 30.0)
+    assert (options.load_threshold, options.drain_timeout) == (0.7, 3600.0)
+    assert options.agent_url == "ws://127.0.0.1:7880/agent"
+    assert WorkerOptions(url="https://x.example/").agent_url == "wss://x.example/agent"
+    assert [options.reconnect_delay(n) for n in (1, 2, 3, 9)] == [0.0, 2.0, 4.0, 10.0]
+
+
+@pytest.mark.parametrize(
+    ("field", "value", "message"),
+    [
+        ("url", "ftp://x", "url must start"),
+        ("max_concurrent_jobs", 0, "max_concurrent_jobs"),
+        ("load_threshold", 0.0, "load_threshold"),
+        ("job_timeout", -1.0, "job_timeout"),
+        ("drain_timeout", 0.0, "drain_timeout"),
+        ("job_type", "web", "job_type"),
+    ],
+)
+def test_bad_options_say_how_to_fix(field: str, value: object, message: str) -> None:
+    with pytest.raises(ConfigurationError, match=message):
+        WorkerOptions(**{field: value})  # type: ignore[arg-type]
+
+
+def test_secret_not_in_repr() -> None:
+    assert "hunter2" not in repr(WorkerOptions(api_secret="hunter2"))
+
+
+@given(st.lists(st.tuples(st.sampled_from("rcx"), st.integers(0, 5)), max_size=60))
+def test_slots_never_exceed_limit(operations: list[tuple[str, int]]) -> None:
+    slots = JobSlots(3)
+    reserved: set[str] = set()
+    for op, n in operations:
+        job_id = f"J{n}"
+        if op == "r" and slots.try_reserve(job_id):
+            reserved.add(job_id)
+        elif op == "c" and job_id in reserved:
+            slots.confirm(job_id)
+            reserved.discard(job_id)
+        elif op == "x":
+            slots.release(job_id)
+            reserved.discard(job_id)
+        counts = slots.counts()
+        assert counts.used <= 3
+        assert counts.reserved == len(reserved)
+        assert not set(slots.running()) & reserved
+
+
+def _worker(**overrides: object) -> Worker:
+    async def entrypoint(ctx: object) -> None:
+        return None
+
+    options = WorkerOptions(max_concurrent_jobs=2, **overrides)  # type: ignore[arg-type]
+    return Worker(options, InProcessExecutor(entrypoint, None, None, 1.0), None)  # type: ignore[arg-type]
+
+
+def test_load_and_availability() -> None:
+    worker = _worker(load_threshold=0.5)
+    assert worker.is_available()  # idle is always available
+    assert worker._try_reserve("a")
+    assert worker.load() == 0.5
+    assert not worker.is_available()  # at the threshold
+    relaxed = _worker(load_threshold=math.inf)
+    assert relaxed._try_reserve("a")
+    assert relaxed._try_reserve("b")
+    assert not relaxed._try_reserve("c")  # the hard limit, whatever the threshold
+    custom = _worker(load_fnc=lambda: float("nan"))
+    assert custom.load() == 1.0
+    broken = _worker(load_fnc=lambda: 1 / 0, load_threshold=0.9)
+    assert broken.load() == 1.0
+    assert broken.is_available()  # idle: still takes one job
+    assert broken._try_reserve("a")
+    assert not broken.is_available()
+
+
+def test_metrics_text_format() -> None:
+    text = render_metrics(_worker().statistics())
+    assert "# TYPE trioagents_worker_active_jobs gauge\ntrioagents_worker_active_jobs 0\n" in text
+    assert "trioagents_worker_max_concurrent_jobs 2" in text
+    assert text.endswith("\n")
+
+
+async def _get(address: tuple[str, int], target: str, method: str = "GET") -> tuple[int, bytes]:
+    stream = await trio.open_tcp_stream(*address)
+    async with stream:
+        client = h11.Connection(h11.CLIENT)
+        request = h11.Request(method=method, target=target, headers=[("host", "x")])
+        await stream.send_all(client.send(request) + client.send(h11.EndOfMessage()))
+        status, body = 0, b""
+        while True:
+            event = client.next_event()
+            if event is h11.NEED_DATA:
+                client.receive_data(await stream.receive_some(4096))
+            elif isinstance(event, h11.Response):
+                status = event.status_code
+            elif isinstance(event, h11.Data):
+                body += event.data
+            elif isinstance(event, h11.EndOfMessage):
+                return status, body
+
+
+@pytest.mark.slow
+async def test_health_worker_and_metrics_endpoints() -> None:
+    worker = _worker(agent_name="bob")
+    with trio.fail_after(10):
+        async with trio.open_nursery() as nursery:
+            address = await nursery.start(serve_health, worker, "127.0.0.1", 0)
+            assert await _get(address, "/") == (200, b"OK")
+            status, body = await _get(address, "/worker")
+            info = json.loads(body)
+            assert (status, info["agent_name"], info["active_jobs"]) == (200, "bob", 0)
+            status, body = await _get(address, "/metrics?x=1")
+            assert status == 200
+            assert b"trioagents_worker_load 0.0" in body
+            assert (await _get(address, "/nope"))[0] == 404
+            assert (await _get(address, "/", "POST"))[0] == 405
+            worker._connection_failed = True
+            assert (await _get(address, "/"))[0] == 503
+            garbage = await trio.open_tcp_stream(*address)
+            async with garbage:
+                await garbage.send_all(b"\x00\x01 not http\r\n\r\n")
+                assert await garbage.receive_some(10) == b""  # closed, server still up
+            assert (await _get(address, "/"))[0] == 503
+            nursery.cancel_scope.cancel()

@@ -1,0 +1,204 @@
+"""The supervised process pool, with real child processes (real clock, bounded)."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import pytest
+import trio
+from livekit.protocol import agent
+
+from trioagents.core import ConfigurationError
+from trioagents.worker import JobControl, JobInfo, ProcessPoolOptions, open_process_pool
+from trioagents.worker._pool import read_rss_mb
+
+pytestmark = pytest.mark.slow
+
+LIMIT = 20.0
+
+
+def _options(function: str, **overrides: object) -> ProcessPoolOptions:
+    values: dict[str, object] = {
+        "entrypoint": f"tests.worker.pool_jobs:{function}",
+        "prewarm": "tests.worker.pool_jobs:prewarm",
+        "num_idle_processes": 1,
+        "ping_interval": 0.1,
+        "ping_timeout": 5.0,
+        "memory_check_interval": 0.1,
+        "shutdown_grace": 0.5,
+        "kill_margin": 0.5,
+    }
+    values.update(overrides)
+    return ProcessPoolOptions(**values)  # type: ignore[arg-type]
+
+
+def _info(tmp_path: Path, job_id: str = "AJ_1") -> JobInfo:
+    job = agent.Job(id=job_id, metadata=str(tmp_path / f"{job_id}.json"))
+    return JobInfo(job, "ws://127.0.0.1:1", "tok", "AW_1", f"agent-{job_id}")
+
+
+def _recorded(tmp_path: Path, job_id: str = "AJ_1") -> dict[str, object]:
+    return json.loads((tmp_path / f"{job_id}.json").read_text())  # type: ignore[no-any-return]
+
+
+async def test_job_runs_in_prewarmed_child(tmp_path: Path) -> None:
+    with trio.fail_after(LIMIT):
+        async with open_process_pool(_options("finishes")) as pool:
+            assert pool.statistics().idle == 1  # prewarmed before the block
+            outcome = await pool.run_job(_info(tmp_path), JobControl())
+            assert outcome.status == agent.JS_SUCCESS
+            seen = _recorded(tmp_path)
+            assert seen["pid"] != os.getpid()
+            assert seen["model"] == f"loaded-in-{seen['pid']}"
+            assert (seen["job"], seen["identity"]) == ("AJ_1", "agent-AJ_1")
+        assert pool.statistics().live == 0
+
+
+async def test_crash_fails_only_that_job(tmp_path: Path) -> None:
+    with trio.fail_after(LIMIT):
+        async with open_process_pool(_options("crashes")) as pool:
+            outcome = await pool.run_job(_info(tmp_path), JobControl())
+        assert (outcome.status, outcome.error) == (agent.JS_FAILED, "RuntimeError")
+
+
+async def test_shutdown_is_forwarded_with_reason(tmp_path: Path) -> None:
+    control = JobControl()
+    with trio.fail_after(LIMIT):
+        async with (
+            open_process_pool(_options("waits_for_shutdown")) as pool,
+            trio.open_nursery() as nursery,
+        ):
+            nursery.start_soon(_shutdown_later, control, "terminated by server")
+            outcome = await pool.run_job(_info(tmp_path), control)
+    assert outcome.status == agent.JS_SUCCESS
+    assert _recorded(tmp_path)["reason"] == "terminated by server"
+
+
+async def test_child_ignoring_shutdown_is_killed_after_grace(tmp_path: Path) -> None:
+    control = JobControl()
+    with trio.fail_after(LIMIT):
+        async with (
+            open_process_pool(_options("ignores_shutdown")) as pool,
+            trio.open_nursery() as nursery,
+        ):
+            nursery.start_soon(_shutdown_later, control, "bye")
+            start = trio.current_time()
+            outcome = await pool.run_job(_info(tmp_path), control)
+            elapsed = trio.current_time() - start
+    assert (outcome.status, outcome.error) == (agent.JS_FAILED, "did not exit after shutdown")
+    assert 1.0 <= elapsed < 5.0
+
+
+async def test_memory_limit_kills_the_child(tmp_path: Path) -> None:
+    with trio.fail_after(LIMIT):
+        options = _options("eats_memory", memory_limit_mb=150, memory_warn_mb=100)
+        async with open_process_pool(options) as pool:
+            outcome = await pool.run_job(_info(tmp_path), JobControl())
+    assert (outcome.status, outcome.error) == (agent.JS_FAILED, "memory limit exceeded")
+
+
+async def test_job_without_idle_process_spawns_one(tmp_path: Path) -> None:
+    with trio.fail_after(LIMIT):
+        async with open_process_pool(_options("finishes", num_idle_processes=0)) as pool:
+            assert pool.statistics().idle == 0
+            outcome = await pool.run_job(_info(tmp_path), JobControl())
+    assert outcome.status == agent.JS_SUCCESS
+
+
+def test_options_are_checked() -> None:
+    with pytest.raises(ConfigurationError, match="module:function"):
+        ProcessPoolOptions(entrypoint="nocolon")
+    with pytest.raises(ConfigurationError, match="ping_timeout"):
+        ProcessPoolOptions(entrypoint="a:b", ping_interval=5, ping_timeout=1)
+
+
+def test_rss_of_self_and_of_missing_process() -> None:
+    rss = read_rss_mb(os.getpid())
+    assert rss is not None
+    assert rss > 1
+    assert read_rss_mb(2**22 + 12345) is None
+
+
+async def _shutdown_later(control: JobControl, reason: str) -> None:
+    await trio.sleep(0.3)
+    control.request_shutdown(reason)
+
+
+async def test_worker_with_pool_executor_reports_through_the_server(tmp_path: Path) -> None:
+    from tests.worker.fake_agent_server import FakeAgentServer
+    from trioagents.worker import WorkerOptions, open_worker
+
+    server = FakeAgentServer()
+    with trio.fail_after(LIMIT):
+        async with trio.open_nursery() as nursery:
+            await nursery.start(server.serve)
+            options = WorkerOptions(url=server.url, status_interval=0.1, shutdown_grace=0.5)
+            async with (
+                open_process_pool(_options("waits_for_shutdown")) as pool,
+                open_worker(options, _unused_entrypoint, executor=pool) as worker,
+            ):
+                await worker.wait_registered()
+                job_file = tmp_path / "AJ_1.json"
+                await server.current.send(_availability("AJ_1", str(job_file)))
+                await server.wait_until(lambda: server.current.of_kind("availability"))
+                await server.assign(_job("AJ_1", str(job_file)), "agent-AJ_1")
+                await server.wait_status("AJ_1", agent.JS_RUNNING)
+                await server.terminate("AJ_1")
+                await server.wait_status("AJ_1", agent.JS_SUCCESS)
+                assert json.loads(job_file.read_text())["reason"] == "terminated by server"
+            nursery.cancel_scope.cancel()
+
+
+async def _unused_entrypoint(ctx: object) -> None:
+    raise AssertionError("the pool runs the entrypoint named in its options")
+
+
+def _job(job_id: str, metadata: str) -> agent.Job:
+    job = agent.Job(id=job_id, metadata=metadata)
+    job.room.name = "room-1"
+    return job
+
+
+def _availability(job_id: str, metadata: str) -> agent.ServerMessage:
+    request = agent.AvailabilityRequest(job=_job(job_id, metadata))
+    return agent.ServerMessage(availability=request)
+
+
+async def test_unresponsive_child_is_killed(tmp_path: Path) -> None:
+    with trio.fail_after(LIMIT):
+        options = _options("blocks_event_loop", ping_interval=0.1, ping_timeout=0.5)
+        async with open_process_pool(options) as pool:
+            start = trio.current_time()
+            outcome = await pool.run_job(_info(tmp_path), JobControl())
+            elapsed = trio.current_time() - start
+    assert (outcome.status, outcome.error) == (agent.JS_FAILED, "unresponsive")
+    assert elapsed < 5.0
+
+
+async def test_memory_warning_is_logged_once(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    control = JobControl()
+    with trio.fail_after(LIMIT):
+        options = _options("waits_for_shutdown", memory_warn_mb=5)
+        async with open_process_pool(options) as pool, trio.open_nursery() as nursery:
+            nursery.start_soon(_shutdown_later, control, "done")
+            outcome = await pool.run_job(_info(tmp_path), control)
+    assert outcome.status == agent.JS_SUCCESS
+    warnings = [r for r in caplog.records if r.getMessage() == "job process memory high"]
+    assert len(warnings) == 1
+    assert warnings[0].rss_mb > 5  # type: ignore[attr-defined]
+
+
+async def test_shutdown_right_behind_start_still_runs_the_job(tmp_path: Path) -> None:
+    # The server can terminate a job the moment it is reported running: the child
+    # then reads start_job and shutdown in one go. The job must run and end.
+    control = JobControl()
+    control.request_shutdown("terminated early")
+    with trio.fail_after(LIMIT):
+        async with open_process_pool(_options("waits_for_shutdown")) as pool:
+            outcome = await pool.run_job(_info(tmp_path), control)
+    assert outcome.status == agent.JS_SUCCESS
+    assert _recorded(tmp_path)["reason"] == "terminated early"

@@ -1,0 +1,103 @@
+"""``trioagents``: argparse front end.
+
+* ``dev ENTRY`` — worker against a local server (``ws://127.0.0.1:7880``, LiveKit's
+  dev key ``devkey``/``secret``), readable DEBUG logs, no load threshold, a random
+  health port, no drain: Ctrl-C gives jobs their shutdown grace and exits.
+* ``start ENTRY`` — production worker: URL and keys from flags or
+  ``LIVEKIT_URL``/``LIVEKIT_API_KEY``/``LIVEKIT_API_SECRET``, JSON logs, health on
+  8081, SIGTERM/SIGINT drain for ``--drain-timeout``. ``--process-pool`` runs
+  each job in a supervised child process.
+* ``console``, ``devserver``, ``demo`` — delegate to the voice text runner, the
+  dev server and the demo, imported only when asked for.
+
+``ENTRY`` is ``module:function`` (e.g. ``examples.echo:entrypoint``); the current
+directory is put on ``sys.path`` first, like ``python -m`` does.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import os
+import sys
+from collections.abc import Callable, Sequence
+from typing import Any
+
+__all__ = ["build_parser", "main"]
+
+EXIT_UNAVAILABLE = 3
+
+# Seams filled by other parts of the project: (module, function taking argv -> int).
+DELEGATES = {
+    "devserver": ("trioagents.devserver", "main", "the dev server"),
+    "console": ("trioagents.voice", "console_main", "console mode"),
+    "demo": ("trioagents.demo", "main", "the demo"),
+}
+
+
+def _worker_arguments(parser: argparse.ArgumentParser, *, dev: bool) -> None:
+    parser.add_argument("entrypoint", help="job entrypoint as module:function")
+    parser.add_argument("--url", default=None, help="server URL (env LIVEKIT_URL)")
+    parser.add_argument("--api-key", default=None, help="API key (env LIVEKIT_API_KEY)")
+    parser.add_argument("--api-secret", default=None, help="API secret (env LIVEKIT_API_SECRET)")
+    parser.add_argument("--agent-name", default=os.environ.get("LIVEKIT_AGENT_NAME", ""))
+    parser.add_argument("--request", default=None, help="request function as module:function")
+    parser.add_argument("--prewarm", default=None, help="prewarm function as module:function")
+    parser.add_argument("--max-jobs", type=int, default=None, help="max concurrent jobs")
+    parser.add_argument("--log-level", default="DEBUG" if dev else "INFO")
+    parser.add_argument("--health-port", type=int, default=0 if dev else 8081)
+    parser.add_argument(
+        "--health-host",
+        default="127.0.0.1" if dev else "0.0.0.0",
+        help="health/metrics address (start: all interfaces, for orchestrator probes)",
+    )
+    parser.add_argument("--drain-timeout", type=float, default=3600.0)
+    parser.add_argument("--process-pool", action="store_true", help="one process per job")
+    parser.add_argument("--num-idle-processes", type=int, default=0 if dev else 1)
+    parser.add_argument("--memory-limit-mb", type=float, default=0.0)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="trioagents", description="Realtime voice agents on Trio."
+    )
+    commands = parser.add_subparsers(dest="command", required=True)
+    _worker_arguments(commands.add_parser("dev", help="run a worker for development"), dev=True)
+    _worker_arguments(commands.add_parser("start", help="run a production worker"), dev=False)
+    for name, text in (("console", "talk to an agent in the terminal (text mode, no server)"),
+                       ("devserver", "run the embedded development server"),
+                       ("demo", "run the end-to-end demo")):  # fmt: skip
+        sub = commands.add_parser(name, help=text)
+        sub.add_argument("args", nargs=argparse.REMAINDER, help="passed to the subcommand")
+    return parser
+
+
+def _load(reference: str) -> Any:
+    from ..worker import load_reference
+
+    if "" not in sys.path and os.getcwd() not in sys.path:
+        sys.path.insert(0, os.getcwd())
+    return load_reference(reference)
+
+
+def _delegate(module: str, function: str, args: list[str], what: str) -> int:
+    try:
+        target: Callable[[list[str]], int | None] = getattr(
+            importlib.import_module(module), function
+        )
+    except (ImportError, AttributeError):
+        print(f"trioagents: {what} is not available in this build yet", file=sys.stderr)
+        return EXIT_UNAVAILABLE
+    return int(target(args) or 0)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the ``trioagents`` console script; returns the exit status."""
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if argv and argv[0] in DELEGATES:  # the delegate parses its own arguments
+        module, function, what = DELEGATES[argv[0]]
+        return _delegate(module, function, argv[1:], what)
+    args = build_parser().parse_args(argv)
+    from ._run import run_worker_command
+
+    return run_worker_command(args, dev=args.command == "dev", load=_load)
