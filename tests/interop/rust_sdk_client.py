@@ -2,6 +2,8 @@
 tone each and must hear the other's tone. Prints one JSON line with the result.
 
 Usage: python rust_sdk_client.py URL API_KEY API_SECRET ROOM
+       python rust_sdk_client.py URL API_KEY API_SECRET ROOM --bot IDENTITY PEER HZ
+(the second form runs one participant that publishes HZ and listens to PEER)
 This file is data for tests/interop/test_rust_sdk.py, not imported by the test suite.
 """
 
@@ -39,7 +41,13 @@ def dominant(samples: np.ndarray) -> float:
 
 
 async def participant(
-    url: str, tok: str, freq: float, peer: str, result: dict, stop: asyncio.Event
+    url: str,
+    tok: str,
+    freq: float,
+    peer: str,
+    result: dict,
+    stop: asyncio.Event,
+    linger: float = 0.0,
 ) -> None:
     room = rtc.Room()
     got_track: asyncio.Future[rtc.Track] = asyncio.get_running_loop().create_future()
@@ -79,13 +87,32 @@ async def participant(
         result["rms"] = float(np.sqrt(np.mean(audio**2)))
         await stream.aclose()
     finally:
+        await asyncio.sleep(linger)  # keep publishing while the peer measures
         stop.set()
         await player
         await room.disconnect()
 
 
+async def bot(url: str, key: str, secret: str, room_name: str, argv: list[str]) -> None:
+    identity, peer, hz = argv[0], argv[1], float(argv[2])
+    result: dict = {}
+    try:
+        await asyncio.wait_for(
+            participant(
+                url, token(key, secret, identity, room_name), hz, peer, result, asyncio.Event(), 6.0
+            ),
+            60,
+        )
+    except Exception as exc:
+        result["error"] = {"type": type(exc).__name__, "text": str(exc)}
+    print(json.dumps(result), flush=True)
+
+
 async def main() -> None:
     url, key, secret, room_name = sys.argv[1:5]
+    if sys.argv[5:6] == ["--bot"]:
+        await bot(url, key, secret, room_name, sys.argv[6:])
+        return
     results: dict[str, dict] = {"alice": {}, "bob": {}}
     stops = [asyncio.Event(), asyncio.Event()]
     try:

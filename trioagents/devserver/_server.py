@@ -200,7 +200,8 @@ class DevServer:
                 await websocket.send(_refuse_resume().SerializeToString())
                 return
             await serve_rtc_session(self.hub, websocket, claims, client, auto_subscribe)
-        except RemoteProtocolError:
+        except RemoteProtocolError as exc:
+            log.warning("closing /rtc connection: %s", exc, exc_info=exc.__cause__ is not None)
             await websocket.aclose(1002, "protocol error")
         finally:
             await websocket.aclose()
@@ -216,7 +217,8 @@ class DevServer:
         websocket = await ServerWebSocket.accept(stream, request)
         try:
             await self.agents.serve_worker(websocket)
-        except* RemoteProtocolError:
+        except* RemoteProtocolError as group:
+            log.warning("closing /agent connection: %s", group.exceptions[0])
             await websocket.aclose(1002, "protocol error")
         except* ConnectionClosedError:
             pass
