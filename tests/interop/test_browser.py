@@ -150,7 +150,8 @@ def test_browser_publishes_and_hears_a_rust_sdk_participant() -> None:
     assert lines, f"browser printed nothing\n{browser.stderr[-3000:]}\n--- server\n{log}"
     seen = json.loads(lines[-1])
     assert "error" not in seen, json.dumps(seen, indent=1) + "\n" + log[-1500:] + bot_err[-1500:]
-    assert seen["connected"] and seen["published"]
+    assert seen["connected"]
+    assert seen["published"]
     assert seen["packetsReceived"] > 50 and seen["totalAudioEnergy"] > 0, seen
     assert abs(seen["heardHz"] - 440.0) < 10, seen
     heard = json.loads([line for line in bot_out.splitlines() if line.startswith("{")][-1])
