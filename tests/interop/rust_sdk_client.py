@@ -59,6 +59,13 @@ async def participant(
         if who.identity == peer and not got_track.done():
             got_track.set_result(track)
 
+    got_data: asyncio.Future[rtc.DataPacket] = asyncio.get_running_loop().create_future()
+
+    @room.on("data_received")
+    def on_data(packet: rtc.DataPacket) -> None:
+        if packet.topic == "greeting" and not got_data.done():
+            got_data.set_result(packet)
+
     await room.connect(url, tok, rtc.RoomOptions(auto_subscribe=True))
     result["connected"] = True
     result["server_version"] = room.remote_participants is not None
@@ -86,6 +93,13 @@ async def participant(
         result["heard_hz"] = dominant(audio)
         result["rms"] = float(np.sqrt(np.mean(audio**2)))
         await stream.aclose()
+        await asyncio.wait_for(publication.wait_for_subscription(), 10)
+        result["track_subscribed"] = True  # TrackSubscribed reached the publisher
+        payload = f"hello from {room.local_participant.identity}".encode()
+        await room.local_participant.publish_data(payload, reliable=True, topic="greeting")
+        packet = await asyncio.wait_for(got_data, 10)
+        result["data_from"] = packet.participant.identity if packet.participant else None
+        result["data"] = packet.data.decode()
     finally:
         await asyncio.sleep(linger)  # keep publishing while the peer measures
         stop.set()
