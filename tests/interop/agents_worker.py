@@ -22,6 +22,7 @@ from livekit.agents.worker import JobExecutorType, ServerOptions
 
 REPORT: dict[str, object] = {}
 DONE = threading.Event()
+USER_SEEN = threading.Event()  # the job runs on its own thread and loop
 
 
 async def entrypoint(ctx: JobContext) -> None:
@@ -35,6 +36,7 @@ async def entrypoint(ctx: JobContext) -> None:
     REPORT["attributes_ok"] = True
     user = await asyncio.wait_for(ctx.wait_for_participant(), 20)  # ACTIVE users only
     REPORT["user_seen"] = user.identity
+    USER_SEEN.set()
     source = rtc.AudioSource(48000, 1)
     track = rtc.LocalAudioTrack.create_audio_track("agent-voice", source)
     publication = await ctx.room.local_participant.publish_track(track)
@@ -111,8 +113,7 @@ async def main() -> None:
             room = await lkapi.room.create_room(api.CreateRoomRequest(name=room_name))
             result["created_room_sid"] = room.sid
             user = asyncio.create_task(listen(url, key, secret, room_name))
-            while "user_seen" not in REPORT and not user.done():
-                await asyncio.sleep(0.1)
+            await asyncio.to_thread(USER_SEEN.wait, 30)
             listed = await lkapi.room.list_participants(api.ListParticipantsRequest(room=room_name))
             result["participants"] = sorted(p.identity for p in listed.participants)
             result.update(await asyncio.wait_for(user, 40))

@@ -48,6 +48,7 @@ async def participant(
     result: dict,
     stop: asyncio.Event,
     linger: float = 0.0,
+    exchange_data: bool = True,
 ) -> None:
     room = rtc.Room()
     got_track: asyncio.Future[rtc.Track] = asyncio.get_running_loop().create_future()
@@ -95,11 +96,12 @@ async def participant(
         await stream.aclose()
         await asyncio.wait_for(publication.wait_for_subscription(), 10)
         result["track_subscribed"] = True  # TrackSubscribed reached the publisher
-        payload = f"hello from {room.local_participant.identity}".encode()
-        await room.local_participant.publish_data(payload, reliable=True, topic="greeting")
-        packet = await asyncio.wait_for(got_data, 10)
-        result["data_from"] = packet.participant.identity if packet.participant else None
-        result["data"] = packet.data.decode()
+        if exchange_data:  # the browser peer sends no greeting
+            payload = f"hello from {room.local_participant.identity}".encode()
+            await room.local_participant.publish_data(payload, reliable=True, topic="greeting")
+            packet = await asyncio.wait_for(got_data, 10)
+            result["data_from"] = packet.participant.identity if packet.participant else None
+            result["data"] = packet.data.decode()
     finally:
         await asyncio.sleep(linger)  # keep publishing while the peer measures
         stop.set()
@@ -113,7 +115,14 @@ async def bot(url: str, key: str, secret: str, room_name: str, argv: list[str]) 
     try:
         await asyncio.wait_for(
             participant(
-                url, token(key, secret, identity, room_name), hz, peer, result, asyncio.Event(), 6.0
+                url,
+                token(key, secret, identity, room_name),
+                hz,
+                peer,
+                result,
+                asyncio.Event(),
+                6.0,
+                False,
             ),
             60,
         )
