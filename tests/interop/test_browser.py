@@ -43,6 +43,7 @@ def ensure_chromium() -> None:
 
 def ensure_node_packages() -> Path:
     if shutil.which("npm") is None:
+        subprocess.run(["apt-get", "update", "-q"], check=True, timeout=300)
         subprocess.run(["apt-get", "install", "-y", "-q", "npm"], check=True, timeout=600)
     stamp = NODE_DIR / ".trioagents-packages"
     if not (stamp.exists() and stamp.read_text() == "\n".join(NODE_PACKAGES)):

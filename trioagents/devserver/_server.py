@@ -207,7 +207,7 @@ class DevServer:
                 return
             await serve_rtc_session(self.hub, websocket, claims, client, auto_subscribe)
         except RemoteProtocolError as exc:
-            log.warning("closing /rtc connection: %s", exc, exc_info=exc.__cause__ is not None)
+            log.warning("closing /rtc connection: %s", exc)
             await websocket.aclose(1002, "protocol error")
         finally:
             await websocket.aclose()
