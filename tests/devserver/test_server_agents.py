@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 import trio
 import trio_websocket
-from livekit.protocol import agent, agent_dispatch, models, room
+from livekit.protocol import agent, agent_dispatch, models, room, rtc
 
 from trioagents.devserver import DevServer, DevServerOptions, open_devserver
 from trioagents.protocol import VideoGrants, mint_token, verify_token
@@ -231,3 +231,28 @@ async def register_again_is_an_error(ws: trio_websocket.WebSocketConnection) -> 
     with pytest.raises(trio_websocket.ConnectionClosed) as info:
         await drain_until_closed(ws)
     assert info.value.reason.code == 1002
+
+
+async def test_late_worker_gets_the_pending_dispatch_of_an_existing_room() -> None:
+    with trio.fail_after(10):
+        async with open_devserver() as server:
+            await create_room(server, "early")
+            async with open_agent(server) as ws:
+                await register(ws)
+                assignment = await accept(ws)
+                assert assignment.job.room.name == "early"
+
+
+async def test_publisher_workers_get_a_job_per_first_publication() -> None:
+    with trio.fail_after(10):
+        async with open_devserver() as server, open_agent(server) as ws:
+            await register(ws, job_type=agent.JT_PUBLISHER)
+            async with open_rtc(server, join_token(server, "speaker", room="pub")) as user:
+                await recv_signal(user)
+                speaker = server.registry.rooms["pub"].participants["speaker"]
+                add = rtc.AddTrackRequest(cid="mic", type=models.AUDIO)
+                server.registry.add_track(speaker, add)
+                server.registry.publish_track(speaker, "mic", models.AUDIO, "0")
+                assignment = await accept(ws)
+                assert assignment.job.type == agent.JT_PUBLISHER
+                assert assignment.job.participant.identity == "speaker"

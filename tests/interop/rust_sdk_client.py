@@ -2,6 +2,8 @@
 tone each and must hear the other's tone. Prints one JSON line with the result.
 
 Usage: python rust_sdk_client.py URL API_KEY API_SECRET ROOM
+       python rust_sdk_client.py URL API_KEY API_SECRET ROOM --bot IDENTITY PEER HZ
+(the second form runs one participant that publishes HZ and listens to PEER)
 This file is data for tests/interop/test_rust_sdk.py, not imported by the test suite.
 """
 
@@ -39,7 +41,14 @@ def dominant(samples: np.ndarray) -> float:
 
 
 async def participant(
-    url: str, tok: str, freq: float, peer: str, result: dict, stop: asyncio.Event
+    url: str,
+    tok: str,
+    freq: float,
+    peer: str,
+    result: dict,
+    stop: asyncio.Event,
+    linger: float = 0.0,
+    exchange_data: bool = True,
 ) -> None:
     room = rtc.Room()
     got_track: asyncio.Future[rtc.Track] = asyncio.get_running_loop().create_future()
@@ -50,6 +59,13 @@ async def participant(
     ) -> None:
         if who.identity == peer and not got_track.done():
             got_track.set_result(track)
+
+    got_data: asyncio.Future[rtc.DataPacket] = asyncio.get_running_loop().create_future()
+
+    @room.on("data_received")
+    def on_data(packet: rtc.DataPacket) -> None:
+        if packet.topic == "greeting" and not got_data.done():
+            got_data.set_result(packet)
 
     await room.connect(url, tok, rtc.RoomOptions(auto_subscribe=True))
     result["connected"] = True
@@ -78,14 +94,48 @@ async def participant(
         result["heard_hz"] = dominant(audio)
         result["rms"] = float(np.sqrt(np.mean(audio**2)))
         await stream.aclose()
+        await asyncio.wait_for(publication.wait_for_subscription(), 10)
+        result["track_subscribed"] = True  # TrackSubscribed reached the publisher
+        if exchange_data:  # the browser peer sends no greeting
+            payload = f"hello from {room.local_participant.identity}".encode()
+            await room.local_participant.publish_data(payload, reliable=True, topic="greeting")
+            packet = await asyncio.wait_for(got_data, 10)
+            result["data_from"] = packet.participant.identity if packet.participant else None
+            result["data"] = packet.data.decode()
     finally:
+        await asyncio.sleep(linger)  # keep publishing while the peer measures
         stop.set()
         await player
         await room.disconnect()
 
 
+async def bot(url: str, key: str, secret: str, room_name: str, argv: list[str]) -> None:
+    identity, peer, hz = argv[0], argv[1], float(argv[2])
+    result: dict = {}
+    try:
+        await asyncio.wait_for(
+            participant(
+                url,
+                token(key, secret, identity, room_name),
+                hz,
+                peer,
+                result,
+                asyncio.Event(),
+                6.0,
+                False,
+            ),
+            60,
+        )
+    except Exception as exc:
+        result["error"] = {"type": type(exc).__name__, "text": str(exc)}
+    print(json.dumps(result), flush=True)
+
+
 async def main() -> None:
     url, key, secret, room_name = sys.argv[1:5]
+    if sys.argv[5:6] == ["--bot"]:
+        await bot(url, key, secret, room_name, sys.argv[6:])
+        return
     results: dict[str, dict] = {"alice": {}, "bob": {}}
     stops = [asyncio.Event(), asyncio.Event()]
     try:

@@ -3,7 +3,10 @@
 The worker registers on ``/agent``; the official ``livekit-api`` client creates a
 room over Twirp; the server offers the job, the worker accepts, and the job joins
 the room with the token the server minted (as an AGENT participant) and sets an
-attribute (which needs our RequestResponse). ListParticipants then shows it.
+attribute (which needs our RequestResponse). A user joins; the agent's
+``wait_for_participant`` resolves (the user reached ACTIVE), the agent publishes a
+550 Hz tone, its ``wait_for_subscription`` resolves (TrackSubscribed) and the user
+hears 550 Hz. ListParticipants shows both.
 """
 
 from __future__ import annotations
@@ -43,4 +46,7 @@ def test_official_worker_registers_and_gets_a_job_when_a_room_is_created() -> No
     assert result["identity"] == f"agent-{result['job_id']}"
     assert result["kind"] == 4  # ParticipantKind AGENT, from the token the server minted
     assert result["attributes_ok"]
-    assert result["participants"] == [result["identity"]]
+    assert result["participants"] == sorted([result["identity"], "user"])
+    assert result["user_seen"] == "user"  # wait_for_participant: the user became ACTIVE
+    assert result["agent_track_subscribed"]  # TrackSubscribed reached the agent
+    assert abs(result["user_heard_hz"] - 550.0) < 5, result

@@ -4,7 +4,9 @@ Two participants in one room each publish a microphone track carrying a tone
 (440 Hz and 660 Hz) and subscribe to the other; each must hear the other's
 frequency. This also exercises the ``/rtc/v1`` → 404 → ``/rtc`` fallback of the 1.2.x
 SDK, Bearer-header tokens, the subscriber offer, trickle, TrackPublished and
-RequestResponse for attribute updates (``set_attributes`` waits for it).
+RequestResponse for attribute updates (``set_attributes`` waits for it),
+TrackSubscribed to the publisher (``wait_for_subscription``), and reliable data
+packets over the server-created ``_reliable`` channel, stamped with the sender.
 
 Runs in a network namespace the test creates (libwebrtc ignores loopback).
 """
@@ -46,3 +48,7 @@ def test_rust_sdk_publishes_and_hears_the_other_participant() -> None:
         assert mine["attributes_ok"]
         assert abs(mine["heard_hz"] - other_hz) < 5, result
         assert mine["rms"] > 3000, result
+        assert mine["track_subscribed"]
+        peer = "bob" if me == "alice" else "alice"
+        assert mine["data_from"] == peer  # stamped by the server
+        assert mine["data"] == f"hello from {peer}"

@@ -34,6 +34,9 @@ class DevServerOptions:
     ``server_version``: reported to clients; must be semver ≥ 1.8.0 (RPC needs it).
     ``wall_clock``: epoch seconds for tokens and protocol timestamps.
     ``seed``: seeds the load-weighted worker choice (None: unseeded).
+    ``departure_timeout``: seconds an emptied room lives on (livekit-server: 20).
+    ``empty_timeout``: seconds a room nobody joined lives, unless CreateRoom set one
+    (livekit-server: 300).
     """
 
     host: str = "127.0.0.1"
@@ -43,6 +46,8 @@ class DevServerOptions:
     server_version: str = "1.9.0"
     wall_clock: Callable[[], float] = time.time
     seed: int | None = None
+    departure_timeout: float = 20.0
+    empty_timeout: float = 300.0
 
     def __post_init__(self) -> None:
         if not self.api_keys or not all(k and s for k, s in self.api_keys.items()):
@@ -56,6 +61,8 @@ class DevServerOptions:
                 raise ConfigurationError(
                     "ice_host_addresses must be IP addresses, e.g. ('127.0.0.1',)"
                 ) from exc
+        if self.departure_timeout < 0 or self.empty_timeout < 0:
+            raise ConfigurationError("departure_timeout and empty_timeout must be >= 0 seconds")
         if not self.ice_host_addresses:
             raise ConfigurationError("ice_host_addresses needs at least one address")
         parts = self.server_version.split(".") if _SEMVER.match(self.server_version) else []

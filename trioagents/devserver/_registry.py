@@ -29,6 +29,7 @@ from livekit.protocol import agent_dispatch, models, rtc
 
 from ..core import short_id
 from ..protocol import TokenClaims
+from ._claims import participant_kind, permission_from_claims, token_agents
 
 __all__ = [
     "DispatchAdded",
@@ -43,14 +44,6 @@ __all__ = [
 
 SendSignal = Callable[[rtc.SignalResponse], None]
 CloseParticipant = Callable[["models.DisconnectReason"], None]
-_KINDS = {
-    "": models.ParticipantInfo.STANDARD,
-    "standard": models.ParticipantInfo.STANDARD,
-    "ingress": models.ParticipantInfo.INGRESS,
-    "egress": models.ParticipantInfo.EGRESS,
-    "sip": models.ParticipantInfo.SIP,
-    "agent": models.ParticipantInfo.AGENT,
-}
 
 
 @dataclass(frozen=True, slots=True)
@@ -131,10 +124,14 @@ class ParticipantRecord:
 
 
 class RoomRecord:
+    """One room. ``ever_joined`` and ``empty_since`` (Trio time) serve the reaper."""
+
     def __init__(self, info: models.Room) -> None:
         self.info = info
         self.participants: dict[str, ParticipantRecord] = {}
         self.dispatches: dict[str, agent_dispatch.AgentDispatch] = {}
+        self.ever_joined = False
+        self.empty_since: float | None = None
 
     @property
     def name(self) -> str:
@@ -252,7 +249,7 @@ class Registry:
     ) -> ParticipantRecord:
         """Add a participant for verified ``claims`` (room auto-created, duplicates evicted)."""
         room_name = claims.video.room or ""
-        agents = _token_agents(claims)
+        agents = token_agents(claims)
         room, _ = self.create_room(room_name, agents=agents)
         old = room.participants.get(claims.identity)
         if old is not None:
@@ -266,16 +263,17 @@ class Registry:
             name=claims.name,
             metadata=claims.metadata,
             state=models.ParticipantInfo.JOINING,
-            kind=_KINDS.get(claims.kind.lower(), models.ParticipantInfo.STANDARD),
+            kind=participant_kind(claims),
             joined_at=int(now),
             joined_at_ms=int(now * 1000),
             version=1,
-            permission=_permission(claims),
+            permission=permission_from_claims(claims),
             client_protocol=client.client_protocol,
             attributes=dict(claims.attributes),
         )
         participant = ParticipantRecord(room, info, send, close)
         room.participants[claims.identity] = participant
+        room.ever_joined = True
         return participant
 
     def set_state(
@@ -379,38 +377,3 @@ def _leave(reason: models.DisconnectReason) -> rtc.SignalResponse:
     return rtc.SignalResponse(
         leave=rtc.LeaveRequest(reason=reason, action=rtc.LeaveRequest.DISCONNECT)
     )
-
-
-def _permission(claims: TokenClaims) -> models.ParticipantPermission:
-    video = claims.video
-    sources = [
-        getattr(models.TrackSource, s.upper(), models.TrackSource.UNKNOWN)
-        for s in video.can_publish_sources or ()
-    ]
-    return models.ParticipantPermission(
-        can_subscribe=video.effective_can_subscribe,
-        can_publish=video.effective_can_publish,
-        can_publish_data=video.effective_can_publish_data,
-        can_publish_sources=sources,
-        can_update_metadata=bool(video.can_update_own_metadata),
-        hidden=bool(video.hidden),
-        recorder=bool(video.recorder),
-        agent=bool(video.agent) or claims.kind.lower() == "agent",
-    )
-
-
-def _token_agents(claims: TokenClaims) -> list[agent_dispatch.RoomAgentDispatch] | None:
-    """Agent dispatches named in the token's ``roomConfig.agents`` (protobuf-JSON)."""
-    config = claims.room_config or {}
-    agents = config.get("agents")
-    if not isinstance(agents, list):
-        return None
-    wanted = [
-        agent_dispatch.RoomAgentDispatch(
-            agent_name=str(a.get("agentName", a.get("agent_name", ""))),
-            metadata=str(a.get("metadata", "")),
-        )
-        for a in agents
-        if isinstance(a, dict)
-    ]
-    return wanted or None

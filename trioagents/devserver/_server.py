@@ -23,24 +23,30 @@ import random
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager, suppress
 from dataclasses import dataclass
+from functools import partial
 from typing import Any
 
 import trio
 from livekit.protocol import models, rtc
 
 from ..core import ConnectionClosedError, RemoteProtocolError
-from ..protocol import AuthError, TokenClaims, authorize_grant, authorize_join, verify_token
-from ..protocol._twirp import (
+from ..protocol import (
+    AuthError,
+    TokenClaims,
     TwirpError,
+    authorize_grant,
+    authorize_join,
     decode_twirp_request,
     encode_twirp_error,
     encode_twirp_response,
+    verify_token,
 )
 from ..transport import AsyncioBridge, open_asyncio_bridge
 from ._agents import AgentService
 from ._http import HttpRequest, ServerWebSocket, read_request, send_response
 from ._hub import SignalHub
 from ._options import DevServerOptions
+from ._reaper import serve_room_reaper
 from ._registry import Registry
 from ._services import TwirpServices
 from ._signal import client_info_from_query, serve_rtc_session
@@ -200,7 +206,8 @@ class DevServer:
                 await websocket.send(_refuse_resume().SerializeToString())
                 return
             await serve_rtc_session(self.hub, websocket, claims, client, auto_subscribe)
-        except RemoteProtocolError:
+        except RemoteProtocolError as exc:
+            log.warning("closing /rtc connection: %s", exc)
             await websocket.aclose(1002, "protocol error")
         finally:
             await websocket.aclose()
@@ -216,7 +223,8 @@ class DevServer:
         websocket = await ServerWebSocket.accept(stream, request)
         try:
             await self.agents.serve_worker(websocket)
-        except* RemoteProtocolError:
+        except* RemoteProtocolError as group:
+            log.warning("closing /agent connection: %s", group.exceptions[0])
             await websocket.aclose(1002, "protocol error")
         except* ConnectionClosedError:
             pass
@@ -280,6 +288,14 @@ async def serve_devserver(
             port = listeners[0].socket.getsockname()[1]
             server = DevServer(options, port, nursery, bridge, relay)
             log.info("dev server listening", extra={"url": server.url})
+            nursery.start_soon(
+                partial(
+                    serve_room_reaper,
+                    server.registry,
+                    departure_timeout=options.departure_timeout,
+                    default_empty_timeout=options.empty_timeout,
+                )
+            )
             task_status.started(server)
             await trio.serve_listeners(server.handle_connection, listeners, handler_nursery=nursery)
 

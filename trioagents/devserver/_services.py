@@ -14,8 +14,7 @@ from collections.abc import Callable
 from google.protobuf.message import Message
 from livekit.protocol import agent_dispatch, models, room, rtc
 
-from ..protocol import AuthError, TokenClaims, authorize_grant
-from ..protocol._twirp import TwirpError, TwirpRequest
+from ..protocol import AuthError, TokenClaims, TwirpError, TwirpRequest, authorize_grant
 from ._registry import Registry, RoomRecord
 
 __all__ = ["TwirpServices"]

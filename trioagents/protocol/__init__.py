@@ -32,6 +32,13 @@ from ._tokens import authorize_grant as authorize_grant
 from ._tokens import authorize_join as authorize_join
 from ._tokens import mint_token as mint_token
 from ._tokens import verify_token as verify_token
+from ._twirp import TWIRP_METHODS as TWIRP_METHODS
+from ._twirp import TwirpError as TwirpError
+from ._twirp import TwirpMethod as TwirpMethod
+from ._twirp import TwirpRequest as TwirpRequest
+from ._twirp import decode_twirp_request as decode_twirp_request
+from ._twirp import encode_twirp_error as encode_twirp_error
+from ._twirp import encode_twirp_response as encode_twirp_response
 from ._worker import WORKER_CONNECTION_TRANSITIONS as WORKER_CONNECTION_TRANSITIONS
 from ._worker import WORKER_JOB_TRANSITIONS as WORKER_JOB_TRANSITIONS
 from ._worker import AssignmentIgnored as AssignmentIgnored
@@ -53,6 +60,7 @@ from ._worker_ipc import encode_ipc_message as encode_ipc_message
 __all__ = [
     "MAX_IPC_FRAME",
     "MAX_MESSAGE_SIZE",
+    "TWIRP_METHODS",
     "WORKER_CONNECTION_TRANSITIONS",
     "WORKER_JOB_TRANSITIONS",
     "AssignmentIgnored",
@@ -71,6 +79,9 @@ __all__ = [
     "ServerSentEvent",
     "TokenClaims",
     "ToolCallAssembler",
+    "TwirpError",
+    "TwirpMethod",
+    "TwirpRequest",
     "VideoGrants",
     "WorkerEvent",
     "WorkerJobPhase",
@@ -87,8 +98,11 @@ __all__ = [
     "decode_server_message",
     "decode_signal_request",
     "decode_signal_response",
+    "decode_twirp_request",
     "decode_worker_message",
     "encode_ipc_message",
+    "encode_twirp_error",
+    "encode_twirp_response",
     "encode_wav",
     "is_content_filter",
     "mint_token",
