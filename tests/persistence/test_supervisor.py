@@ -28,7 +28,7 @@ from trioagents.persistence import (
     watch_journaled_rooms,
     watch_marked_rooms,
 )
-from trioagents.transport import TwirpError, open_livekit_api
+from trioagents.transport import LiveKitAPIError, open_livekit_api
 
 from ..transport.test_twirp_server import API_KEY, API_SECRET, start_fake_livekit
 
@@ -193,7 +193,7 @@ async def test_failed_dispatch_backs_off_then_succeeds_once(
 ) -> None:
     api = FakeAPI(
         create_failures=[
-            TwirpError("x", code="internal", status=500, method="CreateDispatch"),
+            LiveKitAPIError("x", code="internal", status=500, method="CreateDispatch"),
             ConnectError("down"),
         ]
     )

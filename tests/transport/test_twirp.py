@@ -13,7 +13,7 @@ from livekit.protocol import agent_dispatch as dispatch_pb
 
 from trioagents.core import ConnectError, ConnectionClosedError, RemoteProtocolError
 from trioagents.protocol import verify_token
-from trioagents.transport import LiveKitAPI, TwirpError, open_livekit_api
+from trioagents.transport import LiveKitAPI, LiveKitAPIError, open_livekit_api
 
 from .test_twirp_server import API_KEY, API_SECRET, FakeLiveKit, start_fake_livekit
 
@@ -93,7 +93,7 @@ def vars_of(grants: object) -> dict[str, object]:
 
 async def test_twirp_error_body_is_mapped(fake_livekit: FakeLiveKit) -> None:
     async with open_livekit_api(fake_livekit.url, API_KEY, API_SECRET) as api:
-        with pytest.raises(TwirpError) as info:
+        with pytest.raises(LiveKitAPIError) as info:
             await api.delete_room("missing")
         assert (info.value.code, info.value.status, info.value.method) == (
             "not_found",
@@ -103,14 +103,14 @@ async def test_twirp_error_body_is_mapped(fake_livekit: FakeLiveKit) -> None:
         assert info.value.server_message == "room not found"
         assert "room not found" not in str(info.value)
         fake_livekit.fail_next("ListRooms", 503, b"<html>upstream down</html>")
-        with pytest.raises(TwirpError) as info:
+        with pytest.raises(LiveKitAPIError) as info:
             await api.list_rooms()
         assert (info.value.code, info.value.status) == ("unavailable", 503)
 
 
 async def test_wrong_secret_is_unauthenticated(fake_livekit: FakeLiveKit) -> None:
     async with open_livekit_api(fake_livekit.url, API_KEY, "not-the-secret") as api:
-        with pytest.raises(TwirpError) as info:
+        with pytest.raises(LiveKitAPIError) as info:
             await api.list_rooms()
     assert (info.value.code, info.value.status) == ("unauthenticated", 401)
 

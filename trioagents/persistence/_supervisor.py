@@ -36,7 +36,7 @@ from livekit.protocol import agent_dispatch as dispatch_pb
 from livekit.protocol import models as models_pb
 
 from ..core import TransportError
-from ..transport import TwirpError
+from ..transport import LiveKitAPIError
 from ._journal import affinity_key
 from ._redispatch_plan import RedispatchPlanner
 from ._store import JournalStore
@@ -208,7 +208,7 @@ class _Supervisor:
         try:
             participants = await self.api.list_participants(room.name)
         except TransportError as exc:
-            if not (isinstance(exc, TwirpError) and exc.code == "not_found"):
+            if not (isinstance(exc, LiveKitAPIError) and exc.code == "not_found"):
                 await self.emit(SupervisorPollFailed(exc, room=room.name))
             return
         agent_present = any(self.options.is_own_agent(p) for p in participants)

@@ -6,7 +6,7 @@ from ._aiortc_bridge import open_asyncio_bridge as open_asyncio_bridge
 from ._peer_connection import IceServer as IceServer
 from ._peer_connection import open_peer_connection as open_peer_connection
 from ._twirp import LiveKitAPI as LiveKitAPI
-from ._twirp import TwirpError as TwirpError
+from ._twirp import LiveKitAPIError as LiveKitAPIError
 from ._twirp import open_livekit_api as open_livekit_api
 
 __all__ = [
@@ -14,7 +14,7 @@ __all__ = [
     "BridgeStatistics",
     "IceServer",
     "LiveKitAPI",
-    "TwirpError",
+    "LiveKitAPIError",
     "open_asyncio_bridge",
     "open_livekit_api",
     "open_peer_connection",

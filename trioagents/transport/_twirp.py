@@ -6,7 +6,7 @@ mints a fresh token that lives a few minutes and carries only the grant that met
 needs (``roomCreate``, ``roomList``, or ``roomAdmin`` for that one room), so a leaked
 header is worth little.
 
-Errors are mapped at this boundary: a Twirp error → :class:`TwirpError` (``code``,
+Errors are mapped at this boundary: a Twirp error → :class:`LiveKitAPIError` (``code``,
 ``status``; the server's message is kept in ``server_message``, never in ours), a
 failed connection → :class:`~trioagents.core.ConnectError`, a connection lost
 mid-call → :class:`~trioagents.core.ConnectionClosedError`, an undecodable 200 body
@@ -34,14 +34,14 @@ from livekit.protocol import room as room_pb
 from ..core import ConnectError, ConnectionClosedError, RemoteProtocolError, TransportError
 from ..protocol import VideoGrants, mint_token
 
-__all__ = ["LiveKitAPI", "TwirpError", "open_livekit_api"]
+__all__ = ["LiveKitAPI", "LiveKitAPIError", "open_livekit_api"]
 
 M = TypeVar("M", bound=Message)
 _TOKEN_TTL = 600.0
 _IDENTITY = "trioagents-api"
 
 
-class TwirpError(TransportError):
+class LiveKitAPIError(TransportError):
     """The server answered a Twirp call with an error.
 
     ``code`` is the Twirp code (``not_found``, ``permission_denied``, …; derived from
@@ -234,7 +234,7 @@ def _http_base(url: str) -> str:
     return base
 
 
-def _twirp_error(method: str, response: httpx.Response) -> TwirpError:
+def _twirp_error(method: str, response: httpx.Response) -> LiveKitAPIError:
     code = _CODE_BY_STATUS.get(
         response.status_code, "internal" if response.status_code >= 500 else "unknown"
     )
@@ -248,7 +248,7 @@ def _twirp_error(method: str, response: httpx.Response) -> TwirpError:
             code = body["code"]
         if isinstance(body.get("msg"), str):
             server_message = body["msg"]
-    return TwirpError(
+    return LiveKitAPIError(
         f"LiveKit API {method} failed: {code} (HTTP {response.status_code})",
         code=code,
         status=response.status_code,
