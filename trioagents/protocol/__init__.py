@@ -9,6 +9,26 @@ from ._codec import decode_server_message as decode_server_message
 from ._codec import decode_signal_request as decode_signal_request
 from ._codec import decode_signal_response as decode_signal_response
 from ._codec import decode_worker_message as decode_worker_message
+from ._signal import SIGNAL_PROTOCOL_VERSION as SIGNAL_PROTOCOL_VERSION
+from ._signal import SignalClient as SignalClient
+from ._signal import SignalConnectOptions as SignalConnectOptions
+from ._signal import SignalState as SignalState
+from ._signal import signal_url as signal_url
+from ._signal_events import IceCandidateReceived as IceCandidateReceived
+from ._signal_events import JoinAccepted as JoinAccepted
+from ._signal_events import LeaveRequested as LeaveRequested
+from ._signal_events import LocalTrackPublished as LocalTrackPublished
+from ._signal_events import LocalTrackSubscribed as LocalTrackSubscribed
+from ._signal_events import LocalTrackUnpublished as LocalTrackUnpublished
+from ._signal_events import ParticipantsUpdated as ParticipantsUpdated
+from ._signal_events import PongReceived as PongReceived
+from ._signal_events import PublisherAnswerReceived as PublisherAnswerReceived
+from ._signal_events import RequestAnswered as RequestAnswered
+from ._signal_events import RoomUpdated as RoomUpdated
+from ._signal_events import SignalEvent as SignalEvent
+from ._signal_events import SubscriberOfferReceived as SubscriberOfferReceived
+from ._signal_events import TokenRefreshed as TokenRefreshed
+from ._signal_events import TrackMuteRequested as TrackMuteRequested
 from ._tokens import AuthError as AuthError
 from ._tokens import TokenClaims as TokenClaims
 from ._tokens import VideoGrants as VideoGrants
@@ -19,8 +39,27 @@ from ._tokens import verify_token as verify_token
 
 __all__ = [
     "MAX_MESSAGE_SIZE",
+    "SIGNAL_PROTOCOL_VERSION",
     "AuthError",
+    "IceCandidateReceived",
+    "JoinAccepted",
+    "LeaveRequested",
+    "LocalTrackPublished",
+    "LocalTrackSubscribed",
+    "LocalTrackUnpublished",
+    "ParticipantsUpdated",
+    "PongReceived",
+    "PublisherAnswerReceived",
+    "RequestAnswered",
+    "RoomUpdated",
+    "SignalClient",
+    "SignalConnectOptions",
+    "SignalEvent",
+    "SignalState",
+    "SubscriberOfferReceived",
     "TokenClaims",
+    "TokenRefreshed",
+    "TrackMuteRequested",
     "VideoGrants",
     "authorize_grant",
     "authorize_join",
@@ -30,5 +69,6 @@ __all__ = [
     "decode_signal_response",
     "decode_worker_message",
     "mint_token",
+    "signal_url",
     "verify_token",
 ]
