@@ -293,7 +293,7 @@ class SignalClient:
         """Our leave; allowed once in any state (also after a protocol error). Closes."""
         if self._leave_sent:
             raise LocalProtocolError("leave was already sent")
-        if reason not in models.DisconnectReason.keys():
+        if reason not in models.DisconnectReason.keys():  # noqa: SIM118 (enum wrapper, not a dict)
             raise LocalProtocolError(f"unknown disconnect reason {reason!r}")
         self._leave_sent = True
         self.state = SignalState.CLOSED
