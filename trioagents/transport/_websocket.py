@@ -124,7 +124,13 @@ def _sole_exception(group: BaseExceptionGroup[BaseException]) -> BaseException |
             leaves.append(item)
     # trio-websocket's reader task re-raises the rejection we already translated
     ours = [leaf for leaf in leaves if not isinstance(leaf, trio_websocket.HandshakeError)]
-    return ours[0] if len(ours) == 1 else None
+    if len(ours) == 1:
+        return ours[0]
+    if not ours and isinstance(leaves[0], trio_websocket.ConnectionRejected):
+        error = ConnectError("websocket upgrade rejected", status=leaves[0].status_code)
+        error.__cause__ = leaves[0]
+        return error
+    return None
 
 
 def _wrap_tls(stream: trio.SocketStream, target: _Target) -> _Wire:
