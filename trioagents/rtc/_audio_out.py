@@ -116,6 +116,16 @@ class AudioSource:
         self._track.push(samples)
         self._pushed += len(samples)
 
+    async def flush(self) -> None:
+        """End of a segment: push the resampler's held-back tail (a few samples)."""
+        tail = [f.to_ndarray().reshape(-1) for f in self._resampler.resample(None)]
+        self._resampler = av.AudioResampler(format="s16", layout="mono", rate=_RATE)
+        await trio.lowlevel.checkpoint()
+        if tail and self._track is not None:
+            samples = np.concatenate(tail).astype(np.int16)
+            self._track.push(samples)
+            self._pushed += len(samples)
+
     def _resample(self, frame: AudioFrame) -> np.ndarray:
         layout = "mono" if frame.num_channels == 1 else "stereo"
         packed = np.ascontiguousarray(frame.data).reshape(1, -1)

@@ -105,7 +105,7 @@ class RoomConnection:
         except RemoteProtocolError as exc:
             await self._leave_after_error()
             self._finish(ConnectionOutcome("error", "protocol error", exc))
-        except ConnectionClosedError as exc:
+        except ConnectionClosedError as exc:  # after our own leave the outcome is kept
             self._finish(ConnectionOutcome("reconnect", "signal connection closed", exc))
 
     async def _dispatch(self, event: SignalEvent, handler: SignalHandler) -> bool:
@@ -162,9 +162,14 @@ class RoomConnection:
         return self.outcome
 
     async def leave(self) -> None:
-        """Send our leave (client initiated); errors on a dead socket are ignored."""
+        """Send our leave (client initiated) and close the socket; bound it by the caller.
+
+        Errors on an already dead socket are ignored: there is nobody left to tell.
+        """
+        self._finish(ConnectionOutcome("left", "CLIENT_INITIATED"))
         with suppress(TrioAgentsError):
             await self.send_signal(self._core.send_leave("CLIENT_INITIATED"))
+        await self._ws.aclose()
 
     # -- peer connections -----------------------------------------------------------------
 
@@ -180,6 +185,14 @@ class RoomConnection:
             finally:
                 self._answer = None
             await self.bridge.run(_apply_answer, self._publisher, answer)
+
+    async def wait_data_channels_open(self) -> None:
+        """Wait until the publisher's data channels are open (so ICE and DTLS are up).
+
+        Renegotiating aiortc before its first connection completes races its
+        connect task, so the room waits for this after the first negotiation.
+        """
+        await self._channels_open.wait()
 
     async def publish_track(self, track: Any, name: str) -> Any:
         """``add_track``, wait for the TrackInfo, add the sender, renegotiate."""

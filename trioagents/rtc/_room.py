@@ -114,6 +114,7 @@ class Room:
         self._changed = trio.Event()
         self._remote_tracks: dict[str, Any] = {}
         self._sources: dict[AudioSource, str] = {}
+        self._subscribed_sids: set[str] = set()
         self._sequencer = DataSequencer()
         self._rpc = RpcEndpoint(self._send_packet)
         self._text_streams = TextStreams()
@@ -202,6 +203,7 @@ class Room:
             ) as connection:
                 self._on_joined(connection.join)
                 await connection.negotiate_publisher()
+                await connection.wait_data_channels_open()
                 for source, name in list(self._sources.items()):
                     await self._publish_source(connection, source, name)
                 scope.deadline = math.inf
@@ -247,6 +249,7 @@ class Room:
         elif isinstance(event, RoomUpdated):
             self.sid = event.room.sid or self.sid
         elif isinstance(event, LocalTrackSubscribed):
+            self._subscribed_sids.add(event.track_sid)  # may precede the publish's return
             for source in self._sources:
                 if source.track_sid == event.track_sid:
                     source.mark_subscribed()
@@ -364,6 +367,8 @@ class Room:
         track = source.new_track(self._bridge)
         info = await connection.publish_track(track, name)
         source.attach(track, info.sid)
+        if info.sid in self._subscribed_sids:
+            source.mark_subscribed()
 
     @asynccontextmanager
     async def publish_audio(
