@@ -139,11 +139,8 @@ async def test_rpc_handler_called_by_peer() -> None:
             await next_event(room, DataReceived)
             server.call_client("reverse", "abc")
             server.call_client("nope", "abc", request_id="req-2")
-            while (
-                len([p for p in server.received_packets if p.WhichOneof("value") == "rpc_response"])
-                < 2
-            ):
-                await trio.sleep(0.01)
+            while sum(p.WhichOneof("value") == "rpc_response" for p in server.received_packets) < 2:
+                await server.changed.wait()
             responses = {
                 p.rpc_response.request_id: p.rpc_response
                 for p in server.received_packets
