@@ -78,6 +78,9 @@ class FakeServer:
         self.leaves: list[int] = []
         self.attribute_updates: list[dict[str, str]] = []
         self.joined = trio.Event()
+        self.next_join = "normal"  # or "refuse", "garbage"
+        self.ping = (1, 3)  # JoinResponse ping_interval, ping_timeout
+        self.silent = False  # stop answering (pings included)
         self.changed = trio.Event()
         self._recorders: set[Any] = set()
         self._next_track = 0
@@ -91,6 +94,13 @@ class FakeServer:
     async def drop_signal(self) -> None:
         assert self.session is not None
         await self.session.ws.aclose(code=1011, reason="dropped by test")
+
+    async def send_leave(self, action: int, reason: int = models.SERVER_SHUTDOWN) -> None:
+        await self.send_raw(
+            rtc.SignalResponse(
+                leave=rtc.LeaveRequest(reason=reason, action=action)
+            ).SerializeToString()
+        )
 
     async def send_raw(self, data: bytes) -> None:
         assert self.session is not None
@@ -139,11 +149,21 @@ class FakeServer:
                         await self.bridge.run(pc.close)
 
     async def _serve_session(self, session: Session) -> None:
+        if self.next_join == "refuse":
+            leave = rtc.LeaveRequest(reason=models.JOIN_FAILURE)
+            await session.ws.send_message(rtc.SignalResponse(leave=leave).SerializeToString())
+            return
+        if self.next_join == "garbage":
+            await session.ws.send_message(b"\xff\xff\xff")
+            self.leaves.append(decode_signal_request(await session.ws.get_message()).leave.reason)
+            return
         await session.ws.send_message(self._join_response(session).SerializeToString())
         self.joined.set()
         await self._offer_subscriber(session)
         while True:
             request = decode_signal_request(await session.ws.get_message())
+            if self.silent:
+                continue
             reply = await self._on_request(session, request)
             for message in reply:
                 await session.ws.send_message(message.SerializeToString())
@@ -176,8 +196,8 @@ class FakeServer:
             room=models.Room(sid="RM_fake", name="room"),
             participant=self._self_info(session),
             other_participants=[self._bot_info()],
-            ping_interval=1,
-            ping_timeout=3,
+            ping_interval=self.ping[0],
+            ping_timeout=self.ping[1],
             server_version="1.9.0",
             subscriber_primary=True,
         )
