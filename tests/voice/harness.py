@@ -7,6 +7,7 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 
 import trio
+import trio.lowlevel
 
 from trioagents.testing import (
     FakeAudioInput,
@@ -84,7 +85,7 @@ async def open_call(
             audio_input=call.audio_in,
             audio_output=call.audio_out,
         ):
-            await trio.sleep(0)
+            await trio.lowlevel.checkpoint()
             yield call
 
 
@@ -93,3 +94,28 @@ async def _collect(
 ) -> None:
     async for event in events:
         out.append(event)
+
+
+def heard_text_from_audio(reply: str, played_markers: list[int]) -> str:
+    """The oracle: which words of ``reply`` the played FakeTTS audio contained.
+
+    Independent of the pipeline's bookkeeping: it decodes the markers the sink
+    actually played (characters spoken per sentence) and keeps whole words.
+    """
+    from trioagents.core import split_sentences
+    from trioagents.testing import heard_chars
+
+    sentences = split_sentences(reply)
+    parts: list[str] = []
+    for sentence, chars in zip(sentences, heard_chars(played_markers), strict=False):
+        words, used = [], 0
+        for word in sentence.split(" "):
+            end = used + len(word)
+            if end > chars:
+                break
+            words.append(word)
+            used = end + 1
+        parts.append(" ".join(words))
+        if chars < len(sentence):
+            break
+    return " ".join(p for p in parts if p)

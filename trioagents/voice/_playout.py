@@ -36,10 +36,13 @@ _FRAME_BUFFER = 512  # frames synthesized ahead of playout (~10 s of 20 ms frame
 
 
 class _SentenceMark:
-    __slots__ = ("text",)
+    """Starts a sentence in the frame stream; ``duration`` is filled once synthesized."""
+
+    __slots__ = ("duration", "text")
 
     def __init__(self, text: str) -> None:
         self.text = text
+        self.duration: float | None = None
 
 
 class Utterance:
@@ -127,25 +130,46 @@ class Utterance:
     ) -> None:
         async with frames:
             async for sentence in sentences:
-                await frames.send(_SentenceMark(sentence))
+                mark = _SentenceMark(sentence)
+                await frames.send(mark)
                 if self.tts_requested_at is None:
                     self.tts_requested_at = trio.current_time()
                 try:
-                    await self.agent.tts_node(sentence, frames)
+                    mark.duration = await self._synthesize_one(sentence, frames)
                 except ProviderError as exc:
                     self.error = exc
                     utterance_scope.cancel()
                     return
+
+    async def _synthesize_one(
+        self, sentence: str, frames: trio.MemorySendChannel[AudioFrame | _SentenceMark]
+    ) -> float:
+        """Run ``tts_node`` for one sentence, relaying its frames; returns the audio length."""
+        send, recv = trio.open_memory_channel[AudioFrame](0)
+        duration = 0.0
+        failures: list[ProviderError] = []
+        async with trio.open_nursery() as nursery:
+            nursery.start_soon(_run_node, self.agent, sentence, send, failures)
+            async for frame in recv:
+                duration += frame.duration
+                await frames.send(frame)
+        if failures:
+            raise failures[0]  # bare, not wrapped in the nursery's exception group
+        return duration
 
     async def _play(
         self,
         frames: trio.MemoryReceiveChannel[AudioFrame | _SentenceMark],
         sink: UtteranceSink,
     ) -> None:
+        mark: _SentenceMark | None = None
         async for item in frames:
             if isinstance(item, _SentenceMark):
                 self.sync.begin_sentence(item.text)
+                mark = item
                 continue
+            if mark is not None and mark.duration is not None:
+                self.sync.expect_duration(mark.duration)
             if self.tts_first_frame_at is None:
                 self.tts_first_frame_at = trio.current_time()
             if not sink.started:
@@ -183,6 +207,19 @@ class Utterance:
                 return
             await self.speech.wait_unpaused()
             deadline = trio.current_time() + sink.written + self.playout_grace
+
+
+async def _run_node(
+    agent: Agent,
+    text: str,
+    out: trio.MemorySendChannel[AudioFrame],
+    failures: list[ProviderError],
+) -> None:
+    async with out:
+        try:
+            await agent.tts_node(text, out)
+        except ProviderError as exc:
+            failures.append(exc)
 
 
 async def _split(text: trio.MemoryReceiveChannel[str], out: trio.MemorySendChannel[str]) -> None:

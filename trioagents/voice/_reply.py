@@ -146,7 +146,9 @@ class _Turn:
                 nursery.start_soon(self._feed, generation, text, send, calls)
                 nursery.start_soon(utterance.run, recv)
         finally:
-            with trio.CancelScope(shield=True), trio.move_on_after(env.options.close_grace):
+            # shielded; each await inside is bounded by close_grace on its own, so the
+            # heard text is recorded even when the stream close used up its grace
+            with trio.CancelScope(shield=True):
                 if generation is not None:
                     await _close_generation(generation, env.options.close_grace)
                 await self._commit_heard(utterance)

@@ -4,7 +4,8 @@ Each sentence is spoken by one TTS request; the synchronizer records, in the ord
 audio was written to the sink, where each sentence starts and how long its audio is.
 Within a sentence, characters are assumed to be spoken at a constant rate (the
 sentence's audio duration divided by its length) -- the re-estimated speech rate.
-While a sentence's audio is still arriving, its duration is estimated from the rate
+While a sentence's audio is still being written, its duration is the one reported
+when its synthesis finished (``expect_duration``), else estimated from the rate
 observed so far (or ``STANDARD_CHARS_PER_SECOND`` before any audio).
 
 :meth:`heard_text` returns the words whose last character had been played at a given
@@ -30,6 +31,7 @@ class _Sentence:
     start: float
     duration: float = 0.0
     complete: bool = False
+    expected: float | None = None  # total audio, once synthesis finished
 
 
 class TranscriptSynchronizer:
@@ -45,10 +47,17 @@ class TranscriptSynchronizer:
         """All text pushed so far (what would be heard if playback completed)."""
         return " ".join(s.text for s in self._sentences if s.text)
 
-    def begin_sentence(self, text: str) -> None:
+    def begin_sentence(self, text: str, expected_duration: float | None = None) -> None:
         """A new sentence starts at the current end of the written audio."""
         self._close_last()
-        self._sentences.append(_Sentence(text=text.strip(), start=self.audio_duration))
+        sentence = _Sentence(text=text.strip(), start=self.audio_duration)
+        sentence.expected = expected_duration
+        self._sentences.append(sentence)
+
+    def expect_duration(self, duration: float) -> None:
+        """The current sentence's synthesis finished: its audio will last ``duration``."""
+        if self._sentences:
+            self._sentences[-1].expected = duration
 
     def push_audio(self, duration: float) -> None:
         """Audio of the current sentence was written to the sink."""
@@ -77,7 +86,8 @@ class TranscriptSynchronizer:
                 break
             duration = sentence.duration
             if not sentence.complete:
-                duration = max(duration, len(sentence.text) / rate)
+                estimate = sentence.expected or len(sentence.text) / rate
+                duration = max(duration, estimate)
             if duration <= 0 or position >= sentence.start + duration - 1e-9:
                 parts.append(sentence.text)
                 continue
