@@ -92,8 +92,7 @@ async def open_call(
 async def _collect(
     events: trio.MemoryReceiveChannel[SessionEvent], out: list[SessionEvent]
 ) -> None:
-    async for event in events:
-        out.append(event)
+    out.extend([event async for event in events])
 
 
 def heard_text_from_audio(reply: str, played_markers: list[int]) -> str:

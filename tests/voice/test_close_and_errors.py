@@ -47,9 +47,12 @@ async def test_disconnect_mid_speech_closes_within_bound(
     closed_in = trio.current_time() - closing_at
     assert closed_in <= (1.0 if not reports_playout else 0.0) + 1e-6
     [closed] = call.of_type(SessionClosed)
-    assert closed.reason == "user_initiated" and call.events[-1] is closed
+    assert closed.reason == "user_initiated"
+    assert call.events[-1] is closed
     [heard] = assistant_messages(call)
-    assert heard.interrupted and LONG.startswith(heard.content) and heard.content
+    assert heard.interrupted
+    assert LONG.startswith(heard.content)
+    assert heard.content
     for tracker in (call.llm.streams, call.tts.streams, call.stt.streams, call.vad.streams):
         assert tracker.all_closed()
 
@@ -64,8 +67,10 @@ async def test_llm_error_skips_turn_and_session_continues(
     ) as call:
         await call.sleep_until(9.0)
     [occurred] = call.of_type(ErrorOccurred)
-    assert occurred.source == "llm" and isinstance(occurred.action, SkipTurn)
-    assert occurred.error is error and occurred.consecutive == 1
+    assert occurred.source == "llm"
+    assert isinstance(occurred.action, SkipTurn)
+    assert occurred.error is error
+    assert occurred.consecutive == 1
     assert [m.content for m in assistant_messages(call)] == ["Second answer."]
     assert call.session.errors.consecutive("llm") == 0  # reset when the agent spoke
 
@@ -128,7 +133,8 @@ async def test_error_handler_fallback_retries_on_next_provider(
         Agent(instructions="x"), audio_input=FakeAudioInput(timeline), audio_output=output
     ):
         await trio.sleep(8.0)
-    assert llm.failovers == 1 and [c.source for c in seen] == ["llm"]
+    assert llm.failovers == 1
+    assert [c.source for c in seen] == ["llm"]
     replies = [m.content for m in session.history.messages() if m.role == "assistant"]
     assert replies == ["Backup model here."]
     assert len(llm.requests) == 2  # preemptive (failed; its error is the turn's), retry on backup
@@ -143,9 +149,11 @@ async def test_tts_error_skips_the_reply(autojump_clock: trio.testing.MockClock)
     ) as call:
         await call.sleep_until(6.0)
     [occurred] = call.of_type(ErrorOccurred)
-    assert occurred.source == "tts" and occurred.error is broken
+    assert occurred.source == "tts"
+    assert occurred.error is broken
     assert assistant_messages(call) == []
-    assert call.tts.streams.all_closed() and call.llm.streams.all_closed()
+    assert call.tts.streams.all_closed()
+    assert call.llm.streams.all_closed()
 
 
 async def test_stt_error_restarts_stream(autojump_clock: trio.testing.MockClock) -> None:

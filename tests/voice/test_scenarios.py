@@ -46,11 +46,13 @@ async def test_basic_turn_metrics(autojump_clock: trio.testing.MockClock) -> Non
     assert metrics.e2e_latency == pytest.approx(0.6)
     [user, reply] = call.session.history.messages()
     assert (user.role, user.content) == ("user", "hello there")
-    assert reply.content == "Hi! How can I help you today?" and not reply.interrupted
+    assert reply.content == "Hi! How can I help you today?"
+    assert not reply.interrupted
     assert len(call.llm.requests) == 1
     states = [e.new_state for e in call.of_type(AgentStateChanged)]
     assert states == ["listening", "thinking", "speaking", "listening"]
-    assert call.llm.streams.all_closed() and call.tts.streams.all_closed()
+    assert call.llm.streams.all_closed()
+    assert call.tts.streams.all_closed()
 
 
 @pytest.mark.parametrize("barge_in", [3.0, 3.37, 4.01])
@@ -73,7 +75,8 @@ async def test_barge_in_at_min_duration(
     played = call.audio_out.segments[0].markers
     assert heard.content == heard_text_from_audio(LONG, played)
     assert LONG.startswith(heard.content)
-    assert call.llm.streams.all_closed() and call.tts.streams.all_closed()
+    assert call.llm.streams.all_closed()
+    assert call.tts.streams.all_closed()
 
 
 async def test_min_interruption_words(autojump_clock: trio.testing.MockClock) -> None:
@@ -130,10 +133,12 @@ async def test_interrupt_before_first_audio(
     second_commit = call.at(3.2 + 0.5)
     assert all(f.at >= second_commit for f in call.audio_out.accepted)
     speaking = [e for e in call.of_type(AgentStateChanged) if e.new_state == "speaking"]
-    assert speaking and all(e.created_at >= second_commit for e in speaking)
+    assert speaking
+    assert all(e.created_at >= second_commit for e in speaking)
     replies = assistant_messages(call)
     assert [m.content for m in replies] == ["Booked for four."]
-    assert call.llm.streams.all_closed() and call.tts.streams.all_closed()
+    assert call.llm.streams.all_closed()
+    assert call.tts.streams.all_closed()
 
 
 async def test_false_interruption_resumes(autojump_clock: trio.testing.MockClock) -> None:
@@ -143,13 +148,16 @@ async def test_false_interruption_resumes(autojump_clock: trio.testing.MockClock
         output=FakeAudioOutput(can_pause=True),
     ) as call:
         await call.sleep_until(3.6)
-        assert call.audio_out.paused and call.session.agent_state == "listening"
+        assert call.audio_out.paused
+        assert call.session.agent_state == "listening"
         await call.sleep_until(20.0)
     [resumed] = call.of_type(FalseInterruptionDetected)
     # noise ends 3.7, VAD end of speech at 4.0 (last speech 3.7); timer 2.0 s from then
-    assert resumed.resumed and resumed.created_at == pytest.approx(call.at(6.0), abs=0.011)
+    assert resumed.resumed
+    assert resumed.created_at == pytest.approx(call.at(6.0), abs=0.011)
     [reply] = assistant_messages(call)
-    assert reply.content == LONG and not reply.interrupted
+    assert reply.content == LONG
+    assert not reply.interrupted
     assert not call.audio_out.clears
 
 
@@ -164,7 +172,8 @@ async def test_false_interruption_suppressed_when_turn_commits(
         await call.sleep_until(20.0)
     assert not call.of_type(FalseInterruptionDetected)
     first = assistant_messages(call)[0]
-    assert first.interrupted and LONG.startswith(first.content)
+    assert first.interrupted
+    assert LONG.startswith(first.content)
     # paused at 3.5, interrupted by the final transcript at 3.9: what played before the pause
     assert call.audio_out.clears[0] == pytest.approx(call.at(3.9), abs=0.011)
     user_turns = [m.content for m in call.session.history.messages() if m.role == "user"]
@@ -250,9 +259,11 @@ async def test_user_keeps_talking_after_premature_end_of_turn(
         await call.sleep_until(8.0)
     second_commit = call.at(4.0)
     speaking = [e for e in call.of_type(AgentStateChanged) if e.new_state == "speaking"]
-    assert speaking and all(e.created_at >= second_commit for e in speaking)
+    assert speaking
+    assert all(e.created_at >= second_commit for e in speaking)
     assert all(f.at >= second_commit for f in call.audio_out.accepted)
     assert [m.content for m in assistant_messages(call)] == ["Calling a taxi."]
-    assert call.llm.streams.all_closed() and call.tts.streams.all_closed()
+    assert call.llm.streams.all_closed()
+    assert call.tts.streams.all_closed()
     items = [e.item for e in call.of_type(ConversationItemAdded)]
     assert [getattr(i, "content", None) for i in items][:2] == ["I need", "a taxi to the airport"]

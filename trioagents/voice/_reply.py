@@ -238,6 +238,7 @@ class _Turn:
         self, source: ErrorSource, error: ProviderError, utterance: Utterance
     ) -> bool:
         env = self.env
+        self.speech.error = error
         action = await env.errors.resolve(
             source, error, agent=env.agent.name, chat_ctx=env.agent.llm_input()
         )

@@ -139,6 +139,7 @@ class AgentSession(Generic[UserdataT]):
                 try:
                     yield self
                 finally:
+                    activity.interrupt_all(force=True)  # revoke sinks at the cancel point
                     nursery.cancel_scope.cancel()
         finally:
             await self._finish(agent)
@@ -157,6 +158,8 @@ class AgentSession(Generic[UserdataT]):
         """End the session now (synchronous): everything inside ``start()`` is cancelled."""
         if self.close_reason is None:
             self.close_reason, self._close_error = reason, error
+        if self._activity is not None:
+            self._activity.interrupt_all(force=True)  # revoke sinks at the cancel point
         if self._scope is not None:
             self._scope.cancel()
 

@@ -17,7 +17,7 @@ from typing import Any
 
 import trio
 
-from ..core import ChatItem, TrioAgentsError, short_id
+from ..core import ChatItem, ProviderError, TrioAgentsError, short_id
 from ._events import SpeechSource
 
 __all__ = ["InterruptionNotAllowedError", "SpeechHandle"]
@@ -42,7 +42,8 @@ class SpeechHandle:
         self._unpaused = trio.Event()
         self._unpaused.set()
         self.chat_items: list[ChatItem] = []
-        self.error: BaseException | None = None
+        self.error: ProviderError | None = None  # the provider error that ended it, if any
+        self.done_at: float | None = None
 
     def __repr__(self) -> str:
         return f"SpeechHandle({self.id}, {self.source}, done={self.done()})"
@@ -115,6 +116,7 @@ class SpeechHandle:
         self._on_interrupt.clear()
         self._on_pause.clear()
         self._unpaused.set()
+        self.done_at = trio.current_time()
         self._done.set()
 
     async def wait_for_playout(self) -> None:

@@ -21,8 +21,9 @@ from dataclasses import dataclass
 
 __all__ = ["STANDARD_CHARS_PER_SECOND", "TranscriptSynchronizer"]
 
-STANDARD_CHARS_PER_SECOND = 14.0
-"""≈ 3.83 syllables per second (LiveKit's standard speech rate) in English characters."""
+STANDARD_CHARS_PER_SECOND = 16.0
+"""≈ 170 words per minute of English text, the estimate used before any sentence of an
+utterance has finished synthesizing (LiveKit starts at 3.83 syllables per second)."""
 
 
 @dataclass(slots=True)
