@@ -90,10 +90,14 @@ async def test_leave_with_disconnect_closes_the_room() -> None:
 async def test_malformed_message_gives_protocol_error_and_clean_leave() -> None:
     with trio.fail_after(10):
         async with open_fake_server() as server:
-            with pytest.raises(RemoteProtocolError):
+
+            async def join_then_receive_garbage() -> None:
                 async with open_room(server.url, make_token(), FAST):
                     await server.send_raw(b"\x0a\xff\xff\xff")  # truncated field
                     await trio.sleep_forever()
+
+            with pytest.raises(RemoteProtocolError):
+                await join_then_receive_garbage()
             while not server.leaves:
                 await server.changed.wait()
             assert server.leaves == [models.STATE_MISMATCH]

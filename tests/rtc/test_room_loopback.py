@@ -63,7 +63,7 @@ async def test_join_media_both_ways() -> None:
                         AudioFrame.from_mono(signal[start : start + 480], 24000)
                     )
                     assert source.queued_duration <= 0.2 + 0.021
-                await source.flush()
+                source.flush()
                 await source.wait_for_playout()
                 stats = source.statistics()
                 assert stats.queued == 0

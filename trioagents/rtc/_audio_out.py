@@ -96,35 +96,49 @@ class AudioSource:
     # -- producer API -----------------------------------------------------------------
 
     async def capture_frame(self, frame: AudioFrame) -> None:
-        """Queue ``frame``; waits while the queue is full or the track is not attached.
+        """:meth:`wait_for_capacity` then :meth:`push_frame` (checkpoints at least once)."""
+        await self.wait_for_capacity()
+        self.push_frame(frame)
 
-        Checkpoints at least once. Raises ConfigurationError if the frame's format
-        does not match the source's.
-        """
-        if frame.sample_rate != self.sample_rate or frame.num_channels != self.num_channels:
-            raise ConfigurationError(
-                f"frame is {frame.sample_rate} Hz x{frame.num_channels}, source expects "
-                f"{self.sample_rate} Hz x{self.num_channels}"
-            )
-        samples = self._resample(frame)
+    async def wait_for_capacity(self) -> None:
+        """Wait until the track is attached and the queue is below capacity (checkpoint)."""
         await trio.lowlevel.checkpoint()
         while self._track is None or self._track.queued_samples >= self._capacity:
             if self._track is None:
                 await self._attached.wait()
             else:
                 await self._progress.wait()
-        self._track.push(samples)
-        self._pushed += len(samples)
 
-    async def flush(self) -> None:
+    def push_frame(self, frame: AudioFrame) -> None:
+        """Queue ``frame`` now, synchronously (may exceed capacity by one frame).
+
+        Raises ConfigurationError if the frame's format does not match the
+        source's. Without an attached track (mid-reconnect) the frame is discarded.
+        """
+        if frame.sample_rate != self.sample_rate or frame.num_channels != self.num_channels:
+            raise ConfigurationError(
+                f"frame is {frame.sample_rate} Hz x{frame.num_channels}, source expects "
+                f"{self.sample_rate} Hz x{self.num_channels}"
+            )
+        self._push(self._resample(frame))
+
+    def _push(self, samples: np.ndarray) -> None:
+        self._pushed += len(samples)
+        if self._track is None:
+            self._discarded += len(samples)
+        else:
+            self._track.push(samples)
+
+    def flush(self) -> None:
         """End of a segment: push the resampler's held-back tail (a few samples)."""
         tail = [f.to_ndarray().reshape(-1) for f in self._resampler.resample(None)]
         self._resampler = av.AudioResampler(format="s16", layout="mono", rate=_RATE)
-        await trio.lowlevel.checkpoint()
-        if tail and self._track is not None:
-            samples = np.concatenate(tail).astype(np.int16)
-            self._track.push(samples)
-            self._pushed += len(samples)
+        if tail:
+            self._push(np.concatenate(tail).astype(np.int16))
+
+    async def wait_for_progress(self) -> None:
+        """Wait for the next change: a frame consumed, a clear, an attach or detach."""
+        await self._progress.wait()
 
     def _resample(self, frame: AudioFrame) -> np.ndarray:
         layout = "mono" if frame.num_channels == 1 else "stereo"

@@ -158,6 +158,13 @@ class Room:
         self._changed.set()
         self._changed = trio.Event()
 
+    async def wait_state_changed(self) -> None:
+        """Wait for the next change of participants, tracks or connection state.
+
+        For code that watches room state without consuming ``events()``.
+        """
+        await self._changed.wait()
+
     # -- supervisor -----------------------------------------------------------------------
 
     async def serve(self, *, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED) -> None:

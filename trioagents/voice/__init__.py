@@ -23,6 +23,10 @@ from ._generation import ToolCallExecutor as ToolCallExecutor
 from ._generation import ToolStepOutcome as ToolStepOutcome
 from ._generation import record_unconfigured_tool_calls as record_unconfigured_tool_calls
 from ._options import SessionOptions as SessionOptions
+from ._room_io import RoomAudioOutput as RoomAudioOutput
+from ._room_io import RoomIO as RoomIO
+from ._room_io import open_room_audio_input as open_room_audio_input
+from ._room_io import open_room_io as open_room_io
 from ._run_result import EventAssert as EventAssert
 from ._run_result import RunExpectations as RunExpectations
 from ._run_result import RunResult as RunResult
@@ -47,6 +51,8 @@ __all__ = [
     "HasToolSpec",
     "InterruptionNotAllowedError",
     "PlaybackFinished",
+    "RoomAudioOutput",
+    "RoomIO",
     "RunExpectations",
     "RunResult",
     "SessionClosed",
@@ -65,5 +71,7 @@ __all__ = [
     "UserStateChanged",
     "UserTurn",
     "UtteranceSink",
+    "open_room_audio_input",
+    "open_room_io",
     "record_unconfigured_tool_calls",
 ]
