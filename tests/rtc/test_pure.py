@@ -54,7 +54,7 @@ def test_registry_connect_update_disconnect() -> None:
     ]  # same version is applied
     # version 0 means "unversioned": applied; the track is gone
     assert registry.apply([info("PA_u", 0, mood="old")]) == [RemoteTrackUnpublished("pa_u", "TR_a")]
-    assert registry.apply([info("PA_u", 5, tracks=("TR_b",))]) == [
+    assert registry.apply([info("PA_u", 5, tracks=("TR_b",), mood="old")]) == [
         RemoteTrackPublished("pa_u", "TR_b", "audio", "TR_b")
     ]
     assert registry.apply([info("PA_u", 4, tracks=())]) == []  # stale version ignored
