@@ -27,7 +27,6 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import trio
-from livekit.protocol import models
 
 from ..core import ConnectError, RemoteProtocolError, TransportError
 from ..protocol import (
@@ -42,20 +41,20 @@ from ..transport import AsyncioBridge
 from ._audio_in import AudioStream
 from ._audio_out import AudioSource
 from ._connection import ConnectionOutcome, RoomConnection, open_room_connection
-from ._data import DataSequencer, decode_data_packet, user_packet
+from ._data import user_packet
+from ._data_plane import DataPlane
 from ._errors import JoinRefusedError, RequestRefusedError, RoomClosedError
 from ._events import (
     ConnectionLost,
     ConnectionResumed,
-    DataReceived,
     RemoteTrackSubscribed,
     RoomDisconnected,
     RoomEvent,
 )
 from ._participants import ParticipantRegistry, RemoteParticipant
 from ._reconnect import ReconnectPolicy
-from ._rpc import RpcEndpoint, RpcHandler
-from ._text_streams import TextStreamHandler, TextStreams, TextStreamWriter
+from ._rpc import RpcHandler
+from ._text_streams import TextStreamHandler, TextStreamWriter
 
 __all__ = ["LocalParticipant", "Room", "RoomOptions", "RoomStatistics"]
 
@@ -115,12 +114,9 @@ class Room:
         self._remote_tracks: dict[str, Any] = {}
         self._sources: dict[AudioSource, str] = {}
         self._subscribed_sids: set[str] = set()
-        self._sequencer = DataSequencer()
-        self._rpc = RpcEndpoint(self._send_packet)
-        self._text_streams = TextStreams()
+        self._data = DataPlane(self._send_raw, self._emit, nursery)
         self._joins = 0
         self._events_dropped = 0
-        self._malformed = 0
 
     # -- public state ---------------------------------------------------------------
 
@@ -144,7 +140,7 @@ class Room:
 
     def statistics(self) -> RoomStatistics:
         rtt = self._connection.rtt_ms if self._connection is not None else None
-        return RoomStatistics(self._joins, self._events_dropped, self._malformed, rtt)
+        return RoomStatistics(self._joins, self._events_dropped, self._data.malformed, rtt)
 
     def _emit(self, event: RoomEvent) -> None:
         try:
@@ -195,7 +191,7 @@ class Room:
                 await trio.sleep(delay)
         finally:
             self._closed.set()
-            self._text_streams.close_all()
+            self._data.text_streams.close_all()
             self._wake()
 
     async def _join_once(
@@ -270,24 +266,7 @@ class Room:
         self._wake()
 
     def on_data(self, data: bytes, reliable: bool) -> None:
-        try:
-            packet = decode_data_packet(data)
-        except RemoteProtocolError:
-            self._malformed += 1
-            return
-        if reliable and not self._sequencer.accept(packet):
-            return
-        kind = packet.WhichOneof("value")
-        sender = packet.participant_identity
-        if kind == "user":
-            user = packet.user
-            self._emit(DataReceived(user.payload, user.topic, sender, reliable))
-        elif kind == "rpc_request":
-            self._nursery.start_soon(self._rpc.serve_request, packet.rpc_request, sender)
-        elif kind == "rpc_response":
-            self._rpc.on_response(packet.rpc_response)
-        elif kind in ("stream_header", "stream_chunk", "stream_trailer"):
-            self._text_streams.on_packet(packet, self._nursery)
+        self._data.on_data(data, reliable)
 
     # -- sending ---------------------------------------------------------------------------------
 
@@ -298,11 +277,9 @@ class Room:
             await self._changed.wait()
         return self._connection
 
-    async def _send_packet(self, packet: models.DataPacket, reliable: bool = True) -> None:
+    async def _send_raw(self, data: bytes, reliable: bool) -> None:
         connection = await self._current_connection()
-        if reliable:
-            self._sequencer.stamp(packet)
-        await connection.send_data(packet.SerializeToString(), reliable)
+        await connection.send_data(data, reliable)
 
     async def send_data(
         self,
@@ -313,7 +290,7 @@ class Room:
         destination_identities: Sequence[str] = (),
     ) -> None:
         """Publish a user packet (waits while rejoining; RoomClosedError once closed)."""
-        await self._send_packet(user_packet(payload, topic, destination_identities), reliable)
+        await self._data.send_packet(user_packet(payload, topic, destination_identities), reliable)
 
     async def set_attributes(self, attributes: Mapping[str, str]) -> None:
         """Set own attributes ("" deletes a key); raises RequestRefusedError if refused."""
@@ -328,20 +305,20 @@ class Room:
                 self.local_participant.attributes.pop(key, None)
 
     def register_rpc_method(self, method: str, handler: RpcHandler) -> None:
-        self._rpc.register(method, handler)
+        self._data.rpc.register(method, handler)
 
     def unregister_rpc_method(self, method: str) -> None:
-        self._rpc.unregister(method)
+        self._data.rpc.unregister(method)
 
     async def perform_rpc(self, destination_identity: str, method: str, payload: str) -> str:
         """Call a peer's method; bound it with your own deadline (sent to the callee)."""
-        return await self._rpc.perform(destination_identity, method, payload)
+        return await self._data.rpc.perform(destination_identity, method, payload)
 
     def register_text_stream_handler(self, topic: str, handler: TextStreamHandler) -> None:
-        self._text_streams.register(topic, handler)
+        self._data.text_streams.register(topic, handler)
 
     def unregister_text_stream_handler(self, topic: str) -> None:
-        self._text_streams.unregister(topic)
+        self._data.text_streams.unregister(topic)
 
     @asynccontextmanager
     async def open_text_stream(
@@ -352,7 +329,7 @@ class Room:
         destination_identities: Sequence[str] = (),
     ) -> AsyncIterator[TextStreamWriter]:
         """A text stream; the trailer is sent on exit (shielded, bounded, 1 s)."""
-        writer = TextStreamWriter(self._send_packet, topic, destination_identities)
+        writer = TextStreamWriter(self._data.send_packet, topic, destination_identities)
         await writer.open(attributes or {})
         try:
             yield writer
