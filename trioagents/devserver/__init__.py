@@ -1,3 +1,21 @@
-"""Layer 7: the embedded LiveKit-compatible development server."""
+"""Layer 7: the embedded LiveKit-compatible development server.
 
-__all__: list[str] = []
+``async with open_devserver() as server`` for tests, ``serve_devserver`` for
+``nursery.start``, ``main(argv)`` for the ``trioagents devserver`` command.
+"""
+
+from ._cli import main as main
+from ._options import DevServerOptions as DevServerOptions
+from ._server import DevServer as DevServer
+from ._server import DevServerStatistics as DevServerStatistics
+from ._server import open_devserver as open_devserver
+from ._server import serve_devserver as serve_devserver
+
+__all__ = [
+    "DevServer",
+    "DevServerOptions",
+    "DevServerStatistics",
+    "main",
+    "open_devserver",
+    "serve_devserver",
+]

@@ -1,0 +1,327 @@
+"""One ``/rtc`` participant: LiveKit's dual-PC ("v0") signalling flow.
+
+Lifetime: :func:`serve_rtc_session` runs inside the connection's task. It opens the
+participant's two peer connections, joins the registry, sends the JoinResponse first
+(nothing else can be queued before it: join and enqueue happen without a checkpoint),
+then runs three tasks under one nursery until the socket closes or the participant is
+evicted:
+
+* the reader (this task) handles SignalRequests in order;
+* the outbox writer;
+* the subscriber negotiator: one server offer at a time; each offer waits for the
+  client's answer (bounded by ``ANSWER_TIMEOUT``) before the next, and subscriptions
+  queued meanwhile ride on the next offer;
+* the media-event pump (tracks and data from aiortc, peer-connection states).
+
+On exit, however it happens, the participant leaves the registry (others get a
+DISCONNECTED update) and its tracks stop being relayed; the PCs are closed by
+:func:`open_participant_media`, shielded and bounded.
+
+Resumes are refused with ``leave(STATE_MISMATCH, RECONNECT)``: aiortc cannot ICE-restart,
+so both SDKs fall back to a full re-join, which works.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+import trio
+from livekit.protocol import models, rtc
+
+from ..core import ConnectionClosedError, RemoteProtocolError
+from ..protocol import TokenClaims, decode_signal_request
+from ._hub import SignalHub
+from ._media import (
+    DataArrived,
+    MediaEvent,
+    MediaTrackArrived,
+    ParticipantMedia,
+    PeerStateChanged,
+    RelayedTrack,
+    open_participant_media,
+)
+from ._outbox import Outbox
+from ._registry import ParticipantRecord
+
+__all__ = ["SignalSession", "client_info_from_query", "serve_rtc_session"]
+
+log = logging.getLogger("trioagents.devserver.signal")
+
+PING_INTERVAL = 5
+PING_TIMEOUT = 15
+ANSWER_TIMEOUT = 15.0
+_TRUE = ("1", "true", "yes", "on")
+
+
+def client_info_from_query(params: dict[str, list[str]]) -> tuple[models.ClientInfo, bool]:
+    """ClientInfo and the auto-subscribe flag from ``/rtc`` query parameters."""
+
+    def get(name: str) -> str:
+        values = params.get(name)
+        return values[0] if values else ""
+
+    def number(name: str) -> int:
+        text = get(name)
+        return int(text) if text.isdigit() and len(text) < 10 else 0
+
+    sdk_name = get("sdk").upper()
+    known = sdk_name in set(models.ClientInfo.SDK.keys())
+    info = models.ClientInfo(
+        sdk=sdk_name if known else "UNKNOWN",
+        version=get("version")[:64],
+        protocol=number("protocol"),
+        client_protocol=number("client_protocol"),
+        os=get("os")[:64],
+        browser=get("browser")[:64],
+    )
+    auto = get("auto_subscribe")
+    return info, (auto == "" or auto.lower() in _TRUE)
+
+
+class SignalSession:
+    """The live state of one participant's signalling connection."""
+
+    def __init__(
+        self,
+        hub: SignalHub,
+        participant: ParticipantRecord,
+        media: ParticipantMedia,
+        outbox: Outbox,
+        auto_subscribe: bool,
+    ) -> None:
+        self.hub = hub
+        self.participant = participant
+        self.media = media
+        self.outbox = outbox
+        self.auto_subscribe = auto_subscribe
+        self._queued: list[RelayedTrack] = []
+        self._offer_wanted = trio.Event()
+        self._answered = trio.Event()
+        self._offer_id = 0
+        self._subscribed: set[str] = set()
+        self.leave_reason: models.DisconnectReason = models.DisconnectReason.UNKNOWN_REASON
+
+    # -- SessionPort ---------------------------------------------------------------
+
+    def subscribe(self, track: RelayedTrack) -> None:
+        if track.track_sid in self._subscribed:
+            return
+        self._subscribed.add(track.track_sid)
+        self._queued.append(track)
+        self._offer_wanted.set()
+
+    def request_offer(self) -> None:
+        """Ask the negotiator for a new subscriber offer (even without additions)."""
+        self._offer_wanted.set()
+
+    def unsubscribe(self, track_sid: str) -> None:
+        self._subscribed.discard(track_sid)
+        self._queued = [t for t in self._queued if t.track_sid != track_sid]
+        self.media.stop_relay(track_sid)
+
+    def deliver_data(self, data: bytes, *, reliable: bool) -> None:
+        self.media.send_data(data, reliable=reliable)
+
+    # -- tasks ---------------------------------------------------------------------
+
+    async def negotiate_subscriber(self) -> None:
+        """Send one subscriber offer at a time; runs until cancelled."""
+        while True:
+            await self._offer_wanted.wait()
+            self._offer_wanted = trio.Event()
+            additions, self._queued = self._queued, []
+            sdp = await self.media.offer_subscriber(additions)
+            self._offer_id += 1
+            self._answered = trio.Event()
+            offer = rtc.SessionDescription(type="offer", sdp=sdp, id=self._offer_id)
+            self.outbox.put(rtc.SignalResponse(offer=offer))
+            with trio.move_on_after(ANSWER_TIMEOUT):
+                await self._answered.wait()
+            if not self._answered.is_set():
+                log.warning("subscriber answer timed out", extra={"sid": self.participant.sid})
+            for track in additions:
+                if track.track_sid in self._subscribed:
+                    self.hub.subscribed(self.participant, track.track_sid)
+
+    async def pump_media(self, events: trio.MemoryReceiveChannel[MediaEvent]) -> None:
+        async for event in events:
+            if isinstance(event, MediaTrackArrived):
+                self._track_arrived(event)
+            elif isinstance(event, DataArrived):
+                self.hub.route_data(self.participant, event.data, reliable=event.reliable)
+            elif isinstance(event, PeerStateChanged):
+                self._peer_state(event)
+
+    def _track_arrived(self, event: MediaTrackArrived) -> None:
+        kind = models.AUDIO if event.kind == "audio" else models.VIDEO
+        info = self.hub.registry.publish_track(self.participant, event.cid, kind, event.mid)
+        if info is None:
+            log.info("media without a pending AddTrack ignored", extra={"cid": event.cid})
+            return
+        relayed = RelayedTrack(event.track, self.participant.sid, info.sid)
+        self.hub.track_published(self.participant, relayed)
+
+    def _peer_state(self, event: PeerStateChanged) -> None:
+        if event.subscriber and event.state == "connected":
+            self.hub.registry.set_state(self.participant, models.ParticipantInfo.ACTIVE)
+        elif event.state == "failed":
+            self.leave_reason = models.DisconnectReason.MEDIA_FAILURE
+            self.outbox.close_after_flush()
+
+    # -- requests --------------------------------------------------------------------
+
+    async def handle(self, request: rtc.SignalRequest) -> None:
+        """Handle one request. Raises RemoteProtocolError on unusable content."""
+        which = request.WhichOneof("message")
+        me = self.participant
+        if which == "offer":
+            sdp = await self.media.answer_publisher(request.offer.sdp)
+            answer = rtc.SessionDescription(type="answer", sdp=sdp, id=request.offer.id)
+            self.outbox.put(rtc.SignalResponse(answer=answer))
+        elif which == "answer":
+            await self.media.apply_subscriber_answer(request.answer.sdp)
+            if request.answer.id in (0, self._offer_id):
+                self._answered.set()
+        elif which == "trickle":
+            subscriber = request.trickle.target == rtc.SUBSCRIBER
+            await self.media.add_candidate(subscriber, request.trickle.candidateInit)
+        elif which == "add_track":
+            self._add_track(request.add_track)
+        elif which == "mute":
+            self.hub.registry.set_muted(me, request.mute.sid, request.mute.muted)
+        elif which == "subscription":
+            self._update_subscription(request.subscription)
+        elif which == "update_metadata":
+            self._update_metadata(request.update_metadata)
+        elif which == "leave":
+            self.leave_reason = models.DisconnectReason.CLIENT_INITIATED
+            self.outbox.close_after_flush()
+        elif which == "ping":
+            self.outbox.put(rtc.SignalResponse(pong=int(self.hub.wall_clock() * 1000)))
+        elif which == "ping_req":
+            pong = rtc.Pong(
+                last_ping_timestamp=request.ping_req.timestamp,
+                timestamp=int(self.hub.wall_clock() * 1000),
+            )
+            self.outbox.put(rtc.SignalResponse(pong_resp=pong))
+        # track_setting, update_layers, sync_state, simulate, ...: accepted and ignored
+
+    def _add_track(self, request: rtc.AddTrackRequest) -> None:
+        perm = self.participant.info.permission
+        allowed = perm.can_publish and (
+            not perm.can_publish_sources or request.source in perm.can_publish_sources
+        )
+        if not allowed:
+            refusal = rtc.RequestResponse(
+                reason=rtc.RequestResponse.NOT_ALLOWED,
+                message="publishing is not allowed by the token",
+                add_track=request,
+            )
+            self.outbox.put(rtc.SignalResponse(request_response=refusal))
+            return
+        info = self.hub.registry.add_track(self.participant, request)
+        published = rtc.TrackPublishedResponse(cid=request.cid, track=info)
+        self.outbox.put(rtc.SignalResponse(track_published=published))
+
+    def _update_subscription(self, request: rtc.UpdateSubscription) -> None:
+        sids = list(request.track_sids)
+        for tracks in request.participant_tracks:
+            sids.extend(tracks.track_sids)
+        for sid in sids:
+            track = self.hub.published.get(sid)
+            if track is None:
+                error = rtc.SubscriptionResponse(
+                    track_sid=sid, err=models.SubscriptionError.SE_TRACK_NOTFOUND
+                )
+                self.outbox.put(rtc.SignalResponse(subscription_response=error))
+            elif request.subscribe and self.participant.info.permission.can_subscribe:
+                self.subscribe(track)
+            elif not request.subscribe:
+                self.unsubscribe(sid)
+
+    def _update_metadata(self, request: rtc.UpdateParticipantMetadata) -> None:
+        allowed = self.participant.info.permission.can_update_metadata
+        response = rtc.RequestResponse(
+            request_id=request.request_id,
+            reason=rtc.RequestResponse.OK if allowed else rtc.RequestResponse.NOT_ALLOWED,
+            update_metadata=request,
+        )
+        if not allowed:
+            response.message = "token lacks canUpdateOwnMetadata"
+        self.outbox.put(rtc.SignalResponse(request_response=response))
+        if allowed:
+            self.hub.registry.update_metadata(self.participant, request)
+
+
+def _join_response(hub: SignalHub, me: ParticipantRecord) -> rtc.SignalResponse:
+    info = hub.server_info()
+    join = rtc.JoinResponse(
+        room=me.room.snapshot(),
+        participant=me.info,
+        other_participants=me.room.visible_infos(exclude=me),
+        server_version=info.version,
+        server_info=info,
+        subscriber_primary=True,
+        fast_publish=False,
+        ping_interval=PING_INTERVAL,
+        ping_timeout=PING_TIMEOUT,
+        client_configuration=models.ClientConfiguration(
+            resume_connection=models.ClientConfigSetting.DISABLED
+        ),
+    )
+    return rtc.SignalResponse(join=join)
+
+
+async def serve_rtc_session(
+    hub: SignalHub, websocket: Any, claims: TokenClaims, client: models.ClientInfo, auto: bool
+) -> None:
+    """Run one participant until its socket closes or it is evicted.
+
+    Raises :class:`RemoteProtocolError` for an undecodable request (the caller closes
+    the socket with a protocol-error code). Cancellation ends the session; the leave is
+    still recorded.
+    """
+    events_send, events_receive = trio.open_memory_channel[MediaEvent](256)
+    async with (
+        trio.open_nursery() as nursery,
+        open_participant_media(hub.bridge, hub.relay, events_send) as media,
+    ):
+        outbox = Outbox(nursery.cancel_scope)
+        participant = hub.registry.join(
+            claims, client, outbox.put, lambda _reason: outbox.close_after_flush()
+        )
+        session = SignalSession(hub, participant, media, outbox, auto)
+        outbox.put(_join_response(hub, participant))
+        hub.registry.set_state(participant, models.ParticipantInfo.JOINED)
+        hub.sessions[participant.sid] = session
+        protocol_error: RemoteProtocolError | None = None
+        try:
+            nursery.start_soon(outbox.serve, websocket)
+            nursery.start_soon(session.pump_media, events_receive)
+            nursery.start_soon(session.negotiate_subscriber)
+            for track in hub.tracks_for(session):
+                session.subscribe(track)
+            session.request_offer()  # the first offer exists even in an empty room
+            await _read_requests(session, websocket)
+        except ConnectionClosedError:
+            pass
+        except RemoteProtocolError as exc:
+            protocol_error = exc
+        finally:
+            reason = session.leave_reason
+            if reason == models.DisconnectReason.UNKNOWN_REASON:
+                reason = models.DisconnectReason.SIGNAL_CLOSE
+            hub.registry.leave(participant, reason)
+            hub.participant_gone(participant)
+        nursery.cancel_scope.cancel()
+    if protocol_error is not None:
+        raise protocol_error
+
+
+async def _read_requests(session: SignalSession, websocket: Any) -> None:
+    while True:
+        data = await websocket.receive()
+        if isinstance(data, str):
+            raise RemoteProtocolError("text frames are not supported; send binary protobuf")
+        await session.handle(decode_signal_request(data))
