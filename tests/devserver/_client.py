@@ -55,7 +55,9 @@ async def open_agent(
         server.api_key, server.api_secret, identity="", video=VideoGrants(agent=True)
     )
     headers = [(b"authorization", f"Bearer {token}".encode())]
-    async with trio_websocket.open_websocket_url(f"{server.url}/agent", extra_headers=headers) as ws:
+    async with trio_websocket.open_websocket_url(
+        f"{server.url}/agent", extra_headers=headers
+    ) as ws:
         yield ws
 
 
@@ -101,10 +103,14 @@ async def twirp(
         content_type = "application/protobuf"
     headers = {"authorization": f"Bearer {token}", "content-type": content_type}
     async with httpx.AsyncClient() as client:
-        return await client.post(f"{server.http_url}/twirp/livekit.{method}", content=body, headers=headers)
+        return await client.post(
+            f"{server.http_url}/twirp/livekit.{method}", content=body, headers=headers
+        )
 
 
-async def http_get(server: DevServer, path: str, headers: Mapping[str, str] | None = None) -> httpx.Response:
+async def http_get(
+    server: DevServer, path: str, headers: Mapping[str, str] | None = None
+) -> httpx.Response:
     async with httpx.AsyncClient() as client:
         return await client.get(f"{server.http_url}{path}", headers=dict(headers or {}))
 

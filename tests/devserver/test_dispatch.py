@@ -23,7 +23,10 @@ def test_no_available_worker_gives_none() -> None:
 
 def test_full_worker_is_never_chosen_over_an_idle_one() -> None:
     rng = random.Random(1)
-    picks = {choose_worker([profile("full", 1.0), profile("idle", 0.0)], rng).worker_id for _ in range(200)}  # type: ignore[union-attr]
+    picks = {
+        choose_worker([profile("full", 1.0), profile("idle", 0.0)], rng).worker_id
+        for _ in range(200)
+    }  # type: ignore[union-attr]
     assert picks == {"idle"}
 
 
@@ -53,7 +56,9 @@ def test_matching_is_by_agent_name_and_job_type() -> None:
     st.lists(st.tuples(st.floats(-1, 2, allow_nan=False), st.booleans()), max_size=8),
     st.integers(0, 2**32),
 )
-def test_choice_is_always_an_available_candidate(loads: list[tuple[float, bool]], seed: int) -> None:
+def test_choice_is_always_an_available_candidate(
+    loads: list[tuple[float, bool]], seed: int
+) -> None:
     workers = [profile(str(i), load, ok) for i, (load, ok) in enumerate(loads)]
     chosen = choose_worker(workers, random.Random(seed))
     if any(ok for _, ok in loads):

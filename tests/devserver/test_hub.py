@@ -78,7 +78,9 @@ def test_destinations_limit_recipients_and_lossy_stays_lossy() -> None:
     hub.route_data(s["alice"].participant, packet.SerializeToString(), reliable=False)
     assert [(p.user.payload, r) for p, r in s["bob"].data] == [(b"x", False)]
     assert received(s["carol"]) == []
-    inner = models.DataPacket(user=models.UserPacket(payload=b"y", destination_identities=["carol"]))
+    inner = models.DataPacket(
+        user=models.UserPacket(payload=b"y", destination_identities=["carol"])
+    )
     hub.route_data(s["alice"].participant, inner.SerializeToString(), reliable=True)
     assert [p.user.payload for p in received(s["carol"])] == [b"y"]
     assert len(received(s["bob"])) == 1

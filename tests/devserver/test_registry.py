@@ -36,7 +36,9 @@ class World:
         self.events: list[Any] = []
         self.registry = Registry(on_event=self.events.append, wall_clock=lambda: 1_700_000_000.0)
 
-    def join(self, identity: str, room: str = "r", **claims: Any) -> tuple[ParticipantRecord, Inbox]:
+    def join(
+        self, identity: str, room: str = "r", **claims: Any
+    ) -> tuple[ParticipantRecord, Inbox]:
         video = claims.pop("video", None) or VideoGrants(room_join=True, room=room)
         token = TokenClaims(api_key="k", identity=identity, video=video, **claims)
         inbox = Inbox()
@@ -76,7 +78,9 @@ def test_duplicate_identity_evicts_the_first_with_a_reason() -> None:
 
 def test_versions_strictly_increase_and_updates_reach_others() -> None:
     world = World()
-    alice, _ = world.join("alice", video=VideoGrants(room_join=True, room="r", can_update_own_metadata=True))
+    alice, _ = world.join(
+        "alice", video=VideoGrants(room_join=True, room="r", can_update_own_metadata=True)
+    )
     _, bob_inbox = world.join("bob")
     versions = [alice.info.version]
     world.registry.set_state(alice, models.ParticipantInfo.JOINED)
@@ -98,13 +102,17 @@ def test_hidden_participants_are_never_described_to_others() -> None:
     world.registry.set_state(ghost, models.ParticipantInfo.ACTIVE)
     world.registry.leave(ghost, models.DisconnectReason.CLIENT_INITIATED)
     assert all(p.identity != "ghost" for p in alice_inbox.updates())
-    assert world.registry.rooms["r"].visible_infos() == [world.registry.rooms["r"].participants["alice"].info]
+    assert world.registry.rooms["r"].visible_infos() == [
+        world.registry.rooms["r"].participants["alice"].info
+    ]
 
 
 def test_publication_pairs_by_cid_then_by_kind() -> None:
     world = World()
     alice, _ = world.join("alice")
-    mic = world.registry.add_track(alice, rtc.AddTrackRequest(cid="mic", type=models.AUDIO, source=models.MICROPHONE))
+    mic = world.registry.add_track(
+        alice, rtc.AddTrackRequest(cid="mic", type=models.AUDIO, source=models.MICROPHONE)
+    )
     other = world.registry.add_track(alice, rtc.AddTrackRequest(cid="x", type=models.AUDIO))
     assert mic.sid.startswith("TR_")
     assert world.registry.publish_track(alice, "mic", models.AUDIO, "1") is mic
@@ -118,7 +126,9 @@ def test_publication_pairs_by_cid_then_by_kind() -> None:
 
 def test_agents_do_not_trigger_publisher_jobs() -> None:
     world = World()
-    bot, _ = world.join("bot", kind="agent", video=VideoGrants(room_join=True, room="r", agent=True))
+    bot, _ = world.join(
+        "bot", kind="agent", video=VideoGrants(room_join=True, room="r", agent=True)
+    )
     world.registry.add_track(bot, rtc.AddTrackRequest(cid="c", type=models.AUDIO))
     world.registry.publish_track(bot, "c", models.AUDIO, "0")
     assert bot.info.kind == models.ParticipantInfo.AGENT

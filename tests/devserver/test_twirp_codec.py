@@ -32,7 +32,9 @@ def test_protobuf_body_decodes_and_round_trips() -> None:
 
 def test_json_body_decodes_camel_case_and_answers_json() -> None:
     path = "/twirp/livekit.AgentDispatchService/CreateDispatch"
-    call = decode_twirp_request(path, "application/json; charset=utf-8", b'{"agentName":"a","room":"r"}')
+    call = decode_twirp_request(
+        path, "application/json; charset=utf-8", b'{"agentName":"a","room":"r"}'
+    )
     assert call.json
     assert call.message == agent_dispatch.CreateAgentDispatchRequest(agent_name="a", room="r")
     data, content_type = encode_twirp_response(call.message, as_json=True)

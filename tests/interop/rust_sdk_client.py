@@ -38,12 +38,16 @@ def dominant(samples: np.ndarray) -> float:
     return float(np.fft.rfftfreq(len(samples), 1 / RATE)[int(np.argmax(spectrum))])
 
 
-async def participant(url: str, tok: str, freq: float, peer: str, result: dict, stop: asyncio.Event) -> None:
+async def participant(
+    url: str, tok: str, freq: float, peer: str, result: dict, stop: asyncio.Event
+) -> None:
     room = rtc.Room()
     got_track: asyncio.Future[rtc.Track] = asyncio.get_running_loop().create_future()
 
     @room.on("track_subscribed")
-    def on_track(track: rtc.Track, pub: rtc.RemoteTrackPublication, who: rtc.RemoteParticipant) -> None:
+    def on_track(
+        track: rtc.Track, pub: rtc.RemoteTrackPublication, who: rtc.RemoteParticipant
+    ) -> None:
         if who.identity == peer and not got_track.done():
             got_track.set_result(track)
 
@@ -87,8 +91,22 @@ async def main() -> None:
     try:
         await asyncio.wait_for(
             asyncio.gather(
-                participant(url, token(key, secret, "alice", room_name), 440.0, "bob", results["alice"], stops[0]),
-                participant(url, token(key, secret, "bob", room_name), 660.0, "alice", results["bob"], stops[1]),
+                participant(
+                    url,
+                    token(key, secret, "alice", room_name),
+                    440.0,
+                    "bob",
+                    results["alice"],
+                    stops[0],
+                ),
+                participant(
+                    url,
+                    token(key, secret, "bob", room_name),
+                    660.0,
+                    "alice",
+                    results["bob"],
+                    stops[1],
+                ),
             ),
             60,
         )
