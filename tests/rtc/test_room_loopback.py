@@ -160,3 +160,31 @@ async def test_token_in_query_and_options() -> None:
             async with open_room(server.url, make_token(), options):
                 pass
             assert server.auth_headers == [False]
+
+
+async def test_nothing_survives_the_room_scope() -> None:
+    """With an explicit bridge: after the room's block no asyncio task is left on it."""
+    import asyncio
+
+    from trioagents.core import LocalProtocolError
+    from trioagents.transport import open_asyncio_bridge
+
+    async def tasks_left() -> int:
+        return len(asyncio.all_tasks()) - 1  # minus this one
+
+    with trio.fail_after(10):
+        async with open_fake_server() as server, open_asyncio_bridge() as bridge:
+            async with (
+                open_room(server.url, make_token(), bridge=bridge) as room,
+                room.subscribe_audio("TR_bot") as stream,
+                room.publish_audio() as source,
+            ):
+                async for _ in stream:
+                    break
+                await source.capture_frame(AudioFrame.from_mono(tone(440.0, 0.02), 48000))
+                with pytest.raises(LocalProtocolError):
+                    await room.send_data(b"x" * 15_001)
+                assert await bridge.run(tasks_left) > 0
+            assert await bridge.run(tasks_left) == 0
+        assert bridge.statistics().leftover_tasks == 0
+        assert bridge.statistics().joined

@@ -28,7 +28,7 @@ from typing import Any
 
 import trio
 
-from ..core import ConnectError, RemoteProtocolError, TransportError
+from ..core import ConnectError, LocalProtocolError, RemoteProtocolError, TransportError
 from ..protocol import (
     LocalTrackSubscribed,
     ParticipantsUpdated,
@@ -41,7 +41,7 @@ from ..transport import AsyncioBridge
 from ._audio_in import AudioStream
 from ._audio_out import AudioSource
 from ._connection import ConnectionOutcome, RoomConnection, open_room_connection
-from ._data import user_packet
+from ._data import MAX_DATA_PAYLOAD, user_packet
 from ._data_plane import DataPlane
 from ._errors import JoinRefusedError, RequestRefusedError, RoomClosedError
 from ._events import (
@@ -289,7 +289,15 @@ class Room:
         topic: str = "",
         destination_identities: Sequence[str] = (),
     ) -> None:
-        """Publish a user packet (waits while rejoining; RoomClosedError once closed)."""
+        """Publish a user packet (waits while rejoining; RoomClosedError once closed).
+
+        Payloads above ``MAX_DATA_PAYLOAD`` (15 000 bytes) raise LocalProtocolError:
+        send large content as a text stream instead.
+        """
+        if len(payload) > MAX_DATA_PAYLOAD:
+            raise LocalProtocolError(
+                f"data payload of {len(payload)} bytes exceeds {MAX_DATA_PAYLOAD}; use a stream"
+            )
         await self._data.send_packet(user_packet(payload, topic, destination_identities), reliable)
 
     async def set_attributes(self, attributes: Mapping[str, str]) -> None:
