@@ -82,6 +82,7 @@ async def test_leave_with_disconnect_closes_the_room() -> None:
             await server.send_leave(rtc.LeaveRequest.DISCONNECT, models.ROOM_DELETED)
             event = await next_event(room, RoomDisconnected)
             assert event.reason == "ROOM_DELETED"
+            assert [e async for e in room.events()] == []  # the channel ends
             with pytest.raises(RoomClosedError):
                 await room.send_data(b"x")
             assert server.joins == 1

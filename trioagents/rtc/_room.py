@@ -135,7 +135,10 @@ class Room:
         return self._connection is not None
 
     def events(self) -> trio.MemoryReceiveChannel[RoomEvent]:
-        """The room's event channel (one consumer; oldest events dropped when full)."""
+        """The room's event channel (one consumer; oldest events dropped when full).
+
+        It ends (``EndOfChannel``) after ``RoomDisconnected``, when the room is over.
+        """
         return self._events_receive
 
     def statistics(self) -> RoomStatistics:
@@ -143,12 +146,15 @@ class Room:
         return RoomStatistics(self._joins, self._events_dropped, self._data.malformed, rtt)
 
     def _emit(self, event: RoomEvent) -> None:
+        """Never raises: runs inside callbacks posted from the loop thread."""
         try:
             self._events_send.send_nowait(event)
         except trio.WouldBlock:
             self._events_receive.receive_nowait()  # drop the oldest
             self._events_dropped += 1
             self._events_send.send_nowait(event)
+        except trio.ClosedResourceError:
+            pass  # the room has ended; late callbacks from the loop are dropped
 
     def _wake(self) -> None:
         self._changed.set()
@@ -192,6 +198,7 @@ class Room:
         finally:
             self._closed.set()
             self._data.text_streams.close_all()
+            self._events_send.close()  # ``async for event in room.events()`` ends
             self._wake()
 
     async def _join_once(
@@ -258,6 +265,8 @@ class Room:
                     source.mark_subscribed()
 
     def on_remote_track(self, track_sid: str, track: Any) -> None:
+        if self._closed.is_set():
+            return  # posted from the loop after the room ended
         self._remote_tracks[track_sid] = track
         owner = next(
             (p for p in self._registry.participants.values() if track_sid in p.tracks), None
@@ -266,7 +275,8 @@ class Room:
         self._wake()
 
     def on_data(self, data: bytes, reliable: bool) -> None:
-        self._data.on_data(data, reliable)
+        if not self._closed.is_set():  # else posted from the loop after the room ended
+            self._data.on_data(data, reliable)
 
     # -- sending ---------------------------------------------------------------------------------
 

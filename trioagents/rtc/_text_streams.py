@@ -58,6 +58,23 @@ class TextStreamReader:
     async def read_all(self) -> str:
         return "".join([chunk async for chunk in self])
 
+    def feed(self, text: str) -> bool:
+        """Router side: queue a chunk; False (stream aborted) when the reader lags."""
+        try:
+            self._send.send_nowait(text)
+        except trio.WouldBlock:
+            self.finish(aborted=True)
+            return False
+        except trio.ClosedResourceError:
+            return False
+        return True
+
+    def finish(self, attributes: Mapping[str, str] | None = None, *, aborted: bool = False) -> None:
+        """Router side: the trailer arrived (attributes merged), or the stream was cut."""
+        self.final_attributes.update(attributes or {})
+        self.aborted = self.aborted or aborted
+        self._send.close()
+
 
 TextStreamHandler = Callable[[TextStreamReader], Awaitable[None]]
 
@@ -140,14 +157,15 @@ class TextStreams:
             self._on_header(packet, nursery)
         elif kind == "stream_chunk":
             reader = self._readers.get(packet.stream_chunk.stream_id)
-            if reader is not None:
-                self._feed(reader, packet.stream_chunk.content.decode(errors="replace"))
+            if reader is not None and not reader.feed(
+                packet.stream_chunk.content.decode(errors="replace")
+            ):
+                self._readers.pop(reader.info.stream_id, None)
         elif kind == "stream_trailer":
             reader = self._readers.pop(packet.stream_trailer.stream_id, None)
             if reader is not None:
-                reader.final_attributes.update(packet.stream_trailer.attributes)
-                reader.aborted = reader.aborted or bool(packet.stream_trailer.reason)
-                reader._send.close()
+                trailer = packet.stream_trailer
+                reader.finish(trailer.attributes, aborted=bool(trailer.reason))
 
     def _on_header(self, packet: models.DataPacket, nursery: trio.Nursery) -> None:
         header = packet.stream_header
@@ -160,24 +178,13 @@ class TextStreams:
         )
         reader = TextStreamReader(info)
         if header.HasField("inline_content"):
-            self._feed(reader, header.inline_content.decode(errors="replace"))
-            reader._send.close()
+            reader.feed(header.inline_content.decode(errors="replace"))
+            reader.finish()
         else:
             self._readers[header.stream_id] = reader
         nursery.start_soon(handler, reader)
 
-    def _feed(self, reader: TextStreamReader, text: str) -> None:
-        try:
-            reader._send.send_nowait(text)
-        except trio.WouldBlock:
-            reader.aborted = True
-            reader._send.close()
-            self._readers.pop(reader.info.stream_id, None)
-        except trio.ClosedResourceError:
-            pass
-
     def close_all(self) -> None:
         for reader in self._readers.values():
-            reader.aborted = True
-            reader._send.close()
+            reader.finish(aborted=True)
         self._readers.clear()
