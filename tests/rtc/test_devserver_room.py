@@ -20,6 +20,7 @@ from trioagents.rtc import (
     ConnectionResumed,
     DataReceived,
     ReconnectPolicy,
+    RemoteTrackSubscribed,
     Room,
     RoomOptions,
     RpcInvocation,
@@ -151,3 +152,21 @@ async def test_signal_drop_rejoins_with_tracks_reestablished() -> None:
                     break
                 await user.wait_state_changed()
             assert abs(await heard_frequency(user, agent_track) - 660.0) < 10
+
+
+async def test_manual_subscription() -> None:
+    with trio.fail_after(15):
+        async with (
+            open_devserver() as server,
+            open_room(server.url, token(server, "user")) as user,
+            speaking(user, 440.0),
+            open_room(
+                server.url, token(server, "agent"), RoomOptions(auto_subscribe=False)
+            ) as agent,
+        ):
+            sid = await wait_for_audio_track(agent, "user")
+            with trio.move_on_after(0.5):
+                async for event in agent.events():
+                    assert not isinstance(event, RemoteTrackSubscribed), "not asked for"
+            await agent.set_subscribed(sid)
+            assert abs(await heard_frequency(agent, sid) - 440.0) < 10

@@ -204,6 +204,9 @@ class RoomConnection:
         await self.negotiate_publisher()
         return info
 
+    async def update_subscription(self, track_sids: list[str], subscribe: bool) -> None:
+        await self.send_signal(self._core.send_subscription(track_sids, subscribe))
+
     async def update_attributes(self, attributes: dict[str, str]) -> RequestAnswered:
         request_id, data = self._core.send_update_attributes(attributes)
         send, receive = trio.open_memory_channel[RequestAnswered](1)

@@ -322,6 +322,14 @@ class Room:
             else:
                 self.local_participant.attributes.pop(key, None)
 
+    async def set_subscribed(self, track_sid: str, subscribed: bool = True) -> None:
+        """Subscribe to (or drop) a remote track; for rooms joined with ``auto_subscribe=False``.
+
+        Not remembered across a rejoin: call it again after ``ConnectionResumed``.
+        """
+        connection = await self._current_connection()
+        await connection.update_subscription([track_sid], subscribed)
+
     def register_rpc_method(self, method: str, handler: RpcHandler) -> None:
         self._data.rpc.register(method, handler)
 
