@@ -38,7 +38,7 @@ from ..protocol import (
     TokenRefreshed,
 )
 from ..transport import AsyncioBridge
-from ._audio_in import AudioStream
+from ._audio_in import AudioStream, RemoteAudio
 from ._audio_out import AudioSource
 from ._connection import ConnectionOutcome, RoomConnection, open_room_connection
 from ._data import MAX_DATA_PAYLOAD, user_packet
@@ -111,7 +111,7 @@ class Room:
         self._connected = trio.Event()
         self._closed = trio.Event()
         self._changed = trio.Event()
-        self._remote_tracks: dict[str, Any] = {}
+        self._remote_audio = RemoteAudio(bridge, self._track_gone, self.wait_state_changed)
         self._sources: dict[AudioSource, str] = {}
         self._subscribed_sids: set[str] = set()
         self._data = DataPlane(self._send_raw, self._emit, nursery)
@@ -232,7 +232,7 @@ class Room:
                     self._connected = trio.Event()
                     for source in self._sources:
                         source.attach(None)
-                    self._remote_tracks.clear()
+                    self._remote_audio.clear()
                     self._wake()
         raise ConnectError("joining the room timed out")
 
@@ -267,7 +267,7 @@ class Room:
     def on_remote_track(self, track_sid: str, track: Any) -> None:
         if self._closed.is_set():
             return  # posted from the loop after the room ended
-        self._remote_tracks[track_sid] = track
+        self._remote_audio.add(track_sid, track)
         owner = next(
             (p for p in self._registry.participants.values() if track_sid in p.tracks), None
         )
@@ -416,7 +416,7 @@ class Room:
         """
         stream = AudioStream(track_sid, sample_rate, num_channels, buffer)
         async with trio.open_nursery() as nursery:
-            nursery.start_soon(self._feed_stream, stream)
+            nursery.start_soon(self._remote_audio.feed, stream)
             try:
                 yield stream
             finally:
@@ -427,37 +427,6 @@ class Room:
             return True
         published = any(track_sid in p.tracks for p in self._registry.participants.values())
         return self._connection is not None and not published
-
-    async def _feed_stream(self, stream: AudioStream) -> None:
-        from ..transport import pump_audio_track
-
-        sid = stream.track_sid
-        bridge = self._bridge
-
-        def deliver(data: Any) -> None:  # loop thread
-            bridge.post(stream.deliver, data)
-
-        try:
-            while not self._track_gone(sid):
-                track = self._remote_tracks.get(sid)
-                if track is None:
-                    await self._changed.wait()
-                    continue
-                async with trio.open_nursery() as pump:
-                    pump.start_soon(self._watch_track, sid, track, pump.cancel_scope)
-                    await bridge.run(
-                        pump_audio_track, track, stream.sample_rate, stream.num_channels, deliver
-                    )
-                    pump.cancel_scope.cancel()
-                if self._remote_tracks.get(sid) is track:
-                    self._remote_tracks.pop(sid)
-        finally:
-            stream.end()
-
-    async def _watch_track(self, sid: str, track: Any, scope: trio.CancelScope) -> None:
-        while self._remote_tracks.get(sid) is track and not self._track_gone(sid):
-            await self._changed.wait()
-        scope.cancel()
 
     async def disconnect(self) -> None:
         """Send our leave on the current connection (bounded by the caller)."""
