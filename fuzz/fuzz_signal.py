@@ -1,13 +1,15 @@
-"""Fuzz the sans-I/O signal client: feed it arbitrary server messages.
+"""Fuzz the sans-I/O signal client (and the data-packet decoder).
 
-Invariant: every message parses into an event (or is dropped), or raises
+Invariant: every server message parses into an event (or is dropped), or raises
 RemoteProtocolError; nothing else escapes, and a leave can always be sent after.
+Data-channel messages decode to a DataPacket or raise RemoteProtocolError.
 
 Run: ``python fuzz/fuzz_signal.py [examples]`` (default 2000).
 """
 
 from __future__ import annotations
 
+import contextlib
 import sys
 from pathlib import Path
 
@@ -16,11 +18,10 @@ from hypothesis import strategies as st
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-import contextlib
-
 from tests.protocol.signal_messages import join_response, server_message
 from trioagents.core import RemoteProtocolError
 from trioagents.protocol import SignalClient, decode_signal_request
+from trioagents.rtc._data import decode_data_packet
 
 
 def check(messages: list[bytes], join_first: bool) -> None:
@@ -31,6 +32,9 @@ def check(messages: list[bytes], join_first: bool) -> None:
         with contextlib.suppress(RemoteProtocolError):
             client.receive_message(data)
     assert decode_signal_request(client.send_leave()).WhichOneof("message") == "leave"
+    for data in messages:
+        with contextlib.suppress(RemoteProtocolError):
+            assert decode_data_packet(data).WhichOneof("value") is not None
 
 
 def run(examples: int) -> None:
