@@ -170,3 +170,61 @@ async def test_manual_subscription() -> None:
                     assert not isinstance(event, RemoteTrackSubscribed), "not asked for"
             await agent.set_subscribed(sid)
             assert abs(await heard_frequency(agent, sid) - 440.0) < 10
+
+
+async def test_agent_session_speaks_into_the_room() -> None:
+    """A real AgentSession over room IO: say() → TTS → published track, state, transcript."""
+    from trioagents.testing import FakeTTS, FakeVAD
+    from trioagents.voice import Agent, AgentSession, open_room_io
+
+    text = "Hello from the room."
+    states: list[str] = []
+    transcript_final = trio.Event()
+    back_to_listening = trio.Event()
+
+    async def on_transcript(reader):  # type: ignore[no-untyped-def]
+        if (
+            await reader.read_all() == text
+            and reader.final_attributes.get("lk.transcription_final") == "true"
+        ):
+            transcript_final.set()
+
+    async def watch_state(user: Room) -> None:
+        while True:
+            agent = user.remote_participants.get("agent")
+            state = agent.attributes.get("lk.agent.state") if agent else None
+            if state and (not states or states[-1] != state):
+                states.append(state)
+                if state == "listening" and "speaking" in states:
+                    back_to_listening.set()
+            await user.wait_state_changed()
+
+    with trio.fail_after(20):
+        async with (
+            open_devserver() as server,
+            open_room(server.url, token(server, "user")) as user,
+            speaking(user, 440.0),  # the user is linked by its microphone track
+            open_room(server.url, token(server, "agent")) as room,
+            trio.open_nursery() as nursery,
+        ):
+            user.register_text_stream_handler("lk.transcription", on_transcript)
+            nursery.start_soon(watch_state, user)
+            session: AgentSession[None] = AgentSession(tts=FakeTTS(), vad=FakeVAD())
+            async with (
+                open_room_io(room, session) as io,
+                session.start(
+                    Agent(instructions="test"),
+                    audio_input=io.audio_input,
+                    audio_output=io.audio_output,
+                ),
+            ):
+                assert io.linked_identity == "user"
+                # the user's tone counts as speech: do not let it interrupt the greeting
+                handle = session.say(text, allow_interruptions=False)
+                await handle.wait_for_playout()
+                played = io.source.statistics().played
+                assert played == pytest.approx(len(text) / 16.0, abs=0.05)  # FakeTTS rate
+                await transcript_final.wait()
+                await back_to_listening.wait()
+            assert states[-2:] == ["speaking", "listening"]
+            nursery.cancel_scope.cancel()
