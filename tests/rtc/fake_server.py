@@ -119,7 +119,7 @@ class FakeServer:
         packet.participant_identity = "bot"
         packet.participant_sid = "PA_bot"
         channel = self.session.channels["_reliable" if reliable else "_lossy"]
-        self.bridge.call_soon(channel.send, packet.SerializeToString())
+        self.bridge.call_soon(_send_when_open, channel, packet.SerializeToString())
 
     # -- websocket ------------------------------------------------------------------------
 
@@ -350,6 +350,14 @@ class FakeServer:
             id=request_id, method=method, payload=payload, response_timeout_ms=5000, version=1
         )
         self.send_packet_to_client(models.DataPacket(rpc_request=request))
+
+
+def _send_when_open(channel: Any, data: bytes) -> None:
+    """On the loop: a server-created channel may still be connecting; queue until open."""
+    if channel.readyState == "open":
+        channel.send(data)
+    else:
+        channel.once("open", lambda: channel.send(data))
 
 
 async def _set_answer(pc: Any, sdp: str) -> None:
