@@ -159,3 +159,20 @@ async def test_reconnect_attempts_exhausted() -> None:
             event = await next_event(room, RoomDisconnected)
             assert event.reason == "reconnect attempts exhausted"
             assert server.joins == 3
+
+
+async def test_unusable_subscriber_offer_gives_protocol_error_and_clean_leave() -> None:
+    offer = rtc.SessionDescription(type="offer", sdp="v=0\r\nm=audio 9 RTP/AVP 0\r\n", id=9)
+    with trio.fail_after(10):
+        async with open_fake_server() as server:
+
+            async def join_then_receive_bad_offer() -> None:
+                async with open_room(server.url, make_token(), FAST):
+                    await server.send_raw(rtc.SignalResponse(offer=offer).SerializeToString())
+                    await trio.sleep_forever()
+
+            with pytest.raises(RemoteProtocolError, match="cannot be applied"):
+                await join_then_receive_bad_offer()
+            while not server.leaves:
+                await server.changed.wait()
+            assert server.leaves == [models.STATE_MISMATCH]

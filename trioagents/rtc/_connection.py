@@ -21,10 +21,10 @@ Concurrency rules:
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager, suppress
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Any, Protocol, TypeVar
 
 import trio
 
@@ -47,6 +47,8 @@ from ..transport import AsyncioBridge, WebSocketClient, open_peer_connection, op
 from ._errors import JoinRefusedError
 
 __all__ = ["ConnectionOutcome", "RoomConnection", "SignalHandler", "open_room_connection"]
+
+T = TypeVar("T")
 
 
 @dataclass(frozen=True, slots=True)
@@ -110,14 +112,14 @@ class RoomConnection:
 
     async def _dispatch(self, event: SignalEvent, handler: SignalHandler) -> bool:
         if isinstance(event, SubscriberOfferReceived):
-            sdp = await self.bridge.run(_answer_offer, self._subscriber, event.sdp)
+            sdp = await self._apply_remote(_answer_offer, self._subscriber, event.sdp)
             await self.send_signal(self._core.send_answer(sdp, event.offer_id))
         elif isinstance(event, PublisherAnswerReceived):
             if self._answer is not None:
                 self._answer.send_nowait(event.sdp)
         elif isinstance(event, IceCandidateReceived):
             pc = self._publisher if event.target == "publisher" else self._subscriber
-            await self.bridge.run(_add_candidate, pc, event.candidate_init)
+            await self._apply_remote(_add_candidate, pc, event.candidate_init)
         elif isinstance(event, LocalTrackPublished):
             _resolve(self._pending_tracks.pop(event.cid, None), event.track)
         elif isinstance(event, RequestAnswered):
@@ -184,7 +186,21 @@ class RoomConnection:
                 answer = await receive.receive()
             finally:
                 self._answer = None
-            await self.bridge.run(_apply_answer, self._publisher, answer)
+            await self._apply_remote(_apply_answer, self._publisher, answer)
+
+    async def _apply_remote(self, corofn: Callable[..., Awaitable[T]], pc: Any, text: str) -> T:
+        """Apply server-sent SDP or a candidate on the loop.
+
+        Whatever aiortc raises on it (ValueError mostly, InvalidStateError for an
+        answer out of turn) is the server's fault: RemoteProtocolError.
+        """
+        try:
+            return await self.bridge.run(corofn, pc, text)
+        except Exception as exc:  # the aiortc boundary with untrusted input
+            raise RemoteProtocolError(
+                "the server sent a session description or candidate that cannot be applied",
+                payload=text[:256].encode(),
+            ) from exc
 
     async def wait_data_channels_open(self) -> None:
         """Wait until the publisher's data channels are open (so ICE and DTLS are up).
