@@ -188,3 +188,17 @@ async def test_nothing_survives_the_room_scope() -> None:
             assert await bridge.run(tasks_left) == 0
         assert bridge.statistics().leftover_tasks == 0
         assert bridge.statistics().joined
+
+
+async def test_late_subscriber_gets_fresh_audio_not_a_backlog() -> None:
+    """Unread tracks are drained from arrival: subscribing later yields real-time frames."""
+    with trio.fail_after(10):
+        async with open_fake_server() as server, open_room(server.url, make_token()) as room:
+            await trio.sleep(1.5)  # the bot's tone has been arriving all along
+            assert room.statistics().audio_frames_discarded > 25
+            async with room.subscribe_audio("TR_bot") as stream:
+                count = 0
+                with trio.move_on_after(0.5):
+                    async for _ in stream:
+                        count += 1
+            assert 10 <= count <= 35  # ~25 frames of 20 ms, not 1.5 s of backlog at once

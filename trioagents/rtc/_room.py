@@ -77,6 +77,7 @@ class RoomStatistics:
     joins: int
     events_dropped: int
     malformed_packets: int
+    audio_frames_discarded: int  # received on tracks nobody subscribed to
     rtt_ms: int | None
 
 
@@ -111,7 +112,7 @@ class Room:
         self._connected = trio.Event()
         self._closed = trio.Event()
         self._changed = trio.Event()
-        self._remote_audio = RemoteAudio(bridge, self._track_gone, self.wait_state_changed)
+        self._remote_audio = RemoteAudio(bridge, nursery, self._track_gone, self.wait_state_changed)
         self._sources: dict[AudioSource, str] = {}
         self._subscribed_sids: set[str] = set()
         self._data = DataPlane(self._send_raw, self._emit, nursery)
@@ -143,7 +144,13 @@ class Room:
 
     def statistics(self) -> RoomStatistics:
         rtt = self._connection.rtt_ms if self._connection is not None else None
-        return RoomStatistics(self._joins, self._events_dropped, self._data.malformed, rtt)
+        return RoomStatistics(
+            self._joins,
+            self._events_dropped,
+            self._data.malformed,
+            self._remote_audio.frames_discarded,
+            rtt,
+        )
 
     def _emit(self, event: RoomEvent) -> None:
         """Never raises: runs inside callbacks posted from the loop thread."""

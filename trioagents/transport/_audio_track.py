@@ -12,9 +12,10 @@ thread-safe, non-blocking operations only:
   how many samples it discarded (barge-in: nothing queued before the clear can be
   sent afterwards). ``on_consumed`` is called (on the loop thread) after every
   frame so the Trio side can wake producers waiting for room.
-* :func:`pump_audio_track` reads an incoming track, resamples each frame with PyAV
-  to the requested rate/channels and hands the numpy block to ``deliver`` (which
-  posts into Trio). It returns when the track ends.
+* :func:`pump_audio_track` drains an incoming track and hands every decoded frame
+  to ``deliver`` (which posts into Trio, where each subscriber resamples it). It
+  returns when the track ends. aiortc's receive queue is unbounded, so the room
+  drains every remote track from its arrival whether or not anyone listens.
 
 Rejected alternative: a per-frame ``bridge.run(track.recv)`` pull from Trio. It
 costs one cross-thread round trip per frame for no gain (feasibility §2).
@@ -129,27 +130,19 @@ class PacedAudioTrack(_make_track_base()):  # type: ignore[misc]
         return out
 
 
-async def pump_audio_track(
-    track: Any,
-    sample_rate: int,
-    num_channels: int,
-    deliver: Callable[[NDArray[np.int16]], object],
-) -> None:
-    """Read ``track`` until it ends, resampling each frame; runs on the bridge loop.
+async def pump_audio_track(track: Any, deliver: Callable[[av.AudioFrame], object]) -> None:
+    """Read ``track`` until it ends, handing every decoded frame to ``deliver``.
 
-    ``deliver`` gets an int16 array shaped ``(samples, num_channels)`` and must not
-    block or raise (it posts into Trio). Cancelling the asyncio task stops the pump.
+    Runs on the bridge loop. ``deliver`` must not block or raise (it posts into
+    Trio). aiortc buffers received frames in an unbounded queue, so every remote
+    track must be drained like this from the moment it arrives, subscribed or not.
+    Cancelling the asyncio task stops the pump.
     """
     from aiortc.mediastreams import MediaStreamError
 
-    layout = "mono" if num_channels == 1 else "stereo"
-    resampler = av.AudioResampler(format="s16", layout=layout, rate=sample_rate)
     while True:
         try:
             frame = await track.recv()
         except MediaStreamError:
             return
-        for out in resampler.resample(frame):
-            data = out.to_ndarray().astype(np.int16, copy=False).reshape(-1, num_channels)
-            if len(data):
-                deliver(data)
+        deliver(frame)
