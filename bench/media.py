@@ -4,11 +4,12 @@ Runs a real room on loopback (the rtc tests' loopback peer as the server, both i
 this process) and measures:
 
 * ``cpu_idle_pct``: process CPU (% of one core) while joined without reading or
-  publishing (the loopback server already sends its tone track, so its Opus
-  encode and aiortc's receive-side decode are in this figure);
-* ``cpu_per_stream_pct``: extra CPU when we read that track (pump, hand-off, PyAV
-  resampling to 16 kHz) and publish one stream (24 kHz frames → 48 kHz → Opus →
-  SRTP, plus the server's decode), as the difference to idle;
+  publishing. The loopback server already sends its tone track and the room drains
+  every remote track, so the server's Opus encode, our decode and the per-frame
+  hand-off into Trio are in this figure;
+* ``cpu_per_stream_pct``: extra CPU when we read that track (PyAV resampling to
+  16 kHz, the bounded channel) and publish one stream (24 kHz frames → 48 kHz →
+  Opus → SRTP, plus the server's decode), as the difference to idle;
 * ``handoff_p50_us`` / ``handoff_p99_us``: asyncio loop thread → Trio hand-off
   latency of ``bridge.post`` (stamped on the loop, read in Trio), every 20 ms.
 
