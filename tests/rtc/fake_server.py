@@ -78,7 +78,7 @@ class FakeServer:
         self.leaves: list[int] = []
         self.attribute_updates: list[dict[str, str]] = []
         self.joined = trio.Event()
-        self.next_join = "normal"  # or "refuse", "garbage"
+        self.next_join = "normal"  # or "refuse", "garbage", "mute"
         self.ping = (1, 3)  # JoinResponse ping_interval, ping_timeout
         self.silent = False  # stop answering (pings included)
         self.changed = trio.Event()
@@ -153,6 +153,8 @@ class FakeServer:
             leave = rtc.LeaveRequest(reason=models.JOIN_FAILURE)
             await session.ws.send_message(rtc.SignalResponse(leave=leave).SerializeToString())
             return
+        if self.next_join == "mute":
+            await trio.sleep_forever()
         if self.next_join == "garbage":
             await session.ws.send_message(b"\xff\xff\xff")
             self.leaves.append(decode_signal_request(await session.ws.get_message()).leave.reason)

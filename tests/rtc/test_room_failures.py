@@ -176,3 +176,14 @@ async def test_unusable_subscriber_offer_gives_protocol_error_and_clean_leave() 
             while not server.leaves:
                 await server.changed.wait()
             assert server.leaves == [models.STATE_MISMATCH]
+
+
+async def test_join_timeout_is_a_connect_error() -> None:
+    with trio.fail_after(10):
+        async with open_fake_server() as server:
+            server.next_join = "mute"  # accepts the socket, never answers
+            started = trio.current_time()
+            with pytest.raises(ConnectError, match="timed out"):
+                async with open_room(server.url, make_token(), RoomOptions(join_timeout=0.5)):
+                    pass
+            assert trio.current_time() - started < 3
