@@ -109,7 +109,6 @@ class Room:
             options.event_buffer
         )
         self._connection: RoomConnection | None = None
-        self._connected = trio.Event()
         self._closed = trio.Event()
         self._changed = trio.Event()
         self._remote_audio = RemoteAudio(bridge, nursery, self._track_gone, self.wait_state_changed)
@@ -225,7 +224,6 @@ class Room:
                     await self._publish_source(connection, source, name)
                 scope.deadline = math.inf
                 self._connection = connection
-                self._connected.set()
                 self._joins += 1
                 self._wake()
                 if self._joins == 1:
@@ -236,7 +234,6 @@ class Room:
                     return await connection.wait_closed()
                 finally:
                     self._connection = None
-                    self._connected = trio.Event()
                     for source in self._sources:
                         source.attach(None)
                     self._remote_audio.clear()
