@@ -116,7 +116,8 @@ class RoomConnection:
             await self.send_signal(self._core.send_answer(sdp, event.offer_id))
         elif isinstance(event, PublisherAnswerReceived):
             if self._answer is not None:
-                self._answer.send_nowait(event.sdp)
+                with suppress(trio.WouldBlock):  # a second answer to one offer: ignored
+                    self._answer.send_nowait(event.sdp)
         elif isinstance(event, IceCandidateReceived):
             pc = self._publisher if event.target == "publisher" else self._subscriber
             await self._apply_remote(_add_candidate, pc, event.candidate_init)
