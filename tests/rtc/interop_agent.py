@@ -57,6 +57,7 @@ async def call(url: str, token: str, result: dict[str, object]) -> None:
             audio = np.concatenate(chunks)
             result["heard_hz"] = dominant_frequency(audio, 48000)
             result["rms"] = float(np.sqrt(np.mean(audio.astype(np.float64) ** 2)))
+            await room.set_attributes({"interop.heard": "1"})  # the user may hang up now
             async for event in room.events():  # stay until the user hung up
                 if isinstance(event, ParticipantDisconnected) and event.identity == "user":
                     break

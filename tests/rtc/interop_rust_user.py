@@ -65,20 +65,20 @@ async def call(url: str, token: str, result: dict) -> None:
         result["heard_hz"] = dominant(audio)
         result["rms"] = float(np.sqrt(np.mean(audio**2)))
         await stream.aclose()
-        state = await asyncio.wait_for(agent_state(room), 10)
-        result["agent_state"] = state
-        await asyncio.sleep(1.0)  # let the agent finish measuring our tone
+        result["agent_state"] = await asyncio.wait_for(agent_attribute(room, "lk.agent.state"), 10)
+        # stay (and keep sending our tone) until the agent says it heard us
+        await asyncio.wait_for(agent_attribute(room, "interop.heard"), 40)
     finally:
         stop.set()
         await player
         await room.disconnect()
 
 
-async def agent_state(room: rtc.Room) -> str:
+async def agent_attribute(room: rtc.Room, key: str) -> str:
     while True:
         agent = room.remote_participants.get("agent")
-        if agent is not None and agent.attributes.get("lk.agent.state"):
-            return agent.attributes["lk.agent.state"]
+        if agent is not None and agent.attributes.get(key):
+            return agent.attributes[key]
         await asyncio.sleep(0.05)
 
 
@@ -88,7 +88,7 @@ async def main() -> None:
     token = api.AccessToken(key, secret).with_identity("user").with_grants(grants).to_jwt()
     result: dict = {}
     try:
-        await asyncio.wait_for(call(url, token, result), 60)
+        await asyncio.wait_for(call(url, token, result), 80)
     except Exception as exc:  # report; the test decides
         result["error"] = {"type": type(exc).__name__, "text": str(exc)}
     print(json.dumps(result), flush=True)
