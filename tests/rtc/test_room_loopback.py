@@ -202,3 +202,30 @@ async def test_late_subscriber_gets_fresh_audio_not_a_backlog() -> None:
                     async for _ in stream:
                         count += 1
             assert 10 <= count <= 35  # ~25 frames of 20 ms, not 1.5 s of backlog at once
+
+
+@pytest.mark.parametrize("cancel_after", [0.0, 0.01, 0.03, 0.06, 0.3])
+async def test_cancelling_at_any_point_leaves_nothing_behind(cancel_after: float) -> None:
+    """Cancel the room's owner during connect, negotiation, ICE/DTLS or streaming."""
+    import asyncio
+
+    from trioagents.transport import open_asyncio_bridge
+
+    async def tasks_left() -> list[str]:
+        me = asyncio.current_task()
+        return [repr(t.get_coro())[:150] for t in asyncio.all_tasks() if t is not me]
+
+    with trio.fail_after(10):
+        async with open_fake_server() as server, open_asyncio_bridge() as bridge:
+            with trio.move_on_after(cancel_after):
+                async with (
+                    open_room(server.url, make_token(), bridge=bridge) as room,
+                    room.publish_audio() as source,
+                    room.subscribe_audio("TR_bot") as stream,
+                ):
+                    await source.capture_frame(AudioFrame.from_mono(tone(440.0, 0.02), 48000))
+                    async for _ in stream:
+                        pass
+            started = trio.current_time()
+            assert await bridge.run(tasks_left) == []
+            assert trio.current_time() - started < 1

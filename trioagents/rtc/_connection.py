@@ -164,7 +164,7 @@ class RoomConnection:
         assert self.outcome is not None
         return self.outcome
 
-    async def leave(self) -> None:
+    async def leave(self, *, close_socket: bool = True) -> None:
         """Send our leave (client initiated) and close the socket; bound it by the caller.
 
         Errors on an already dead socket are ignored: there is nobody left to tell.
@@ -172,7 +172,8 @@ class RoomConnection:
         self._finish(ConnectionOutcome("left", "CLIENT_INITIATED"))
         with suppress(TrioAgentsError):
             await self.send_signal(self._core.send_leave("CLIENT_INITIATED"))
-        await self._ws.aclose()
+        if close_socket:
+            await self._ws.aclose()
 
     # -- peer connections -----------------------------------------------------------------
 

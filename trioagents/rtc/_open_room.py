@@ -11,6 +11,7 @@ RemoteProtocolError), not as an exception group.
 
 from __future__ import annotations
 
+import math
 from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack, asynccontextmanager
 
@@ -44,8 +45,11 @@ async def open_room(
                 try:
                     yield room
                 finally:
+                    # when cancelled, the socket's reader is going away with us:
+                    # send the leave, but do not wait for a close handshake
+                    graceful = trio.current_effective_deadline() != -math.inf
                     with trio.CancelScope(shield=True), trio.move_on_after(1):
-                        await room.disconnect()
+                        await room.disconnect(close_socket=graceful)
                     nursery.cancel_scope.cancel()
         except BaseExceptionGroup as group:
             sole = _sole_error(group)

@@ -432,7 +432,11 @@ class Room:
         published = any(track_sid in p.tracks for p in self._registry.participants.values())
         return self._connection is not None and not published
 
-    async def disconnect(self) -> None:
-        """Send our leave on the current connection (bounded by the caller)."""
+    async def disconnect(self, *, close_socket: bool = True) -> None:
+        """Send our leave on the current connection (bounded by the caller).
+
+        ``close_socket`` also runs the websocket close handshake (skip it when the
+        caller is being cancelled: the socket's reader cannot answer it then).
+        """
         if self._connection is not None:
-            await self._connection.leave()
+            await self._connection.leave(close_socket=close_socket)

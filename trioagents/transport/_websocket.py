@@ -13,6 +13,7 @@ close handshake, bounded by ``disconnect_timeout``).
 
 from __future__ import annotations
 
+import math
 import ssl
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
@@ -83,8 +84,9 @@ async def open_websocket_client(
 
     Raises :class:`ConnectError` (with ``status`` for a rejected upgrade) if the
     connection cannot be opened; cancel the caller to bound the connect time.
-    On exit the close handshake runs shielded, bounded by ``close_grace``, and the
-    TCP stream is then closed by us (trio-websocket leaves a client stream open
+    On exit the close handshake runs shielded, bounded by ``close_grace`` (skipped
+    when the block was cancelled: nothing could answer it), and the TCP stream is
+    then closed by us (trio-websocket leaves a client stream open
     when the server initiates the close, hence owning the stream here).
     """
     target = _parse(url)
@@ -101,8 +103,12 @@ async def open_websocket_client(
             try:
                 yield WebSocketClient(connection)
             finally:
-                with trio.CancelScope(shield=True), trio.move_on_after(close_grace):
-                    await connection.aclose()
+                # Cancelled: trio-websocket's reader (in this nursery) is being
+                # cancelled too and could never complete a close handshake, so
+                # the TCP stream is just closed below. Otherwise: a bounded handshake.
+                if trio.current_effective_deadline() != -math.inf:
+                    with trio.CancelScope(shield=True), trio.move_on_after(close_grace):
+                        await connection.aclose()
     except BaseExceptionGroup as group:
         # the nursery only holds trio-websocket's reader task: surface one error
         sole = _sole_exception(group)
