@@ -267,3 +267,15 @@ async def test_user_keeps_talking_after_premature_end_of_turn(
     assert call.tts.streams.all_closed()
     items = [e.item for e in call.of_type(ConversationItemAdded)]
     assert [getattr(i, "content", None) for i in items][:2] == ["I need", "a taxi to the airport"]
+
+
+async def test_user_away_after_silence(autojump_clock: trio.testing.MockClock) -> None:
+    options = SessionOptions(user_away_timeout=5.0)
+    async with open_call([speech(0.5, 1.5, "hello")], options=options) as call:
+        await call.sleep_until(30.0)
+    from trioagents.voice import UserStateChanged
+
+    changes = [(e.new_state, e.created_at) for e in call.of_type(UserStateChanged)]
+    assert [state for state, _ in changes] == ["speaking", "listening", "away"]
+    agent_done = max(e.created_at for e in call.of_type(AgentStateChanged))
+    assert changes[-1][1] == pytest.approx(agent_done + 5.0)

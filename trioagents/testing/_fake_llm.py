@@ -50,15 +50,23 @@ class LLMRequest:
 
 
 class FakeLLM:
-    """``responses`` maps the last user message (stripped) to a script; else ``default``."""
+    """``responses`` maps the last user message (stripped) to a script; else ``default``.
+
+    A sequence of scripts answers successive requests for the same message (tool
+    steps, retries); its last script repeats.
+    """
 
     def __init__(
         self,
-        responses: Mapping[str, LLMScript] | None = None,
+        responses: Mapping[str, LLMScript | Sequence[LLMScript]] | None = None,
         *,
         default: LLMScript | None = None,
     ) -> None:
-        self.responses = dict(responses or {})
+        self.responses = {
+            key: [value] if isinstance(value, LLMScript) else list(value)
+            for key, value in (responses or {}).items()
+        }
+        self._answered: dict[str, int] = {}
         self.default = default or LLMScript(text="Okay.")
         self.streams = StreamTracker()
         self.requests: list[LLMRequest] = []
@@ -70,7 +78,12 @@ class FakeLLM:
     def script_for(self, chat_ctx: ChatContext) -> LLMScript:
         users = [m for m in chat_ctx.messages() if m.role == "user"]
         key = users[-1].content.strip() if users else ""
-        return self.responses.get(key, self.default)
+        scripts = self.responses.get(key)
+        if not scripts:
+            return self.default
+        count = self._answered.get(key, 0)
+        self._answered[key] = count + 1
+        return scripts[min(count, len(scripts) - 1)]
 
     @asynccontextmanager
     async def chat(

@@ -2,10 +2,11 @@
 
 Audio lasts exactly ``len(text) / chars_per_second`` seconds (24 kHz, 20 ms frames,
 the last one shorter); the default rate is the synchronizer's standard estimate, so
-the heard text of a half-synthesized sentence is exact in tests. Every sample of a frame holds ``1 +`` the number of characters
-fully spoken by the end of that frame, so a test can recover the heard text from
-what a sink actually played (see :func:`heard_chars`). ``ttfb`` delays the first
-frame, ``frame_interval`` paces the rest (0: all at once, faster than real time).
+the heard text of a half-synthesized sentence is exact in tests. Every sample of a
+frame holds ``1 +`` the number of characters fully spoken by the end of that frame,
+so a test can recover the heard text from what a sink actually played (see
+:func:`heard_chars`). ``ttfb`` delays the first frame, ``frame_interval`` paces the
+rest (0: all at once, faster than real time).
 
 ``errors`` maps a sentence (exact text) to the error its synthesis raises.
 """

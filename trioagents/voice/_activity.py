@@ -82,6 +82,9 @@ class AgentActivity:
             await nursery.start(self.tracker.run)
             await nursery.start(self.interruptions.run)
             nursery.start_soon(self._schedule)
+            away = self.session.options.user_away_timeout
+            if away is not None:
+                nursery.start_soon(self.session.state.serve_away_detection, away)
             if audio_input is not None:
                 recognition = AudioRecognition(
                     self.agent,

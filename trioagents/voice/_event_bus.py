@@ -88,8 +88,32 @@ class StateTracker:
         self.user_changed = trio.Event()
         self._bus.publish(event)
 
+    async def serve_away_detection(self, timeout: float) -> None:
+        """Set the user ``away`` after ``timeout`` with both sides listening; until cancelled."""
+        while True:
+            agent_changed, user_changed = self.agent_changed, self.user_changed
+            if self.agent == "listening" and self.user == "listening":
+                with trio.move_on_after(timeout) as scope:
+                    await _first(agent_changed, user_changed)
+                if scope.cancelled_caught:
+                    self.set_user("away")
+                continue
+            await _first(agent_changed, user_changed)
+
     async def wait_user_not_speaking(self) -> None:
         """Return once the user is not speaking (checkpoints even if already so)."""
         await trio.lowlevel.checkpoint()
         while self.user == "speaking":
             await self.user_changed.wait()
+
+
+async def _first(a: trio.Event, b: trio.Event) -> None:
+    """Return when either event is set (polls no clock; checkpoints)."""
+    async with trio.open_nursery() as nursery:
+
+        async def wait(event: trio.Event) -> None:
+            await event.wait()
+            nursery.cancel_scope.cancel()
+
+        nursery.start_soon(wait, a)
+        nursery.start_soon(wait, b)

@@ -72,6 +72,8 @@ class Utterance:
         self.tts_first_frame_at: float | None = None
         self._active = False
         self._output_paused = False
+        self._paused_at = 0.0
+        self._paused_for = 0.0  # total time the sink was paused by this utterance
 
     @property
     def started(self) -> bool:
@@ -102,9 +104,11 @@ class Utterance:
             return
         if not paused and self._output_paused:
             self._output_paused = False
+            self._paused_for += trio.current_time() - self._paused_at
             self.output.resume()
         elif paused and self._active and self.sink.started and not self.sink.revoked:
             self._output_paused = True  # before first audio the playout gate holds instead
+            self._paused_at = trio.current_time()
             self.output.pause()
 
     async def _run_audio(self, text: trio.MemoryReceiveChannel[str], sink: UtteranceSink) -> None:
@@ -193,20 +197,22 @@ class Utterance:
         self.state.set_agent("speaking")
 
     async def _wait_for_playout(self, sink: UtteranceSink) -> None:
+        """Wait for the sink's report, bounded by expected end + time paused + grace."""
         assert self.output is not None
         assert sink.first_frame_at is not None
         self.output.flush()
-        deadline = sink.first_frame_at + sink.written + self.playout_grace
         while True:
+            if self.speech.paused:
+                await self.speech.wait_unpaused()
+                continue
+            deadline = sink.first_frame_at + sink.written + self._paused_for + self.playout_grace
+            if trio.current_time() >= deadline:  # a sink that never reports: assume it played
+                self.playback = PlaybackFinished(sink.written, interrupted=False)
+                return
             with trio.move_on_at(deadline) as scope:
                 self.playback = await self.output.wait_for_playout()
             if not scope.cancelled_caught:
                 return
-            if not self.speech.paused:  # a sink that never reports: assume it played
-                self.playback = PlaybackFinished(sink.written, interrupted=False)
-                return
-            await self.speech.wait_unpaused()
-            deadline = trio.current_time() + sink.written + self.playout_grace
 
 
 async def _run_node(
