@@ -23,6 +23,7 @@ from ._generation import ToolCallExecutor as ToolCallExecutor
 from ._generation import ToolStepOutcome as ToolStepOutcome
 from ._generation import record_unconfigured_tool_calls as record_unconfigured_tool_calls
 from ._options import SessionOptions as SessionOptions
+from ._recognition import InlineVADStream as InlineVADStream
 from ._run_result import EventAssert as EventAssert
 from ._run_result import RunExpectations as RunExpectations
 from ._run_result import RunResult as RunResult
@@ -45,6 +46,7 @@ __all__ = [
     "EventAssert",
     "FalseInterruptionDetected",
     "HasToolSpec",
+    "InlineVADStream",
     "InterruptionNotAllowedError",
     "PlaybackFinished",
     "RunExpectations",
