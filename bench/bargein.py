@@ -28,8 +28,8 @@ import trio
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # this checkout's trioagents
 
-from trioagents.core import AudioFrame  # noqa: E402
-from trioagents.testing import (  # noqa: E402
+from trioagents.core import AudioFrame
+from trioagents.testing import (
     FakeAudioInput,
     FakeAudioOutput,
     FakeLLM,
@@ -40,7 +40,7 @@ from trioagents.testing import (  # noqa: E402
     Timeline,
     speech,
 )
-from trioagents.voice import Agent, AgentSession  # noqa: E402
+from trioagents.voice import Agent, AgentSession
 
 REPLY = " ".join(["This is a long answer that keeps going for quite a while."] * 12)
 MIN_DURATION = 0.5

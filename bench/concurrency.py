@@ -27,7 +27,7 @@ import trio
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from overhead import percentile, run_sessions  # noqa: E402
+from overhead import percentile, run_sessions
 
 
 def peak_rss_mb() -> float:

@@ -25,7 +25,7 @@ import trio
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # this checkout's trioagents
 
-from trioagents.testing import (  # noqa: E402
+from trioagents.testing import (
     FakeAudioInput,
     FakeAudioOutput,
     FakeLLM,
@@ -36,7 +36,7 @@ from trioagents.testing import (  # noqa: E402
     Timeline,
     speech,
 )
-from trioagents.voice import Agent, AgentSession, TurnMetricsCollected  # noqa: E402
+from trioagents.voice import Agent, AgentSession, TurnMetricsCollected
 
 REPLY = "Sure, I can help with that. Here is the answer."
 

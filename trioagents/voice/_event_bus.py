@@ -89,7 +89,7 @@ class StateTracker:
         self._bus.publish(event)
 
     async def serve_away_detection(self, away_after: float) -> None:
-        """Set the user ``away`` after ``away_after`` s with both sides listening; until cancelled."""
+        """Set the user ``away`` after ``away_after`` s of mutual silence; until cancelled."""
         while True:
             agent_changed, user_changed = self.agent_changed, self.user_changed
             if self.agent == "listening" and self.user == "listening":
