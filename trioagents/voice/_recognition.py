@@ -20,6 +20,7 @@ from __future__ import annotations
 import contextlib
 from collections.abc import Callable, Sequence
 from contextlib import AsyncExitStack
+from dataclasses import dataclass
 from typing import Protocol, runtime_checkable
 
 import trio
@@ -43,7 +44,7 @@ from ._events import UserInputTranscribed
 from ._interruption import InterruptionController
 from ._turn_detection import UserTurnTracker
 
-__all__ = ["AudioRecognition", "InlineVADStream"]
+__all__ = ["AudioRecognition", "InlineVADStream", "RecognitionHooks"]
 
 _STT_BUFFER = 500  # frames (5 s of 10 ms audio) held for the STT while it reconnects
 
@@ -55,30 +56,32 @@ class InlineVADStream(Protocol):
     def push_frame_nowait(self, frame: AudioFrame) -> Sequence[VADEvent]: ...
 
 
+@dataclass(frozen=True, slots=True)
+class RecognitionHooks:
+    """Where listening reports to (the activity's pieces)."""
+
+    tracker: UserTurnTracker
+    interruptions: InterruptionController
+    state: StateTracker
+    bus: EventBus
+    errors: ErrorPolicy
+    on_final: Callable[[str], None]
+    end_session: Callable[[str, ProviderError | None], None]
+
+
 class AudioRecognition:
     stt_retry_delay = 0.5
 
-    def __init__(
-        self,
-        agent: Agent,
-        vad: VAD | None,
-        tracker: UserTurnTracker,
-        interruptions: InterruptionController,
-        state: StateTracker,
-        bus: EventBus,
-        errors: ErrorPolicy,
-        on_final: Callable[[str], None],
-        end_session: Callable[[str, ProviderError | None], None],
-    ) -> None:
+    def __init__(self, agent: Agent, vad: VAD | None, hooks: RecognitionHooks) -> None:
         self._agent = agent
         self._vad = vad
-        self._tracker = tracker
-        self._interruptions = interruptions
-        self._state = state
-        self._bus = bus
-        self._errors = errors
-        self._on_final = on_final
-        self._end_session = end_session
+        self._tracker = hooks.tracker
+        self._interruptions = hooks.interruptions
+        self._state = hooks.state
+        self._bus = hooks.bus
+        self._errors = hooks.errors
+        self._on_final = hooks.on_final
+        self._end_session = hooks.end_session
         self._speech_duration = 0.0
 
     async def run(
