@@ -23,6 +23,7 @@ from ._generation import ToolCallExecutor as ToolCallExecutor
 from ._generation import ToolStepOutcome as ToolStepOutcome
 from ._generation import record_unconfigured_tool_calls as record_unconfigured_tool_calls
 from ._options import SessionOptions as SessionOptions
+from ._recognition import InlineVADStream as InlineVADStream
 from ._room_io import RoomAudioOutput as RoomAudioOutput
 from ._room_io import RoomIO as RoomIO
 from ._room_io import open_room_audio_input as open_room_audio_input
@@ -49,6 +50,7 @@ __all__ = [
     "EventAssert",
     "FalseInterruptionDetected",
     "HasToolSpec",
+    "InlineVADStream",
     "InterruptionNotAllowedError",
     "PlaybackFinished",
     "RoomAudioOutput",
