@@ -23,6 +23,26 @@ from ._openai_chat import chat_request_body as chat_request_body
 from ._openai_errors import is_content_filter as is_content_filter
 from ._openai_errors import parse_error_body as parse_error_body
 from ._openai_errors import retry_after_seconds as retry_after_seconds
+from ._signal import SIGNAL_PROTOCOL_VERSION as SIGNAL_PROTOCOL_VERSION
+from ._signal import SignalClient as SignalClient
+from ._signal import SignalConnectOptions as SignalConnectOptions
+from ._signal import SignalState as SignalState
+from ._signal import signal_url as signal_url
+from ._signal_events import IceCandidateReceived as IceCandidateReceived
+from ._signal_events import JoinAccepted as JoinAccepted
+from ._signal_events import LeaveRequested as LeaveRequested
+from ._signal_events import LocalTrackPublished as LocalTrackPublished
+from ._signal_events import LocalTrackSubscribed as LocalTrackSubscribed
+from ._signal_events import LocalTrackUnpublished as LocalTrackUnpublished
+from ._signal_events import ParticipantsUpdated as ParticipantsUpdated
+from ._signal_events import PongReceived as PongReceived
+from ._signal_events import PublisherAnswerReceived as PublisherAnswerReceived
+from ._signal_events import RequestAnswered as RequestAnswered
+from ._signal_events import RoomUpdated as RoomUpdated
+from ._signal_events import SignalEvent as SignalEvent
+from ._signal_events import SubscriberOfferReceived as SubscriberOfferReceived
+from ._signal_events import TokenRefreshed as TokenRefreshed
+from ._signal_events import TrackMuteRequested as TrackMuteRequested
 from ._sse import ServerSentEvent as ServerSentEvent
 from ._sse import SSEDecoder as SSEDecoder
 from ._tokens import AuthError as AuthError
@@ -60,6 +80,7 @@ from ._worker_ipc import encode_ipc_message as encode_ipc_message
 __all__ = [
     "MAX_IPC_FRAME",
     "MAX_MESSAGE_SIZE",
+    "SIGNAL_PROTOCOL_VERSION",
     "TWIRP_METHODS",
     "WORKER_CONNECTION_TRANSITIONS",
     "WORKER_JOB_TRANSITIONS",
@@ -71,14 +92,32 @@ __all__ = [
     "ChatStreamDecoder",
     "ChatStreamItem",
     "GoAwayReceived",
+    "IceCandidateReceived",
     "IpcFrameDecoder",
     "JobAssigned",
     "JobTerminationRequested",
+    "JoinAccepted",
+    "LeaveRequested",
+    "LocalTrackPublished",
+    "LocalTrackSubscribed",
+    "LocalTrackUnpublished",
     "PCMFramer",
+    "ParticipantsUpdated",
+    "PongReceived",
+    "PublisherAnswerReceived",
+    "RequestAnswered",
+    "RoomUpdated",
     "SSEDecoder",
     "ServerSentEvent",
+    "SignalClient",
+    "SignalConnectOptions",
+    "SignalEvent",
+    "SignalState",
+    "SubscriberOfferReceived",
     "TokenClaims",
+    "TokenRefreshed",
     "ToolCallAssembler",
+    "TrackMuteRequested",
     "TwirpError",
     "TwirpMethod",
     "TwirpRequest",
@@ -108,6 +147,7 @@ __all__ = [
     "mint_token",
     "parse_error_body",
     "retry_after_seconds",
+    "signal_url",
     "speech_request_body",
     "transcription_text",
     "verify_token",

@@ -1,0 +1,230 @@
+"""Two of our Rooms in the embedded dev server: media, data, RPC, a dropped signal.
+
+Real peer connections on loopback, real clock, each test bounded by fail_after.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+import numpy as np
+import pytest
+import trio
+
+from trioagents.core import AudioFrame
+from trioagents.devserver import DevServer, open_devserver
+from trioagents.protocol import VideoGrants, mint_token
+from trioagents.rtc import (
+    ConnectionLost,
+    ConnectionResumed,
+    DataReceived,
+    ReconnectPolicy,
+    RemoteTrackSubscribed,
+    Room,
+    RoomOptions,
+    RpcInvocation,
+    open_room,
+)
+
+from .fake_server import dominant_frequency, tone
+from .tcp_proxy import open_tcp_proxy
+
+pytestmark = pytest.mark.slow
+
+FAST = RoomOptions(reconnect=ReconnectPolicy(initial_delay=0.05, max_delay=0.2), seed=3)
+
+
+def token(server: DevServer, identity: str) -> str:
+    grants = VideoGrants(room_join=True, room="room", can_update_own_metadata=True)
+    return mint_token(server.api_key, server.api_secret, identity=identity, video=grants)
+
+
+async def wait_for_audio_track(room: Room, identity: str) -> str:
+    while True:
+        participant = room.remote_participants.get(identity)
+        if participant is not None:
+            for publication in participant.tracks.values():
+                if publication.kind == "audio":
+                    return publication.sid
+        await room.wait_state_changed()
+
+
+@asynccontextmanager
+async def speaking(room: Room, freq: float) -> AsyncIterator[None]:
+    """Publish a continuous tone for the block."""
+    async with room.publish_audio(sample_rate=48000) as source, trio.open_nursery() as nursery:
+
+        async def play() -> None:
+            signal = tone(freq, 60.0)
+            for start in range(0, len(signal), 960):
+                await source.capture_frame(AudioFrame.from_mono(signal[start : start + 960], 48000))
+
+        nursery.start_soon(play)
+        yield
+        nursery.cancel_scope.cancel()
+
+
+async def heard_frequency(room: Room, track_sid: str, seconds: float = 0.6) -> float:
+    chunks: list[np.ndarray] = []
+    async with room.subscribe_audio(track_sid, sample_rate=16000) as stream:
+        async for frame in stream:
+            chunks.append(frame.data[:, 0])
+            if sum(map(len, chunks)) >= int(seconds * 16000):
+                break
+    samples = np.concatenate(chunks)[len(chunks[0]) * 5 :]  # skip the first frames
+    assert np.abs(samples).max() > 1000, "only silence arrived"
+    return dominant_frequency(samples, 16000)
+
+
+async def test_media_both_ways_data_and_rpc_between_two_rooms() -> None:
+    with trio.fail_after(20):
+        async with (
+            open_devserver() as server,
+            open_room(server.url, token(server, "agent")) as agent,
+            open_room(server.url, token(server, "user")) as user,
+            speaking(agent, 660.0),
+            speaking(user, 440.0),
+        ):
+            user_track = await wait_for_audio_track(agent, "user")
+            agent_track = await wait_for_audio_track(user, "agent")
+            assert abs(await heard_frequency(agent, user_track) - 440.0) < 10
+            assert abs(await heard_frequency(user, agent_track) - 660.0) < 10
+
+            await user.send_data(b"ping", topic="t", destination_identities=["agent"])
+            async for event in agent.events():
+                if isinstance(event, DataReceived):
+                    assert (event.payload, event.topic, event.sender_identity) == (
+                        b"ping",
+                        "t",
+                        "user",
+                    )
+                    break
+
+            async def double(invocation: RpcInvocation) -> str:
+                assert invocation.caller_identity == "user"
+                return invocation.payload * 2
+
+            agent.register_rpc_method("double", double)
+            assert await user.perform_rpc("agent", "double", "ab") == "abab"
+
+            await agent.set_attributes({"lk.agent.state": "speaking"})
+            while user.remote_participants["agent"].attributes.get("lk.agent.state") != "speaking":
+                await user.wait_state_changed()
+
+
+async def test_signal_drop_rejoins_with_tracks_reestablished() -> None:
+    with trio.fail_after(25):
+        async with (
+            open_devserver() as server,
+            open_tcp_proxy(server.port) as proxy,
+            open_room(f"ws://127.0.0.1:{proxy.port}", token(server, "agent"), FAST) as agent,
+            open_room(server.url, token(server, "user")) as user,
+            speaking(user, 440.0),
+            speaking(agent, 660.0),
+        ):
+            user_track = await wait_for_audio_track(agent, "user")
+            first_agent_track = await wait_for_audio_track(user, "agent")
+            async with agent.subscribe_audio(user_track, sample_rate=16000) as from_user:
+                async for _ in from_user:
+                    break
+                proxy.sever()
+                events = agent.events()
+                async for event in events:
+                    if isinstance(event, ConnectionLost):
+                        break
+                async for event in events:
+                    if isinstance(event, ConnectionResumed):
+                        break
+                assert proxy.connections == 2
+                # the same stream object keeps delivering the user's tone after the rejoin
+                chunks: list[np.ndarray] = []
+                async for frame in from_user:
+                    chunks.append(frame.data[:, 0])
+                    if len(chunks) >= 40:
+                        break
+                samples = np.concatenate(chunks[10:])
+                assert abs(dominant_frequency(samples, 16000) - 440.0) < 10
+            # the agent's track was re-published and the user hears it again
+            while True:
+                agent_track = await wait_for_audio_track(user, "agent")
+                if agent_track != first_agent_track:
+                    break
+                await user.wait_state_changed()
+            assert abs(await heard_frequency(user, agent_track) - 660.0) < 10
+
+
+async def test_manual_subscription() -> None:
+    with trio.fail_after(15):
+        async with (
+            open_devserver() as server,
+            open_room(server.url, token(server, "user")) as user,
+            speaking(user, 440.0),
+            open_room(
+                server.url, token(server, "agent"), RoomOptions(auto_subscribe=False)
+            ) as agent,
+        ):
+            sid = await wait_for_audio_track(agent, "user")
+            with trio.move_on_after(0.5):
+                async for event in agent.events():
+                    assert not isinstance(event, RemoteTrackSubscribed), "not asked for"
+            await agent.set_subscribed(sid)
+            assert abs(await heard_frequency(agent, sid) - 440.0) < 10
+
+
+async def test_agent_session_speaks_into_the_room() -> None:
+    """A real AgentSession over room IO: say() → TTS → published track, state, transcript."""
+    from trioagents.testing import FakeTTS, FakeVAD
+    from trioagents.voice import Agent, AgentSession, open_room_io
+
+    text = "Hello from the room."
+    states: list[str] = []
+    transcript_final = trio.Event()
+    back_to_listening = trio.Event()
+
+    async def on_transcript(reader):  # type: ignore[no-untyped-def]
+        if (
+            await reader.read_all() == text
+            and reader.final_attributes.get("lk.transcription_final") == "true"
+        ):
+            transcript_final.set()
+
+    async def watch_state(user: Room) -> None:
+        while True:
+            agent = user.remote_participants.get("agent")
+            state = agent.attributes.get("lk.agent.state") if agent else None
+            if state and (not states or states[-1] != state):
+                states.append(state)
+                if state == "listening" and "speaking" in states:
+                    back_to_listening.set()
+            await user.wait_state_changed()
+
+    with trio.fail_after(20):
+        async with (
+            open_devserver() as server,
+            open_room(server.url, token(server, "user")) as user,
+            speaking(user, 440.0),  # the user is linked by its microphone track
+            open_room(server.url, token(server, "agent")) as room,
+            trio.open_nursery() as nursery,
+        ):
+            user.register_text_stream_handler("lk.transcription", on_transcript)
+            nursery.start_soon(watch_state, user)
+            session: AgentSession[None] = AgentSession(tts=FakeTTS(), vad=FakeVAD())
+            async with (
+                open_room_io(room, session) as io,
+                session.start(
+                    Agent(instructions="test"),
+                    audio_input=io.audio_input,
+                    audio_output=io.audio_output,
+                ),
+            ):
+                assert io.linked_identity == "user"
+                # the user's tone counts as speech: do not let it interrupt the greeting
+                handle = session.say(text, allow_interruptions=False)
+                await handle.wait_for_playout()
+                played = io.source.statistics().played
+                assert played == pytest.approx(len(text) / 16.0, abs=0.05)  # FakeTTS rate
+                await transcript_final.wait()
+                await back_to_listening.wait()
+            assert states[-2:] == ["speaking", "listening"]
+            nursery.cancel_scope.cancel()

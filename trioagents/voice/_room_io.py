@@ -1,0 +1,217 @@
+"""Room IO: the voice session wired to a LiveKit room.
+
+* :class:`RoomAudioOutput` implements :class:`AudioOutput` over an rtc
+  :class:`~trioagents.rtc.AudioSource` (a real-time paced publisher with a ~200 ms
+  queue). ``capture_frame`` and ``clear_buffer`` are synchronous, so an utterance's
+  revocation drops queued speech with no checkpoint in between. A segment's
+  playback position is what the track actually consumed between the segment's
+  first frame and its end (or the clear), i.e. pushed − discarded − still queued.
+* :func:`open_room_audio_input` yields an :class:`AudioInput`: frames of the
+  linked participant's first audio track (a given identity, or the first
+  standard/SIP/connector participant to publish audio). It ends when that track
+  goes away.
+* :func:`open_room_io` does both and forwards session events to the room for the
+  duration of its block: ``AgentStateChanged`` sets the ``lk.agent.state``
+  attribute; user transcripts (interim and final) and assistant messages are sent
+  as ``lk.transcription`` text streams with ``lk.segment_id`` and
+  ``lk.transcription_final``. The assistant text is sent when the message is
+  committed, i.e. already truncated to what was heard: synchronization is per
+  reply, not per word (a finer, word-paced stream needs a text hook in the
+  session that does not exist yet).
+
+The forwarder runs in the block's nursery; the room's own supervisor keeps the
+conversation going across reconnects (the session never sees the drop beyond a
+short gap of input audio).
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+import trio
+from livekit.protocol import models
+
+from ..core import AudioFrame, ChatMessage, TrioAgentsError
+from ..rtc import AudioSource, AudioStream, Room
+from ._audio_io import PlaybackFinished
+from ._events import AgentStateChanged, ConversationItemAdded, UserInputTranscribed
+
+if TYPE_CHECKING:
+    from ._session import AgentSession
+
+__all__ = ["RoomAudioOutput", "RoomIO", "open_room_audio_input", "open_room_io"]
+
+TOPIC_TRANSCRIPTION = "lk.transcription"
+STATE_ATTRIBUTE = "lk.agent.state"
+_LINKABLE_KINDS = (
+    models.ParticipantInfo.STANDARD,
+    models.ParticipantInfo.SIP,
+    models.ParticipantInfo.CONNECTOR,
+)
+
+
+class RoomAudioOutput:
+    """:class:`AudioOutput` publishing through an rtc :class:`AudioSource`."""
+
+    def __init__(self, source: AudioSource) -> None:
+        self._source = source
+        self._segment_start: float | None = None
+        self._flushed = False
+        self._interrupted = False
+
+    @property
+    def sample_rate(self) -> int:
+        return self._source.sample_rate
+
+    @property
+    def can_pause(self) -> bool:
+        return True
+
+    async def wait_for_capacity(self) -> None:
+        await self._source.wait_for_capacity()
+
+    def capture_frame(self, frame: AudioFrame) -> None:
+        if self._segment_start is None:
+            self._segment_start = self._source.statistics().played
+            self._flushed = self._interrupted = False
+        self._source.push_frame(frame)
+
+    def flush(self) -> None:
+        self._source.flush()
+        self._flushed = True
+
+    def clear_buffer(self) -> None:
+        self._source.clear_queue()
+        if self._segment_start is not None:
+            self._interrupted = True
+
+    def pause(self) -> None:
+        self._source.set_paused(True)
+
+    def resume(self) -> None:
+        self._source.set_paused(False)
+
+    async def wait_for_playout(self) -> PlaybackFinished:
+        """Return when the segment played (after flush) or was cleared (checkpoints)."""
+        await trio.lowlevel.checkpoint()
+        while True:
+            if self._segment_start is None:
+                return PlaybackFinished(0.0, interrupted=False)
+            done = self._flushed and self._source.queued_duration == 0
+            if self._interrupted or done:
+                position = self._source.statistics().played - self._segment_start
+                interrupted = self._interrupted
+                self._segment_start = None
+                return PlaybackFinished(max(0.0, position), interrupted=interrupted)
+            await self._source.wait_for_progress()
+
+
+def _linked_track(room: Room, identity: str | None) -> tuple[str, str] | None:
+    for participant in room.remote_participants.values():
+        if identity is not None and participant.identity != identity:
+            continue
+        if identity is None and participant.kind not in _LINKABLE_KINDS:
+            continue
+        for publication in participant.tracks.values():
+            if publication.kind == "audio":
+                return participant.identity, publication.sid
+    return None
+
+
+@asynccontextmanager
+async def open_room_audio_input(
+    room: Room,
+    *,
+    participant_identity: str | None = None,
+    sample_rate: int = 24000,
+    num_channels: int = 1,
+) -> AsyncIterator[AudioStream]:
+    """Wait for the linked participant's audio track and yield its frames.
+
+    Waits (no timeout of its own) until a matching participant publishes audio.
+    """
+    while (linked := _linked_track(room, participant_identity)) is None:
+        await room.wait_state_changed()
+    async with room.subscribe_audio(
+        linked[1], sample_rate=sample_rate, num_channels=num_channels
+    ) as stream:
+        yield stream
+
+
+@dataclass(slots=True)
+class RoomIO:
+    """What :func:`open_room_io` yields: pass both to ``AgentSession.start``."""
+
+    audio_input: AudioStream
+    audio_output: RoomAudioOutput
+    linked_identity: str
+    source: AudioSource
+
+
+@asynccontextmanager
+async def open_room_io(
+    room: Room,
+    session: AgentSession[Any],
+    *,
+    participant_identity: str | None = None,
+    input_sample_rate: int = 24000,
+    output_sample_rate: int = 24000,
+    track_name: str = "roomio_audio",
+) -> AsyncIterator[RoomIO]:
+    """Link ``session`` to ``room`` for the block (see the module docstring)."""
+    events = session.subscribe()
+    async with (
+        open_room_audio_input(
+            room, participant_identity=participant_identity, sample_rate=input_sample_rate
+        ) as audio_input,
+        room.publish_audio(sample_rate=output_sample_rate, name=track_name) as source,
+        trio.open_nursery() as nursery,
+    ):
+        linked = _linked_track(room, participant_identity)
+        identity = linked[0] if linked else (participant_identity or "")
+        forwarder = _SessionForwarder(room, identity, audio_input.track_sid)
+        nursery.start_soon(forwarder.run, events)
+        try:
+            yield RoomIO(audio_input, RoomAudioOutput(source), identity, source)
+        finally:
+            nursery.cancel_scope.cancel()
+
+
+class _SessionForwarder:
+    """Session events → room attributes and transcription streams (one task)."""
+
+    def __init__(self, room: Room, linked_identity: str, track_sid: str) -> None:
+        self._room = room
+        self._linked = linked_identity
+        self._track_sid = track_sid
+        self._user_segment = 0
+
+    async def run(self, events: trio.MemoryReceiveChannel[Any]) -> None:
+        async for event in events:
+            with contextlib.suppress(TrioAgentsError):  # a refused update must not end the call
+                await self._forward(event)
+
+    async def _forward(self, event: object) -> None:
+        if isinstance(event, AgentStateChanged):
+            await self._room.set_attributes({STATE_ATTRIBUTE: event.new_state})
+        elif isinstance(event, UserInputTranscribed):
+            segment = f"SG_user_{self._user_segment}"
+            if event.is_final:
+                self._user_segment += 1
+            await self._transcript(event.transcript, segment, event.is_final, self._track_sid)
+        elif isinstance(event, ConversationItemAdded):
+            item = event.item
+            if isinstance(item, ChatMessage) and item.role == "assistant" and item.content:
+                await self._transcript(item.content, item.id, True, "")
+
+    async def _transcript(self, text: str, segment: str, final: bool, track_sid: str) -> None:
+        attributes = {
+            "lk.segment_id": segment,
+            "lk.transcription_final": "true" if final else "false",
+            "lk.transcribed_track_id": track_sid,
+        }
+        await self._room.send_text(text, topic=TOPIC_TRANSCRIPTION, attributes=attributes)
