@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import itertools
+
 import pytest
 import trio
 import trio.testing
@@ -279,3 +281,28 @@ async def test_user_away_after_silence(autojump_clock: trio.testing.MockClock) -
     assert [state for state, _ in changes] == ["speaking", "listening", "away"]
     agent_done = max(e.created_at for e in call.of_type(AgentStateChanged))
     assert changes[-1][1] == pytest.approx(agent_done + 5.0)
+
+
+async def test_transcript_paced_against_audio(autojump_clock: trio.testing.MockClock) -> None:
+    from trioagents.testing import FakeTextOutput
+
+    text_out = FakeTextOutput()
+    async with open_call(
+        [speech(0.5, 1.5, "hours"), speech(4.0, 5.0, "thanks")],
+        responses={"hours": LLMScript(LONG, ttft=0.1)},
+        text_output=text_out,
+    ) as call:
+        await call.sleep_until(9.0)
+    first = [p for p in text_out.published if p.speech_id == text_out.published[0].speech_id]
+    partial = [p for p in first if not p.final]
+    assert len(partial) > 5, "words appear progressively"
+    texts = [p.text for p in first]
+    assert all(b.startswith(a) for a, b in itertools.pairwise(texts))
+    # never ahead of the audio: at each publication the words had been played
+    played_by = {p.at: p.text for p in partial}
+    start = call.audio_out.accepted[0].at
+    for at, text in played_by.items():
+        assert len(text) <= (at - start) * 16 + 1
+    heard = assistant_messages(call)[0]
+    assert first[-1].final
+    assert first[-1].text == heard.content

@@ -63,6 +63,7 @@ class AgentActivity:
             tool_executor=session.tool_executor,
             record_item=self.record_item,
             end_session=session.close,
+            text_output=session.text_output,
         )
         self._queue_send, self._queue = trio.open_memory_channel[ReplyPlan](math.inf)
         self._pending: list[SpeechHandle] = []
