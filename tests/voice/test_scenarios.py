@@ -102,8 +102,12 @@ async def test_min_interruption_words(autojump_clock: trio.testing.MockClock) ->
     assert assistant_messages(call)[0].interrupted
 
 
-async def test_uninterruptible_say(autojump_clock: trio.testing.MockClock) -> None:
-    async with open_call([speech(1.0, 2.5, "stop talking please")], tail=12.0) as call:
+@pytest.mark.parametrize("discard", [True, False])
+async def test_uninterruptible_say(autojump_clock: trio.testing.MockClock, discard: bool) -> None:
+    options = SessionOptions(discard_audio_if_uninterruptible=discard)
+    async with open_call(
+        [speech(1.0, 2.5, "stop talking please")], tail=12.0, options=options
+    ) as call:
         handle = call.session.say(LONG, allow_interruptions=False)
         await handle
         await call.sleep_until(12.0)
@@ -111,9 +115,9 @@ async def test_uninterruptible_say(autojump_clock: trio.testing.MockClock) -> No
     assert not call.audio_out.clears
     said = assistant_messages(call)
     assert [m.content for m in said] == [LONG]
-    # the user's turn is recorded, but speech that cannot be interrupted gets no reply
+    # the STT heard silence (discard), or the turn is recorded but gets no reply
     user = [m.content for m in call.session.history.messages() if m.role == "user"]
-    assert user == ["stop talking please"]
+    assert user == ([] if discard else ["stop talking please"])
     assert call.llm.requests == []
 
 

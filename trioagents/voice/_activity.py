@@ -95,6 +95,9 @@ class AgentActivity:
                     errors=self.session.errors,
                     on_final=self._start_preemptive,
                     end_session=self.session.close,
+                    discard_audio_if_uninterruptible=(
+                        self.session.options.discard_audio_if_uninterruptible
+                    ),
                 )
                 recognition = AudioRecognition(self.agent, self.session.vad, hooks)
                 await nursery.start(recognition.run, audio_input)
