@@ -5,6 +5,7 @@ from ._agent import HasToolSpec as HasToolSpec
 from ._audio_io import AudioInput as AudioInput
 from ._audio_io import AudioOutput as AudioOutput
 from ._audio_io import PlaybackFinished as PlaybackFinished
+from ._audio_io import TextOutput as TextOutput
 from ._audio_io import UtteranceSink as UtteranceSink
 from ._events import AgentState as AgentState
 from ._events import AgentStateChanged as AgentStateChanged
@@ -115,6 +116,7 @@ __all__ = [
     "SpeechSource",
     "StopResponse",
     "Summarize",
+    "TextOutput",
     "ToolArgumentsError",
     "ToolCallExecutor",
     "ToolCallOutcome",

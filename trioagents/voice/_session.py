@@ -34,7 +34,7 @@ from ..core import (
 )
 from ._activity import AgentActivity
 from ._agent import Agent
-from ._audio_io import AudioInput, AudioOutput
+from ._audio_io import AudioInput, AudioOutput, TextOutput
 from ._error_policy import ErrorPolicy
 from ._event_bus import EventBus, StateTracker
 from ._events import AgentState, SessionClosed, SessionEvent, UserState
@@ -80,6 +80,7 @@ class AgentSession(Generic[UserdataT]):
         self.state = StateTracker(self.bus)
         self.errors = ErrorPolicy(self.options, self.bus, None, self._provider)
         self.audio_output: AudioOutput | None = None
+        self.text_output: TextOutput | None = None
         self.close_reason: str | None = None
         self._close_error: ProviderError | None = None
         self._activity: AgentActivity | None = None
@@ -121,6 +122,7 @@ class AgentSession(Generic[UserdataT]):
         *,
         audio_input: AudioInput | None = None,
         audio_output: AudioOutput | None = None,
+        text_output: TextOutput | None = None,
     ) -> AsyncIterator[AgentSession[UserdataT]]:
         """Run the session for the duration of the block (see the module docstring)."""
         if self._scope is not None:
@@ -128,6 +130,7 @@ class AgentSession(Generic[UserdataT]):
         if audio_output is not None and self.tts is None:
             raise ConfigurationError("audio output needs a TTS: pass AgentSession(tts=...)")
         self.audio_output = audio_output
+        self.text_output = text_output
         self.errors = ErrorPolicy(self.options, self.bus, self.error_handler, self._provider)
         agent.attach(self)
         activity = AgentActivity(self, agent)
