@@ -10,18 +10,22 @@ async def _fail(exc: BaseException) -> None:
     raise exc
 
 
-async def test_a_lone_error_comes_out_as_itself() -> None:
-    with pytest.raises(KeyError), collapse_single_error():
+async def _nursery_failing_with(*errors: BaseException) -> None:
+    with collapse_single_error():
         async with trio.open_nursery() as nursery:
-            nursery.start_soon(_fail, KeyError("x"))
+            for exc in errors:
+                nursery.start_soon(_fail, exc)
             await trio.sleep_forever()
 
 
+async def test_a_lone_error_comes_out_as_itself() -> None:
+    with pytest.raises(KeyError):
+        await _nursery_failing_with(KeyError("x"))
+
+
 async def test_several_errors_stay_a_group() -> None:
-    with pytest.raises(ExceptionGroup) as info, collapse_single_error():
-        async with trio.open_nursery() as nursery:
-            nursery.start_soon(_fail, KeyError("x"))
-            nursery.start_soon(_fail, ValueError("y"))
+    with pytest.raises(ExceptionGroup) as info:
+        await _nursery_failing_with(KeyError("x"), ValueError("y"))
     assert sorted(type(e).__name__ for e in exception_leaves(info.value)) == [
         "KeyError",
         "ValueError",
