@@ -8,6 +8,16 @@ from ._conformance import OpenAIFaultInjector as OpenAIFaultInjector
 from ._conformance import check_llm_conformance as check_llm_conformance
 from ._conformance import check_stt_conformance as check_stt_conformance
 from ._conformance import check_tts_conformance as check_tts_conformance
+from ._fake_audio_output import AcceptedFrame as AcceptedFrame
+from ._fake_audio_output import FakeAudioOutput as FakeAudioOutput
+from ._fake_audio_output import PlayedSegment as PlayedSegment
+from ._fake_llm import FakeLLM as FakeLLM
+from ._fake_llm import LLMRequest as LLMRequest
+from ._fake_llm import LLMScript as LLMScript
+from ._fake_stt import FakeSTT as FakeSTT
+from ._fake_tts import FakeTTS as FakeTTS
+from ._fake_tts import heard_chars as heard_chars
+from ._fake_vad import FakeVAD as FakeVAD
 from ._openai_server import ClientDisconnected as ClientDisconnected
 from ._openai_server import Endpoint as Endpoint
 from ._openai_server import OpenAIServer as OpenAIServer
@@ -25,31 +35,55 @@ from ._openai_server_faults import content_filtered as content_filtered
 from ._openai_server_faults import rate_limited as rate_limited
 from ._openai_server_faults import refused_base_url as refused_base_url
 from ._openai_server_faults import server_error as server_error
+from ._timeline import FakeAudioInput as FakeAudioInput
+from ._timeline import Timeline as Timeline
+from ._timeline import UserSpeech as UserSpeech
+from ._timeline import noise as noise
+from ._timeline import speech as speech
+from ._tracking import StreamRecord as StreamRecord
+from ._tracking import StreamTracker as StreamTracker
 
 __all__ = [
+    "AcceptedFrame",
     "CheckResult",
     "ClientDisconnected",
     "ConformanceReport",
     "Endpoint",
+    "FakeAudioInput",
+    "FakeAudioOutput",
+    "FakeLLM",
+    "FakeSTT",
+    "FakeTTS",
+    "FakeVAD",
     "Fault",
     "FaultInjector",
     "FaultKind",
+    "LLMRequest",
+    "LLMScript",
     "OpenAIFaultInjector",
     "OpenAIServer",
     "OpenAIServerOptions",
+    "PlayedSegment",
     "RecordedRequest",
     "ResetAfter",
     "RespondWithStatus",
     "SendGarbage",
     "StallAfter",
+    "StreamRecord",
+    "StreamTracker",
+    "Timeline",
     "TruncateBody",
+    "UserSpeech",
     "check_llm_conformance",
     "check_stt_conformance",
     "check_tts_conformance",
     "content_filtered",
+    "heard_chars",
+    "noise",
     "open_openai_server",
     "rate_limited",
     "refused_base_url",
     "serve_openai_server",
     "server_error",
+    "speech",
 ]

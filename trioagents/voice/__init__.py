@@ -1,5 +1,27 @@
 """Layer 5: sessions, agents, turns, speech, interruption, tools, handoffs."""
 
+from ._agent import Agent as Agent
+from ._agent import HasToolSpec as HasToolSpec
+from ._audio_io import AudioInput as AudioInput
+from ._audio_io import AudioOutput as AudioOutput
+from ._audio_io import PlaybackFinished as PlaybackFinished
+from ._audio_io import UtteranceSink as UtteranceSink
+from ._events import AgentState as AgentState
+from ._events import AgentStateChanged as AgentStateChanged
+from ._events import ConversationItemAdded as ConversationItemAdded
+from ._events import ErrorOccurred as ErrorOccurred
+from ._events import FalseInterruptionDetected as FalseInterruptionDetected
+from ._events import SessionClosed as SessionClosed
+from ._events import SessionEvent as SessionEvent
+from ._events import SpeechCreated as SpeechCreated
+from ._events import SpeechSource as SpeechSource
+from ._events import TurnMetricsCollected as TurnMetricsCollected
+from ._events import UserInputTranscribed as UserInputTranscribed
+from ._events import UserState as UserState
+from ._events import UserStateChanged as UserStateChanged
+from ._generation import ToolCallExecutor as ToolCallExecutor
+from ._generation import ToolStepOutcome as ToolStepOutcome
+from ._generation import record_unconfigured_tool_calls as record_unconfigured_tool_calls
 from ._handoff import ContextPolicy as ContextPolicy
 from ._handoff import Custom as Custom
 from ._handoff import HandoffPlan as HandoffPlan
@@ -13,7 +35,14 @@ from ._handoff_agent import AGENT_BASE_MARKER as AGENT_BASE_MARKER
 from ._handoff_agent import AGENT_MARKER as AGENT_MARKER
 from ._handoff_agent import is_agent as is_agent
 from ._handoff_agent import is_agent_class as is_agent_class
+from ._options import SessionOptions as SessionOptions
 from ._run_context import RunContext as RunContext
+from ._run_result import EventAssert as EventAssert
+from ._run_result import RunExpectations as RunExpectations
+from ._run_result import RunResult as RunResult
+from ._session import AgentSession as AgentSession
+from ._speech_handle import InterruptionNotAllowedError as InterruptionNotAllowedError
+from ._speech_handle import SpeechHandle as SpeechHandle
 from ._tools import DEFAULT_INTERRUPT_DEADLINE as DEFAULT_INTERRUPT_DEADLINE
 from ._tools import FunctionTool as FunctionTool
 from ._tools import InterruptPolicy as InterruptPolicy
@@ -30,6 +59,9 @@ from ._tools_outcome import HandoffRequest as HandoffRequest
 from ._tools_outcome import OutcomeKind as OutcomeKind
 from ._tools_outcome import ToolCallOutcome as ToolCallOutcome
 from ._tools_outcome import ToolStepResult as ToolStepResult
+from ._transcript_sync import TranscriptSynchronizer as TranscriptSynchronizer
+from ._turn_detection import TurnDetector as TurnDetector
+from ._turn_detection import UserTurn as UserTurn
 from ._workflow import Transition as Transition
 from ._workflow import UndeclaredTransitionError as UndeclaredTransitionError
 from ._workflow import Workflow as Workflow
@@ -40,27 +72,58 @@ __all__ = [
     "AGENT_MARKER",
     "DEFAULT_INTERRUPT_DEADLINE",
     "DEFAULT_MAX_TOOL_STEPS",
+    "Agent",
+    "AgentSession",
+    "AgentState",
+    "AgentStateChanged",
+    "AudioInput",
+    "AudioOutput",
     "ContextPolicy",
+    "ConversationItemAdded",
     "Custom",
+    "ErrorOccurred",
+    "EventAssert",
+    "FalseInterruptionDetected",
     "FunctionTool",
     "HandoffPlan",
     "HandoffRequest",
     "HandoffRequestContext",
+    "HasToolSpec",
     "InterruptPolicy",
+    "InterruptionNotAllowedError",
     "KeepAll",
     "KeepLastTurns",
     "OutcomeKind",
+    "PlaybackFinished",
     "Reset",
     "RunContext",
+    "RunExpectations",
+    "RunResult",
+    "SessionClosed",
+    "SessionEvent",
+    "SessionOptions",
+    "SpeechCreated",
+    "SpeechHandle",
+    "SpeechSource",
     "StopResponse",
     "Summarize",
     "ToolArgumentsError",
+    "ToolCallExecutor",
     "ToolCallOutcome",
     "ToolOptions",
     "ToolSet",
+    "ToolStepOutcome",
     "ToolStepResult",
+    "TranscriptSynchronizer",
     "Transition",
+    "TurnDetector",
+    "TurnMetricsCollected",
     "UndeclaredTransitionError",
+    "UserInputTranscribed",
+    "UserState",
+    "UserStateChanged",
+    "UserTurn",
+    "UtteranceSink",
     "Workflow",
     "WorkflowState",
     "find_function_tools",
@@ -68,6 +131,7 @@ __all__ = [
     "is_agent",
     "is_agent_class",
     "plan_handoff",
+    "record_unconfigured_tool_calls",
     "run_tool_calls",
     "tool_choice_for_step",
 ]

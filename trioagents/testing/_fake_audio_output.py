@@ -1,0 +1,181 @@
+"""FakeAudioOutput: a real-time-like speaker with a device queue, on Trio's clock.
+
+Frames play back to back at real speed from the moment they are captured;
+``wait_for_capacity`` blocks while more than ``queue_duration`` (200 ms) is queued.
+Playback is computed lazily from the clock, so the sink needs no task of its own.
+``clear_buffer`` drops every frame not fully played (the one playing is cut), so a
+segment's ``playback_position`` is the sum of the frames heard in full.
+
+Options: ``can_pause`` (pause freezes playback, resume shifts the schedule),
+``reports_playout=False`` (``wait_for_playout`` never returns, like a broken track).
+Everything observed is recorded: ``accepted`` (capture time and marker of every
+frame), ``segments`` (per flushed segment: played markers, position, interrupted),
+``clears`` (Trio times of ``clear_buffer`` calls).
+"""
+
+from __future__ import annotations
+
+import math
+from collections import deque
+from dataclasses import dataclass, field
+
+import trio
+
+from ..core import AudioFrame
+from ..voice import PlaybackFinished
+
+__all__ = ["AcceptedFrame", "FakeAudioOutput", "PlayedSegment"]
+
+
+@dataclass(frozen=True, slots=True)
+class AcceptedFrame:
+    at: float
+    marker: int
+    duration: float
+
+
+@dataclass(slots=True)
+class PlayedSegment:
+    markers: list[int] = field(default_factory=list)
+    position: float = 0.0
+    interrupted: bool = False
+
+
+@dataclass(slots=True)
+class _Queued:
+    marker: int
+    duration: float
+    start: float
+
+
+class FakeAudioOutput:
+    def __init__(
+        self,
+        *,
+        sample_rate: int = 24000,
+        queue_duration: float = 0.2,
+        can_pause: bool = False,
+        reports_playout: bool = True,
+    ) -> None:
+        self._sample_rate = sample_rate
+        self.queue_duration = queue_duration
+        self._can_pause = can_pause
+        self.reports_playout = reports_playout
+        self._queue: deque[_Queued] = deque()
+        self._play_end = -math.inf
+        self._paused_at: float | None = None
+        self._flushed = False
+        self._current = PlayedSegment()
+        self._changed = trio.Event()
+        self.accepted: list[AcceptedFrame] = []
+        self.segments: list[PlayedSegment] = []
+        self.clears: list[float] = []
+        self.pauses = 0
+
+    @property
+    def sample_rate(self) -> int:
+        return self._sample_rate
+
+    @property
+    def can_pause(self) -> bool:
+        return self._can_pause
+
+    @property
+    def paused(self) -> bool:
+        return self._paused_at is not None
+
+    def played_markers(self) -> list[int]:
+        """Markers of every frame heard in full, across segments (current one included)."""
+        self._advance()
+        out = [m for seg in self.segments for m in seg.markers]
+        return out + self._current.markers
+
+    # ---------------------------------------------------------------- protocol
+    async def wait_for_capacity(self) -> None:
+        await trio.lowlevel.checkpoint()
+        while True:
+            self._advance()
+            if self._paused_at is None and self._queued_ahead() <= self.queue_duration + 1e-9:
+                return
+            changed = self._changed
+            deadline = math.inf if self._paused_at else self._play_end - self.queue_duration
+            with trio.move_on_at(deadline):
+                await changed.wait()
+
+    def capture_frame(self, frame: AudioFrame) -> None:
+        now = trio.current_time()
+        self._advance()
+        marker = int(frame.data[0, 0]) if frame.samples_per_channel else 0
+        start = max(now, self._play_end) if self._paused_at is None else self._play_end
+        if self._paused_at is not None and not self._queue:
+            start = self._paused_at
+        self._queue.append(_Queued(marker, frame.duration, start))
+        self._play_end = start + frame.duration
+        self.accepted.append(AcceptedFrame(now, marker, frame.duration))
+        self._flushed = False
+        self._notify()
+
+    def flush(self) -> None:
+        self._flushed = True
+        self._notify()
+
+    def clear_buffer(self) -> None:
+        now = trio.current_time()
+        self._advance()
+        self._queue.clear()
+        self._play_end = now
+        self._current.interrupted = True
+        self.clears.append(now)
+        self._notify()
+
+    def pause(self) -> None:
+        if not self._can_pause or self._paused_at is not None:
+            return
+        self._advance()
+        self._paused_at = trio.current_time()
+        self.pauses += 1
+        self._notify()
+
+    def resume(self) -> None:
+        if self._paused_at is None:
+            return
+        shift = trio.current_time() - self._paused_at
+        self._paused_at = None
+        for item in self._queue:
+            item.start += shift
+        self._play_end += shift
+        self._notify()
+
+    async def wait_for_playout(self) -> PlaybackFinished:
+        """Returns when the flushed segment played or was cleared; checkpoints."""
+        while True:
+            self._advance()
+            seg = self._current
+            if seg.interrupted or (self._flushed and not self._queue):
+                break
+            changed = self._changed
+            deadline = math.inf if self._paused_at is not None else self._play_end
+            with trio.move_on_at(deadline):
+                await changed.wait()
+        self.segments.append(seg)
+        self._current = PlayedSegment()
+        self._flushed = False
+        if not self.reports_playout:
+            await trio.sleep_forever()
+        await trio.lowlevel.checkpoint()
+        return PlaybackFinished(playback_position=seg.position, interrupted=seg.interrupted)
+
+    # ---------------------------------------------------------------- internals
+    def _queued_ahead(self) -> float:
+        return max(0.0, self._play_end - trio.current_time())
+
+    def _advance(self) -> None:
+        now = self._paused_at if self._paused_at is not None else trio.current_time()
+        while self._queue and self._queue[0].start + self._queue[0].duration <= now + 1e-9:
+            item = self._queue.popleft()
+            self._current.markers.append(item.marker)
+            self._current.position += item.duration
+
+    def _notify(self) -> None:
+        self._changed.set()
+        self._changed = trio.Event()

@@ -1,0 +1,189 @@
+"""Agent: instructions, tools, hooks and the three overridable pipeline steps.
+
+The steps are plain async functions that write into a channel, so an override is an
+ordinary ``async def`` (no async generator, nothing yields across a cancel scope):
+
+* ``stt_node(frames, events)``: user audio frames in, :class:`SpeechEvent` out;
+* ``llm_node(chat_ctx, tools, events)``: :class:`LLMEvent` out;
+* ``tts_node(text, frames)``: audio frames for one sentence out.
+
+Each step runs inside the scope of its turn (STT: of the session). Leaving the step
+-- by return, error or cancellation -- closes the provider stream it opened, because
+the defaults hold the stream in ``async with``. The step must not close the channel
+it was given; the caller owns it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any, Protocol
+
+import trio
+
+from ..core import (
+    LLM,
+    STT,
+    TTS,
+    AudioFrame,
+    ChatContext,
+    ChatMessage,
+    ConfigurationError,
+    LLMEvent,
+    ProviderError,
+    SpeechEvent,
+    ToolSpec,
+)
+
+if TYPE_CHECKING:
+    from ._session import AgentSession
+
+__all__ = ["Agent", "HasToolSpec"]
+
+
+class HasToolSpec(Protocol):
+    """Anything with a ``.spec`` (e.g. ``FunctionTool`` from ``voice/_tools.py``)."""
+
+    @property
+    def spec(self) -> ToolSpec: ...
+
+
+class Agent:
+    """One persona of the conversation.
+
+    ``chat_ctx`` seeds the agent's own context (copied); the session appends to it.
+    ``allow_interruptions=None`` inherits the session option.
+    """
+
+    def __init__(
+        self,
+        *,
+        instructions: str,
+        tools: Sequence[HasToolSpec] = (),
+        chat_ctx: ChatContext | None = None,
+        allow_interruptions: bool | None = None,
+        name: str | None = None,
+    ) -> None:
+        if not isinstance(instructions, str):
+            raise ConfigurationError("Agent(instructions=...) must be a str")
+        self.instructions = instructions
+        self.name = name or type(self).__name__
+        self.allow_interruptions = allow_interruptions
+        self._tools = tuple(tools)
+        self._chat_ctx = chat_ctx.copy() if chat_ctx is not None else ChatContext()
+        self._session: AgentSession[Any] | None = None
+        for tool in self._tools:
+            if not isinstance(getattr(tool, "spec", None), ToolSpec):
+                raise ConfigurationError("every tool needs a .spec attribute of type ToolSpec")
+
+    # ------------------------------------------------------------ state
+    @property
+    def tools(self) -> tuple[HasToolSpec, ...]:
+        return self._tools
+
+    @property
+    def tool_specs(self) -> tuple[ToolSpec, ...]:
+        return tuple(tool.spec for tool in self._tools)
+
+    def update_tools(self, tools: Sequence[HasToolSpec]) -> None:
+        self._tools = tuple(tools)
+
+    @property
+    def chat_ctx(self) -> ChatContext:
+        """The agent's conversation so far (a live object; copy before lending it out)."""
+        return self._chat_ctx
+
+    @property
+    def session(self) -> AgentSession[Any]:
+        if self._session is None:
+            raise ConfigurationError("this agent is not running in a session yet")
+        return self._session
+
+    def attach(self, session: AgentSession[Any] | None) -> None:
+        """Bind to (or, with ``None``, release from) the session running this agent."""
+        self._session = session
+
+    def llm_input(self) -> ChatContext:
+        """Instructions as a system message, then the agent's context."""
+        items = [ChatMessage(role="system", content=self.instructions)] if self.instructions else []
+        return ChatContext([*items, *self._chat_ctx])
+
+    # ------------------------------------------------------------ hooks
+    async def on_enter(self) -> None:
+        """Called when the agent becomes active (inside the session's scope)."""
+
+    async def on_exit(self) -> None:
+        """Called when the agent stops being active (bounded by ``close_grace``)."""
+
+    async def on_user_turn_completed(self, turn_ctx: ChatContext, message: ChatMessage) -> None:
+        """Called with a copy of the context before replying; may add items to ``turn_ctx``."""
+
+    # ------------------------------------------------------------ steps
+    async def stt_node(
+        self,
+        frames: trio.MemoryReceiveChannel[AudioFrame],
+        events: trio.MemorySendChannel[SpeechEvent],
+    ) -> None:
+        """Default: stream frames through the session's STT. Raises ProviderError.
+
+        The error is raised bare (not in an exception group): it is caught inside
+        the helper nursery and re-raised after it closed.
+        """
+        stt: STT | None = self.session.stt
+        if stt is None:
+            return
+        failures: list[ProviderError] = []
+        async with stt.stream() as stream:
+            async with trio.open_nursery() as nursery:
+                nursery.start_soon(_pump_frames, frames, stream, failures, nursery.cancel_scope)
+                try:
+                    async for event in stream:
+                        await events.send(event)
+                except ProviderError as exc:
+                    failures.append(exc)
+                nursery.cancel_scope.cancel()
+            if failures:
+                raise failures[0]
+
+    async def llm_node(
+        self,
+        chat_ctx: ChatContext,
+        tools: Sequence[ToolSpec],
+        events: trio.MemorySendChannel[LLMEvent],
+    ) -> None:
+        """Default: one completion from the session's LLM. Raises ProviderError."""
+        llm: LLM | None = self.session.llm
+        if llm is None:
+            raise ConfigurationError("the session has no LLM; pass AgentSession(llm=...)")
+        async with llm.chat(chat_ctx, tools=tools) as stream:
+            async for event in stream:
+                await events.send(event)
+
+    async def tts_node(self, text: str, frames: trio.MemorySendChannel[AudioFrame]) -> None:
+        """Default: synthesize one sentence with the session's TTS. Raises ProviderError."""
+        tts: TTS | None = self.session.tts
+        if tts is None:
+            raise ConfigurationError("the session has no TTS; pass AgentSession(tts=...)")
+        async with tts.synthesize(text) as audio:
+            async for frame in audio:
+                await frames.send(frame)
+
+
+class _FrameSink(Protocol):
+    async def push_frame(self, frame: AudioFrame) -> None: ...
+
+    async def end_input(self) -> None: ...
+
+
+async def _pump_frames(
+    frames: trio.MemoryReceiveChannel[AudioFrame],
+    stream: _FrameSink,
+    failures: list[ProviderError],
+    scope: trio.CancelScope,
+) -> None:
+    try:
+        async for frame in frames:
+            await stream.push_frame(frame)
+        await stream.end_input()
+    except ProviderError as exc:
+        failures.append(exc)
+        scope.cancel()

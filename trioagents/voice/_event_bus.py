@@ -1,0 +1,119 @@
+"""Fan-out of session events to subscribers over memory channels.
+
+``publish`` never blocks and never checkpoints: it runs inside turn scopes and the
+interruption path, which must not wait on a slow listener. Each subscriber has an
+unbounded buffer (a listener that never reads grows it; close your receiver to
+unsubscribe). A closed receiver is dropped at the next publish. ``close()`` ends
+every subscription (the receivers see end-of-channel).
+
+The bus also keeps the full ordered log (``history``), which ``session.run()`` and
+tests read; it is bounded by ``max_history`` (oldest events dropped first).
+"""
+
+from __future__ import annotations
+
+import math
+from collections import deque
+
+import trio
+
+from ._events import (
+    AgentState,
+    AgentStateChanged,
+    SessionEvent,
+    UserState,
+    UserStateChanged,
+)
+
+__all__ = ["EventBus", "StateTracker"]
+
+
+class EventBus:
+    def __init__(self, *, max_history: int = 10_000) -> None:
+        self._subscribers: list[trio.MemorySendChannel[SessionEvent]] = []
+        self.history: deque[SessionEvent] = deque(maxlen=max_history)
+        self._closed = False
+
+    def subscribe(self) -> trio.MemoryReceiveChannel[SessionEvent]:
+        send, recv = trio.open_memory_channel[SessionEvent](math.inf)
+        if self._closed:
+            send.close()
+        else:
+            self._subscribers.append(send)
+        return recv
+
+    def publish(self, event: SessionEvent) -> None:
+        self.history.append(event)
+        alive = []
+        for send in self._subscribers:
+            try:
+                send.send_nowait(event)
+            except (trio.BrokenResourceError, trio.ClosedResourceError):
+                continue
+            alive.append(send)
+        self._subscribers = alive
+
+    def close(self) -> None:
+        self._closed = True
+        for send in self._subscribers:
+            send.close()
+        self._subscribers = []
+
+
+class StateTracker:
+    """Agent and user state; each change is published once (no event for a no-op)."""
+
+    def __init__(self, bus: EventBus) -> None:
+        self._bus = bus
+        self.agent: AgentState = "initializing"
+        self.user: UserState = "listening"
+        self.agent_changed = trio.Event()
+        self.user_changed = trio.Event()
+
+    def set_agent(self, state: AgentState) -> None:
+        if state == self.agent:
+            return
+        event = AgentStateChanged(self.agent, state, trio.current_time())
+        self.agent = state
+        self.agent_changed.set()
+        self.agent_changed = trio.Event()
+        self._bus.publish(event)
+
+    def set_user(self, state: UserState) -> None:
+        if state == self.user:
+            return
+        event = UserStateChanged(self.user, state, trio.current_time())
+        self.user = state
+        self.user_changed.set()
+        self.user_changed = trio.Event()
+        self._bus.publish(event)
+
+    async def serve_away_detection(self, timeout: float) -> None:
+        """Set the user ``away`` after ``timeout`` with both sides listening; until cancelled."""
+        while True:
+            agent_changed, user_changed = self.agent_changed, self.user_changed
+            if self.agent == "listening" and self.user == "listening":
+                with trio.move_on_after(timeout) as scope:
+                    await _first(agent_changed, user_changed)
+                if scope.cancelled_caught:
+                    self.set_user("away")
+                continue
+            await _first(agent_changed, user_changed)
+
+    async def wait_user_not_speaking(self) -> None:
+        """Return once the user is not speaking (checkpoints even if already so)."""
+        await trio.lowlevel.checkpoint()
+        while self.user == "speaking":
+            await self.user_changed.wait()
+
+
+async def _first(a: trio.Event, b: trio.Event) -> None:
+    """Return when either event is set (polls no clock; checkpoints)."""
+    async with trio.open_nursery() as nursery:
+
+        async def wait(event: trio.Event) -> None:
+            await event.wait()
+            nursery.cancel_scope.cancel()
+
+        nursery.start_soon(wait, a)
+        nursery.start_soon(wait, b)

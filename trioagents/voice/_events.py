@@ -1,0 +1,127 @@
+"""Session events: frozen, slotted, named in the past tense.
+
+Events are published over channels (:meth:`AgentSession.subscribe`), never through
+callbacks, so a slow listener cannot run inside the pipeline's cancel scopes. Each
+event carries ``created_at`` from Trio's clock.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal, TypeAlias
+
+from ..core import ChatItem, ErrorAction, ErrorSource, ProviderError
+
+__all__ = [
+    "AgentState",
+    "AgentStateChanged",
+    "ConversationItemAdded",
+    "ErrorOccurred",
+    "FalseInterruptionDetected",
+    "SessionClosed",
+    "SessionEvent",
+    "SpeechCreated",
+    "SpeechSource",
+    "TurnMetricsCollected",
+    "UserInputTranscribed",
+    "UserState",
+    "UserStateChanged",
+]
+
+AgentState: TypeAlias = Literal["initializing", "listening", "thinking", "speaking"]
+UserState: TypeAlias = Literal["speaking", "listening", "away"]
+SpeechSource: TypeAlias = Literal["say", "generate_reply", "user_turn"]
+
+
+@dataclass(frozen=True, slots=True)
+class AgentStateChanged:
+    old_state: AgentState
+    new_state: AgentState
+    created_at: float
+
+
+@dataclass(frozen=True, slots=True)
+class UserStateChanged:
+    old_state: UserState
+    new_state: UserState
+    created_at: float
+
+
+@dataclass(frozen=True, slots=True)
+class UserInputTranscribed:
+    transcript: str
+    is_final: bool
+    created_at: float
+
+
+@dataclass(frozen=True, slots=True)
+class ConversationItemAdded:
+    item: ChatItem
+    created_at: float
+
+
+@dataclass(frozen=True, slots=True)
+class SpeechCreated:
+    speech_id: str
+    source: SpeechSource
+    user_initiated: bool
+    created_at: float
+
+
+@dataclass(frozen=True, slots=True)
+class FalseInterruptionDetected:
+    """A paused reply was resumed (``resumed=False``: the sink could not resume it)."""
+
+    speech_id: str
+    resumed: bool
+    created_at: float
+
+
+@dataclass(frozen=True, slots=True)
+class TurnMetricsCollected:
+    """Per-reply latencies in seconds; ``None`` when the step did not happen.
+
+    ``end_of_utterance_delay``: user's last speech → turn committed.
+    ``llm_ttft``: LLM request → first text.  ``tts_ttfb``: first TTS request → first
+    frame.  ``e2e_latency``: user's last speech → first agent frame at the sink.
+    """
+
+    speech_id: str
+    end_of_utterance_delay: float | None
+    llm_ttft: float | None
+    tts_ttfb: float | None
+    e2e_latency: float | None
+    created_at: float
+
+
+@dataclass(frozen=True, slots=True)
+class ErrorOccurred:
+    """A provider failed; ``action`` is what the session did about it."""
+
+    source: ErrorSource
+    error: ProviderError
+    action: ErrorAction
+    consecutive: int
+    created_at: float
+
+
+@dataclass(frozen=True, slots=True)
+class SessionClosed:
+    """``reason``: ``user_initiated``, ``error``, ``participant_disconnected``, ..."""
+
+    reason: str
+    error: ProviderError | None
+    created_at: float
+
+
+SessionEvent: TypeAlias = (
+    AgentStateChanged
+    | UserStateChanged
+    | UserInputTranscribed
+    | ConversationItemAdded
+    | SpeechCreated
+    | FalseInterruptionDetected
+    | TurnMetricsCollected
+    | ErrorOccurred
+    | SessionClosed
+)

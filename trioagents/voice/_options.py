@@ -1,0 +1,83 @@
+"""Session options: one frozen record, validated at construction.
+
+The names and defaults follow LiveKit Agents 1.x (the flat, pre-``turn_handling``
+spelling), so a LiveKit user finds them where they expect. Everything timed is in
+seconds of Trio's clock. Rejected alternative: nested option groups
+(``TurnHandlingOptions``) -- one flat record is easier to read, copy with
+``dataclasses.replace`` and validate in one place.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from ..core import ConfigurationError
+
+__all__ = ["SessionOptions"]
+
+
+@dataclass(frozen=True, slots=True)
+class SessionOptions:
+    """How an :class:`~trioagents.voice.AgentSession` detects turns and interruptions.
+
+    * ``min_endpointing_delay``/``max_endpointing_delay``: silence after the user's
+      last speech before the turn is committed; the turn detector picks ``max`` when
+      the user is unlikely to be done.
+    * ``allow_interruptions``, ``min_interruption_duration``,
+      ``min_interruption_words``: when user speech interrupts the agent.
+    * ``false_interruption_timeout``: a paused reply resumes if the user says nothing
+      for this long (``None`` disables pause-and-resume).
+    * ``preemptive_generation``: start the LLM on the final transcript, before the
+      end of turn is confirmed.
+    * ``max_unrecoverable_errors``: consecutive provider errors of one source that
+      close the session.
+    * ``close_grace``: bound on every shielded cleanup step (sink drain, stream close).
+    * ``playout_grace``: how long past the expected end of audio the session waits
+      for a sink to report playback finished before assuming it did.
+    * ``user_away_timeout``: both sides silent this long → user state ``away``.
+    """
+
+    allow_interruptions: bool = True
+    min_interruption_duration: float = 0.5
+    min_interruption_words: int = 0
+    false_interruption_timeout: float | None = 2.0
+    resume_false_interruption: bool = True
+    min_endpointing_delay: float = 0.5
+    max_endpointing_delay: float = 3.0
+    preemptive_generation: bool = True
+    max_unrecoverable_errors: int = 3
+    content_filter_message: str = "I'm sorry, I can't help with that."
+    close_grace: float = 2.0
+    playout_grace: float = 2.0
+    user_away_timeout: float | None = 15.0
+    max_tool_steps: int = 3
+
+    def __post_init__(self) -> None:
+        _non_negative(
+            min_interruption_duration=self.min_interruption_duration,
+            min_endpointing_delay=self.min_endpointing_delay,
+            max_endpointing_delay=self.max_endpointing_delay,
+            close_grace=self.close_grace,
+            playout_grace=self.playout_grace,
+        )
+        if self.max_endpointing_delay < self.min_endpointing_delay:
+            raise ConfigurationError(
+                "max_endpointing_delay must be >= min_endpointing_delay "
+                f"(got {self.max_endpointing_delay} < {self.min_endpointing_delay})"
+            )
+        if self.min_interruption_words < 0:
+            raise ConfigurationError("min_interruption_words must be >= 0")
+        if self.false_interruption_timeout is not None and self.false_interruption_timeout < 0:
+            raise ConfigurationError("false_interruption_timeout must be >= 0 or None")
+        if self.user_away_timeout is not None and self.user_away_timeout <= 0:
+            raise ConfigurationError("user_away_timeout must be > 0 or None")
+        if self.max_unrecoverable_errors < 1:
+            raise ConfigurationError("max_unrecoverable_errors must be >= 1")
+        if self.max_tool_steps < 0:
+            raise ConfigurationError("max_tool_steps must be >= 0")
+
+
+def _non_negative(**values: float) -> None:
+    for name, value in values.items():
+        if value < 0:
+            raise ConfigurationError(f"{name} must be >= 0 seconds, got {value}")

@@ -1,0 +1,239 @@
+"""One utterance: text in, sentences to TTS, frames out through a revocable sink.
+
+Three tasks in the utterance's own nursery (the child scope of the turn):
+
+1. split the streamed text into sentences (:class:`~trioagents.SentenceSplitter`);
+2. synthesize each sentence with ``Agent.tts_node`` as soon as it is complete --
+   pre-synthesis: the first sentence's TTS starts while the LLM is still writing,
+   and the next sentence is synthesized while the previous one plays;
+3. play: wait until the user is silent and the speech is not paused (interruptible
+   speech never starts over the user), then write each frame through the
+   :class:`UtteranceSink`, recording sentence boundaries and durations in the
+   :class:`TranscriptSynchronizer`; flush and wait for the sink to report playout
+   (bounded by the expected end + ``playout_grace``).
+
+Without an audio output the text itself is "played": it is heard as it arrives.
+A TTS :class:`~trioagents.ProviderError` is stored in ``error`` and ends the
+utterance; cancellation propagates.
+"""
+
+from __future__ import annotations
+
+import math
+
+import trio
+
+from ..core import AudioFrame, ProviderError, SentenceSplitter
+from ._agent import Agent
+from ._audio_io import AudioOutput, PlaybackFinished, UtteranceSink
+from ._event_bus import StateTracker
+from ._speech_handle import SpeechHandle
+from ._transcript_sync import TranscriptSynchronizer
+
+__all__ = ["Utterance"]
+
+_FRAME_BUFFER = 512  # frames synthesized ahead of playout (~10 s of 20 ms frames)
+
+
+class _SentenceMark:
+    """Starts a sentence in the frame stream; ``duration`` is filled once synthesized."""
+
+    __slots__ = ("duration", "text")
+
+    def __init__(self, text: str) -> None:
+        self.text = text
+        self.duration: float | None = None
+
+
+class Utterance:
+    """Plays one LLM step's text. Create per step; call :meth:`run` once."""
+
+    def __init__(
+        self,
+        agent: Agent,
+        speech: SpeechHandle,
+        output: AudioOutput | None,
+        state: StateTracker,
+        playout_grace: float,
+    ) -> None:
+        self.agent = agent
+        self.speech = speech
+        self.output = output
+        self.state = state
+        self.playout_grace = playout_grace
+        self.sink = UtteranceSink(output) if output is not None else None
+        self.sync = TranscriptSynchronizer()
+        self.fixed_text: str | None = None  # say(): the text, for a retry
+        self.text_heard = ""  # text mode: everything received so far
+        self.error: ProviderError | None = None
+        self.playback: PlaybackFinished | None = None
+        self.first_output_at: float | None = None
+        self.tts_requested_at: float | None = None
+        self.tts_first_frame_at: float | None = None
+        self._active = False
+        self._output_paused = False
+        self._paused_at = 0.0
+        self._paused_for = 0.0  # total time the sink was paused by this utterance
+
+    @property
+    def started(self) -> bool:
+        return self.first_output_at is not None
+
+    def heard_text(self, position: float | None) -> str:
+        """Text the user heard: all of it after a full playout, else the synced prefix."""
+        if self.sink is None:
+            return self.text_heard.strip()
+        if position is None:
+            return self.sync.text
+        return self.sync.heard_text(position)
+
+    async def run(self, text: trio.MemoryReceiveChannel[str]) -> None:
+        """Play everything from ``text``; returns after playout. Cancelled with the turn."""
+        self._active = True
+        self.speech.on_pause_changed(self._pause_changed)
+        try:
+            if self.sink is None:
+                await self._run_text_only(text)
+            else:
+                await self._run_audio(text, self.sink)
+        finally:
+            self._active = False
+
+    def _pause_changed(self, paused: bool) -> None:
+        if self.output is None or self.sink is None:
+            return
+        if not paused and self._output_paused:
+            self._output_paused = False
+            self._paused_for += trio.current_time() - self._paused_at
+            self.output.resume()
+        elif paused and self._active and self.sink.started and not self.sink.revoked:
+            self._output_paused = True  # before first audio the playout gate holds instead
+            self._paused_at = trio.current_time()
+            self.output.pause()
+
+    async def _run_audio(self, text: trio.MemoryReceiveChannel[str], sink: UtteranceSink) -> None:
+        sentences_send, sentences = trio.open_memory_channel[str](math.inf)
+        frames_send, frames = trio.open_memory_channel[AudioFrame | _SentenceMark](_FRAME_BUFFER)
+        async with trio.open_nursery() as nursery:
+            nursery.start_soon(_split, text, sentences_send)
+            nursery.start_soon(self._synthesize, sentences, frames_send, nursery.cancel_scope)
+            nursery.start_soon(self._play, frames, sink)
+
+    async def _run_text_only(self, text: trio.MemoryReceiveChannel[str]) -> None:
+        async for piece in text:
+            if self.first_output_at is None and piece.strip():
+                await self._gate()
+                self._mark_started()
+            self.text_heard += piece
+
+    async def _synthesize(
+        self,
+        sentences: trio.MemoryReceiveChannel[str],
+        frames: trio.MemorySendChannel[AudioFrame | _SentenceMark],
+        utterance_scope: trio.CancelScope,
+    ) -> None:
+        async with frames:
+            async for sentence in sentences:
+                mark = _SentenceMark(sentence)
+                await frames.send(mark)
+                if self.tts_requested_at is None:
+                    self.tts_requested_at = trio.current_time()
+                try:
+                    mark.duration = await self._synthesize_one(sentence, frames)
+                except ProviderError as exc:
+                    self.error = exc
+                    utterance_scope.cancel()
+                    return
+
+    async def _synthesize_one(
+        self, sentence: str, frames: trio.MemorySendChannel[AudioFrame | _SentenceMark]
+    ) -> float:
+        """Run ``tts_node`` for one sentence, relaying its frames; returns the audio length."""
+        send, recv = trio.open_memory_channel[AudioFrame](0)
+        duration = 0.0
+        failures: list[ProviderError] = []
+        async with trio.open_nursery() as nursery:
+            nursery.start_soon(_run_node, self.agent, sentence, send, failures)
+            async for frame in recv:
+                duration += frame.duration
+                await frames.send(frame)
+        if failures:
+            raise failures[0]  # bare, not wrapped in the nursery's exception group
+        return duration
+
+    async def _play(
+        self,
+        frames: trio.MemoryReceiveChannel[AudioFrame | _SentenceMark],
+        sink: UtteranceSink,
+    ) -> None:
+        mark: _SentenceMark | None = None
+        async for item in frames:
+            if isinstance(item, _SentenceMark):
+                self.sync.begin_sentence(item.text)
+                mark = item
+                continue
+            if mark is not None and mark.duration is not None:
+                self.sync.expect_duration(mark.duration)
+            if self.tts_first_frame_at is None:
+                self.tts_first_frame_at = trio.current_time()
+            if not sink.started:
+                await self._gate()
+            if not await sink.write(item):
+                return
+            self.sync.push_audio(item.duration)
+            if self.first_output_at is None:
+                self._mark_started()
+        self.sync.end_sentence()
+        if sink.started:
+            await self._wait_for_playout(sink)
+
+    async def _gate(self) -> None:
+        if self.speech.allow_interruptions:
+            await self.state.wait_user_not_speaking()
+        await self.speech.wait_unpaused()
+
+    def _mark_started(self) -> None:
+        self.first_output_at = trio.current_time()
+        self.state.set_agent("speaking")
+
+    async def _wait_for_playout(self, sink: UtteranceSink) -> None:
+        """Wait for the sink's report, bounded by expected end + time paused + grace."""
+        assert self.output is not None
+        assert sink.first_frame_at is not None
+        self.output.flush()
+        while True:
+            if self.speech.paused:
+                await self.speech.wait_unpaused()
+                continue
+            deadline = sink.first_frame_at + sink.written + self._paused_for + self.playout_grace
+            if trio.current_time() >= deadline:  # a sink that never reports: assume it played
+                self.playback = PlaybackFinished(sink.written, interrupted=False)
+                return
+            with trio.move_on_at(deadline) as scope:
+                self.playback = await self.output.wait_for_playout()
+            if not scope.cancelled_caught:
+                return
+
+
+async def _run_node(
+    agent: Agent,
+    text: str,
+    out: trio.MemorySendChannel[AudioFrame],
+    failures: list[ProviderError],
+) -> None:
+    async with out:
+        try:
+            await agent.tts_node(text, out)
+        except ProviderError as exc:
+            failures.append(exc)
+
+
+async def _split(text: trio.MemoryReceiveChannel[str], out: trio.MemorySendChannel[str]) -> None:
+    splitter = SentenceSplitter()
+    async with out:
+        async for piece in text:
+            for sentence in splitter.push(piece):
+                await out.send(sentence)
+        rest = splitter.flush()
+        if rest:
+            await out.send(rest)

@@ -1,0 +1,184 @@
+"""Listening: user audio → VAD and STT → user state, transcripts, turn and barge-in input.
+
+One pump task reads the audio input and feeds the VAD stream (awaited: it is cheap
+and its verdicts must keep up with the audio) and the STT step (through a bounded
+channel; frames are dropped, not queued without limit, while STT reconnects). Two
+tasks consume the VAD and STT events and translate them into calls on the
+:class:`UserTurnTracker` and the :class:`InterruptionController`. Every call is
+synchronous, so a VAD verdict reaches the interruption policy in the same task
+step that received it.
+
+The STT step is restarted after a :class:`~trioagents.ProviderError` (``stt_retry_delay``
+later) unless the error policy ends the session. Without a VAD, the STT's own
+speech start/end events drive the user state.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Callable
+from contextlib import AsyncExitStack
+
+import trio
+
+from ..core import (
+    VAD,
+    AudioFrame,
+    EndSession,
+    ProviderError,
+    SpeechEvent,
+    SpeechEventType,
+    VADEvent,
+    VADEventType,
+    VADStream,
+)
+from ._agent import Agent
+from ._audio_io import AudioInput
+from ._error_policy import ErrorPolicy
+from ._event_bus import EventBus, StateTracker
+from ._events import UserInputTranscribed
+from ._interruption import InterruptionController
+from ._turn_detection import UserTurnTracker
+
+__all__ = ["AudioRecognition"]
+
+_STT_BUFFER = 500  # frames (5 s of 10 ms audio) held for the STT while it reconnects
+
+
+class AudioRecognition:
+    stt_retry_delay = 0.5
+
+    def __init__(
+        self,
+        agent: Agent,
+        vad: VAD | None,
+        tracker: UserTurnTracker,
+        interruptions: InterruptionController,
+        state: StateTracker,
+        bus: EventBus,
+        errors: ErrorPolicy,
+        on_final: Callable[[str], None],
+        end_session: Callable[[str, ProviderError | None], None],
+    ) -> None:
+        self._agent = agent
+        self._vad = vad
+        self._tracker = tracker
+        self._interruptions = interruptions
+        self._state = state
+        self._bus = bus
+        self._errors = errors
+        self._on_final = on_final
+        self._end_session = end_session
+        self._speech_duration = 0.0
+
+    async def run(
+        self, audio: AudioInput, *, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED
+    ) -> None:
+        """Listen until cancelled or the input ends. VAD errors propagate."""
+        stt_send, stt_recv = trio.open_memory_channel[AudioFrame](_STT_BUFFER)
+        async with AsyncExitStack() as stack:
+            vad_stream = None
+            if self._vad is not None:
+                vad_stream = await stack.enter_async_context(self._vad.stream())
+            nursery = await stack.enter_async_context(trio.open_nursery())
+            if vad_stream is not None:
+                nursery.start_soon(self._consume_vad, vad_stream)
+            nursery.start_soon(self._run_stt, stt_recv)
+            task_status.started()
+            await self._pump(audio, vad_stream, stt_send)
+
+    async def _pump(
+        self,
+        audio: AudioInput,
+        vad_stream: VADStream | None,
+        stt_send: trio.MemorySendChannel[AudioFrame],
+    ) -> None:
+        async with stt_send:
+            async for frame in audio:
+                self._tracker.push_audio(frame)
+                if vad_stream is not None:
+                    await vad_stream.push_frame(frame)
+                # STT reconnecting: drop audio rather than buffer without limit
+                with contextlib.suppress(trio.WouldBlock):
+                    stt_send.send_nowait(frame)
+            if vad_stream is not None:
+                await vad_stream.end_input()
+
+    # ---------------------------------------------------------------- VAD
+    async def _consume_vad(self, stream: VADStream) -> None:
+        async for event in stream:
+            self.handle_vad(event)
+
+    def handle_vad(self, event: VADEvent) -> None:
+        if event.type is VADEventType.START_OF_SPEECH:
+            self._speech_started(event.timestamp - event.speech_duration)
+        elif event.type is VADEventType.INFERENCE_DONE:
+            if event.speaking:
+                self._speech_duration = event.speech_duration
+                self._interruptions.user_speaking(event.speech_duration, self._tracker.word_count)
+        elif event.type is VADEventType.END_OF_SPEECH:
+            self._speech_ended(event.timestamp - event.silence_duration)
+
+    def _speech_started(self, at: float) -> None:
+        self._speech_duration = 0.0
+        self._state.set_user("speaking")
+        self._tracker.speech_started(at)
+        self._interruptions.user_started_speaking()
+
+    def _speech_ended(self, last_speaking_at: float) -> None:
+        self._state.set_user("listening")
+        self._tracker.speech_ended(last_speaking_at)
+        self._interruptions.user_stopped_speaking()
+
+    # ---------------------------------------------------------------- STT
+    async def _run_stt(self, frames: trio.MemoryReceiveChannel[AudioFrame]) -> None:
+        while True:
+            error = await self._stt_once(frames)
+            if error is None:
+                return  # input ended
+            action = await self._errors.resolve(
+                "stt", error, agent=self._agent.name, chat_ctx=self._agent.llm_input()
+            )
+            if isinstance(action, EndSession):
+                self._end_session(action.reason, error)
+                return
+            await trio.sleep(self.stt_retry_delay)
+
+    async def _stt_once(
+        self, frames: trio.MemoryReceiveChannel[AudioFrame]
+    ) -> ProviderError | None:
+        """Run the STT step once; its ProviderError is returned, not raised (no group)."""
+        events_send, events_recv = trio.open_memory_channel[SpeechEvent](0)
+        error: ProviderError | None = None
+        async with trio.open_nursery() as nursery:
+            nursery.start_soon(self._consume_stt, events_recv)
+            async with events_send:
+                try:
+                    await self._agent.stt_node(frames, events_send)
+                except ProviderError as exc:
+                    error = exc
+        return error
+
+    async def _consume_stt(self, events: trio.MemoryReceiveChannel[SpeechEvent]) -> None:
+        async for event in events:
+            self.handle_stt(event)
+
+    def handle_stt(self, event: SpeechEvent) -> None:
+        now = trio.current_time()
+        if event.type is SpeechEventType.INTERIM_TRANSCRIPT:
+            self._bus.publish(UserInputTranscribed(event.text, False, now))
+            self._tracker.transcribed(event.text, final=False)
+            if self._tracker.speaking:
+                self._interruptions.user_speaking(self._speech_duration, self._tracker.word_count)
+        elif event.type is SpeechEventType.FINAL_TRANSCRIPT:
+            self._bus.publish(UserInputTranscribed(event.text, True, now))
+            if event.text.strip():
+                self._errors.succeeded("stt")
+            self._tracker.transcribed(event.text, final=True)
+            self._interruptions.final_transcript(len(event.text.split()))
+            if event.text.strip():
+                self._on_final(self._tracker.transcript)
+        elif self._vad is None and event.type is SpeechEventType.START_OF_SPEECH:
+            self._speech_started(now)
+        elif self._vad is None and event.type is SpeechEventType.END_OF_SPEECH:
+            self._speech_ended(now)

@@ -1,0 +1,274 @@
+"""One turn: the cancel scope of a reply, its LLM steps, and what it leaves in the context.
+
+``run_reply`` is the turn scope. Interrupting the :class:`SpeechHandle` runs, in one
+synchronous call, ``sink.revoke()`` (the device queue is cleared and no further
+frame of this reply is accepted) and ``turn_scope.cancel()``. Inside the turn, each
+LLM step is an :class:`~trioagents.voice._playout.Utterance` (the child scope) fed
+by an :class:`LLMGeneration`.
+
+When a step ends -- played, failed or cancelled -- its cleanup runs shielded and
+bounded by ``close_grace``: the LLM stream is cancelled and awaited closed, the sink
+is asked where playback stopped, and exactly the heard text is recorded as the
+assistant message (``interrupted=True`` when cut). Nothing heard → no message.
+
+Provider errors are resolved by the :class:`ErrorPolicy` after the step's scope
+exited, so a user hook never runs inside a half-cancelled step.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import trio
+
+from ..core import (
+    ChatContext,
+    ChatItem,
+    ChatMessage,
+    EndSession,
+    ErrorSource,
+    LLMTextDelta,
+    LLMToolCall,
+    ProviderError,
+    RetryRequest,
+    SayMessage,
+)
+from ._agent import Agent
+from ._audio_io import AudioOutput
+from ._error_policy import ErrorPolicy
+from ._event_bus import EventBus, StateTracker
+from ._events import TurnMetricsCollected
+from ._generation import LLMGeneration, ToolCallExecutor
+from ._interruption import InterruptionController
+from ._options import SessionOptions
+from ._playout import Utterance
+from ._speech_handle import SpeechHandle
+from ._turn_detection import UserTurn
+
+__all__ = ["ReplyEnv", "ReplyPlan", "run_reply"]
+
+
+@dataclass(frozen=True, slots=True)
+class ReplyEnv:
+    """What a turn needs from its activity (no back-reference to the session)."""
+
+    agent: Agent
+    options: SessionOptions
+    output: AudioOutput | None
+    state: StateTracker
+    bus: EventBus
+    errors: ErrorPolicy
+    interruptions: InterruptionController
+    tool_executor: ToolCallExecutor
+    record_item: Callable[[ChatItem], None]
+    end_session: Callable[[str, ProviderError | None], None]
+
+
+@dataclass(slots=True)
+class ReplyPlan:
+    """``text`` set: speak it (``say``); else generate with the LLM (maybe preemptively)."""
+
+    speech: SpeechHandle
+    text: str | None = None
+    user_turn: UserTurn | None = None
+    preemptive: LLMGeneration | None = None
+    chat_ctx: ChatContext | None = None  # first step's LLM input (default: the agent's)
+    add_to_chat_ctx: bool = True
+    metrics: dict[str, float] = field(default_factory=dict)
+
+
+async def run_reply(env: ReplyEnv, plan: ReplyPlan) -> None:
+    """Run ``plan.speech`` to completion or interruption; never raises ProviderError."""
+    turn = _Turn(env, plan)
+    try:
+        await turn.run()
+    finally:
+        if plan.preemptive is not None:
+            await _close_generation(plan.preemptive, env.options.close_grace)
+        env.interruptions.end(plan.speech)
+        if env.state.agent in ("thinking", "speaking"):
+            env.state.set_agent("listening")
+        plan.speech.mark_done()
+
+
+class _Turn:
+    def __init__(self, env: ReplyEnv, plan: ReplyPlan) -> None:
+        self.env = env
+        self.plan = plan
+        self.speech = plan.speech
+        self.utterance: Utterance | None = None
+        self.scope = trio.CancelScope()
+
+    def _interrupted(self) -> None:
+        if self.utterance is not None and self.utterance.sink is not None:
+            self.utterance.sink.revoke()
+        self.scope.cancel()
+
+    async def run(self) -> None:
+        env = self.env
+        with self.scope:
+            self.speech.on_interrupt(self._interrupted)
+            env.interruptions.begin(self.speech)
+            env.state.set_agent("thinking")
+            text, generation = self.plan.text, self.plan.preemptive
+            self.plan.preemptive = None
+            for step in range(env.options.max_tool_steps + 1):
+                last = step == env.options.max_tool_steps
+                again = await self._step(text, generation, tools_allowed=not last)
+                text, generation = None, None
+                if not again:
+                    break
+        self._publish_metrics()
+
+    async def _step(
+        self, text: str | None, generation: LLMGeneration | None, *, tools_allowed: bool
+    ) -> bool:
+        """One LLM step (or fixed text) played out; True if the LLM must speak again."""
+        env = self.env
+        owned = text is None and generation is None
+        if owned:
+            tools = env.agent.tool_specs if tools_allowed else ()
+            chat_ctx, self.plan.chat_ctx = self.plan.chat_ctx or env.agent.llm_input(), None
+            generation = LLMGeneration(env.agent, chat_ctx, tools)
+        utterance = Utterance(
+            env.agent, self.speech, env.output, env.state, env.options.playout_grace
+        )
+        utterance.fixed_text = text
+        self.utterance = utterance
+        calls: list[LLMToolCall] = []
+        try:
+            async with trio.open_nursery() as nursery:
+                send, recv = trio.open_memory_channel[str](math.inf)
+                if owned and generation is not None:
+                    await nursery.start(generation.run)
+                nursery.start_soon(self._feed, generation, text, send, calls)
+                nursery.start_soon(utterance.run, recv)
+        finally:
+            # shielded; each await inside is bounded by close_grace on its own, so the
+            # heard text is recorded even when the stream close used up its grace
+            with trio.CancelScope(shield=True):
+                if generation is not None:
+                    await _close_generation(generation, env.options.close_grace)
+                await self._commit_heard(utterance)
+        return await self._after_step(generation, utterance, calls)
+
+    async def _feed(
+        self,
+        generation: LLMGeneration | None,
+        text: str | None,
+        out: trio.MemorySendChannel[str],
+        calls: list[LLMToolCall],
+    ) -> None:
+        async with out:
+            if generation is None:
+                await out.send(text or "")
+                return
+            async for event in generation.events:
+                if isinstance(event, LLMTextDelta):
+                    ttft = generation.ttft
+                    if ttft is not None:
+                        self.plan.metrics.setdefault("llm_ttft", ttft)
+                    await out.send(event.text)
+                elif isinstance(event, LLMToolCall):
+                    calls.append(event)
+
+    async def _commit_heard(self, utterance: Utterance) -> None:
+        """Record what was heard (shielded caller). Checkpoints in ``wait_for_playout``."""
+        position = await self._settle_playback(utterance)
+        heard = utterance.heard_text(position)
+        if utterance.started and "e2e" not in self.plan.metrics:
+            self._record_start_metrics(utterance)
+        if heard and self.plan.add_to_chat_ctx:
+            message = ChatMessage(
+                role="assistant",
+                content=heard,
+                interrupted=position is not None or self.speech.interrupted,
+                created_at=trio.current_time(),
+            )
+            self.speech.chat_items.append(message)
+            self.env.record_item(message)
+
+    async def _settle_playback(self, utterance: Utterance) -> float | None:
+        """Seconds heard, or None when everything generated was played."""
+        sink, output = utterance.sink, self.env.output
+        if sink is None:
+            return None
+        if utterance.playback is not None and not utterance.playback.interrupted:
+            return None
+        if utterance.playback is not None:
+            return utterance.playback.playback_position
+        if not sink.started or output is None:
+            return 0.0
+        sink.revoke()  # cancelled for another reason than interrupt(): stop the audio too
+        with trio.move_on_after(self.env.options.close_grace):
+            return (await output.wait_for_playout()).playback_position
+        assert sink.first_frame_at is not None  # the sink never reported: estimate
+        return min(sink.written, trio.current_time() - sink.first_frame_at)
+
+    def _record_start_metrics(self, utterance: Utterance) -> None:
+        metrics, env = self.plan.metrics, self.env
+        assert utterance.first_output_at is not None
+        metrics["e2e"] = utterance.first_output_at
+        if utterance.tts_requested_at is not None and utterance.tts_first_frame_at is not None:
+            metrics["tts_ttfb"] = utterance.tts_first_frame_at - utterance.tts_requested_at
+        env.errors.succeeded("llm")
+        env.errors.succeeded("tts")
+
+    async def _after_step(
+        self, generation: LLMGeneration | None, utterance: Utterance, calls: list[LLMToolCall]
+    ) -> bool:
+        failure: tuple[ErrorSource, ProviderError] | None = None
+        if generation is not None and generation.error is not None:
+            failure = ("llm", generation.error)
+        elif utterance.error is not None:
+            failure = ("tts", utterance.error)
+        if failure is not None:
+            return await self._handle_failure(*failure, utterance)
+        if not calls or self.speech.interrupted:
+            return False
+        outcome = await self.env.tool_executor(self.env.agent, self.speech, calls)
+        for item in outcome.items:
+            self.speech.chat_items.append(item)
+            self.env.record_item(item)
+        return outcome.reply_required
+
+    async def _handle_failure(
+        self, source: ErrorSource, error: ProviderError, utterance: Utterance
+    ) -> bool:
+        env = self.env
+        self.speech.error = error
+        action = await env.errors.resolve(
+            source, error, agent=env.agent.name, chat_ctx=env.agent.llm_input()
+        )
+        if isinstance(action, RetryRequest) and not utterance.started:
+            # run the failed step again (fixed text again, or a fresh generation)
+            return await self._step(utterance.fixed_text, None, tools_allowed=True)
+        if isinstance(action, SayMessage):
+            await self._step(action.text, None, tools_allowed=False)
+        elif isinstance(action, EndSession):
+            env.end_session(action.reason, error)
+        return False
+
+    def _publish_metrics(self) -> None:
+        metrics, turn = self.plan.metrics, self.plan.user_turn
+        stopped = turn.stopped_speaking_at if turn is not None else None
+        e2e = metrics.get("e2e")
+        self.env.bus.publish(
+            TurnMetricsCollected(
+                speech_id=self.speech.id,
+                end_of_utterance_delay=turn.end_of_turn_delay if turn is not None else None,
+                llm_ttft=metrics.get("llm_ttft"),
+                tts_ttfb=metrics.get("tts_ttfb"),
+                e2e_latency=e2e - stopped if e2e is not None and stopped is not None else None,
+                created_at=trio.current_time(),
+            )
+        )
+
+
+async def _close_generation(generation: LLMGeneration, grace: float) -> None:
+    """Cancel a completion and wait (shielded, bounded) until its stream is closed."""
+    generation.cancel()
+    with trio.CancelScope(shield=True), trio.move_on_after(grace):
+        await generation.wait_closed()

@@ -1,0 +1,127 @@
+"""SpeechHandle: one reply (``say``, ``generate_reply`` or a user turn), awaitable.
+
+The handle is the user's view of a turn. ``interrupt()`` is synchronous: it runs the
+callbacks the running turn registered -- revoke the utterance's sink, cancel the
+turn's cancel scope -- in that order, before returning, so the interruption point
+is the call itself. Awaiting a handle waits until the turn's scope has exited and
+the chat context has been updated; it never raises.
+
+Rejected alternative: a future resolved by a done-callback plus a watchdog (LiveKit's
+5 s ``INTERRUPTION_TIMEOUT``). Cancelling a scope cannot be ignored, so no watchdog.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Generator
+from typing import Any
+
+import trio
+
+from ..core import ChatItem, ProviderError, TrioAgentsError, short_id
+from ._events import SpeechSource
+
+__all__ = ["InterruptionNotAllowedError", "SpeechHandle"]
+
+
+class InterruptionNotAllowedError(TrioAgentsError):
+    """``interrupt()`` on a speech created with ``allow_interruptions=False``."""
+
+
+class SpeechHandle:
+    """Created by the session; user code awaits it or calls :meth:`interrupt`."""
+
+    def __init__(self, *, source: SpeechSource, allow_interruptions: bool) -> None:
+        self.id = short_id("speech")
+        self.source: SpeechSource = source
+        self._allow_interruptions = allow_interruptions
+        self._interrupted = False
+        self._paused = False
+        self._done = trio.Event()
+        self._on_interrupt: list[Callable[[], None]] = []
+        self._on_pause: list[Callable[[bool], None]] = []
+        self._unpaused = trio.Event()
+        self._unpaused.set()
+        self.chat_items: list[ChatItem] = []
+        self.error: ProviderError | None = None  # the provider error that ended it, if any
+        self.done_at: float | None = None
+
+    def __repr__(self) -> str:
+        return f"SpeechHandle({self.id}, {self.source}, done={self.done()})"
+
+    @property
+    def allow_interruptions(self) -> bool:
+        return self._allow_interruptions
+
+    @property
+    def interrupted(self) -> bool:
+        return self._interrupted
+
+    @property
+    def paused(self) -> bool:
+        return self._paused
+
+    def done(self) -> bool:
+        return self._done.is_set()
+
+    def interrupt(self, *, force: bool = False) -> None:
+        """Stop this speech now (synchronous; no checkpoint).
+
+        Raises :class:`InterruptionNotAllowedError` if interruptions are disallowed
+        and ``force`` is false. A no-op when already done or interrupted.
+        """
+        if self.done() or self._interrupted:
+            return
+        if not self._allow_interruptions and not force:
+            raise InterruptionNotAllowedError("this speech does not allow interruptions")
+        self._interrupted = True
+        callbacks, self._on_interrupt = self._on_interrupt, []
+        for callback in callbacks:
+            callback()
+        self.set_paused(False)  # after the sink was revoked: nothing left to resume
+
+    def on_interrupt(self, callback: Callable[[], None]) -> None:
+        """Run ``callback`` synchronously on interruption (at once if already interrupted).
+
+        Used by the pipeline to tie a turn's scope and sink to this handle.
+        """
+        if self._interrupted:
+            callback()
+        else:
+            self._on_interrupt.append(callback)
+
+    def set_paused(self, paused: bool) -> None:
+        """Pause or resume playout (false-interruption handling); no-op when unchanged."""
+        if paused == self._paused or self.done():
+            return
+        self._paused = paused
+        if paused:
+            self._unpaused = trio.Event()
+        else:
+            self._unpaused.set()
+        for callback in list(self._on_pause):
+            callback(paused)
+
+    def on_pause_changed(self, callback: Callable[[bool], None]) -> None:
+        """Run ``callback(paused)`` synchronously whenever the pause state changes."""
+        self._on_pause.append(callback)
+
+    async def wait_unpaused(self) -> None:
+        """Return once the speech is not paused (checkpoints)."""
+        await trio.lowlevel.checkpoint()
+        while self._paused:
+            await self._unpaused.wait()
+
+    def mark_done(self) -> None:
+        """Called once by the pipeline when the turn's scope has exited."""
+        self._on_interrupt.clear()
+        self._on_pause.clear()
+        self._unpaused.set()
+        self.done_at = trio.current_time()
+        self._done.set()
+
+    async def wait_for_playout(self) -> None:
+        """Wait until the speech is done (played, skipped or interrupted). Never raises."""
+        await self._done.wait()
+
+    def __await__(self) -> Generator[Any, None, None]:
+        return self.wait_for_playout().__await__()

@@ -1,0 +1,176 @@
+"""Deciding when the user's turn is over (endpointing and semantic turn detection).
+
+Inputs are speech start/end instants (from the VAD, or the STT without one) and
+transcripts. When the user has stopped speaking and a transcript exists, an
+*endpointing wait* starts in its own cancel scope: it asks the optional
+:class:`TurnDetector` how likely the user is done, picks ``min_endpointing_delay``
+(likely) or ``max_endpointing_delay`` (unlikely), and sleeps until
+``last_speaking_at + delay`` -- measured from the user's last speech, so the VAD's
+own silence window counts toward it. New speech cancels the wait (model call
+included); a new final transcript restarts it. Then the synchronous ``commit``
+callback decides; returning False keeps the transcript accumulating.
+
+Invariant: at most one endpointing wait exists; it lives in the nursery of
+:meth:`UserTurnTracker.run`, so it cannot outlive the agent activity.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Protocol, runtime_checkable
+
+import trio
+
+from ..core import AudioFrame, ChatContext
+from ._options import SessionOptions
+
+__all__ = ["TurnDetector", "UserTurn", "UserTurnTracker"]
+
+
+@runtime_checkable
+class TurnDetector(Protocol):
+    """Semantic turn detection: P(the user finished their turn), from text and/or audio."""
+
+    @property
+    def unlikely_threshold(self) -> float: ...
+
+    async def predict_end_of_turn(
+        self, chat_ctx: ChatContext, transcript: str, audio: Sequence[AudioFrame]
+    ) -> float: ...
+
+
+@dataclass(frozen=True, slots=True)
+class UserTurn:
+    transcript: str
+    started_speaking_at: float | None
+    stopped_speaking_at: float | None
+    committed_at: float
+
+    @property
+    def end_of_turn_delay(self) -> float | None:
+        if self.stopped_speaking_at is None:
+            return None
+        return self.committed_at - self.stopped_speaking_at
+
+
+class UserTurnTracker:
+    """Accumulates one user turn; commits it through ``commit`` when endpointing says so."""
+
+    _MAX_AUDIO = 800  # frames kept for an audio turn detector (8 s of 10 ms frames)
+
+    def __init__(
+        self,
+        options: SessionOptions,
+        detector: TurnDetector | None,
+        commit: Callable[[UserTurn], bool],
+        chat_ctx: Callable[[], ChatContext],
+    ) -> None:
+        self._options = options
+        self._detector = detector
+        self._commit = commit
+        self._chat_ctx = chat_ctx
+        self._finals: list[str] = []
+        self._interim = ""
+        self._speaking = False
+        self._started_at: float | None = None
+        self._last_speaking_at: float | None = None
+        self._audio: list[AudioFrame] = []
+        self._wait: trio.CancelScope | None = None
+        self._nursery: trio.Nursery | None = None
+
+    @property
+    def transcript(self) -> str:
+        """Final transcripts of this turn, then the current interim one."""
+        return " ".join(t for t in [*self._finals, self._interim] if t)
+
+    @property
+    def word_count(self) -> int:
+        return len(self.transcript.split())
+
+    @property
+    def speaking(self) -> bool:
+        return self._speaking
+
+    @property
+    def endpointing(self) -> bool:
+        return self._wait is not None
+
+    async def run(self, *, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED) -> None:
+        """Own the endpointing waits until cancelled."""
+        async with trio.open_nursery() as nursery:
+            self._nursery = nursery
+            task_status.started()
+            await trio.sleep_forever()
+
+    def push_audio(self, frame: AudioFrame) -> None:
+        if self._speaking and len(self._audio) < self._MAX_AUDIO:
+            self._audio.append(frame)
+
+    def speech_started(self, at: float) -> None:
+        self._cancel_wait()
+        self._speaking = True
+        if self._started_at is None:
+            self._started_at = at
+
+    def speech_ended(self, last_speaking_at: float) -> None:
+        self._speaking = False
+        self._last_speaking_at = last_speaking_at
+        self._start_wait()
+
+    def transcribed(self, text: str, *, final: bool) -> None:
+        if not final:
+            self._interim = text.strip()
+            return
+        self._interim = ""
+        if text.strip():
+            self._finals.append(text.strip())
+        if not self._speaking:
+            self._start_wait()
+
+    def clear(self) -> None:
+        """Drop the buffered turn (after a commit, or ``clear_user_turn``)."""
+        self._cancel_wait()
+        self._finals, self._interim, self._audio = [], "", []
+        self._started_at = None
+
+    def _cancel_wait(self) -> None:
+        if self._wait is not None:
+            self._wait.cancel()
+            self._wait = None
+
+    def _start_wait(self) -> None:
+        self._cancel_wait()
+        if not self._finals or self._nursery is None or self._last_speaking_at is None:
+            return
+        scope = trio.CancelScope()
+        self._wait = scope
+        self._nursery.start_soon(self._endpoint, scope)
+
+    async def _endpoint(self, scope: trio.CancelScope) -> None:
+        with scope:
+            delay = await self._endpointing_delay()
+            assert self._last_speaking_at is not None
+            await trio.sleep_until(self._last_speaking_at + delay)
+            if self._wait is not scope:
+                return
+            self._wait = None
+            turn = UserTurn(
+                transcript=self.transcript,
+                started_speaking_at=self._started_at,
+                stopped_speaking_at=self._last_speaking_at,
+                committed_at=trio.current_time(),
+            )
+            if self._commit(turn):
+                self.clear()
+
+    async def _endpointing_delay(self) -> float:
+        options = self._options
+        if self._detector is None:
+            return options.min_endpointing_delay
+        probability = await self._detector.predict_end_of_turn(
+            self._chat_ctx(), self.transcript, tuple(self._audio)
+        )
+        if probability < self._detector.unlikely_threshold:
+            return options.max_endpointing_delay
+        return options.min_endpointing_delay
