@@ -173,3 +173,23 @@ def test_options_are_validated() -> None:
         SessionOptions(min_endpointing_delay=2.0, max_endpointing_delay=1.0)
     with pytest.raises(ConfigurationError, match="min_interruption_duration"):
         SessionOptions(min_interruption_duration=-1)
+
+
+async def test_interrupt_stops_at_uninterruptible_speech(
+    autojump_clock: trio.testing.MockClock,
+) -> None:
+    session = make_session(FakeLLM())
+    async with session.start(Agent(instructions="x")):
+        first = session.say("One.")
+        locked = session.say("Two.", allow_interruptions=False)
+        after = session.say("Three.")
+        session.interrupt()
+        await after
+        assert first.interrupted
+        assert not locked.interrupted  # it and everything after it keep their place
+        assert not after.interrupted
+        forced = session.say("Four.", allow_interruptions=False)
+        session.interrupt(force=True)
+        await forced
+        assert forced.interrupted
+    assert [m.content for m in session.history.messages()] == ["Two.", "Three."]

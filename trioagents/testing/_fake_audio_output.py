@@ -10,7 +10,8 @@ Options: ``can_pause`` (pause freezes playback, resume shifts the schedule),
 ``reports_playout=False`` (``wait_for_playout`` never returns, like a broken track).
 Everything observed is recorded: ``accepted`` (capture time and marker of every
 frame), ``segments`` (per flushed segment: played markers, position, interrupted),
-``clears`` (Trio times of ``clear_buffer`` calls).
+``clears`` (Trio times of ``clear_buffer`` calls), ``lateness`` (for each frame that
+arrived after the device queue had run dry in the middle of a segment, by how much).
 """
 
 from __future__ import annotations
@@ -70,6 +71,7 @@ class FakeAudioOutput:
         self.accepted: list[AcceptedFrame] = []
         self.segments: list[PlayedSegment] = []
         self.clears: list[float] = []
+        self.lateness: list[float] = []
         self.pauses = 0
 
     @property
@@ -98,7 +100,8 @@ class FakeAudioOutput:
             if self._paused_at is None and self._queued_ahead() <= self.queue_duration + 1e-9:
                 return
             changed = self._changed
-            deadline = math.inf if self._paused_at else self._play_end - self.queue_duration
+            paused = self._paused_at is not None
+            deadline = math.inf if paused else self._play_end - self.queue_duration
             with trio.move_on_at(deadline):
                 await changed.wait()
 
@@ -106,6 +109,9 @@ class FakeAudioOutput:
         now = trio.current_time()
         self._advance()
         marker = int(frame.data[0, 0]) if frame.samples_per_channel else 0
+        mid_segment = bool(self._current.markers or self._queue)
+        if self._paused_at is None and mid_segment and now > self._play_end + 1e-9:
+            self.lateness.append(now - self._play_end)  # an underrun mid-segment
         start = max(now, self._play_end) if self._paused_at is None else self._play_end
         if self._paused_at is not None and not self._queue:
             start = self._paused_at
@@ -147,22 +153,26 @@ class FakeAudioOutput:
         self._notify()
 
     async def wait_for_playout(self) -> PlaybackFinished:
-        """Returns when the flushed segment played or was cleared; checkpoints."""
+        """Returns when the flushed segment played or was cleared; checkpoints.
+
+        The report is consumed after the last checkpoint, so a cancelled wait never
+        loses it (the next call returns it).
+        """
+        await trio.lowlevel.checkpoint()
         while True:
             self._advance()
             seg = self._current
             if seg.interrupted or (self._flushed and not self._queue):
                 break
             changed = self._changed
-            deadline = math.inf if self._paused_at is not None else self._play_end
-            with trio.move_on_at(deadline):
+            playing = self._paused_at is None and self._queue
+            with trio.move_on_at(self._play_end if playing else math.inf):
                 await changed.wait()
         self.segments.append(seg)
         self._current = PlayedSegment()
         self._flushed = False
         if not self.reports_playout:
             await trio.sleep_forever()
-        await trio.lowlevel.checkpoint()
         return PlaybackFinished(playback_position=seg.position, interrupted=seg.interrupted)
 
     # ---------------------------------------------------------------- internals

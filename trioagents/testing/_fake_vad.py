@@ -42,9 +42,16 @@ class _FakeVADStream:
         self._speaking = False
         self._speech = 0.0
         self._silence = 0.0
+        self._out: list[VADEvent] = []
 
     async def push_frame(self, frame: AudioFrame) -> None:
         await trio.lowlevel.checkpoint()
+        for event in self.push_frame_nowait(frame):
+            self._send.send_nowait(event)
+
+    def push_frame_nowait(self, frame: AudioFrame) -> list[VADEvent]:
+        """Judge one frame now; the inline path of ``voice.InlineVADStream``."""
+        self._out = []
         now = trio.current_time()
         voiced = bool(frame.data[0, 0] != 0)
         if voiced:
@@ -61,9 +68,10 @@ class _FakeVADStream:
             self._speaking = False
             self._emit(VADEventType.END_OF_SPEECH, now)
             self._speech = 0.0
+        return self._out
 
     def _emit(self, kind: VADEventType, now: float) -> None:
-        self._send.send_nowait(
+        self._out.append(
             VADEvent(
                 type=kind,
                 timestamp=now,

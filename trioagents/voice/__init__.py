@@ -40,6 +40,7 @@ from ._handoff_agent import AGENT_MARKER as AGENT_MARKER
 from ._handoff_agent import is_agent as is_agent
 from ._handoff_agent import is_agent_class as is_agent_class
 from ._options import SessionOptions as SessionOptions
+from ._recognition import InlineVADStream as InlineVADStream
 from ._run_context import RunContext as RunContext
 from ._run_result import EventAssert as EventAssert
 from ._run_result import RunExpectations as RunExpectations
@@ -97,6 +98,7 @@ __all__ = [
     "HandoffRequest",
     "HandoffRequestContext",
     "HasToolSpec",
+    "InlineVADStream",
     "InterruptPolicy",
     "InterruptionNotAllowedError",
     "KeepAll",

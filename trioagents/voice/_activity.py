@@ -36,7 +36,7 @@ from ._audio_io import AudioInput
 from ._events import ConversationItemAdded, SpeechCreated, SpeechSource
 from ._generation import LLMGeneration
 from ._interruption import InterruptionController
-from ._recognition import AudioRecognition
+from ._recognition import AudioRecognition, RecognitionHooks
 from ._reply import ReplyEnv, ReplyPlan, run_reply
 from ._speech_handle import SpeechHandle
 from ._task_switch import run_agent_task
@@ -103,17 +103,16 @@ class AgentActivity:
             if away is not None:
                 nursery.start_soon(self.session.state.serve_away_detection, away)
             if audio_input is not None:
-                recognition = AudioRecognition(
-                    self.agent,
-                    self.session.vad,
-                    self.tracker,
-                    self.interruptions,
-                    self.session.state,
-                    self.session.bus,
-                    self.session.errors,
-                    self._start_preemptive,
-                    self.session.close,
+                hooks = RecognitionHooks(
+                    tracker=self.tracker,
+                    interruptions=self.interruptions,
+                    state=self.session.state,
+                    bus=self.session.bus,
+                    errors=self.session.errors,
+                    on_final=self._start_preemptive,
+                    end_session=self.session.close,
                 )
+                recognition = AudioRecognition(self.agent, self.session.vad, hooks)
                 await nursery.start(recognition.run, audio_input)
             self.session.state.set_agent("listening")
             task_status.started()

@@ -73,7 +73,10 @@ class AudioOutput(Protocol):
 
     def resume(self) -> None: ...
 
-    async def wait_for_playout(self) -> PlaybackFinished: ...
+    async def wait_for_playout(self) -> PlaybackFinished:
+        """Wait for the segment's report. Must not checkpoint after consuming it, so
+        that a cancelled wait never loses a report."""
+        ...
 
 
 class UtteranceSink:

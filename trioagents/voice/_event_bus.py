@@ -88,12 +88,12 @@ class StateTracker:
         self.user_changed = trio.Event()
         self._bus.publish(event)
 
-    async def serve_away_detection(self, timeout: float) -> None:
-        """Set the user ``away`` after ``timeout`` with both sides listening; until cancelled."""
+    async def serve_away_detection(self, away_after: float) -> None:
+        """Set the user ``away`` after ``away_after`` s of mutual silence; until cancelled."""
         while True:
             agent_changed, user_changed = self.agent_changed, self.user_changed
             if self.agent == "listening" and self.user == "listening":
-                with trio.move_on_after(timeout) as scope:
+                with trio.move_on_after(away_after) as scope:
                     await _first(agent_changed, user_changed)
                 if scope.cancelled_caught:
                     self.set_user("away")

@@ -1,0 +1,113 @@
+"""Response overhead in real time: user end of speech → first agent frame at the sink,
+minus the endpointing delay, with zero-latency providers and concurrent sessions.
+
+Every session holds a conversation on the trioagents.testing fakes (STT final
+transcript with no delay, LLM and TTS answering at once); the scripted user speaks
+``--turns`` times. For each reply, overhead = first frame captured by the sink −
+(user's last speech + ``min_endpointing_delay``): what the framework adds on top of
+the endpointing wait (timer lateness, scheduling, sentence splitting, playout).
+
+    python bench/overhead.py --sessions 10 --turns 6
+
+Prints one JSON line at the end. ``concurrency.py`` reuses :func:`run_sessions`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import trio
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # this checkout's trioagents
+
+from trioagents.testing import (
+    FakeAudioInput,
+    FakeAudioOutput,
+    FakeLLM,
+    FakeSTT,
+    FakeTTS,
+    FakeVAD,
+    LLMScript,
+    Timeline,
+    speech,
+)
+from trioagents.voice import Agent, AgentSession, TurnMetricsCollected
+
+REPLY = "Sure, I can help with that. Here is the answer."
+
+
+@dataclass
+class Measured:
+    overheads: list[float] = field(default_factory=list)
+    lateness: list[float] = field(default_factory=list)
+    turns: int = 0
+
+
+def script(turns: int, offset: float) -> Timeline:
+    """User speaks 1.0 s, then waits for the ~3 s reply, ``turns`` times."""
+    segments = [
+        speech(offset + 0.5 + i * 5.0, offset + 1.5 + i * 5.0, f"question {i}")
+        for i in range(turns)
+    ]
+    return Timeline(segments, tail=4.0)
+
+
+async def one_session(turns: int, offset: float, measured: Measured) -> None:
+    timeline = script(turns, offset)
+    session: AgentSession[None] = AgentSession(
+        stt=FakeSTT(timeline, final_delay=0.0, interim_interval=0.5),
+        llm=FakeLLM(default=LLMScript(REPLY)),
+        tts=FakeTTS(),
+        vad=FakeVAD(),
+    )
+    output = FakeAudioOutput()
+    audio_in = FakeAudioInput(timeline)
+    events = session.subscribe()
+    delay = session.options.min_endpointing_delay
+    async with session.start(
+        Agent(instructions="bench"), audio_input=audio_in, audio_output=output
+    ):
+        await audio_in.finished.wait()
+    async for event in events:
+        if isinstance(event, TurnMetricsCollected) and event.e2e_latency is not None:
+            measured.overheads.append(event.e2e_latency - delay)
+            measured.turns += 1
+    measured.lateness.extend(output.lateness)
+
+
+async def run_sessions(sessions: int, turns: int) -> Measured:
+    """Start ``sessions`` sessions (staggered over 1 s) and wait until all are done."""
+    measured = Measured()
+    async with trio.open_nursery() as nursery:
+        for index in range(sessions):
+            nursery.start_soon(one_session, turns, (index % 100) / 100, measured)
+    return measured
+
+
+def percentile(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
+
+
+async def main(sessions: int, turns: int) -> None:
+    measured = await run_sessions(sessions, turns)
+    ms = [v * 1000 for v in measured.overheads]
+    summary = {
+        "runs": len(ms),
+        "overhead_p50_ms": round(statistics.median(ms), 3),
+        "overhead_p99_ms": round(percentile(ms, 0.99), 3),
+    }
+    print(json.dumps(summary))
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser(description="response overhead (real time)")
+    parser.add_argument("--sessions", type=int, default=10)
+    parser.add_argument("--turns", type=int, default=6)
+    args = parser.parse_args()
+    trio.run(main, args.sessions, args.turns)
