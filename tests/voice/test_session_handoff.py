@@ -192,9 +192,7 @@ async def test_two_agents_returned_is_a_clear_error(
     autojump_clock: trio.testing.MockClock,
 ) -> None:
     calls = [call("start_booking"), call("also_booking")]
-    session, llm = make(
-        {"greeter": [LLMScript(tool_calls=calls), LLMScript("Let me try again.")]}
-    )
+    session, llm = make({"greeter": [LLMScript(tool_calls=calls), LLMScript("Let me try again.")]})
     async with session.start(Greeter()):
         result = await session.run(user_input="book")
         assert type(session.current_agent) is Greeter
