@@ -11,6 +11,7 @@ import trio.testing
 from tests.voice.agents_llm import AgentLLM, call
 from trioagents.core import (
     AgentHandoff,
+    ChatItem,
     ChatMessage,
     ConfigurationError,
     FunctionCall,
@@ -24,7 +25,6 @@ from trioagents.voice import (
     KeepLastTurns,
     Reset,
     RunContext,
-    SessionEvent,
     function_tool,
 )
 
@@ -289,7 +289,7 @@ async def test_interruption_during_a_transition_reaches_the_new_agent(
             "booking": [LLMScript("Bookings, hello.", ttft=0.2), LLMScript("Sure, four.")],
         }
     )
-    events: list[SessionEvent] = []
+    events: list[ChatItem] = []
     greeter = Greeter()
     greeter.exit_delay = 1.0
     async with session.start(greeter):
