@@ -97,9 +97,7 @@ class InformationAgent(Agent):
         return f"Noted: {booking.summary()}."
 
     @function_tool
-    async def details_complete(
-        self, context: RunContext[Booking]
-    ) -> tuple[ConfirmationAgent, str]:
+    async def details_complete(self, context: RunContext[Booking]) -> tuple[ConfirmationAgent, str]:
         """Hand over to confirmation once name, party size and time are known."""
         booking = context.userdata
         missing = [

@@ -113,7 +113,8 @@ class AgentHandedOff:
     """The active agent changed: a handoff, or an AgentTask started or completed.
 
     Published at the instant of the switch (after the old agent's ``on_exit``,
-    before the new agent's ``on_enter``); names are the agents' ``name``.
+    before the new agent's ``on_enter``); names are class names, as in the
+    workflow and in :class:`~trioagents.core.AgentHandoff` items.
     """
 
     old_agent: str

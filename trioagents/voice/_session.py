@@ -119,6 +119,11 @@ class AgentSession(Generic[UserdataT]):
         return self._require_activity().agent
 
     @property
+    def transition_pending(self) -> bool:
+        """True while a handoff or AgentTask switch is decided or running."""
+        return self._activity is not None and self._activity.switcher.busy
+
+    @property
     def current_speech(self) -> SpeechHandle | None:
         return self._activity.current if self._activity is not None else None
 

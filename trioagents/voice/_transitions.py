@@ -44,6 +44,7 @@ from ..core import AgentHandoff, ChatContext, ChatItem, ConfigurationError, Prov
 from ._agent import Agent
 from ._events import AgentHandedOff, HandoffKind
 from ._handoff import ContextPolicy, HandoffPlan, plan_handoff
+from ._handoff_agent import agent_name
 from ._tools import FunctionTool
 from ._tools_outcome import HandoffRequest
 from ._workflow import Transition, WorkflowState
@@ -204,7 +205,8 @@ class Switcher:
         activity.replace_agent(new)
         activity.record_history(item)
         now = trio.current_time()
-        activity.session.bus.publish(AgentHandedOff(old.name, new.name, kind, now))
+        names = (agent_name(old), agent_name(new))
+        activity.session.bus.publish(AgentHandedOff(*names, kind, now))
 
     def start_entering(self, agent: Agent) -> None:
         """Start ``agent.on_enter()`` in its own task of the activity nursery."""
