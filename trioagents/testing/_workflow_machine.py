@@ -48,7 +48,11 @@ from ._workflow_replay import (
 __all__ = ["WorkflowMachine"]
 
 _LATENCY = st.sampled_from([0.0, 0.05, 0.3, 1.0])
-_BARGE_IN = st.none() | st.floats(min_value=0.0, max_value=3.0, allow_nan=False)
+_BARGE_IN = st.one_of(
+    st.none(),
+    st.sampled_from([0.0, 0.05, 0.2, 0.5, 1.0, 2.0, 3.0]),
+    st.floats(min_value=0.0, max_value=3.0, allow_nan=False),
+)
 
 
 class WorkflowMachine(RuleBasedStateMachine):
@@ -106,9 +110,9 @@ class WorkflowMachine(RuleBasedStateMachine):
         self.operations.append(Waited(seconds))
 
     @precondition(lambda self: not self.disconnected and bool(self.operations))
-    @rule()
-    def disconnect(self) -> None:
-        self.operations.append(Disconnected())
+    @rule(after=_BARGE_IN)
+    def disconnect(self, after: float | None) -> None:
+        self.operations.append(Disconnected(after))
         self.disconnected = True
 
     # ------------------------------------------------------------ checking

@@ -91,7 +91,14 @@ class ProviderErrorInjected:
 
 @dataclass(frozen=True, slots=True)
 class Disconnected:
-    """The participant leaves: the session is closed."""
+    """The participant leaves: the session is closed.
+
+    ``after=None``: once the session is idle. Otherwise ``after`` seconds into the
+    previous operation, without waiting for it to settle (mid-reply, mid-tool,
+    mid-transition...).
+    """
+
+    after: float | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -214,12 +221,19 @@ async def _replay(
         async with session.start(agent):
             with trio.move_on_after(settle_bound):
                 await session.wait_idle()  # the caller hears the opening first
-            for operation in operations:
-                if not await _apply(session, llm, operation, settle_bound, log):
-                    break
-                _check_quiescent(session, log, operation)
+            for index, operation in enumerate(operations):
+                following = operations[index + 1] if index + 1 < len(operations) else None
+                settle = not (isinstance(following, Disconnected) and following.after is not None)
+                if isinstance(operation, Disconnected):
+                    await trio.sleep(operation.after or 0.0)
+                    closing_at.append(trio.current_time())
+                    session.close("participant_disconnected")
+                    await trio.sleep_forever()  # cancelled by the close
+                await _apply(session, llm, operation, log)
+                if settle:
+                    await _settle(session, settle_bound, log, operation)
             closing_at.append(trio.current_time())
-        closed_in = trio.current_time() - (closing_at[0] if closing_at else trio.current_time())
+        closed_in = trio.current_time() - closing_at[0]
         if closed_in > close_bound:
             log.violations.append(f"close took {closed_in:.2f}s > {close_bound:.2f}s")
     _check_history(session, log)
@@ -227,23 +241,16 @@ async def _replay(
 
 
 async def _apply(
-    session: AgentSession[object],
-    llm: ChaosLLM,
-    operation: Operation,
-    settle_bound: float,
-    log: _Log,
-) -> bool:
-    """Apply one operation and let the session settle; False once it is closed."""
-    if isinstance(operation, Disconnected):
-        session.close("participant_disconnected")
-        return False
+    session: AgentSession[object], llm: ChaosLLM, operation: Operation, log: _Log
+) -> None:
+    """Apply one operation (not Disconnected)."""
     if isinstance(operation, ToolFailureInjected):
         llm.corrupt_next_tool_call = True
     elif isinstance(operation, ProviderErrorInjected):
         llm.fail_next_request = True
     elif isinstance(operation, Waited):
         await trio.sleep(operation.seconds)
-    else:
+    elif isinstance(operation, UserSaid):
         llm.ttft, llm.token_delay = operation.ttft, operation.token_delay
         session.generate_reply(user_input=operation.text)
         if operation.barge_in_after is not None:
@@ -251,13 +258,18 @@ async def _apply(
             # a speech that does not allow interruptions keeps playing: the user waits
             with contextlib.suppress(InterruptionNotAllowedError):
                 session.interrupt()
+
+
+async def _settle(
+    session: AgentSession[object], settle_bound: float, log: _Log, operation: Operation
+) -> None:
     with trio.move_on_after(settle_bound) as scope:
         await session.wait_idle()
     if scope.cancelled_caught:
         log.violations.append(
             f"the session did not settle within {settle_bound}s after {operation}"
         )
-    return True
+    _check_quiescent(session, log, operation)
 
 
 def _check_quiescent(session: AgentSession[object], log: _Log, operation: Operation) -> None:
