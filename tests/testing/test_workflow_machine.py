@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -70,7 +71,7 @@ class Stuck(Agent):
         await trio.sleep_forever()
 
 
-def machine_for(first: type[Agent], words: list[str]) -> type[WorkflowMachine]:
+def machine_for(first: Callable[[], Agent], words: list[str]) -> type[WorkflowMachine]:
     class Machine(WorkflowMachine):
         utterances = st.sampled_from(words)
 
