@@ -14,6 +14,7 @@ from trioagents.testing import (
     FakeAudioOutput,
     FakeLLM,
     FakeSTT,
+    FakeTextOutput,
     FakeTTS,
     FakeVAD,
     LLMScript,
@@ -57,6 +58,7 @@ async def open_call(
     stt: FakeSTT | None = None,
     turn_detector: TurnDetector | None = None,
     agent: Agent | None = None,
+    text_output: FakeTextOutput | None = None,
     tail: float = 30.0,
 ) -> AsyncIterator[Call]:
     timeline = Timeline(segments, tail=tail)
@@ -84,6 +86,7 @@ async def open_call(
             agent or Agent(instructions="You are a test agent."),
             audio_input=call.audio_in,
             audio_output=call.audio_out,
+            text_output=text_output,
         ):
             await trio.lowlevel.checkpoint()
             yield call

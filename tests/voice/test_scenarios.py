@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import itertools
+
 import pytest
 import trio
 import trio.testing
@@ -100,8 +102,12 @@ async def test_min_interruption_words(autojump_clock: trio.testing.MockClock) ->
     assert assistant_messages(call)[0].interrupted
 
 
-async def test_uninterruptible_say(autojump_clock: trio.testing.MockClock) -> None:
-    async with open_call([speech(1.0, 2.5, "stop talking please")], tail=12.0) as call:
+@pytest.mark.parametrize("discard", [True, False])
+async def test_uninterruptible_say(autojump_clock: trio.testing.MockClock, discard: bool) -> None:
+    options = SessionOptions(discard_audio_if_uninterruptible=discard)
+    async with open_call(
+        [speech(1.0, 2.5, "stop talking please")], tail=12.0, options=options
+    ) as call:
         handle = call.session.say(LONG, allow_interruptions=False)
         await handle
         await call.sleep_until(12.0)
@@ -109,9 +115,9 @@ async def test_uninterruptible_say(autojump_clock: trio.testing.MockClock) -> No
     assert not call.audio_out.clears
     said = assistant_messages(call)
     assert [m.content for m in said] == [LONG]
-    # the user's turn is recorded, but speech that cannot be interrupted gets no reply
+    # the STT heard silence (discard), or the turn is recorded but gets no reply
     user = [m.content for m in call.session.history.messages() if m.role == "user"]
-    assert user == ["stop talking please"]
+    assert user == ([] if discard else ["stop talking please"])
     assert call.llm.requests == []
 
 
@@ -279,3 +285,28 @@ async def test_user_away_after_silence(autojump_clock: trio.testing.MockClock) -
     assert [state for state, _ in changes] == ["speaking", "listening", "away"]
     agent_done = max(e.created_at for e in call.of_type(AgentStateChanged))
     assert changes[-1][1] == pytest.approx(agent_done + 5.0)
+
+
+async def test_transcript_paced_against_audio(autojump_clock: trio.testing.MockClock) -> None:
+    from trioagents.testing import FakeTextOutput
+
+    text_out = FakeTextOutput()
+    async with open_call(
+        [speech(0.5, 1.5, "hours"), speech(4.0, 5.0, "thanks")],
+        responses={"hours": LLMScript(LONG, ttft=0.1)},
+        text_output=text_out,
+    ) as call:
+        await call.sleep_until(9.0)
+    first = [p for p in text_out.published if p.speech_id == text_out.published[0].speech_id]
+    partial = [p for p in first if not p.final]
+    assert len(partial) > 5, "words appear progressively"
+    texts = [p.text for p in first]
+    assert all(b.startswith(a) for a, b in itertools.pairwise(texts))
+    # never ahead of the audio: at each publication the words had been played
+    played_by = {p.at: p.text for p in partial}
+    start = call.audio_out.accepted[0].at
+    for at, text in played_by.items():
+        assert len(text) <= (at - start) * 16 + 1
+    heard = assistant_messages(call)[0]
+    assert first[-1].final
+    assert first[-1].text == heard.content

@@ -15,6 +15,8 @@ from ._fake_llm import FakeLLM as FakeLLM
 from ._fake_llm import LLMRequest as LLMRequest
 from ._fake_llm import LLMScript as LLMScript
 from ._fake_stt import FakeSTT as FakeSTT
+from ._fake_text_output import FakeTextOutput as FakeTextOutput
+from ._fake_text_output import PublishedTranscript as PublishedTranscript
 from ._fake_tts import FakeTTS as FakeTTS
 from ._fake_tts import heard_chars as heard_chars
 from ._fake_vad import FakeVAD as FakeVAD
@@ -58,6 +60,7 @@ __all__ = [
     "FakeLLM",
     "FakeSTT",
     "FakeTTS",
+    "FakeTextOutput",
     "FakeVAD",
     "Fault",
     "FaultInjector",
@@ -68,6 +71,7 @@ __all__ = [
     "OpenAIServer",
     "OpenAIServerOptions",
     "PlayedSegment",
+    "PublishedTranscript",
     "RecordedRequest",
     "ResetAfter",
     "RespondWithStatus",

@@ -88,6 +88,7 @@ class _FakeTTSStream:
         end = min(self._offset + _FRAME, self._total)
         spoken = int(end / self._samples_per_char + 1e-9)
         data = np.full((end - self._offset, 1), min(spoken + 1, 32767), dtype=np.int16)
+        data.flags.writeable = False  # ours alone: AudioFrame need not copy it
         self._offset = end
         if self._record.first_output_at is None:
             self._record.first_output_at = trio.current_time()

@@ -89,6 +89,7 @@ class Timeline:
         mid = (index + 0.5) * self.frame_duration
         samples = round(self.frame_duration * self.sample_rate)
         data = np.full((samples, 1), self.marker_at(mid), dtype=np.int16)
+        data.flags.writeable = False  # ours alone: AudioFrame need not copy it
         return AudioFrame(data, self.sample_rate)
 
 

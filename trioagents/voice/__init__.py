@@ -7,6 +7,7 @@ from ._agent_task import AgentTaskCancelledError as AgentTaskCancelledError
 from ._audio_io import AudioInput as AudioInput
 from ._audio_io import AudioOutput as AudioOutput
 from ._audio_io import PlaybackFinished as PlaybackFinished
+from ._audio_io import TextOutput as TextOutput
 from ._audio_io import UtteranceSink as UtteranceSink
 from ._events import AgentHandedOff as AgentHandedOff
 from ._events import AgentState as AgentState
@@ -117,6 +118,7 @@ __all__ = [
     "SpeechSource",
     "StopResponse",
     "Summarize",
+    "TextOutput",
     "ToolArgumentsError",
     "ToolCallExecutor",
     "ToolCallOutcome",

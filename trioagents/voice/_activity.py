@@ -79,6 +79,7 @@ class AgentActivity:
             tool_executor=session.tool_executor or SessionToolRunner(self),
             record_item=self.record_item,
             end_session=session.close,
+            text_output=session.text_output,
         )
         self._queue_send, self._queue = trio.open_memory_channel[ReplyPlan](math.inf)
         self._pending: list[SpeechHandle] = []
@@ -111,6 +112,9 @@ class AgentActivity:
                     errors=self.session.errors,
                     on_final=self._start_preemptive,
                     end_session=self.session.close,
+                    discard_audio_if_uninterruptible=(
+                        self.session.options.discard_audio_if_uninterruptible
+                    ),
                 )
                 recognition = AudioRecognition(self.agent, self.session.vad, hooks)
                 await nursery.start(recognition.run, audio_input)

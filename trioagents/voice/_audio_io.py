@@ -23,7 +23,7 @@ import trio
 
 from ..core import AudioFrame
 
-__all__ = ["AudioInput", "AudioOutput", "PlaybackFinished", "UtteranceSink"]
+__all__ = ["AudioInput", "AudioOutput", "PlaybackFinished", "TextOutput", "UtteranceSink"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -77,6 +77,18 @@ class AudioOutput(Protocol):
         """Wait for the segment's report. Must not checkpoint after consuming it, so
         that a cancelled wait never loses a report."""
         ...
+
+
+@runtime_checkable
+class TextOutput(Protocol):
+    """Where the agent's transcript goes (room transcription, captions, a console).
+
+    ``publish_transcript`` gets the text *heard so far* of one utterance, paced
+    against played audio (cumulative, growing word by word); ``final=True`` once,
+    with exactly the text recorded in the chat context. Synchronous; never blocks.
+    """
+
+    def publish_transcript(self, speech_id: str, text: str, *, final: bool) -> None: ...
 
 
 class UtteranceSink:

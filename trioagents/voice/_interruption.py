@@ -65,6 +65,12 @@ class InterruptionController:
             self._cancel_timer()
 
     @property
+    def uninterruptible_playing(self) -> bool:
+        """Speech that cannot be interrupted is playing (its turn is still running)."""
+        speech = self.current
+        return speech is not None and not speech.allow_interruptions and not speech.done()
+
+    @property
     def paused(self) -> bool:
         return self.current is not None and self.current.paused
 

@@ -27,6 +27,9 @@ class SessionOptions:
       ``min_interruption_words``: when user speech interrupts the agent.
     * ``false_interruption_timeout``: a paused reply resumes if the user says nothing
       for this long (``None`` disables pause-and-resume).
+    * ``discard_audio_if_uninterruptible``: while speech that cannot be interrupted
+      plays, the STT hears silence of equal length (the VAD still hears the user), so
+      what the user says over it is not transcribed and gets no reply.
     * ``preemptive_generation``: start the LLM on the final transcript, before the
       end of turn is confirmed.
     * ``max_unrecoverable_errors``: consecutive provider errors of one source that
@@ -42,6 +45,7 @@ class SessionOptions:
     min_interruption_words: int = 0
     false_interruption_timeout: float | None = 2.0
     resume_false_interruption: bool = True
+    discard_audio_if_uninterruptible: bool = True
     min_endpointing_delay: float = 0.5
     max_endpointing_delay: float = 3.0
     preemptive_generation: bool = True

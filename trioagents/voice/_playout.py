@@ -25,7 +25,7 @@ import trio
 
 from ..core import AudioFrame, ProviderError, SentenceSplitter
 from ._agent import Agent
-from ._audio_io import AudioOutput, PlaybackFinished, UtteranceSink
+from ._audio_io import AudioOutput, PlaybackFinished, TextOutput, UtteranceSink
 from ._event_bus import StateTracker
 from ._speech_handle import SpeechHandle
 from ._transcript_sync import TranscriptSynchronizer
@@ -55,8 +55,10 @@ class Utterance:
         output: AudioOutput | None,
         state: StateTracker,
         playout_grace: float,
+        text_output: TextOutput | None = None,
     ) -> None:
         self.agent = agent
+        self.text_output = text_output
         self.speech = speech
         self.output = output
         self.state = state
@@ -117,7 +119,10 @@ class Utterance:
         async with trio.open_nursery() as nursery:
             nursery.start_soon(_split, text, sentences_send)
             nursery.start_soon(self._synthesize, sentences, frames_send, nursery.cancel_scope)
-            nursery.start_soon(self._play, frames, sink)
+            if self.text_output is not None:
+                nursery.start_soon(self._pace_transcript, self.text_output, sink)
+            await self._play(frames, sink)
+            nursery.cancel_scope.cancel()  # playout done: stop pacing the transcript
 
     async def _run_text_only(self, text: trio.MemoryReceiveChannel[str]) -> None:
         async for piece in text:
@@ -125,6 +130,23 @@ class Utterance:
                 await self._gate()
                 self._mark_started()
             self.text_heard += piece
+            if self.text_output is not None and self.text_heard.strip():
+                self.text_output.publish_transcript(
+                    self.speech.id, self.text_heard.strip(), final=False
+                )
+
+    async def _pace_transcript(self, out: TextOutput, sink: UtteranceSink) -> None:
+        """Publish the words heard so far, every 50 ms while audio plays (estimate)."""
+        published = ""
+        while True:
+            await trio.sleep(0.05)
+            if sink.first_frame_at is None or self.speech.paused:
+                continue
+            played = trio.current_time() - sink.first_frame_at - self._paused_for
+            text = self.sync.heard_text(min(played, sink.written))
+            if text and text != published:
+                published = text
+                out.publish_transcript(self.speech.id, text, final=False)
 
     async def _synthesize(
         self,

@@ -35,6 +35,7 @@ from ..core import (
     VADEvent,
     VADEventType,
     VADStream,
+    silence,
 )
 from ._agent import Agent
 from ._audio_io import AudioInput
@@ -67,6 +68,7 @@ class RecognitionHooks:
     errors: ErrorPolicy
     on_final: Callable[[str], None]
     end_session: Callable[[str, ProviderError | None], None]
+    discard_audio_if_uninterruptible: bool = True
 
 
 class AudioRecognition:
@@ -82,6 +84,7 @@ class AudioRecognition:
         self._errors = hooks.errors
         self._on_final = hooks.on_final
         self._end_session = hooks.end_session
+        self._discard = hooks.discard_audio_if_uninterruptible
         self._speech_duration = 0.0
 
     async def run(
@@ -115,6 +118,8 @@ class AudioRecognition:
                         self.handle_vad(event)
                 elif vad_stream is not None:
                     await vad_stream.push_frame(frame)
+                if self._discard and self._interruptions.uninterruptible_playing:
+                    frame = silence(frame.duration, frame.sample_rate, frame.num_channels)
                 # STT reconnecting: drop audio rather than buffer without limit
                 with contextlib.suppress(trio.WouldBlock):
                     stt_send.send_nowait(frame)

@@ -36,7 +36,7 @@ from ..core import (
     SayMessage,
 )
 from ._agent import Agent
-from ._audio_io import AudioOutput
+from ._audio_io import AudioOutput, TextOutput
 from ._error_policy import ErrorPolicy
 from ._event_bus import EventBus, StateTracker
 from ._events import TurnMetricsCollected
@@ -64,6 +64,7 @@ class ReplyEnv:
     tool_executor: ToolCallExecutor
     record_item: Callable[[ChatItem], None]
     end_session: Callable[[str, ProviderError | None], None]
+    text_output: TextOutput | None = None
 
 
 @dataclass(slots=True)
@@ -134,7 +135,12 @@ class _Turn:
             chat_ctx, self.plan.chat_ctx = self.plan.chat_ctx or env.agent.llm_input(), None
             generation = LLMGeneration(env.agent, chat_ctx, tools)
         utterance = Utterance(
-            env.agent, self.speech, env.output, env.state, env.options.playout_grace
+            env.agent,
+            self.speech,
+            env.output,
+            env.state,
+            env.options.playout_grace,
+            env.text_output,
         )
         utterance.fixed_text = text
         self.utterance = utterance
@@ -181,6 +187,8 @@ class _Turn:
         heard = utterance.heard_text(position)
         if utterance.started and "e2e" not in self.plan.metrics:
             self._record_start_metrics(utterance)
+        if heard and self.env.text_output is not None:
+            self.env.text_output.publish_transcript(self.speech.id, heard, final=True)
         if heard and self.plan.add_to_chat_ctx:
             message = ChatMessage(
                 role="assistant",

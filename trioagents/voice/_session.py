@@ -39,7 +39,7 @@ from ..core import (
 )
 from ._activity import AgentActivity
 from ._agent import Agent
-from ._audio_io import AudioInput, AudioOutput
+from ._audio_io import AudioInput, AudioOutput, TextOutput
 from ._error_policy import ErrorPolicy
 from ._event_bus import EventBus, StateTracker
 from ._events import AgentState, SessionClosed, SessionEvent, UserState
@@ -89,6 +89,7 @@ class AgentSession(Generic[UserdataT]):
         self.state = StateTracker(self.bus)
         self.errors = ErrorPolicy(self.options, self.bus, None, self._provider)
         self.audio_output: AudioOutput | None = None
+        self.text_output: TextOutput | None = None
         self.close_reason: str | None = None
         self._close_error: ProviderError | None = None
         self._activity: AgentActivity | None = None
@@ -140,6 +141,7 @@ class AgentSession(Generic[UserdataT]):
         audio_input: AudioInput | None = None,
         audio_output: AudioOutput | None = None,
         workflow: Workflow | None = None,
+        text_output: TextOutput | None = None,
     ) -> AsyncIterator[AgentSession[UserdataT]]:
         """Run the session for the duration of the block (see the module docstring).
 
@@ -152,6 +154,7 @@ class AgentSession(Generic[UserdataT]):
             raise ConfigurationError("audio output needs a TTS: pass AgentSession(tts=...)")
         self.workflow_state = _workflow_for(agent, workflow)
         self.audio_output = audio_output
+        self.text_output = text_output
         self.errors = ErrorPolicy(self.options, self.bus, self.error_handler, self._provider)
         agent.attach(self)
         activity = AgentActivity(self, agent, self.workflow_state)
