@@ -16,6 +16,7 @@ from trioagents.voice import (
     AgentTask,
     Reset,
     RunContext,
+    StopResponse,
     function_tool,
 )
 
@@ -242,3 +243,74 @@ async def test_run_context_reaches_tools(autojump_clock: trio.testing.MockClock)
         result = await session.run(user_input="x")
     assert seen == [("call_probe", "probe", result.speech)]
     assert session.userdata == {"n": 1}
+
+
+class Ordered(Agent):
+    def __init__(self) -> None:
+        super().__init__(instructions="ordered")
+
+    @function_tool
+    async def slow(self) -> str:
+        """Finishes second."""
+        await trio.sleep(1.0)
+        return "slow"
+
+    @function_tool
+    async def fast(self) -> str:
+        """Finishes first."""
+        return "fast"
+
+    @function_tool
+    async def stop(self) -> str:
+        """Records an output and ends the reply."""
+        raise StopResponse("stopped")
+
+
+async def test_parallel_results_are_committed_in_call_order(
+    autojump_clock: trio.testing.MockClock,
+) -> None:
+    llm = AgentLLM(
+        {"ordered": [LLMScript(tool_calls=[call("slow"), call("fast")]), LLMScript("both")]}
+    )
+    session = AgentSession[None](llm=llm)
+    async with session.start(Ordered()):
+        started = trio.current_time()
+        result = await session.run(user_input="go")
+        assert trio.current_time() - started == pytest.approx(1.0)  # in parallel
+    names = [(type(i).__name__, i.name) for i in result.items if hasattr(i, "call_id")]
+    assert names == [
+        ("FunctionCall", "slow"),
+        ("FunctionCall", "fast"),
+        ("FunctionCallOutput", "slow"),
+        ("FunctionCallOutput", "fast"),
+    ]
+    result.expect.contains_message(role="assistant", contains="both")
+
+
+async def test_stop_response_ends_the_reply(autojump_clock: trio.testing.MockClock) -> None:
+    llm = AgentLLM({"ordered": [LLMScript("Stopping.", tool_calls=[call("stop")]), LLMScript("x")]})
+    session = AgentSession[None](llm=llm)
+    async with session.start(Ordered()):
+        result = await session.run(user_input="go")
+    assert llm.asked_by == ["ordered"]  # no second step
+    assert outputs(session)["call_stop"].output == "stopped"
+    result.expect.skip_next(3)
+    result.expect.next_event().is_function_call_output(is_error=False)
+    result.expect.no_more_events()
+
+
+async def test_session_close_during_a_tool_commits_its_output(
+    autojump_clock: trio.testing.MockClock,
+) -> None:
+    llm = AgentLLM({"clerk": [LLMScript(tool_calls=[call("charge"), call("search")])]})
+    session = AgentSession[None](llm=llm)
+    ORDER.clear()
+    async with session.start(Clerk()):
+        session.generate_reply(user_input="buy")
+        await trio.sleep(0.5)
+        closing = trio.current_time()
+    assert trio.current_time() - closing == pytest.approx(1.5)  # charge completes (2 s)
+    assert ORDER == ["charged"]
+    found = outputs(session)
+    assert found["call_charge"].output == "charged"
+    assert found["call_search"].is_error
