@@ -277,7 +277,11 @@ async def test_parallel_results_are_committed_in_call_order(
         started = trio.current_time()
         result = await session.run(user_input="go")
         assert trio.current_time() - started == pytest.approx(1.0)  # in parallel
-    names = [(type(i).__name__, i.name) for i in result.items if hasattr(i, "call_id")]
+    names = [
+        (type(i).__name__, i.name)
+        for i in result.items
+        if isinstance(i, FunctionCall | FunctionCallOutput)
+    ]
     assert names == [
         ("FunctionCall", "slow"),
         ("FunctionCall", "fast"),
