@@ -318,3 +318,29 @@ async def test_session_close_during_a_tool_commits_its_output(
     found = outputs(session)
     assert found["call_charge"].output == "charged"
     assert found["call_search"].is_error
+
+
+class Careful(Agent):
+    def __init__(self) -> None:
+        super().__init__(instructions="careful")
+
+    @function_tool(on_interrupt="cancel")
+    async def transfer(self, context: RunContext[None]) -> str:
+        """Must not be interrupted once started."""
+        context.disallow_interruptions()
+        await context.wait_for_playout()
+        await trio.sleep(2.0)
+        return "transferred"
+
+
+async def test_a_tool_can_disallow_interruptions(autojump_clock: trio.testing.MockClock) -> None:
+    llm = AgentLLM({"careful": [LLMScript(tool_calls=[call("transfer")]), LLMScript("Done.")]})
+    session = AgentSession[None](llm=llm)
+    async with session.start(Careful()):
+        speech = session.generate_reply(user_input="move money")
+        await trio.sleep(1.0)
+        session.interrupt()  # refused: the tool disallowed interruptions
+        await speech
+        assert not speech.interrupted
+    assert outputs(session)["call_transfer"].output == "transferred"
+    assert llm.asked_by == ["careful", "careful"]
