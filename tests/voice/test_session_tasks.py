@@ -344,3 +344,50 @@ async def test_a_tool_can_disallow_interruptions(autojump_clock: trio.testing.Mo
         assert not speech.interrupted
     assert outputs(session)["call_transfer"].output == "transferred"
     assert llm.asked_by == ["careful", "careful"]
+
+
+class TwoForms(Agent):
+    def __init__(self) -> None:
+        super().__init__(instructions="forms")
+
+    @function_tool
+    async def first_name(self) -> str:
+        """Collect one name."""
+        return "first " + await CollectName()
+
+    @function_tool
+    async def second_name(self) -> str:
+        """Collect another name."""
+        return "second " + await CollectName()
+
+
+async def test_tasks_awaited_by_parallel_tools_take_turns(
+    autojump_clock: trio.testing.MockClock,
+) -> None:
+    ORDER.clear()
+    llm = AgentLLM(
+        {
+            "forms": [
+                LLMScript(tool_calls=[call("first_name"), call("second_name")]),
+                LLMScript("Both recorded."),
+            ],
+            "collect": [
+                LLMScript("Name?"),
+                LLMScript(tool_calls=[call("record_name", '{"name": "Ann"}', "c_ann")]),
+                LLMScript("Name?"),
+                LLMScript(tool_calls=[call("record_name", '{"name": "Ben"}', "c_ben")]),
+            ],
+        }
+    )
+    session = AgentSession[None](llm=llm)
+    async with session.start(TwoForms()):
+        await session.run(user_input="two names")
+        await session.run(user_input="Ann")
+        assert session.current_agent.name == "CollectName"  # the second task
+        result = await session.run(user_input="Ben")
+        assert session.current_agent.name == "TwoForms"
+    assert ORDER == ["task.enter", "task.exit", "task.enter", "task.exit"]
+    found = outputs(session)
+    assert found["call_first_name"].output == "first Ann"
+    assert found["call_second_name"].output == "second Ben"
+    result.expect.contains_message(role="assistant", contains="Both recorded")

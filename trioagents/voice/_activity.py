@@ -133,6 +133,7 @@ class AgentActivity:
         self.agent = agent
         self.env = dataclasses.replace(self.env, agent=agent)
         self._cancel_preemptive()
+        self.notify()
 
     def record_history(self, item: ChatItem) -> None:
         """Append to the session history only (e.g. handoff items); publish it."""
@@ -167,6 +168,12 @@ class AgentActivity:
         """Return once no speech is playing (checkpoints)."""
         await trio.lowlevel.checkpoint()
         while self.current is not None:
+            await self._changed.wait()
+
+    async def wait_agent(self, agent: Agent) -> None:
+        """Return once ``agent`` is the active agent (checkpoints)."""
+        await trio.lowlevel.checkpoint()
+        while self.agent is not agent:
             await self._changed.wait()
 
     async def wait_idle(self) -> None:

@@ -16,7 +16,7 @@ import trio
 
 from ..core import AgentHandoff, ChatContext, ChatItem
 from ._handoff import KeepAll
-from ._transitions import IN_ENTER
+from ._transitions import CALLER_AGENT, IN_ENTER
 
 if TYPE_CHECKING:
     from ._activity import AgentActivity
@@ -30,14 +30,16 @@ async def run_agent_task(activity: AgentActivity, task: AgentTask[Any], *, neste
     """Make ``task`` active until it completes, then return control to its caller.
 
     ``nested``: awaited from inside a turn (a tool), so this task serves the speech
-    queue itself. Session close cancels the wait: AgentTaskCancelledError is raised
+    queue itself. Tasks awaited by parallel tools of one step take turns: each
+    starts once its caller is the active agent again. Session close cancels the wait: AgentTaskCancelledError is raised
     and nothing is switched back. If planning the entry fails, the task completes
     at once with a RuntimeError (the await raises it).
     """
     from ._agent_task import AgentTaskCancelledError
 
     switcher = activity.switcher
-    parent = activity.agent
+    parent = CALLER_AGENT.get() or activity.agent
+    await activity.wait_agent(parent)  # a sibling task runs first: tasks take turns
     switcher.hold()
     try:
         plan = await switcher.plan(parent, task, parent.chat_ctx, task.context_policy or KeepAll())

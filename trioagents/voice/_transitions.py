@@ -52,7 +52,14 @@ from ._workflow import Transition, WorkflowState
 if TYPE_CHECKING:
     from ._activity import AgentActivity
 
-__all__ = ["CURRENT_ACTIVITY", "IN_ENTER", "IN_TURN", "PlannedSwitch", "Switcher"]
+__all__ = [
+    "CALLER_AGENT",
+    "CURRENT_ACTIVITY",
+    "IN_ENTER",
+    "IN_TURN",
+    "PlannedSwitch",
+    "Switcher",
+]
 
 logger = logging.getLogger("trioagents.voice.transitions")
 
@@ -66,6 +73,9 @@ IN_TURN: ContextVar[bool] = ContextVar("trioagents_in_turn", default=False)
 
 IN_ENTER: ContextVar[bool] = ContextVar("trioagents_in_enter", default=False)
 """True inside an ``on_enter`` task (counted as busy by the activity)."""
+
+CALLER_AGENT: ContextVar[Agent | None] = ContextVar("trioagents_caller_agent", default=None)
+"""The agent whose tool or ``on_enter`` runs in this task (the parent of an AgentTask)."""
 
 
 class Switcher:
@@ -218,6 +228,7 @@ class Switcher:
 
         IN_TURN.set(False)
         IN_ENTER.set(True)
+        CALLER_AGENT.set(agent)
         try:
             await agent.on_enter()
         except AgentTaskCancelledError:
