@@ -170,12 +170,6 @@ class AgentActivity:
         while self.current is not None:
             await self._changed.wait()
 
-    async def wait_agent(self, agent: Agent) -> None:
-        """Return once ``agent`` is the active agent (checkpoints)."""
-        await trio.lowlevel.checkpoint()
-        while self.agent is not agent:
-            await self._changed.wait()
-
     async def wait_idle(self) -> None:
         """Return once :attr:`idle` (checkpoints)."""
         await trio.lowlevel.checkpoint()

@@ -33,7 +33,8 @@ is observable between the two).
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
@@ -89,7 +90,9 @@ class Switcher:
         self._settled = trio.Event()
         self._settled.set()
         self.entering = 0
-        self.task_scopes: set[trio.CancelScope] = set()
+        self._task_scopes: set[trio.CancelScope] = set()
+        self._closing = False
+        self._task_slots: dict[int, trio.Lock] = {}
 
     # ------------------------------------------------------------ busy state
     @property
@@ -237,9 +240,26 @@ class Switcher:
             self.entering -= 1
             self._activity.notify()
 
+    def task_slot(self, parent: Agent) -> trio.Lock:
+        """The lock an AgentTask of ``parent`` holds from entry until control is back."""
+        return self._task_slots.setdefault(id(parent), trio.Lock())
+
+    @contextmanager
+    def closing_scope(self) -> Iterator[trio.CancelScope]:
+        """A cancel scope that session close cancels (AgentTask waits live in one)."""
+        with trio.CancelScope() as scope:
+            if self._closing:
+                scope.cancel()
+            self._task_scopes.add(scope)
+            try:
+                yield scope
+            finally:
+                self._task_scopes.discard(scope)
+
     def cancel_tasks(self) -> None:
-        """Cancel every pending AgentTask wait (session closing; synchronous)."""
-        for scope in list(self.task_scopes):
+        """Cancel every pending AgentTask wait, now and later (session closing)."""
+        self._closing = True
+        for scope in list(self._task_scopes):
             scope.cancel()
 
 
