@@ -410,3 +410,58 @@ async def test_close_with_a_task_running_and_a_sibling_waiting(
     found = outputs(session)  # both waiting tools still got their one output
     assert found["call_first_name"].is_error
     assert found["call_second_name"].is_error
+
+
+class Signup(AgentTask[str]):
+    def __init__(self) -> None:
+        super().__init__(instructions="signup")
+
+    async def on_enter(self) -> None:
+        self.session.generate_reply()
+
+    @function_tool
+    async def get_name(self) -> str:
+        """Ask a nested task for the name, then finish."""
+        name = await CollectName()
+        self.complete(f"signed up {name}")
+        return name
+
+
+class Front(Agent):
+    def __init__(self) -> None:
+        super().__init__(instructions="front")
+
+    @function_tool
+    async def signup(self) -> str:
+        """Run the signup task."""
+        return await Signup()
+
+
+async def test_a_task_may_await_a_task(autojump_clock: trio.testing.MockClock) -> None:
+    ORDER.clear()
+    llm = AgentLLM(
+        {
+            "front": [LLMScript(tool_calls=[call("signup")]), LLMScript("All done.")],
+            "signup": [LLMScript(tool_calls=[call("get_name")])],
+            "collect": [
+                LLMScript("Name?"),
+                LLMScript(tool_calls=[call("record_name", '{"name": "Dee"}')]),
+            ],
+        }
+    )
+    session = AgentSession[None](llm=llm)
+    events = session.subscribe()
+    async with session.start(Front()):
+        await session.run(user_input="sign up")
+        assert session.current_agent.name == "CollectName"
+        result = await session.run(user_input="Dee")
+        assert session.current_agent.name == "Front"
+    result.expect.contains_message(role="assistant", contains="All done")
+    assert outputs(session)["call_signup"].output == "signed up Dee"
+    switches = [(e.new_agent, e.kind) async for e in events if isinstance(e, AgentHandedOff)]
+    assert switches == [
+        ("Signup", "task_started"),
+        ("CollectName", "task_started"),
+        ("Signup", "task_completed"),
+        ("Front", "task_completed"),
+    ]
