@@ -57,8 +57,7 @@ async def test_spoken_handoff_and_barge_in_on_the_new_agent(
     assert (handed.old_agent, handed.new_agent) == ("FrontDesk", "Bookings")
     items = list(call.session.history)
     kinds = [
-        f"{i.role}:{i.content}" if isinstance(i, ChatMessage) else type(i).__name__
-        for i in items
+        f"{i.role}:{i.content}" if isinstance(i, ChatMessage) else type(i).__name__ for i in items
     ]
     assert kinds[:5] == [
         "user:book a table",
