@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import json
+import os
+import subprocess
+import sys
 from collections.abc import Callable
 from typing import Any
 
 import pytest
 import trio
-from hypothesis import settings
+from hypothesis import seed, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import run_state_machine_as_test
 
@@ -89,13 +93,43 @@ def test_two_opening_speeches_are_caught() -> None:
         run_state_machine_as_test(machine_for(Chatty, ["hi"]), settings=QUICK)
 
 
-def test_a_close_held_up_by_a_tool_is_caught_and_shrunk() -> None:
+def test_a_close_held_up_by_a_tool_is_caught() -> None:
+    # The check itself, deterministically: disconnect one second into the paying turn.
+    with pytest.raises(WorkflowViolation, match="close took"):
+        replay(
+            lambda llm: (AgentSession(llm=llm), SlowPayer()),
+            lambda: ScriptedLLM(RULES),
+            [UserSaid("pay"), Disconnected(after=1.0)],
+            settle_bound=60.0,
+            close_bound=20.0,
+        )
+
+
+def search_for_a_close_held_up_by_a_tool() -> list[str]:
+    """Run the machine's search; return the shrunk steps (raises if nothing is found)."""
+    machine = seed(20261124)(machine_for(SlowPayer, ["pay"]))
     with pytest.raises(WorkflowViolation, match="close took") as caught:
         run_state_machine_as_test(
-            machine_for(SlowPayer, ["pay"]),
-            settings=settings(QUICK, max_examples=300, stateful_step_count=3, derandomize=True),
+            machine,
+            settings=settings(QUICK, max_examples=300, stateful_step_count=3),
         )
-    steps = [n for n in getattr(caught.value, "__notes__", []) if n.startswith("state.")]
+    return [n for n in getattr(caught.value, "__notes__", []) if n.startswith("state.")]
+
+
+def test_the_search_finds_a_close_held_up_by_a_tool_and_shrinks_it() -> None:
+    # Run in a fresh interpreter: within a long pytest process the search's outcome
+    # depended on which tests ran before it (see the closing note of this change).
+    script = (
+        "import json, sys\n"
+        "from tests.testing.test_workflow_machine import search_for_a_close_held_up_by_a_tool\n"
+        "print(json.dumps(search_for_a_close_held_up_by_a_tool()))\n"
+    )
+    env = {**os.environ, "PYTHONHASHSEED": "0"}
+    done = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, timeout=120, env=env
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    steps = json.loads(done.stdout.strip().splitlines()[-1])
     # shrunk to the essence: ask to pay, disconnect while the tool runs, teardown
     assert any(step.startswith("state.user_says(") for step in steps)
     assert steps[-2].startswith("state.disconnect(after=")
