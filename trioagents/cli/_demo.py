@@ -32,7 +32,7 @@ from ._demo_caller import SimulatedCaller
 from ._demo_pipeline import choose_agent_pipeline, choose_caller_voice
 from ._demo_report import DemoReporter
 
-__all__ = ["DemoOptions", "main", "run_demo"]
+__all__ = ["DemoOptions", "main", "run_demo", "wait_job_reported"]
 
 ROOM = "demo-room"
 CALLER = "caller"
@@ -58,7 +58,11 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-async def _wait_job_reported(server: DevServer, worker: Worker) -> str:
+async def wait_job_reported(server: DevServer, worker: Worker) -> str:
+    """Wait until a job ended and its status reached the server: "success"/"failed".
+
+    Polls every 20 ms: neither side publishes a job-ended event to wait on.
+    """
     while True:
         stats = worker.statistics()
         ended = stats.jobs_succeeded + stats.jobs_failed
@@ -99,7 +103,7 @@ async def run_demo(options: DemoOptions, emit: Callable[[str], None] = print) ->
                     await SimulatedCaller(room, spec.caller_lines, voice, reporter,
                                           inject_text=inject).run()  # fmt: skip
                 reporter.step("caller left; waiting for the job to end")
-                reporter.job_status = await _wait_job_reported(server, worker)
+                reporter.job_status = await wait_job_reported(server, worker)
             nursery.cancel_scope.cancel()
     reporter.summary()
     return reporter

@@ -19,6 +19,7 @@ Nothing here has a timeout: the demo puts a deadline around the call.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -120,7 +121,7 @@ class SimulatedCaller:
         await self._send.send(_Transcript(text, own_words))
 
     async def _watch_onsets(self, track_sid: str) -> None:
-        quiet_since: float | None = trio.current_time()
+        quiet_since: float | None = -math.inf  # the first sound heard is an onset
         async with self._room.subscribe_audio(track_sid, sample_rate=16000) as stream:
             async for frame in stream:
                 now = trio.current_time()

@@ -91,7 +91,8 @@ class DemoReporter:
             "e2e": event.e2e_latency,
         }
         shown = ", ".join(f"{k} {v * 1000:.0f} ms" for k, v in parts.items() if v is not None)
-        self._line(f"        metrics: {shown}")
+        if shown:
+            self._line(f"        metrics: {shown}")
 
     def summary(self) -> list[str]:
         """The closing lines (also emitted)."""
