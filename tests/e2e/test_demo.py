@@ -16,7 +16,7 @@ import pytest
 import trio
 from livekit.protocol import agent
 
-from trioagents.cli._demo import wait_job_reported
+from trioagents.cli._demo import DemoOptions, run_demo, wait_job_reported
 from trioagents.cli._demo_agent import DEFAULT_AGENT, load_agent_spec, make_entrypoint
 from trioagents.cli._demo_caller import SimulatedCaller
 from trioagents.cli._demo_pipeline import choose_agent_pipeline, choose_caller_voice
@@ -37,11 +37,14 @@ REPLIES = [
 ]
 
 
-def test_demo_command_prints_the_conversation_and_exits_0() -> None:
+@pytest.mark.parametrize("voice", ["auto", "espeak"])
+def test_demo_command_prints_the_conversation_and_exits_0(voice: str) -> None:
+    """``auto`` is piper where installed (scripts/test.sh installs it); scripts/demo.sh
+    installs espeak only."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("OPENAI_")}
-    code = "import sys; from trioagents.cli import main; sys.exit(main(['demo']))"
+    code = "import sys; from trioagents.cli import main; sys.exit(main(sys.argv[1:]))"
     result = subprocess.run(
-        [sys.executable, "-c", code],
+        [sys.executable, "-c", code, "demo", "--caller-voice", voice],
         capture_output=True,
         text=True,
         cwd=ROOT,
@@ -108,3 +111,15 @@ async def test_call_with_injected_text_completes_the_job_on_the_dev_server() -> 
     ]
     assert [t.caller_line for t in reporter.turns[1:]] == list(spec.caller_lines)
     assert all(t.latency is not None and 0 < t.latency < 5 for t in reporter.turns)
+
+
+async def test_a_failing_agent_ends_the_demo_early_with_the_job_failed() -> None:
+    lines: list[str] = []
+    options = DemoOptions()
+    options.agent, options.text = "tests.e2e.agents:broken_factory", True
+    with trio.fail_after(20):
+        reporter = await run_demo(options, lines.append)
+    assert reporter.job_status == "failed"
+    assert any("the agent's job failed: RuntimeError" in line for line in lines)
+    assert "this agent cannot be built" not in "\n".join(lines)  # no error text printed
+    assert "turns answered: 0 of 0 caller lines" in lines

@@ -25,7 +25,7 @@ import trio
 from ..core import TrioAgentsError
 from ..devserver import DevServer, DevServerOptions, serve_devserver
 from ..protocol import VideoGrants, mint_token
-from ..rtc import open_room
+from ..rtc import Room, open_room
 from ..worker import Worker, WorkerOptions, open_worker
 from ._demo_agent import DEFAULT_AGENT, AgentSpec, load_agent_spec, make_entrypoint
 from ._demo_caller import SimulatedCaller
@@ -71,8 +71,32 @@ async def wait_job_reported(server: DevServer, worker: Worker) -> str:
         await trio.sleep(0.02)
 
 
+async def _cancel_when(event: trio.Event, scope: trio.CancelScope) -> None:
+    await event.wait()
+    scope.cancel()
+
+
+async def _hold_call(
+    server: DevServer, job_failed: trio.Event, caller: Callable[[Room], SimulatedCaller]
+) -> bool:
+    """Join as the caller and run the call; False if the agent's job failed first
+    (the caller would otherwise wait for ever for a reply)."""
+    grants = VideoGrants(room_join=True, room=ROOM)
+    token = mint_token(server.api_key, server.api_secret, identity=CALLER, video=grants)
+    async with open_room(server.url, token) as room, trio.open_nursery() as nursery:
+        nursery.start_soon(_cancel_when, job_failed, nursery.cancel_scope)
+        await caller(room).run()
+        nursery.cancel_scope.cancel()
+        return True
+    return False  # cancelled by _cancel_when
+
+
 async def run_demo(options: DemoOptions, emit: Callable[[str], None] = print) -> DemoReporter:
-    """The demo (see the module docstring); raises TooSlowError past the deadline."""
+    """The demo (see the module docstring); raises TooSlowError past the deadline.
+
+    Provider, room and worker errors propagate; an agent job that fails ends the
+    call early (``reporter.job_status`` "failed").
+    """
     reporter = DemoReporter(emit)
     spec: AgentSpec = load_agent_spec(options.agent, options.line)
     reporter.note(f"agent: {spec.reference}")
@@ -81,7 +105,12 @@ async def run_demo(options: DemoOptions, emit: Callable[[str], None] = print) ->
         reporter.note(note)
     voice = choose_caller_voice("tones" if options.text else options.caller_voice)
     reporter.note(voice.note)
-    inject = pipeline.stt is None
+
+    def caller(room: Room) -> SimulatedCaller:
+        return SimulatedCaller(
+            room, spec.caller_lines, voice, reporter, inject_text=pipeline.stt is None
+        )
+
     with trio.fail_after(options.deadline):
         async with trio.open_nursery() as nursery:
             server: DevServer = await nursery.start(serve_devserver, DevServerOptions(port=0))
@@ -93,16 +122,13 @@ async def run_demo(options: DemoOptions, emit: Callable[[str], None] = print) ->
                 load_threshold=math.inf,
                 shutdown_grace=3.0,
             )
-            entrypoint = make_entrypoint(spec, pipeline, reporter)
+            job_failed = trio.Event()
+            entrypoint = make_entrypoint(spec, pipeline, reporter, job_failed)
             async with open_worker(worker_options, entrypoint) as worker:
                 reporter.step(f"worker registered ({await worker.wait_registered()})")
-                grants = VideoGrants(room_join=True, room=ROOM)
-                token = mint_token(server.api_key, server.api_secret, identity=CALLER, video=grants)
-                async with open_room(server.url, token) as room:
-                    reporter.step(f"caller joined {ROOM!r}; the server dispatches the agent")
-                    await SimulatedCaller(room, spec.caller_lines, voice, reporter,
-                                          inject_text=inject).run()  # fmt: skip
-                reporter.step("caller left; waiting for the job to end")
+                reporter.step(f"caller joins {ROOM!r}; the server dispatches the agent")
+                finished = await _hold_call(server, job_failed, caller)
+                reporter.step("caller left" if finished else "the agent's job failed")
                 reporter.job_status = await wait_job_reported(server, worker)
             nursery.cancel_scope.cancel()
     reporter.summary()

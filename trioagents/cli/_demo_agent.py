@@ -68,33 +68,51 @@ def load_agent_spec(reference: str, lines: Sequence[str] | None = None) -> Agent
 
 
 def make_entrypoint(
-    spec: AgentSpec, pipeline: AgentPipeline, reporter: DemoReporter
+    spec: AgentSpec,
+    pipeline: AgentPipeline,
+    reporter: DemoReporter,
+    job_failed: trio.Event | None = None,
 ) -> Callable[[JobContext], Awaitable[None]]:
-    """The worker entrypoint for ``spec`` (see the module docstring)."""
+    """The worker entrypoint for ``spec`` (see the module docstring).
+
+    An error of the job is reported, sets ``job_failed`` and propagates (the
+    worker reports the job failed).
+    """
 
     async def entrypoint(ctx: JobContext) -> None:
-        room: Room = await ctx.connect()
-        session, agent = spec.factory(llm=None)
-        session.vad, session.stt, session.tts = pipeline.vad, pipeline.stt, pipeline.tts
-        reporter.note(f"LLM: {session.llm.label if session.llm else 'none'}")
-        events = session.subscribe()
-        async with trio.open_nursery() as nursery:
-            nursery.start_soon(_report_events, events, reporter)
-            if pipeline.stt is None:
-                room.register_text_stream_handler("lk.chat", _chat_handler(session))
-            async with open_room_io(
-                room, session, output_sample_rate=pipeline.tts.sample_rate
-            ) as io:
-                audio_input = io.audio_input if pipeline.stt is not None else None
-                async with session.start(
-                    agent,
-                    audio_input=audio_input,
-                    audio_output=io.audio_output,
-                    workflow=spec.workflow,
-                ):
-                    await _wait_until_gone(room, io.linked_identity)
+        try:
+            await _run_agent(ctx, spec, pipeline, reporter)
+        except Exception as exc:
+            reporter.step(f"the agent's job failed: {type(exc).__name__}")
+            if job_failed is not None:
+                job_failed.set()
+            raise
 
     return entrypoint
+
+
+async def _run_agent(
+    ctx: JobContext, spec: AgentSpec, pipeline: AgentPipeline, reporter: DemoReporter
+) -> None:
+    """Join, run the session linked to the caller, return once the caller left."""
+    room: Room = await ctx.connect()
+    session, agent = spec.factory(llm=None)
+    session.vad, session.stt, session.tts = pipeline.vad, pipeline.stt, pipeline.tts
+    reporter.note(f"LLM: {session.llm.label if session.llm else 'none'}")
+    events = session.subscribe()
+    async with trio.open_nursery() as nursery:
+        nursery.start_soon(_report_events, events, reporter)
+        if pipeline.stt is None:
+            room.register_text_stream_handler("lk.chat", _chat_handler(session))
+        async with open_room_io(room, session, output_sample_rate=pipeline.tts.sample_rate) as io:
+            audio_input = io.audio_input if pipeline.stt is not None else None
+            async with session.start(
+                agent,
+                audio_input=audio_input,
+                audio_output=io.audio_output,
+                workflow=spec.workflow,
+            ):
+                await _wait_until_gone(room, io.linked_identity)
 
 
 def _chat_handler(session: AgentSession[Any]) -> Callable[[TextStreamReader], Awaitable[None]]:

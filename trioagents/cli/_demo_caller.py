@@ -26,7 +26,7 @@ from dataclasses import dataclass
 import trio
 from livekit.protocol import models
 
-from ..core import AudioFrame
+from ..core import AudioFrame, silence
 from ..rtc import AudioSource, Room, TextStreamReader
 from ._demo_pipeline import CallerVoice, spoken_form, synthesize_all
 from ._demo_report import DemoReporter
@@ -35,6 +35,9 @@ __all__ = ["SimulatedCaller"]
 
 _ONSET_RMS = 0.01
 _QUIET_BEFORE_ONSET = 0.3
+# Played after each line, as a microphone would: the tail of the last word is
+# not cut off at a frame boundary of the codec or the VAD.
+_TRAILING_SILENCE = 0.5
 
 
 @dataclass(frozen=True, slots=True)
@@ -97,11 +100,14 @@ class SimulatedCaller:
         self._reporter.caller_said(line, how)
         for frame in frames:
             await source.capture_frame(frame)
+        await source.capture_frame(silence(_TRAILING_SILENCE, frames[-1].sample_rate))
         source.flush()
         await source.wait_for_playout()
+        ended = trio.current_time() - _TRAILING_SILENCE
         if self._inject:
             await self._room.send_text(line, topic="lk.chat")
-        return trio.current_time()
+            ended = trio.current_time()
+        return ended
 
     async def _next_reply(self, *, since: float) -> None:
         async for transcript in self._transcripts:

@@ -226,7 +226,10 @@ def choose_caller_voice(preference: str = "auto") -> CallerVoice:
                 raise
     if preference in ("auto", "espeak"):
         try:
-            return CallerVoice(EspeakTTS(voice="en-us"), "caller voice: espeak-ng")
+            # pocketsphinx's grammar search recognizes this variant reliably at any
+            # rate; plain en-us at 150+ wpm loses "a table" (see docs/demo.md)
+            espeak = EspeakTTS(voice="en-us+f3", words_per_minute=160)
+            return CallerVoice(espeak, "caller voice: espeak-ng (en-us+f3)")
         except ConfigurationError:
             if preference == "espeak":
                 raise
