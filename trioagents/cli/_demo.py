@@ -29,7 +29,12 @@ from ..rtc import Room, open_room
 from ..worker import Worker, WorkerOptions, open_worker
 from ._demo_agent import DEFAULT_AGENT, AgentSpec, load_agent_spec, make_entrypoint
 from ._demo_caller import SimulatedCaller
-from ._demo_pipeline import choose_agent_pipeline, choose_caller_voice
+from ._demo_pipeline import (
+    AgentPipeline,
+    CallerVoice,
+    choose_agent_pipeline,
+    choose_caller_voice,
+)
 from ._demo_report import DemoReporter
 
 __all__ = ["DemoOptions", "main", "run_demo", "wait_job_reported"]
@@ -91,6 +96,20 @@ async def _hold_call(
     return False  # cancelled by _cancel_when
 
 
+def _choose_parts(
+    options: DemoOptions, reporter: DemoReporter
+) -> tuple[AgentSpec, AgentPipeline, CallerVoice]:
+    """The agent, its providers and the caller's voice; each choice is reported."""
+    spec = load_agent_spec(options.agent, options.line)
+    reporter.note(f"agent: {spec.reference}")
+    pipeline = choose_agent_pipeline(spec.caller_lines, speech=not options.text)
+    for note in pipeline.notes:
+        reporter.note(note)
+    voice = choose_caller_voice("tones" if options.text else options.caller_voice)
+    reporter.note(voice.note)
+    return spec, pipeline, voice
+
+
 async def run_demo(options: DemoOptions, emit: Callable[[str], None] = print) -> DemoReporter:
     """The demo (see the module docstring); raises TooSlowError past the deadline.
 
@@ -98,13 +117,7 @@ async def run_demo(options: DemoOptions, emit: Callable[[str], None] = print) ->
     call early (``reporter.job_status`` "failed").
     """
     reporter = DemoReporter(emit)
-    spec: AgentSpec = load_agent_spec(options.agent, options.line)
-    reporter.note(f"agent: {spec.reference}")
-    pipeline = choose_agent_pipeline(spec.caller_lines, speech=not options.text)
-    for note in pipeline.notes:
-        reporter.note(note)
-    voice = choose_caller_voice("tones" if options.text else options.caller_voice)
-    reporter.note(voice.note)
+    spec, pipeline, voice = _choose_parts(options, reporter)
 
     def caller(room: Room) -> SimulatedCaller:
         return SimulatedCaller(
