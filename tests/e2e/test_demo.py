@@ -18,7 +18,7 @@ from livekit.protocol import agent
 
 from trioagents.cli._demo import DemoOptions, run_demo, wait_job_reported
 from trioagents.cli._demo_agent import DEFAULT_AGENT, load_agent_spec, make_entrypoint
-from trioagents.cli._demo_caller import SimulatedCaller
+from trioagents.cli._demo_caller import CallerScript, SimulatedCaller
 from trioagents.cli._demo_pipeline import choose_agent_pipeline, choose_caller_voice
 from trioagents.cli._demo_report import DemoReporter
 from trioagents.devserver import open_devserver
@@ -80,7 +80,7 @@ async def test_call_with_injected_text_completes_the_job_on_the_dev_server() -> 
     reporter = DemoReporter(lines.append)
     spec = load_agent_spec(DEFAULT_AGENT)
     pipeline = choose_agent_pipeline(spec.caller_lines, speech=False)
-    voice = choose_caller_voice("tones")
+    script = await CallerScript.synthesize(spec.caller_lines, choose_caller_voice("tones"))
     with trio.fail_after(60):
         async with open_devserver() as server:
             options = WorkerOptions(url=server.url, api_key=server.api_key,
@@ -94,8 +94,7 @@ async def test_call_with_injected_text_completes_the_job_on_the_dev_server() -> 
                     server.api_key, server.api_secret, identity="guest", video=grants
                 )
                 async with open_room(server.url, token) as room:
-                    caller = SimulatedCaller(room, spec.caller_lines, voice, reporter,
-                                             inject_text=True)  # fmt: skip
+                    caller = SimulatedCaller(room, script, reporter, inject_text=True)
                     await caller.run()
                     jobs = list(server.agents.jobs.values())
                     assert [record.job.state.status for record in jobs] == [agent.JS_RUNNING]

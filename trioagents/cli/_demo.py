@@ -28,7 +28,7 @@ from ..protocol import VideoGrants, mint_token
 from ..rtc import Room, open_room
 from ..worker import Worker, WorkerOptions, open_worker
 from ._demo_agent import DEFAULT_AGENT, AgentSpec, load_agent_spec, make_entrypoint
-from ._demo_caller import SimulatedCaller
+from ._demo_caller import CallerScript, SimulatedCaller
 from ._demo_pipeline import (
     AgentPipeline,
     CallerVoice,
@@ -118,11 +118,11 @@ async def run_demo(options: DemoOptions, emit: Callable[[str], None] = print) ->
     """
     reporter = DemoReporter(emit)
     spec, pipeline, voice = _choose_parts(options, reporter)
+    script = await CallerScript.synthesize(spec.caller_lines, voice)
+    reporter.step(f"caller's lines synthesized ({script.duration:.1f} s of audio)")
 
     def caller(room: Room) -> SimulatedCaller:
-        return SimulatedCaller(
-            room, spec.caller_lines, voice, reporter, inject_text=pipeline.stt is None
-        )
+        return SimulatedCaller(room, script, reporter, inject_text=pipeline.stt is None)
 
     with trio.fail_after(options.deadline):
         async with trio.open_nursery() as nursery:

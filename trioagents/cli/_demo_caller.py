@@ -7,7 +7,8 @@ open_room(...)`` block:
 2. wait for the agent (a participant of kind AGENT with an audio track) and
    subscribe to its audio, watching for speech onsets (energy after ≥ 300 ms of
    quiet);
-3. wait for the greeting, then for each line: play its pre-synthesized audio in
+3. wait for the greeting, then for each line: play its audio (synthesized before
+   the call by :meth:`CallerScript.synthesize`) in
    real time (or tones, and inject the line as ``lk.chat`` text when the agent has
    no STT), note the end of speech, and wait for the agent's next reply — the
    reply is the agent's final ``lk.transcription`` stream that transcribes no
@@ -31,13 +32,36 @@ from ..rtc import AudioSource, Room, TextStreamReader
 from ._demo_pipeline import CallerVoice, spoken_form, synthesize_all
 from ._demo_report import DemoReporter
 
-__all__ = ["SimulatedCaller"]
+__all__ = ["CallerScript", "SimulatedCaller"]
 
 _ONSET_RMS = 0.01
 _QUIET_BEFORE_ONSET = 0.3
 # Played after each line, as a microphone would: the tail of the last word is
 # not cut off at a frame boundary of the codec or the VAD.
 _TRAILING_SILENCE = 0.5
+
+
+@dataclass(frozen=True, slots=True)
+class CallerScript:
+    """The caller's lines with their audio, synthesized before the call."""
+
+    lines: tuple[str, ...]
+    audio: tuple[list[AudioFrame], ...]
+    voice: CallerVoice
+
+    @property
+    def sample_rate(self) -> int:
+        return self.voice.tts.sample_rate
+
+    @property
+    def duration(self) -> float:
+        return sum(frame.duration for frames in self.audio for frame in frames)
+
+    @classmethod
+    async def synthesize(cls, lines: Sequence[str], voice: CallerVoice) -> CallerScript:
+        """Synthesize every line as spoken (numbers as words); TTS errors propagate."""
+        audio = [await synthesize_all(voice.tts, spoken_form(line)) for line in lines]
+        return cls(tuple(lines), tuple(audio), voice)
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,15 +76,13 @@ class SimulatedCaller:
     def __init__(
         self,
         room: Room,
-        lines: Sequence[str],
-        voice: CallerVoice,
+        script: CallerScript,
         reporter: DemoReporter,
         *,
         inject_text: bool,
     ) -> None:
         self._room = room
-        self._lines = list(lines)
-        self._voice = voice
+        self._script = script
         self._reporter = reporter
         self._inject = inject_text
         self._onsets: list[float] = []
@@ -68,16 +90,15 @@ class SimulatedCaller:
 
     async def run(self) -> None:
         """Hold the call (see the module docstring); cancelled with the caller."""
-        audio = [await synthesize_all(self._voice.tts, spoken_form(line)) for line in self._lines]
         self._room.register_text_stream_handler("lk.transcription", self._on_transcription)
         async with (
-            self._room.publish_audio(sample_rate=self._voice.tts.sample_rate) as source,
+            self._room.publish_audio(sample_rate=self._script.sample_rate) as source,
             trio.open_nursery() as nursery,
         ):
             agent_track = await self._wait_for_agent_track()
             nursery.start_soon(self._watch_onsets, agent_track)
             await self._next_reply(since=trio.current_time())
-            for line, frames in zip(self._lines, audio, strict=True):
+            for line, frames in zip(self._script.lines, self._script.audio, strict=True):
                 ended = await self._speak(source, line, frames)
                 await self._next_reply(since=ended)
             nursery.cancel_scope.cancel()
@@ -94,7 +115,7 @@ class SimulatedCaller:
 
     async def _speak(self, source: AudioSource, line: str, frames: list[AudioFrame]) -> float:
         """Play ``frames`` in real time; returns when the last one left the track."""
-        how = "spoken" if self._voice.is_speech else "tones"
+        how = "spoken" if self._script.voice.is_speech else "tones"
         if self._inject:
             how += " + text injected"
         self._reporter.caller_said(line, how)
