@@ -16,7 +16,7 @@ import argparse
 
 import trio
 
-from trioagents.core import LLM
+from trioagents.core import LLM, STT, TTS, VAD
 from trioagents.providers import Rule, ScriptedToolCall
 from trioagents.voice import AgentSession, SessionOptions, Workflow
 
@@ -63,16 +63,21 @@ DEMO = ("Hi, I'd like to book a table", "Ada, 4 people at 7pm", "yes")
 
 
 def build_session(
-    llm: LLM | None = None, *, options: SessionOptions | None = None
+    llm: LLM | None = None,
+    *,
+    stt: STT | None = None,
+    tts: TTS | None = None,
+    vad: VAD | None = None,
+    options: SessionOptions | None = None,
 ) -> tuple[AgentSession[Booking], GreeterAgent]:
     """A new booking session (not started) and its first agent; no side effects.
 
     ``llm`` defaults to :func:`make_llm` (scripted offline, or OpenAI-compatible from
-    the environment). The caller adds STT/TTS/VAD for voice and calls
-    ``session.start(agent, workflow=WORKFLOW, ...)``.
+    the environment). For voice, pass ``stt``/``tts``/``vad`` and start it with
+    ``session.start(agent, audio_input=..., audio_output=..., workflow=WORKFLOW)``.
     """
     llm = llm or make_llm(RULES, default="Sorry, could you say that again?")
-    session = AgentSession(llm=llm, userdata=Booking(), options=options)
+    session = AgentSession(stt=stt, llm=llm, tts=tts, vad=vad, userdata=Booking(), options=options)
     return session, GreeterAgent()
 
 

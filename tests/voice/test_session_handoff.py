@@ -25,8 +25,11 @@ from trioagents.voice import (
     KeepLastTurns,
     Reset,
     RunContext,
+    Summarize,
+    Workflow,
     function_tool,
 )
+from trioagents.voice._handoff import DEFAULT_SUMMARY_PROMPT, SUMMARY_PREFIX
 
 LOG: list[str] = []
 
@@ -309,3 +312,55 @@ async def test_interruption_during_a_transition_reaches_the_new_agent(
     user_at = [i for i, item in enumerate(events) if isinstance(item, ChatMessage)][-3]
     assert user_at < handoff_at  # recorded during the transition, carried over
     assert_no_orphans(session)
+
+
+class SummarizingGreeter(Agent):
+    def __init__(self) -> None:
+        super().__init__(instructions="greeter")
+
+    @function_tool
+    async def start_booking(self, context: RunContext[Booking]) -> BookingAgent:
+        """Hand over with a summary of the conversation (a per-transition policy)."""
+        agent = BookingAgent()
+        agent.context_policy = Summarize(context.session.llm)
+        return agent
+
+
+async def test_summarize_policy_and_a_barge_in_while_summarizing(
+    autojump_clock: trio.testing.MockClock,
+) -> None:
+    session, llm = make(
+        {
+            "greeter": [LLMScript("Hello!"), LLMScript(tool_calls=[call("start_booking")])],
+            DEFAULT_SUMMARY_PROMPT: [LLMScript("Guest wants a table.", ttft=1.0)],
+            "booking": [LLMScript("Booking here."), LLMScript("Four, noted.")],
+        }
+    )
+    workflow = Workflow(SummarizingGreeter, states=[Greeter])  # `back` names "Greeter"
+    async with session.start(SummarizingGreeter(), workflow=workflow):
+        await session.run(user_input="hi")
+        session.generate_reply(user_input="a table please")
+        await trio.sleep(0.5)  # summarizing (1 s)
+        assert session.transition_pending
+        session.interrupt()
+        session.generate_reply(user_input="for four")
+        await session.wait_idle()
+        assert not session.transition_pending
+    assert llm.asked_by == ["greeter", "greeter", DEFAULT_SUMMARY_PROMPT, "booking", "booking"]
+    booking_ctx = llm.requests[3].chat_ctx
+    contents = [m.content for m in booking_ctx.messages()]
+    assert contents[0] == "booking"
+    assert contents[1] == SUMMARY_PREFIX + "Guest wants a table."
+    assert "for four" in contents  # said during the summary, carried over
+    assert "hi" not in contents  # summarized away
+
+
+def test_duplicate_tool_names_fail_at_construction() -> None:
+    class Twice(Agent):
+        @function_tool
+        async def lookup(self) -> str:
+            """Lookup."""
+            return ""
+
+    with pytest.raises(ConfigurationError, match="two tools of one agent are named 'lookup'"):
+        Twice(instructions="x", tools=[function_tool(name="lookup")(lambda: "")])

@@ -16,6 +16,7 @@ from trioagents.voice import (
     AgentTask,
     Reset,
     RunContext,
+    StopResponse,
     function_tool,
 )
 
@@ -242,3 +243,225 @@ async def test_run_context_reaches_tools(autojump_clock: trio.testing.MockClock)
         result = await session.run(user_input="x")
     assert seen == [("call_probe", "probe", result.speech)]
     assert session.userdata == {"n": 1}
+
+
+class Ordered(Agent):
+    def __init__(self) -> None:
+        super().__init__(instructions="ordered")
+
+    @function_tool
+    async def slow(self) -> str:
+        """Finishes second."""
+        await trio.sleep(1.0)
+        return "slow"
+
+    @function_tool
+    async def fast(self) -> str:
+        """Finishes first."""
+        return "fast"
+
+    @function_tool
+    async def stop(self) -> str:
+        """Records an output and ends the reply."""
+        raise StopResponse("stopped")
+
+
+async def test_parallel_results_are_committed_in_call_order(
+    autojump_clock: trio.testing.MockClock,
+) -> None:
+    llm = AgentLLM(
+        {"ordered": [LLMScript(tool_calls=[call("slow"), call("fast")]), LLMScript("both")]}
+    )
+    session = AgentSession[None](llm=llm)
+    async with session.start(Ordered()):
+        started = trio.current_time()
+        result = await session.run(user_input="go")
+        assert trio.current_time() - started == pytest.approx(1.0)  # in parallel
+    names = [
+        (type(i).__name__, i.name)
+        for i in result.items
+        if isinstance(i, FunctionCall | FunctionCallOutput)
+    ]
+    assert names == [
+        ("FunctionCall", "slow"),
+        ("FunctionCall", "fast"),
+        ("FunctionCallOutput", "slow"),
+        ("FunctionCallOutput", "fast"),
+    ]
+    result.expect.contains_message(role="assistant", contains="both")
+
+
+async def test_stop_response_ends_the_reply(autojump_clock: trio.testing.MockClock) -> None:
+    llm = AgentLLM({"ordered": [LLMScript("Stopping.", tool_calls=[call("stop")]), LLMScript("x")]})
+    session = AgentSession[None](llm=llm)
+    async with session.start(Ordered()):
+        result = await session.run(user_input="go")
+    assert llm.asked_by == ["ordered"]  # no second step
+    assert outputs(session)["call_stop"].output == "stopped"
+    result.expect.skip_next(3)
+    result.expect.next_event().is_function_call_output(is_error=False)
+    result.expect.no_more_events()
+
+
+async def test_session_close_during_a_tool_commits_its_output(
+    autojump_clock: trio.testing.MockClock,
+) -> None:
+    llm = AgentLLM({"clerk": [LLMScript(tool_calls=[call("charge"), call("search")])]})
+    session = AgentSession[None](llm=llm)
+    ORDER.clear()
+    async with session.start(Clerk()):
+        session.generate_reply(user_input="buy")
+        await trio.sleep(0.5)
+        closing = trio.current_time()
+    assert trio.current_time() - closing == pytest.approx(1.5)  # charge completes (2 s)
+    assert ORDER == ["charged"]
+    found = outputs(session)
+    assert found["call_charge"].output == "charged"
+    assert found["call_search"].is_error
+
+
+class Careful(Agent):
+    def __init__(self) -> None:
+        super().__init__(instructions="careful")
+
+    @function_tool(on_interrupt="cancel")
+    async def transfer(self, context: RunContext[None]) -> str:
+        """Must not be interrupted once started."""
+        context.disallow_interruptions()
+        await context.wait_for_playout()
+        await trio.sleep(2.0)
+        return "transferred"
+
+
+async def test_a_tool_can_disallow_interruptions(autojump_clock: trio.testing.MockClock) -> None:
+    llm = AgentLLM({"careful": [LLMScript(tool_calls=[call("transfer")]), LLMScript("Done.")]})
+    session = AgentSession[None](llm=llm)
+    async with session.start(Careful()):
+        speech = session.generate_reply(user_input="move money")
+        await trio.sleep(1.0)
+        session.interrupt()  # refused: the tool disallowed interruptions
+        await speech
+        assert not speech.interrupted
+    assert outputs(session)["call_transfer"].output == "transferred"
+    assert llm.asked_by == ["careful", "careful"]
+
+
+class TwoForms(Agent):
+    def __init__(self) -> None:
+        super().__init__(instructions="forms")
+
+    @function_tool
+    async def first_name(self) -> str:
+        """Collect one name."""
+        return "first " + await CollectName()
+
+    @function_tool
+    async def second_name(self) -> str:
+        """Collect another name."""
+        return "second " + await CollectName()
+
+
+async def test_tasks_awaited_by_parallel_tools_take_turns(
+    autojump_clock: trio.testing.MockClock,
+) -> None:
+    ORDER.clear()
+    llm = AgentLLM(
+        {
+            "forms": [
+                LLMScript(tool_calls=[call("first_name"), call("second_name")]),
+                LLMScript("Both recorded."),
+            ],
+            "collect": [
+                LLMScript("Name?"),
+                LLMScript(tool_calls=[call("record_name", '{"name": "Ann"}', "c_ann")]),
+                LLMScript("Name?"),
+                LLMScript(tool_calls=[call("record_name", '{"name": "Ben"}', "c_ben")]),
+            ],
+        }
+    )
+    session = AgentSession[None](llm=llm)
+    async with session.start(TwoForms()):
+        await session.run(user_input="two names")
+        await session.run(user_input="Ann")
+        assert session.current_agent.name == "CollectName"  # the second task
+        result = await session.run(user_input="Ben")
+        assert session.current_agent.name == "TwoForms"
+    assert ORDER == ["task.enter", "task.exit", "task.enter", "task.exit"]
+    found = outputs(session)
+    got = {found["call_first_name"].output, found["call_second_name"].output}
+    assert got in ({"first Ann", "second Ben"}, {"first Ben", "second Ann"})
+    result.expect.contains_message(role="assistant", contains="Both recorded")
+
+
+async def test_close_with_a_task_running_and_a_sibling_waiting(
+    autojump_clock: trio.testing.MockClock,
+) -> None:
+    llm = AgentLLM(
+        {
+            "forms": [LLMScript(tool_calls=[call("first_name"), call("second_name")])],
+            "collect": [LLMScript("Name?")],
+        }
+    )
+    session = AgentSession[None](llm=llm)
+    async with session.start(TwoForms()):
+        await session.run(user_input="two names")
+        closing = trio.current_time()
+    assert trio.current_time() - closing <= 2 * session.options.close_grace
+    found = outputs(session)  # both waiting tools still got their one output
+    assert found["call_first_name"].is_error
+    assert found["call_second_name"].is_error
+
+
+class Signup(AgentTask[str]):
+    def __init__(self) -> None:
+        super().__init__(instructions="signup")
+
+    async def on_enter(self) -> None:
+        self.session.generate_reply()
+
+    @function_tool
+    async def get_name(self) -> str:
+        """Ask a nested task for the name, then finish."""
+        name = await CollectName()
+        self.complete(f"signed up {name}")
+        return name
+
+
+class Front(Agent):
+    def __init__(self) -> None:
+        super().__init__(instructions="front")
+
+    @function_tool
+    async def signup(self) -> str:
+        """Run the signup task."""
+        return await Signup()
+
+
+async def test_a_task_may_await_a_task(autojump_clock: trio.testing.MockClock) -> None:
+    ORDER.clear()
+    llm = AgentLLM(
+        {
+            "front": [LLMScript(tool_calls=[call("signup")]), LLMScript("All done.")],
+            "signup": [LLMScript(tool_calls=[call("get_name")])],
+            "collect": [
+                LLMScript("Name?"),
+                LLMScript(tool_calls=[call("record_name", '{"name": "Dee"}')]),
+            ],
+        }
+    )
+    session = AgentSession[None](llm=llm)
+    events = session.subscribe()
+    async with session.start(Front()):
+        await session.run(user_input="sign up")
+        assert session.current_agent.name == "CollectName"
+        result = await session.run(user_input="Dee")
+        assert session.current_agent.name == "Front"
+    result.expect.contains_message(role="assistant", contains="All done")
+    assert outputs(session)["call_signup"].output == "signed up Dee"
+    switches = [(e.new_agent, e.kind) async for e in events if isinstance(e, AgentHandedOff)]
+    assert switches == [
+        ("Signup", "task_started"),
+        ("CollectName", "task_started"),
+        ("Signup", "task_completed"),
+        ("Front", "task_completed"),
+    ]

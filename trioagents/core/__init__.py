@@ -35,6 +35,8 @@ from ._errors import RemoteProtocolError as RemoteProtocolError
 from ._errors import ToolError as ToolError
 from ._errors import TransportError as TransportError
 from ._errors import TrioAgentsError as TrioAgentsError
+from ._exception_groups import collapse_single_error as collapse_single_error
+from ._exception_groups import exception_leaves as exception_leaves
 from ._ids import short_id as short_id
 from ._providers import LLM as LLM
 from ._providers import STT as STT
@@ -112,7 +114,9 @@ __all__ = [
     "VADEvent",
     "VADEventType",
     "VADStream",
+    "collapse_single_error",
     "concat_frames",
+    "exception_leaves",
     "short_id",
     "silence",
     "split_sentences",

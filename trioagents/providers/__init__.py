@@ -18,7 +18,6 @@ from ._openai_audio import OpenAITTS as OpenAITTS
 from ._openai_llm import OpenAILLM as OpenAILLM
 from ._piper_tts import PiperTTS as PiperTTS
 from ._pocketsphinx_stt import PocketsphinxSTT as PocketsphinxSTT
-from ._pump import collapse_single_error as collapse_single_error
 from ._retry import RetryingBatchSTT as RetryingBatchSTT
 from ._retry import RetryingLLM as RetryingLLM
 from ._retry import RetryingStreamingTTS as RetryingStreamingTTS
@@ -59,7 +58,6 @@ __all__ = [
     "SileroVAD",
     "VADOptions",
     "VADSegmentedSTT",
-    "collapse_single_error",
     "open_fallback_llm",
     "open_fallback_stt",
     "open_fallback_tts",

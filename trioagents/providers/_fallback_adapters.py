@@ -29,10 +29,10 @@ from ..core import (
     STTStream,
     ToolChoice,
     ToolSpec,
+    collapse_single_error,
     silence,
 )
 from ._fallback import FallbackOptions, FallbackRecovery, FallbackStatistics, MemberGroup
-from ._pump import collapse_single_error
 from ._resilient import open_recovering_chat, open_recovering_stt_stream, open_recovering_synthesis
 
 __all__ = [

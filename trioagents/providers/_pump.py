@@ -21,16 +21,16 @@ consumer took the item: the producer knows what reached the user.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
-from contextlib import asynccontextmanager, contextmanager
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import Generic, TypeAlias, TypeVar
 
 import trio
 
-from ..core import ProviderError
+from ..core import ProviderError, collapse_single_error
 
-__all__ = ["Emit", "PumpedIterator", "collapse_single_error", "open_pump"]
+__all__ = ["Emit", "PumpedIterator", "open_pump"]
 
 T = TypeVar("T")
 Emit: TypeAlias = Callable[[T], Awaitable[None]]
@@ -61,26 +61,6 @@ class PumpedIterator(Generic[T]):
         if isinstance(item, _Failed):
             raise item.error
         return item
-
-
-@contextmanager
-def collapse_single_error() -> Iterator[None]:
-    """Re-raise the sole non-Cancelled leaf of an exception group as itself."""
-    try:
-        yield
-    except BaseExceptionGroup as group:
-        real = [leaf for leaf in _leaves(group) if not isinstance(leaf, trio.Cancelled)]
-        if len(real) != 1:
-            raise
-        raise real[0] from real[0].__cause__
-
-
-def _leaves(group: BaseExceptionGroup[BaseException]) -> Iterator[BaseException]:
-    for exc in group.exceptions:
-        if isinstance(exc, BaseExceptionGroup):
-            yield from _leaves(exc)
-        else:
-            yield exc
 
 
 @asynccontextmanager

@@ -47,8 +47,9 @@ from ..core import (
     StreamingTTS,
     ToolChoice,
     ToolSpec,
+    collapse_single_error,
 )
-from ._pump import Emit, collapse_single_error, open_pump
+from ._pump import Emit, open_pump
 
 __all__ = [
     "Recovery",

@@ -17,6 +17,7 @@ from contextlib import AsyncExitStack, asynccontextmanager
 
 import trio
 
+from ..core import collapse_single_error
 from ..transport import AsyncioBridge, open_asyncio_bridge
 from ._room import Room, RoomOptions
 
@@ -38,7 +39,7 @@ async def open_room(
             bridge = await stack.enter_async_context(
                 open_asyncio_bridge(ice_host_addresses=options.ice_host_addresses)
             )
-        try:
+        with collapse_single_error():
             async with trio.open_nursery() as nursery:
                 room = Room(bridge, url, token, options, nursery)
                 await nursery.start(room.serve)
@@ -51,20 +52,3 @@ async def open_room(
                     with trio.CancelScope(shield=True), trio.move_on_after(1):
                         await room.disconnect(close_socket=graceful)
                     nursery.cancel_scope.cancel()
-        except BaseExceptionGroup as group:
-            sole = _sole_error(group)
-            if sole is None:
-                raise
-            raise sole from sole.__cause__
-
-
-def _sole_error(group: BaseExceptionGroup[BaseException]) -> BaseException | None:
-    leaves: list[BaseException] = []
-    pending: list[BaseException] = [group]
-    while pending:
-        item = pending.pop()
-        if isinstance(item, BaseExceptionGroup):
-            pending.extend(item.exceptions)
-        elif not isinstance(item, trio.Cancelled):
-            leaves.append(item)
-    return leaves[0] if len(leaves) == 1 else None

@@ -43,8 +43,7 @@ from typing import Any, Literal, TypeAlias
 import h11
 import trio
 
-from ..core import ConfigurationError, LLMToolCall
-from ..providers import collapse_single_error
+from ..core import ConfigurationError, LLMToolCall, collapse_single_error
 from ._openai_replies import chat_events, speech_pcm
 from ._openai_server_faults import (
     Fault,

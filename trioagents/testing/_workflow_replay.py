@@ -51,6 +51,7 @@ from ..voice import (
     AgentHandedOff,
     AgentSession,
     ConversationItemAdded,
+    ErrorOccurred,
     InterruptionNotAllowedError,
     SessionEvent,
     SpeechCreated,
@@ -233,9 +234,8 @@ async def _replay(
                 if settle:
                     await _settle(session, settle_bound, log, operation)
             closing_at.append(trio.current_time())
-        closed_in = trio.current_time() - closing_at[0]
-        if closed_in > close_bound:
-            log.violations.append(f"close took {closed_in:.2f}s > {close_bound:.2f}s")
+        closed_at = trio.current_time()
+    _check_close(log, closing_at, closed_at, close_bound)
     _check_history(session, log)
     _check_events(session, llm, log)
 
@@ -283,6 +283,16 @@ def _check_quiescent(session: AgentSession[object], log: _Log, operation: Operat
         log.violations.append(
             f"the session is in {type(agent).__name__}, the workflow in {state.current.__name__}"
         )
+
+
+def _check_close(log: _Log, closing_at: list[float], closed_at: float, bound: float) -> None:
+    """Close duration: from the close request, or from the error that ended the session."""
+    ended = [e.created_at for e in log.events if isinstance(e, ErrorOccurred)]
+    started = closing_at[0] if closing_at else (ended[-1] if ended else None)
+    if started is None:
+        log.violations.append("the session closed by itself without an error")
+    elif closed_at - started > bound:
+        log.violations.append(f"close took {closed_at - started:.2f}s > {bound:.2f}s")
 
 
 def _check_history(session: AgentSession[object], log: _Log) -> None:

@@ -133,6 +133,7 @@ class AgentActivity:
         self.agent = agent
         self.env = dataclasses.replace(self.env, agent=agent)
         self._cancel_preemptive()
+        self.notify()
 
     def record_history(self, item: ChatItem) -> None:
         """Append to the session history only (e.g. handoff items); publish it."""

@@ -83,9 +83,7 @@ class Agent:
         self._tools: tuple[HasToolSpec, ...] = (*find_function_tools(self), *tools)
         self._chat_ctx = chat_ctx.copy() if chat_ctx is not None else ChatContext()
         self._session: AgentSession[Any] | None = None
-        for tool in self._tools:
-            if not isinstance(getattr(tool, "spec", None), ToolSpec):
-                raise ConfigurationError("every tool needs a .spec attribute of type ToolSpec")
+        _check_tools(self._tools)
 
     # ------------------------------------------------------------ state
     @property
@@ -97,7 +95,11 @@ class Agent:
         return tuple(tool.spec for tool in self._tools)
 
     def update_tools(self, tools: Sequence[HasToolSpec]) -> None:
-        """Replace every tool (method tools included: pass them again to keep them)."""
+        """Replace every tool (method tools included: pass them again to keep them).
+
+        Raises ConfigurationError for a tool without a spec or a duplicate name.
+        """
+        _check_tools(tools)
         self._tools = tuple(tools)
 
     @property
@@ -179,6 +181,20 @@ class Agent:
         async with tts.synthesize(text) as audio:
             async for frame in audio:
                 await frames.send(frame)
+
+
+def _check_tools(tools: Sequence[HasToolSpec]) -> None:
+    names: set[str] = set()
+    for tool in tools:
+        spec = getattr(tool, "spec", None)
+        if not isinstance(spec, ToolSpec):
+            raise ConfigurationError("every tool needs a .spec attribute of type ToolSpec")
+        if spec.name in names:
+            raise ConfigurationError(
+                f"two tools of one agent are named {spec.name!r}; rename one with "
+                "@function_tool(name=...)"
+            )
+        names.add(spec.name)
 
 
 class _FrameSink(Protocol):

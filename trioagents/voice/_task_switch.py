@@ -16,7 +16,7 @@ import trio
 
 from ..core import AgentHandoff, ChatContext, ChatItem
 from ._handoff import KeepAll
-from ._transitions import IN_ENTER
+from ._transitions import CALLER_AGENT, IN_ENTER
 
 if TYPE_CHECKING:
     from ._activity import AgentActivity
@@ -30,14 +30,32 @@ async def run_agent_task(activity: AgentActivity, task: AgentTask[Any], *, neste
     """Make ``task`` active until it completes, then return control to its caller.
 
     ``nested``: awaited from inside a turn (a tool), so this task serves the speech
-    queue itself. Session close cancels the wait: AgentTaskCancelledError is raised
-    and nothing is switched back. If planning the entry fails, the task completes
-    at once with a RuntimeError (the await raises it).
+    queue itself. Tasks awaited by parallel tools of one step take turns: each
+    starts once its caller is the active agent again. Session close cancels the
+    waits: AgentTaskCancelledError is raised and nothing is switched back. If
+    planning the entry fails, the task completes at once with a RuntimeError (the
+    await raises it).
     """
     from ._agent_task import AgentTaskCancelledError
 
+    parent = CALLER_AGENT.get() or activity.agent
+    slot = activity.switcher.task_slot(parent)  # sibling tasks take turns
+    with activity.switcher.closing_scope() as waiting:
+        await slot.acquire()
+    if waiting.cancelled_caught:
+        raise AgentTaskCancelledError("the session closed before the AgentTask started")
+    try:
+        await _run(activity, task, parent, nested=nested)
+    finally:
+        slot.release()
+
+
+async def _run(
+    activity: AgentActivity, task: AgentTask[Any], parent: Agent, *, nested: bool
+) -> None:
+    from ._agent_task import AgentTaskCancelledError
+
     switcher = activity.switcher
-    parent = activity.agent
     switcher.hold()
     try:
         plan = await switcher.plan(parent, task, parent.chat_ctx, task.context_policy or KeepAll())
@@ -51,13 +69,8 @@ async def run_agent_task(activity: AgentActivity, task: AgentTask[Any], *, neste
         switcher.start_entering(task)
     finally:
         switcher.release()
-    scope = trio.CancelScope()
-    switcher.task_scopes.add(scope)
-    try:
-        with scope:
-            await _wait(activity, task, nested=nested)
-    finally:
-        switcher.task_scopes.discard(scope)
+    with switcher.closing_scope() as scope:
+        await _wait(activity, task, nested=nested)
     if scope.cancelled_caught:
         raise AgentTaskCancelledError("the session closed before the AgentTask completed")
     try:

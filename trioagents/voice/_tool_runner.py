@@ -34,6 +34,7 @@ from ._speech_handle import SpeechHandle
 from ._tools import FunctionTool, ToolSet
 from ._tools_exec import run_tool_calls
 from ._tools_outcome import ToolStepResult, refuse_handoff
+from ._transitions import CALLER_AGENT
 
 if TYPE_CHECKING:
     from ._activity import AgentActivity
@@ -62,6 +63,7 @@ class SessionToolRunner:
         userdata = session.userdata_or_none
 
         def make_context(call: FunctionCall) -> RunContext[Any]:
+            CALLER_AGENT.set(agent)  # runs in the tool's own task: an AgentTask's parent
             return RunContext(session, speech, call, userdata)
 
         def commit(result: ToolStepResult) -> None:

@@ -33,7 +33,9 @@ is observable between the two).
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+import weakref
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
@@ -52,7 +54,14 @@ from ._workflow import Transition, WorkflowState
 if TYPE_CHECKING:
     from ._activity import AgentActivity
 
-__all__ = ["CURRENT_ACTIVITY", "IN_ENTER", "IN_TURN", "PlannedSwitch", "Switcher"]
+__all__ = [
+    "CALLER_AGENT",
+    "CURRENT_ACTIVITY",
+    "IN_ENTER",
+    "IN_TURN",
+    "PlannedSwitch",
+    "Switcher",
+]
 
 logger = logging.getLogger("trioagents.voice.transitions")
 
@@ -67,6 +76,9 @@ IN_TURN: ContextVar[bool] = ContextVar("trioagents_in_turn", default=False)
 IN_ENTER: ContextVar[bool] = ContextVar("trioagents_in_enter", default=False)
 """True inside an ``on_enter`` task (counted as busy by the activity)."""
 
+CALLER_AGENT: ContextVar[Agent | None] = ContextVar("trioagents_caller_agent", default=None)
+"""The agent whose tool or ``on_enter`` runs in this task (the parent of an AgentTask)."""
+
 
 class Switcher:
     """The transitions of one activity: pending decision, busy state, entries."""
@@ -79,7 +91,9 @@ class Switcher:
         self._settled = trio.Event()
         self._settled.set()
         self.entering = 0
-        self.task_scopes: set[trio.CancelScope] = set()
+        self._task_scopes: set[trio.CancelScope] = set()
+        self._closing = False
+        self._task_slots: weakref.WeakKeyDictionary[Agent, trio.Lock] = weakref.WeakKeyDictionary()
 
     # ------------------------------------------------------------ busy state
     @property
@@ -218,6 +232,7 @@ class Switcher:
 
         IN_TURN.set(False)
         IN_ENTER.set(True)
+        CALLER_AGENT.set(agent)
         try:
             await agent.on_enter()
         except AgentTaskCancelledError:
@@ -226,9 +241,26 @@ class Switcher:
             self.entering -= 1
             self._activity.notify()
 
+    def task_slot(self, parent: Agent) -> trio.Lock:
+        """The lock an AgentTask of ``parent`` holds from entry until control is back."""
+        return self._task_slots.setdefault(parent, trio.Lock())
+
+    @contextmanager
+    def closing_scope(self) -> Iterator[trio.CancelScope]:
+        """A cancel scope that session close cancels (AgentTask waits live in one)."""
+        with trio.CancelScope() as scope:
+            if self._closing:
+                scope.cancel()
+            self._task_scopes.add(scope)
+            try:
+                yield scope
+            finally:
+                self._task_scopes.discard(scope)
+
     def cancel_tasks(self) -> None:
-        """Cancel every pending AgentTask wait (session closing; synchronous)."""
-        for scope in list(self.task_scopes):
+        """Cancel every pending AgentTask wait, now and later (session closing)."""
+        self._closing = True
+        for scope in list(self._task_scopes):
             scope.cancel()
 
 

@@ -19,9 +19,8 @@ from urllib.parse import urlsplit
 import trio
 import trio_websocket
 
-from ..core import ConnectError, ConnectionClosedError
+from ..core import ConnectError, ConnectionClosedError, exception_leaves
 from ..protocol import MAX_MESSAGE_SIZE
-from ._groups import leaves
 
 __all__ = ["AgentConnection", "AgentConnector", "open_agent_connection"]
 
@@ -133,7 +132,7 @@ async def _open_stream(
 
 def _translate(group: BaseExceptionGroup[BaseException]) -> BaseException:
     """One clear error out of the connection nursery's group."""
-    found = leaves(group)
+    found = exception_leaves(group)
     real = [exc for exc in found if not isinstance(exc, trio.Cancelled)] or found
     first = real[0]
     if isinstance(first, trio_websocket.ConnectionRejected):

@@ -44,9 +44,8 @@ from typing import Any
 import trio
 from livekit.protocol import agent
 
-from ..core import ConfigurationError
+from ..core import ConfigurationError, collapse_single_error
 from ..protocol import IpcFrameDecoder, encode_ipc_message
-from ._groups import single_error
 from ._job import JobControl, JobInfo, JobOutcome
 
 __all__ = [
@@ -321,10 +320,11 @@ async def open_process_pool(options: ProcessPoolOptions) -> AsyncIterator[Proces
     """
     pool = ProcessPool(options)
     try:
-        async with single_error(), trio.open_nursery() as nursery:
-            await nursery.start(pool.serve_warm)
-            yield pool
-            nursery.cancel_scope.cancel()
+        with collapse_single_error():
+            async with trio.open_nursery() as nursery:
+                await nursery.start(pool.serve_warm)
+                yield pool
+                nursery.cancel_scope.cancel()
     finally:
         with trio.CancelScope(shield=True):
             await pool.aclose()

@@ -18,7 +18,7 @@ from contextlib import asynccontextmanager
 
 import trio
 
-from ._groups import single_error
+from ..core import collapse_single_error
 from ._http import serve_health
 from ._job import Entrypoint, InProcessExecutor, JobExecutor, JobProcess, RoomFactory
 from ._options import WorkerOptions
@@ -64,18 +64,20 @@ async def open_worker(
                 await result
         executor = InProcessExecutor(entrypoint, room_factory, proc, options.shutdown_grace)
     worker = Worker(options, executor, request_fnc)
-    async with single_error(), trio.open_nursery() as nursery:
-        nursery.start_soon(worker.serve_connections, nursery)
-        if options.health_port is not None:
-            worker.health_address = await nursery.start(
-                serve_health, worker, options.health_host, options.health_port
-            )
-        try:
-            yield worker
-        finally:
-            with trio.CancelScope(shield=True), trio.move_on_after(options.shutdown_grace + 1):
-                await worker.shutdown_jobs("worker closing")
-            nursery.cancel_scope.cancel()
+    with collapse_single_error():
+        async with trio.open_nursery() as nursery:
+            nursery.start_soon(worker.serve_connections, nursery)
+            if options.health_port is not None:
+                worker.health_address = await nursery.start(
+                    serve_health, worker, options.health_host, options.health_port
+                )
+            try:
+                yield worker
+            finally:
+                grace = options.shutdown_grace + 1
+                with trio.CancelScope(shield=True), trio.move_on_after(grace):
+                    await worker.shutdown_jobs("worker closing")
+                nursery.cancel_scope.cancel()
 
 
 async def serve_worker(
