@@ -24,6 +24,7 @@ from trioagents.cli._demo_report import DemoReporter
 from trioagents.devserver import open_devserver
 from trioagents.protocol import VideoGrants, mint_token
 from trioagents.rtc import open_room
+from trioagents.testing import OpenAIServerOptions, open_openai_server
 from trioagents.worker import WorkerOptions, open_worker
 
 pytestmark = pytest.mark.slow
@@ -122,3 +123,21 @@ async def test_a_failing_agent_ends_the_demo_early_with_the_job_failed() -> None
     assert any("the agent's job failed: RuntimeError" in line for line in lines)
     assert "this agent cannot be built" not in "\n".join(lines)  # no error text printed
     assert "turns answered: 0 of 0 caller lines" in lines
+
+
+async def test_demo_uses_an_openai_compatible_llm_from_the_environment(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    lines: list[str] = []
+    options = DemoOptions()
+    options.text = True  # the LLM is the point here; text injection keeps it quick
+    server_options = OpenAIServerOptions(chat_text="Certainly.", chunk_interval=0.0)
+    with trio.fail_after(45):
+        async with open_openai_server(server_options) as llm_server:
+            monkeypatch.setenv("OPENAI_BASE_URL", llm_server.base_url)
+            monkeypatch.setenv("OPENAI_API_KEY", "test-key")
+            reporter = await run_demo(options, lines.append)
+    assert any("using LLM: openai-llm:" in line for line in lines)
+    assert [t.reply for t in reporter.turns] == ["Certainly."] * 4
+    assert len(llm_server.requests) == 4  # the greeting and one reply per caller line
+    assert reporter.job_status == "success"
