@@ -120,6 +120,7 @@ async def run_demo(options: DemoOptions, emit: Callable[[str], None] = print) ->
     spec, pipeline, voice = _choose_parts(options, reporter)
     script = await CallerScript.synthesize(spec.caller_lines, voice)
     reporter.step(f"caller's lines synthesized ({script.duration:.1f} s of audio)")
+    await pipeline.warm_up()
 
     def caller(room: Room) -> SimulatedCaller:
         return SimulatedCaller(room, script, reporter, inject_text=pipeline.stt is None)

@@ -36,6 +36,7 @@ from ..core import (
     BatchSTT,
     ConfigurationError,
     SpeechEvent,
+    silence,
 )
 
 __all__ = [
@@ -164,6 +165,13 @@ class AgentPipeline:
     stt: STT | None
     tts: TTS
     notes: tuple[str, ...]
+    recognizer: BatchSTT | None = None  # what ``stt`` segments for; see warm_up()
+
+    async def warm_up(self) -> None:
+        """Load the recognizer's model now (pocketsphinx loads on first use, in a
+        thread): otherwise the first turn's latency includes it."""
+        if self.recognizer is not None:
+            await self.recognizer.recognize([silence(0.2, 16000)])
 
 
 def _vad() -> tuple[VAD, str]:
@@ -182,12 +190,14 @@ def choose_agent_pipeline(caller_lines: Sequence[str], *, speech: bool = True) -
     vad, vad_note = _vad()
     notes = [vad_note]
     stt: STT | None = None
+    recognizer: BatchSTT | None = None
     if not speech:
         notes.append("STT: none (--text): the caller's lines are injected as lk.chat text")
     else:
         try:
             batch = PocketsphinxSTT(grammar=[spoken_form(line) for line in caller_lines])
-            stt = VADSegmentedSTT(DigitNormalizingSTT(batch), vad)
+            recognizer = DigitNormalizingSTT(batch)
+            stt = VADSegmentedSTT(recognizer, vad)
             notes.append("STT: pocketsphinx, JSGF grammar of the caller's lines (deterministic)")
         except ConfigurationError:
             notes.append(
@@ -201,7 +211,7 @@ def choose_agent_pipeline(caller_lines: Sequence[str], *, speech: bool = True) -
     except ConfigurationError:
         tts = ToneTTS()
         notes.append("agent TTS: tones (espeakng-loader not installed)")
-    return AgentPipeline(vad, stt, tts, tuple(notes))
+    return AgentPipeline(vad, stt, tts, tuple(notes), recognizer)
 
 
 @dataclass(frozen=True, slots=True)
