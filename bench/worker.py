@@ -17,6 +17,12 @@ Run from the repository root::
    the per-frame work of a voice session's audio path (resample-sized numpy work
    on 960 samples). A session "keeps real time" if its p99 frame lateness stays
    under one frame (20 ms). Reports the largest N that holds, doubling N.
+4. **Real media join** (``--media-rooms``): a real participant (our ``Room`` over
+   aiortc) joins a new room through the dev server; the worker's agent joins with
+   the real room factory and publishes a tone. Measured by the participant: join
+   started → agent participant visible → agent audio track visible → first agent
+   audio with energy received (Opus through the server's relay). Sequential rooms;
+   each job ends when the participant leaves.
 """
 
 from __future__ import annotations
@@ -197,9 +203,76 @@ async def bench_realtime(max_sessions: int, seconds: float) -> dict[str, float]:
     return {"max_realtime_sessions": best, "p99_lateness_ms_by_sessions": results}  # type: ignore[dict-item]
 
 
+async def _agent_with_tone(ctx: JobContext) -> None:
+    from trioagents.core import AudioFrame
+
+    room = await ctx.connect()
+    tone = (np.sin(2 * np.pi * 440 * np.arange(480) / 24000) * 8000).astype(np.int16)
+    async with room.publish_audio(sample_rate=24000) as source:
+        while not room.remote_participants:
+            await room.wait_state_changed()
+        while room.remote_participants:
+            with trio.move_on_after(0.1):
+                await room.wait_state_changed()
+            if source.queued_duration < 0.1:
+                for _ in range(5):
+                    source.push_frame(AudioFrame.from_mono(tone, 24000))
+
+
+async def _join_and_hear(server: DevServer, name: str) -> tuple[float, float, float]:
+    from livekit.protocol import models
+
+    from trioagents.rtc import open_room
+
+    grants = VideoGrants(room_join=True, room=name)
+    token = mint_token(server.api_key, server.api_secret, identity="caller", video=grants)
+    start = trio.current_time()
+    joined: float | None = None
+    async with open_room(server.url, token) as room:
+        while True:
+            agents = [p for p in room.remote_participants.values()
+                      if p.kind == models.ParticipantInfo.AGENT]  # fmt: skip
+            if agents and joined is None:
+                joined = trio.current_time()
+            tracks = [t.sid for p in agents for t in p.tracks.values() if t.kind == "audio"]
+            if tracks:
+                break
+            await room.wait_state_changed()
+        published = trio.current_time()
+        async with room.subscribe_audio(tracks[0], sample_rate=16000) as stream:
+            async for frame in stream:
+                if frame.rms() > 0.05:
+                    break
+        heard = trio.current_time()
+    assert joined is not None
+    return joined - start, published - start, heard - start
+
+
+async def bench_media_join(rooms: int) -> dict[str, float]:
+    joined, published, heard = [], [], []
+    async with open_devserver() as server:
+        options = WorkerOptions(url=server.url, api_key=server.api_key,
+                                api_secret=server.api_secret, load_threshold=math.inf,
+                                shutdown_grace=2.0)  # fmt: skip
+        async with open_worker(options, _agent_with_tone) as worker:
+            await worker.wait_registered()
+            for i in range(rooms):
+                times = await _join_and_hear(server, f"media-{i}")
+                for values, value in zip((joined, published, heard), times, strict=True):
+                    values.append(value * 1000)
+    return {
+        "rooms": rooms,
+        "join_to_agent_joined_p50_ms": _percentile(joined, 0.5),
+        "join_to_agent_track_p50_ms": _percentile(published, 0.5),
+        "join_to_first_agent_audio_p50_ms": _percentile(heard, 0.5),
+        "join_to_first_agent_audio_max_ms": max(heard),
+    }
+
+
 async def main(args: argparse.Namespace) -> None:
     report = {
         "dispatch": await bench_dispatch(args.rooms),
+        "media_join": await bench_media_join(args.media_rooms),
         "memory": await bench_memory(args.jobs),
         "realtime": await bench_realtime(args.max_sessions, args.seconds),
         "cpus": os.cpu_count(),
@@ -215,6 +288,7 @@ def _parse() -> argparse.Namespace:
     parser.add_argument("--jobs", type=int, default=100)
     parser.add_argument("--max-sessions", type=int, default=256)
     parser.add_argument("--seconds", type=float, default=2.0)
+    parser.add_argument("--media-rooms", type=int, default=5)
     return parser.parse_args()
 
 

@@ -30,8 +30,8 @@ EXIT_UNAVAILABLE = 3
 # Seams filled by other parts of the project: (module, function taking argv -> int).
 DELEGATES = {
     "devserver": ("trioagents.devserver", "main", "the dev server"),
-    "console": ("trioagents.voice", "console_main", "console mode"),
-    "demo": ("trioagents.demo", "main", "the demo"),
+    "console": ("trioagents.cli._console", "main", "console mode"),
+    "demo": ("trioagents.cli._demo", "main", "the demo"),
 }
 
 

