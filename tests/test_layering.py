@@ -24,6 +24,7 @@ LAYERS = {
     "providers": 6,
     "observability": 6,
     "persistence": 6,
+    "roomio": 6,
     "devserver": 7,
     "testing": 8,
     "cli": 9,

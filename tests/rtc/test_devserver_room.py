@@ -174,8 +174,9 @@ async def test_manual_subscription() -> None:
 
 async def test_agent_session_speaks_into_the_room() -> None:
     """A real AgentSession over room IO: say() → TTS → published track, state, transcript."""
+    from trioagents.roomio import open_room_io
     from trioagents.testing import FakeTTS, FakeVAD
-    from trioagents.voice import Agent, AgentSession, open_room_io
+    from trioagents.voice import Agent, AgentSession
 
     text = "Hello from the room."
     states: list[str] = []

@@ -6,15 +6,14 @@ import pytest
 import trio
 
 from trioagents.core import AudioFrame, ChatMessage
+from trioagents.roomio import RoomAudioOutput, open_room_io
 from trioagents.voice import (
     AgentSession,
     AgentStateChanged,
     AudioInput,
     AudioOutput,
     ConversationItemAdded,
-    RoomAudioOutput,
     UserInputTranscribed,
-    open_room_io,
 )
 
 from .fake_server import make_token, open_fake_server, tone

@@ -25,8 +25,9 @@ from typing import Any
 import trio
 
 from ..core import ConfigurationError
+from ..roomio import open_room_io
 from ..rtc import Room, TextStreamReader
-from ..voice import AgentSession, SessionEvent, TurnMetricsCollected, open_room_io
+from ..voice import AgentSession, SessionEvent, TurnMetricsCollected
 from ..worker import JobContext
 from ._demo_pipeline import AgentPipeline
 from ._demo_report import DemoReporter

@@ -42,10 +42,6 @@ from ._handoff_agent import is_agent as is_agent
 from ._handoff_agent import is_agent_class as is_agent_class
 from ._options import SessionOptions as SessionOptions
 from ._recognition import InlineVADStream as InlineVADStream
-from ._room_io import RoomAudioOutput as RoomAudioOutput
-from ._room_io import RoomIO as RoomIO
-from ._room_io import open_room_audio_input as open_room_audio_input
-from ._room_io import open_room_io as open_room_io
 from ._run_context import RunContext as RunContext
 from ._run_result import EventAssert as EventAssert
 from ._run_result import RunExpectations as RunExpectations
@@ -111,8 +107,6 @@ __all__ = [
     "OutcomeKind",
     "PlaybackFinished",
     "Reset",
-    "RoomAudioOutput",
-    "RoomIO",
     "RunContext",
     "RunExpectations",
     "RunResult",
@@ -148,8 +142,6 @@ __all__ = [
     "function_tool",
     "is_agent",
     "is_agent_class",
-    "open_room_audio_input",
-    "open_room_io",
     "plan_handoff",
     "record_unconfigured_tool_calls",
     "run_tool_calls",

@@ -37,11 +37,15 @@ from livekit.protocol import models
 
 from ..core import AudioFrame, ChatMessage, TrioAgentsError
 from ..rtc import AudioSource, AudioStream, Room
-from ._audio_io import PlaybackFinished
-from ._events import AgentStateChanged, ConversationItemAdded, UserInputTranscribed
+from ..voice import (
+    AgentStateChanged,
+    ConversationItemAdded,
+    PlaybackFinished,
+    UserInputTranscribed,
+)
 
 if TYPE_CHECKING:
-    from ._session import AgentSession
+    from ..voice import AgentSession
 
 __all__ = ["RoomAudioOutput", "RoomIO", "open_room_audio_input", "open_room_io"]
 

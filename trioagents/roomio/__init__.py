@@ -1,0 +1,14 @@
+"""Layer 6: the voice session in a LiveKit room.
+
+Room audio in → the session's VAD/STT; the session's speech → a published track;
+transcriptions out as ``lk.transcription`` text streams; the agent state mirrored in
+the ``lk.agent.state`` attribute. Kept out of ``trioagents.voice`` so that importing
+the voice layer does not load aiortc and PyAV.
+"""
+
+from ._room_io import RoomAudioOutput as RoomAudioOutput
+from ._room_io import RoomIO as RoomIO
+from ._room_io import open_room_audio_input as open_room_audio_input
+from ._room_io import open_room_io as open_room_io
+
+__all__ = ["RoomAudioOutput", "RoomIO", "open_room_audio_input", "open_room_io"]
