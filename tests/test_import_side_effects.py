@@ -13,7 +13,8 @@ PROBE = """
 import json, sys, threading
 before = set(threading.enumerate())
 import trioagents, trioagents.voice, trioagents.core
-heavy = [m for m in ("aiortc", "av", "httpx", "livekit.protocol", "trioagents.rtc") if m in sys.modules]
+HEAVY = ("aiortc", "av", "httpx", "livekit.protocol", "trioagents.rtc")
+heavy = [m for m in HEAVY if m in sys.modules]
 threads = [t.name for t in threading.enumerate() if t not in before]
 import asyncio.events as events
 loop = events._get_running_loop()
