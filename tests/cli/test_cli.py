@@ -10,6 +10,7 @@ import os
 import signal
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 import trio
@@ -154,3 +155,14 @@ async def test_dev_command_against_the_dev_server_runs_a_job() -> None:
                 with trio.CancelScope(shield=True):
                     process.kill()
                     await process.wait()
+
+
+def test_trace_subcommand_renders_a_decision_log(tmp_path: Path) -> None:
+    from tests.observability.sample_session import write_sample_session
+
+    log = tmp_path / "session.jsonl"
+    with log.open("w") as sink:
+        write_sample_session(sink)
+    out = tmp_path / "timeline.html"
+    assert main(["trace", str(log), "-o", str(out)]) == 0
+    assert "Session ses_demo" in out.read_text()

@@ -32,6 +32,7 @@ DELEGATES = {
     "devserver": ("trioagents.devserver", "main", "the dev server"),
     "console": ("trioagents.cli._console", "main", "console mode"),
     "demo": ("trioagents.cli._demo", "main", "the demo"),
+    "trace": ("trioagents.observability", "trace_main", "the session timeline viewer"),
 }
 
 
@@ -66,7 +67,8 @@ def build_parser() -> argparse.ArgumentParser:
     _worker_arguments(commands.add_parser("start", help="run a production worker"), dev=False)
     for name, text in (("console", "talk to an agent in the terminal (text mode, no server)"),
                        ("devserver", "run the embedded development server"),
-                       ("demo", "run the end-to-end demo")):  # fmt: skip
+                       ("demo", "run the end-to-end demo"),
+                       ("trace", "render a decision log as an HTML timeline")):  # fmt: skip
         sub = commands.add_parser(name, help=text)
         sub.add_argument("args", nargs=argparse.REMAINDER, help="passed to the subcommand")
     return parser
