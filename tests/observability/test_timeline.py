@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.system_packages import ensure_debian_binary
 from trioagents.observability import DecisionLog, render_timeline_html, trace_main
 
 from .sample_session import sample_records, write_sample_session
@@ -139,9 +140,13 @@ def test_trace_main_errors(tmp_path: Path) -> None:
 
 
 def _chromium() -> str:
-    found = shutil.which("chromium") or shutil.which("chromium-browser")
+    found = shutil.which("chromium-browser")
     if found:
         return found
+    try:
+        return ensure_debian_binary("chromium", "chromium")
+    except RuntimeError as exc:
+        pytest.skip(str(exc))
     try:
         subprocess.run(
             ["apt-get", "install", "-y", "chromium"],

@@ -7,7 +7,6 @@ skipped, with the reason, only if it cannot be installed or started.
 
 from __future__ import annotations
 
-import shutil
 import socket
 import subprocess
 import threading
@@ -16,29 +15,17 @@ from pathlib import Path
 
 import pytest
 
+from tests.system_packages import ensure_debian_binary
 from trioagents.persistence import JournalStore, RedisJournalStore, SqliteJournalStore
 
 StoreFactory = Callable[[], Awaitable[JournalStore]]
 
 
 def _redis_server_binary() -> tuple[str | None, str]:
-    found = shutil.which("redis-server")
-    if found:
-        return found, ""
-    if shutil.which("apt-get") is None:
-        return None, "redis-server is missing and apt-get is not available"
     try:
-        subprocess.run(
-            ["apt-get", "install", "-y", "redis-server"],
-            check=True,
-            capture_output=True,
-            timeout=600,
-            env={"DEBIAN_FRONTEND": "noninteractive", "PATH": "/usr/sbin:/usr/bin:/sbin:/bin"},
-        )
-    except (OSError, subprocess.SubprocessError) as exc:
-        return None, f"apt-get install redis-server failed: {exc}"
-    found = shutil.which("redis-server")
-    return found, "" if found else "redis-server not on PATH after apt-get install"
+        return ensure_debian_binary("redis-server", "redis-server", timeout=600), ""
+    except RuntimeError as exc:
+        return None, str(exc)
 
 
 def _free_port() -> int:
