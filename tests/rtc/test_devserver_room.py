@@ -182,12 +182,13 @@ async def test_agent_session_speaks_into_the_room() -> None:
     states: list[str] = []
     transcript_final = trio.Event()
     back_to_listening = trio.Event()
+    partials: list[str] = []
 
     async def on_transcript(reader):  # type: ignore[no-untyped-def]
-        if (
-            await reader.read_all() == text
-            and reader.final_attributes.get("lk.transcription_final") == "true"
-        ):
+        received = await reader.read_all()
+        if reader.final_attributes.get("lk.transcription_final") != "true":
+            partials.append(received)
+        elif received == text:
             transcript_final.set()
 
     async def watch_state(user: Room) -> None:
@@ -217,6 +218,7 @@ async def test_agent_session_speaks_into_the_room() -> None:
                     Agent(instructions="test"),
                     audio_input=io.audio_input,
                     audio_output=io.audio_output,
+                    text_output=io.text_output,
                 ),
             ):
                 assert io.linked_identity == "user"
@@ -227,5 +229,8 @@ async def test_agent_session_speaks_into_the_room() -> None:
                 assert played == pytest.approx(len(text) / 16.0, abs=0.05)  # FakeTTS rate
                 await transcript_final.wait()
                 await back_to_listening.wait()
+            # word by word as it played: growing prefixes of the text, before the final
+            assert partials
+            assert all(text.startswith(p) and len(p) < len(text) for p in partials)
             assert states[-2:] == ["speaking", "listening"]
             nursery.cancel_scope.cancel()

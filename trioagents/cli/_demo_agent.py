@@ -111,6 +111,7 @@ async def _run_agent(
                 agent,
                 audio_input=audio_input,
                 audio_output=io.audio_output,
+                text_output=io.text_output,
                 workflow=spec.workflow,
             ):
                 await _wait_until_gone(room, io.linked_identity)

@@ -21,7 +21,7 @@ Nothing here has a timeout: the demo puts a deadline around the call.
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import trio
@@ -86,6 +86,7 @@ class SimulatedCaller:
         self._reporter = reporter
         self._inject = inject_text
         self._onsets: list[float] = []
+        self._own_track_sid: Callable[[], str] = str
         self._send, self._transcripts = trio.open_memory_channel[_Transcript](64)
 
     async def run(self) -> None:
@@ -95,6 +96,7 @@ class SimulatedCaller:
             self._room.publish_audio(sample_rate=self._script.sample_rate) as source,
             trio.open_nursery() as nursery,
         ):
+            self._own_track_sid = lambda: source.track_sid  # changes on a rejoin
             agent_track = await self._wait_for_agent_track()
             nursery.start_soon(self._watch_onsets, agent_track)
             await self._next_reply(since=trio.current_time())
@@ -144,7 +146,8 @@ class SimulatedCaller:
         attributes = reader.final_attributes
         if attributes.get("lk.transcription_final") != "true" or not text:
             return
-        own_words = not attributes.get("lk.transcribed_track_id")
+        # the agent transcribes our microphone track; its own words name its track
+        own_words = attributes.get("lk.transcribed_track_id", "") != self._own_track_sid()
         await self._send.send(_Transcript(text, own_words))
 
     async def _watch_onsets(self, track_sid: str) -> None:

@@ -10,5 +10,12 @@ from ._room_io import RoomAudioOutput as RoomAudioOutput
 from ._room_io import RoomIO as RoomIO
 from ._room_io import open_room_audio_input as open_room_audio_input
 from ._room_io import open_room_io as open_room_io
+from ._text_output import RoomTextOutput as RoomTextOutput
 
-__all__ = ["RoomAudioOutput", "RoomIO", "open_room_audio_input", "open_room_io"]
+__all__ = [
+    "RoomAudioOutput",
+    "RoomIO",
+    "RoomTextOutput",
+    "open_room_audio_input",
+    "open_room_io",
+]

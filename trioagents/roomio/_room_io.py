@@ -14,10 +14,11 @@
   duration of its block: ``AgentStateChanged`` sets the ``lk.agent.state``
   attribute; user transcripts (interim and final) and assistant messages are sent
   as ``lk.transcription`` text streams with ``lk.segment_id`` and
-  ``lk.transcription_final``. The assistant text is sent when the message is
-  committed, i.e. already truncated to what was heard: synchronization is per
-  reply, not per word (a finer, word-paced stream needs a text hook in the
-  session that does not exist yet).
+  ``lk.transcription_final``. The agent's own transcript goes through
+  :class:`RoomTextOutput` (``io.text_output``; pass it to ``session.start``): word
+  by word as the audio plays, the final update exactly what was heard. If the
+  session was started without it, each assistant message is sent once when it is
+  committed (already truncated to what was heard).
 
 The forwarder runs in the block's nursery; the room's own supervisor keeps the
 conversation going across reconnects (the session never sees the drop beyond a
@@ -30,7 +31,7 @@ import contextlib
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeGuard
 
 import trio
 from livekit.protocol import models
@@ -43,6 +44,7 @@ from ..voice import (
     PlaybackFinished,
     UserInputTranscribed,
 )
+from ._text_output import RoomTextOutput
 
 if TYPE_CHECKING:
     from ..voice import AgentSession
@@ -148,12 +150,13 @@ async def open_room_audio_input(
 
 @dataclass(slots=True)
 class RoomIO:
-    """What :func:`open_room_io` yields: pass both to ``AgentSession.start``."""
+    """What :func:`open_room_io` yields: pass the three outputs to ``AgentSession.start``."""
 
     audio_input: AudioStream
     audio_output: RoomAudioOutput
     linked_identity: str
     source: AudioSource
+    text_output: RoomTextOutput
 
 
 @asynccontextmanager
@@ -177,10 +180,12 @@ async def open_room_io(
     ):
         linked = _linked_track(room, participant_identity)
         identity = linked[0] if linked else (participant_identity or "")
-        forwarder = _SessionForwarder(room, identity, audio_input.track_sid)
+        text_output = RoomTextOutput()
+        forwarder = _SessionForwarder(room, identity, audio_input.track_sid, text_output)
         nursery.start_soon(forwarder.run, events)
+        nursery.start_soon(text_output.serve, room, lambda: source.track_sid)
         try:
-            yield RoomIO(audio_input, RoomAudioOutput(source), identity, source)
+            yield RoomIO(audio_input, RoomAudioOutput(source), identity, source, text_output)
         finally:
             nursery.cancel_scope.cancel()
 
@@ -188,8 +193,11 @@ async def open_room_io(
 class _SessionForwarder:
     """Session events → room attributes and transcription streams (one task)."""
 
-    def __init__(self, room: Room, linked_identity: str, track_sid: str) -> None:
+    def __init__(
+        self, room: Room, linked_identity: str, track_sid: str, text_output: RoomTextOutput
+    ) -> None:
         self._room = room
+        self._text_output = text_output
         self._linked = linked_identity
         self._track_sid = track_sid
         self._user_segment = 0
@@ -209,7 +217,8 @@ class _SessionForwarder:
             await self._transcript(event.transcript, segment, event.is_final, self._track_sid)
         elif isinstance(event, ConversationItemAdded):
             item = event.item
-            if isinstance(item, ChatMessage) and item.role == "assistant" and item.content:
+            # with a text output attached the paced stream already carried the text
+            if _is_assistant_text(item) and not self._text_output.used:
                 await self._transcript(item.content, item.id, True, "")
 
     async def _transcript(self, text: str, segment: str, final: bool, track_sid: str) -> None:
@@ -219,3 +228,7 @@ class _SessionForwarder:
             "lk.transcribed_track_id": track_sid,
         }
         await self._room.send_text(text, topic=TOPIC_TRANSCRIPTION, attributes=attributes)
+
+
+def _is_assistant_text(item: object) -> TypeGuard[ChatMessage]:
+    return isinstance(item, ChatMessage) and item.role == "assistant" and bool(item.content)
