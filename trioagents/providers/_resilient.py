@@ -27,8 +27,8 @@ Never retried: ``trio.Cancelled`` is not a ProviderError.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Sequence
-from contextlib import asynccontextmanager
+from collections.abc import AsyncIterator, Callable, Sequence
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from typing import Generic, Protocol, TypeVar
 
 import trio
@@ -83,54 +83,48 @@ class Recovery(Protocol[P]):
 
 
 @asynccontextmanager
-async def open_recovering_chat(
+async def _open_recovering(
+    recovery: Recovery[P],
+    open_stream: Callable[[P], AbstractAsyncContextManager[AsyncIterator[T]]],
+) -> AsyncIterator[AsyncIterator[T]]:
+    """One output stream over successive attempts: a failure reopens the stream on
+    the provider ``recovery`` picks, telling it whether anything was delivered."""
+
+    async def produce(emit: Emit[T]) -> None:
+        provider = recovery.first()
+        while True:
+            delivered = False
+            try:
+                async with open_stream(provider) as items:
+                    async for item in items:
+                        delivered = True
+                        await emit(item)
+            except ProviderError as exc:
+                error = exc
+            else:
+                recovery.succeeded(provider)
+                return
+            provider = await recovery.next_after(provider, error, delivered=delivered)
+
+    async with open_pump(produce) as iterator:
+        yield iterator
+
+
+def open_recovering_chat(
     recovery: Recovery[LLM],
     chat_ctx: ChatContext,
     tools: Sequence[ToolSpec],
     tool_choice: ToolChoice,
-) -> AsyncIterator[AsyncIterator[LLMEvent]]:
-    async def produce(emit: Emit[LLMEvent]) -> None:
-        provider = recovery.first()
-        while True:
-            delivered = False
-            try:
-                async with provider.chat(chat_ctx, tools=tools, tool_choice=tool_choice) as events:
-                    async for event in events:
-                        delivered = True
-                        await emit(event)
-            except ProviderError as exc:
-                error = exc
-            else:
-                recovery.succeeded(provider)
-                return
-            provider = await recovery.next_after(provider, error, delivered=delivered)
-
-    async with open_pump(produce) as iterator:
-        yield iterator
+) -> AbstractAsyncContextManager[AsyncIterator[LLMEvent]]:
+    return _open_recovering(
+        recovery, lambda llm: llm.chat(chat_ctx, tools=tools, tool_choice=tool_choice)
+    )
 
 
-@asynccontextmanager
-async def open_recovering_synthesis(
+def open_recovering_synthesis(
     recovery: Recovery[TTS], text: str
-) -> AsyncIterator[AsyncIterator[AudioFrame]]:
-    async def produce(emit: Emit[AudioFrame]) -> None:
-        provider = recovery.first()
-        while True:
-            delivered = False
-            try:
-                async with provider.synthesize(text) as frames:
-                    async for frame in frames:
-                        delivered = True
-                        await emit(frame)
-            except ProviderError as exc:
-                error = exc
-            else:
-                recovery.succeeded(provider)
-                return
-            provider = await recovery.next_after(provider, error, delivered=delivered)
-
-    async with open_pump(produce) as iterator:
-        yield iterator
+) -> AbstractAsyncContextManager[AsyncIterator[AudioFrame]]:
+    return _open_recovering(recovery, lambda tts: tts.synthesize(text))
 
 
 class _InputLog(Generic[T]):
