@@ -46,11 +46,12 @@ async def test_assertion_messages_name_the_event(autojump_clock: trio.testing.Mo
         result.expect.no_more_events()
 
 
-async def test_default_tool_seam_records_error_outputs(
+async def test_a_spec_only_tool_gets_an_error_output(
     autojump_clock: trio.testing.MockClock,
 ) -> None:
     call = LLMToolCall(call_id="c1", name="get_weather", arguments='{"city": "Oslo"}')
-    llm = FakeLLM({"weather?": LLMScript("Let me look.", tool_calls=[call])})
+    script = [LLMScript("Let me look.", tool_calls=[call]), LLMScript("Sorry, I cannot.")]
+    llm = FakeLLM({"weather?": script})
     session = make_session(llm)
     async with session.start(Agent(instructions="x", tools=[WeatherTool()])):
         result = await session.run(user_input="weather?")
@@ -58,7 +59,9 @@ async def test_default_tool_seam_records_error_outputs(
     result.expect.next_event().is_message(role="assistant")
     assert result.expect.next_event().is_function_call(name="get_weather").call_id == "c1"
     output = result.expect.next_event().is_function_call_output(is_error=True)
-    assert output.output == "tool execution is not configured"
+    # the built-in runner executes FunctionTools only; a bare spec cannot be run
+    assert output.output == "Unknown tool 'get_weather'. Available tools: none."
+    result.expect.next_event().is_message(role="assistant", contains="cannot")  # error → reply
     result.expect.no_more_events()
     assert llm.requests[0].tools == (WeatherTool.spec,)
 

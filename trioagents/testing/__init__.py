@@ -44,9 +44,13 @@ from ._timeline import noise as noise
 from ._timeline import speech as speech
 from ._tracking import StreamRecord as StreamRecord
 from ._tracking import StreamTracker as StreamTracker
+from ._workflow_machine import WorkflowMachine as WorkflowMachine
+from ._workflow_replay import ChaosLLM as ChaosLLM
+from ._workflow_replay import WorkflowViolation as WorkflowViolation
 
 __all__ = [
     "AcceptedFrame",
+    "ChaosLLM",
     "CheckResult",
     "ClientDisconnected",
     "ConformanceReport",
@@ -78,6 +82,8 @@ __all__ = [
     "Timeline",
     "TruncateBody",
     "UserSpeech",
+    "WorkflowMachine",
+    "WorkflowViolation",
     "check_llm_conformance",
     "check_stt_conformance",
     "check_tts_conformance",

@@ -2,16 +2,20 @@
 
 from ._agent import Agent as Agent
 from ._agent import HasToolSpec as HasToolSpec
+from ._agent_task import AgentTask as AgentTask
+from ._agent_task import AgentTaskCancelledError as AgentTaskCancelledError
 from ._audio_io import AudioInput as AudioInput
 from ._audio_io import AudioOutput as AudioOutput
 from ._audio_io import PlaybackFinished as PlaybackFinished
 from ._audio_io import TextOutput as TextOutput
 from ._audio_io import UtteranceSink as UtteranceSink
+from ._events import AgentHandedOff as AgentHandedOff
 from ._events import AgentState as AgentState
 from ._events import AgentStateChanged as AgentStateChanged
 from ._events import ConversationItemAdded as ConversationItemAdded
 from ._events import ErrorOccurred as ErrorOccurred
 from ._events import FalseInterruptionDetected as FalseInterruptionDetected
+from ._events import HandoffKind as HandoffKind
 from ._events import SessionClosed as SessionClosed
 from ._events import SessionEvent as SessionEvent
 from ._events import SpeechCreated as SpeechCreated
@@ -79,9 +83,12 @@ __all__ = [
     "DEFAULT_INTERRUPT_DEADLINE",
     "DEFAULT_MAX_TOOL_STEPS",
     "Agent",
+    "AgentHandedOff",
     "AgentSession",
     "AgentState",
     "AgentStateChanged",
+    "AgentTask",
+    "AgentTaskCancelledError",
     "AudioInput",
     "AudioOutput",
     "ContextPolicy",
@@ -91,6 +98,7 @@ __all__ = [
     "EventAssert",
     "FalseInterruptionDetected",
     "FunctionTool",
+    "HandoffKind",
     "HandoffPlan",
     "HandoffRequest",
     "HandoffRequestContext",

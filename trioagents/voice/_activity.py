@@ -8,8 +8,13 @@ Scope tree (each level an ``async with`` owned by the one above)::
         ├── interruption controller (false-interruption timers)
         ├── audio recognition (VAD/STT pump)
         ├── preemptive generations (at most one live)
+        ├── agent entries (one task per on_enter; see _transitions.py)
         └── scheduler ── turn scope        run_reply(): one SpeechHandle
-                         └── utterance     Utterance.run(): TTS + playout (child scope)
+                         ├── utterance     Utterance.run(): TTS + playout (child scope)
+                         └── tool step     run_tool_calls(): one shielded scope per tool
+                             └── AgentTask (from a tool) serves the queue itself
+                                 until complete(): nested turn scopes
+        (between two turns) the scheduler runs a decided handoff: plan, on_exit, swap
 
 Speeches play one at a time in queue order. The activity glues the pieces with
 synchronous callbacks (commit a user turn, start a preemptive generation) and owns
@@ -18,7 +23,9 @@ nothing the pieces could share by accident: turns get a :class:`ReplyEnv`.
 
 from __future__ import annotations
 
+import dataclasses
 import math
+from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any
 
 import trio
@@ -32,25 +39,34 @@ from ._interruption import InterruptionController
 from ._recognition import AudioRecognition, RecognitionHooks
 from ._reply import ReplyEnv, ReplyPlan, run_reply
 from ._speech_handle import SpeechHandle
+from ._task_switch import run_agent_task
+from ._tool_runner import SessionToolRunner
+from ._transitions import CURRENT_ACTIVITY, IN_TURN, Switcher
 from ._turn_detection import UserTurn, UserTurnTracker
+from ._workflow import WorkflowState
 
 if TYPE_CHECKING:
+    from ._agent_task import AgentTask
     from ._session import AgentSession
 
 __all__ = ["AgentActivity"]
 
 
 class AgentActivity:
-    def __init__(self, session: AgentSession[Any], agent: Agent) -> None:
+    def __init__(
+        self, session: AgentSession[Any], agent: Agent, workflow: WorkflowState | None = None
+    ) -> None:
         self.session = session
         self.agent = agent
+        self.switcher = Switcher(self, workflow)
+        self._changed = trio.Event()
         options = session.options
         output = session.audio_output
         self.interruptions = InterruptionController(
             options, session.state, session.bus, can_pause=output is not None and output.can_pause
         )
         self.tracker = UserTurnTracker(
-            options, session.turn_detector, self._commit_user_turn, agent.llm_input
+            options, session.turn_detector, self._commit_user_turn, self._llm_input
         )
         self.env = ReplyEnv(
             agent=agent,
@@ -60,7 +76,7 @@ class AgentActivity:
             bus=session.bus,
             errors=session.errors,
             interruptions=self.interruptions,
-            tool_executor=session.tool_executor,
+            tool_executor=session.tool_executor or SessionToolRunner(self),
             record_item=self.record_item,
             end_session=session.close,
             text_output=session.text_output,
@@ -78,6 +94,7 @@ class AgentActivity:
         task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED,
     ) -> None:
         """Run until cancelled: listen, detect turns, play speeches."""
+        CURRENT_ACTIVITY.set(self)  # inherited by every task started below
         async with trio.open_nursery() as nursery:
             self._nursery = nursery
             await nursery.start(self.tracker.run)
@@ -103,11 +120,67 @@ class AgentActivity:
                 await nursery.start(recognition.run, audio_input)
             self.session.state.set_agent("listening")
             task_status.started()
-            await self.agent.on_enter()
+            self.switcher.start_entering(self.agent)
+
+    # ------------------------------------------------------------ agent switching
+    def _llm_input(self) -> Any:
+        return self.agent.llm_input()
+
+    def replace_agent(self, agent: Agent) -> None:
+        """Make ``agent`` the active agent (synchronous; part of an atomic switch)."""
+        self.agent.attach(None)
+        agent.attach(self.session)
+        self.agent = agent
+        self.env = dataclasses.replace(self.env, agent=agent)
+        self._cancel_preemptive()
+        self.notify()
+
+    def record_history(self, item: ChatItem) -> None:
+        """Append to the session history only (e.g. handoff items); publish it."""
+        self.session.history.append(item)
+        self.session.bus.publish(ConversationItemAdded(item, trio.current_time()))
+
+    def spawn(self, fn: Callable[[Agent], Awaitable[None]], agent: Agent) -> None:
+        assert self._nursery is not None, "the activity is running"
+        self._nursery.start_soon(fn, agent)
+
+    async def run_agent_task(self, task: AgentTask[Any], *, nested: bool) -> None:
+        """Run ``task`` as the active agent until it completes (see _agent_task.py)."""
+        await run_agent_task(self, task, nested=nested)
+
+    def close_tasks(self) -> None:
+        """Cancel the waits of pending AgentTasks (session closing; synchronous)."""
+        self.switcher.cancel_tasks()
+
+    # ------------------------------------------------------------ idleness
+    def notify(self) -> None:
+        """Wake :meth:`wait_idle` waiters (synchronous)."""
+        self._changed.set()
+        self._changed = trio.Event()
+
+    @property
+    def idle(self) -> bool:
+        """Nothing will be said without new input: no speech, transition or entry runs."""
+        busy = self.switcher.busy or self.switcher.entering > 0
+        return not busy and not self._pending and self.current is None
+
+    async def wait_no_speech(self) -> None:
+        """Return once no speech is playing (checkpoints)."""
+        await trio.lowlevel.checkpoint()
+        while self.current is not None:
+            await self._changed.wait()
+
+    async def wait_idle(self) -> None:
+        """Return once :attr:`idle` (checkpoints)."""
+        await trio.lowlevel.checkpoint()
+        while not self.idle:
+            await self._changed.wait()
 
     # ------------------------------------------------------------ speeches
     def enqueue(self, plan: ReplyPlan, source: SpeechSource) -> SpeechHandle:
+        plan.agent = self.agent
         self._pending.append(plan.speech)
+        self.notify()
         self.session.bus.publish(
             SpeechCreated(plan.speech.id, source, source != "user_turn", trio.current_time())
         )
@@ -138,18 +211,44 @@ class AgentActivity:
 
     async def _schedule(self) -> None:
         async for plan in self._queue:
-            speech = plan.speech
-            self._pending.remove(speech)
-            if speech.interrupted:
-                if plan.preemptive is not None:
-                    plan.preemptive.cancel()
-                speech.mark_done()
-                continue
-            self.current = speech
-            try:
-                await run_reply(self.env, plan)
-            finally:
-                self.current = None
+            await self.switcher.wait_settled()
+            await self.run_plan(plan)
+
+    async def run_plan(self, plan: ReplyPlan) -> None:
+        """Play one queued speech, then run the handoff it decided, if any."""
+        speech = plan.speech
+        self._pending.remove(speech)
+        if plan.agent is not self.agent:  # queued before a switch: rebuild for this agent
+            plan.chat_ctx = None
+            if plan.preemptive is not None:
+                plan.preemptive.cancel()
+                plan.preemptive = None
+        if speech.interrupted:
+            if plan.preemptive is not None:
+                plan.preemptive.cancel()
+            speech.mark_done()
+            self.notify()
+            return
+        self.current = speech
+        token = IN_TURN.set(True)
+        try:
+            await run_reply(self.env, plan)
+        finally:
+            IN_TURN.reset(token)
+            self.current = None
+            self.notify()
+        await self.switcher.run_handoff()
+
+    async def serve_until(self, done: trio.Event) -> None:
+        """Play queued speeches in this task until ``done`` is set (AgentTask from a tool)."""
+        parent, self.current = self.current, None  # the suspended turn cannot be barged in on
+        try:
+            while not done.is_set():
+                plan = await _receive_unless(self._queue, done)
+                if plan is not None:
+                    await self.run_plan(plan)
+        finally:
+            self.current = parent
 
     def record_item(self, item: ChatItem) -> None:
         """Append to the agent's context and the session history; publish it."""
@@ -187,6 +286,7 @@ class AgentActivity:
         return True
 
     async def _reply_to_user(self, turn: UserTurn, message: ChatMessage) -> None:
+        await self.switcher.wait_settled()
         turn_ctx = self.agent.llm_input()
         await self.agent.on_user_turn_completed(turn_ctx, message)
         preemptive, self._preemptive = self._preemptive, None
@@ -206,6 +306,8 @@ class AgentActivity:
         """Final transcript before end of turn: start the LLM now (may be reused)."""
         if not self.session.options.preemptive_generation or self._nursery is None:
             return
+        if self.switcher.busy:
+            return
         if self._active_speech() is not None or self._pending:
             return
         self._cancel_preemptive()
@@ -219,6 +321,23 @@ class AgentActivity:
         if self._preemptive is not None:
             self._preemptive.cancel()
             self._preemptive = None
+
+
+async def _receive_unless(
+    queue: trio.MemoryReceiveChannel[ReplyPlan], done: trio.Event
+) -> ReplyPlan | None:
+    """The next plan, or None as soon as ``done`` is set (nothing is lost)."""
+    plan: ReplyPlan | None = None
+    async with trio.open_nursery() as nursery:
+
+        async def cancel_when_done() -> None:
+            await done.wait()
+            nursery.cancel_scope.cancel()
+
+        nursery.start_soon(cancel_when_done)
+        plan = await queue.receive()
+        nursery.cancel_scope.cancel()
+    return plan
 
 
 def _turn_metrics(turn: UserTurn) -> dict[str, float]:

@@ -16,7 +16,7 @@ it was given; the caller owns it.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any, ClassVar, Protocol
 
 import trio
 
@@ -33,6 +33,8 @@ from ..core import (
     SpeechEvent,
     ToolSpec,
 )
+from ._handoff import ContextPolicy
+from ._tools import find_function_tools
 
 if TYPE_CHECKING:
     from ._session import AgentSession
@@ -51,8 +53,18 @@ class Agent:
     """One persona of the conversation.
 
     ``chat_ctx`` seeds the agent's own context (copied); the session appends to it.
-    ``allow_interruptions=None`` inherits the session option.
+    ``allow_interruptions=None`` inherits the session option. The agent's tools are
+    the ``@function_tool`` methods of its class followed by ``tools``.
+
+    ``context_policy`` (class attribute, or set on an instance before the handoff)
+    says what this agent remembers when the conversation is handed to it: the
+    seeded ``chat_ctx`` followed by the policy's result (default
+    :class:`~trioagents.voice.KeepAll`).
     """
+
+    __trioagents_agent__: ClassVar[bool] = True
+    __trioagents_agent_base__: ClassVar[bool] = True
+    context_policy: ContextPolicy | None = None
 
     def __init__(
         self,
@@ -68,12 +80,10 @@ class Agent:
         self.instructions = instructions
         self.name = name or type(self).__name__
         self.allow_interruptions = allow_interruptions
-        self._tools = tuple(tools)
+        self._tools: tuple[HasToolSpec, ...] = (*find_function_tools(self), *tools)
         self._chat_ctx = chat_ctx.copy() if chat_ctx is not None else ChatContext()
         self._session: AgentSession[Any] | None = None
-        for tool in self._tools:
-            if not isinstance(getattr(tool, "spec", None), ToolSpec):
-                raise ConfigurationError("every tool needs a .spec attribute of type ToolSpec")
+        _check_tools(self._tools)
 
     # ------------------------------------------------------------ state
     @property
@@ -85,6 +95,11 @@ class Agent:
         return tuple(tool.spec for tool in self._tools)
 
     def update_tools(self, tools: Sequence[HasToolSpec]) -> None:
+        """Replace every tool (method tools included: pass them again to keep them).
+
+        Raises ConfigurationError for a tool without a spec or a duplicate name.
+        """
+        _check_tools(tools)
         self._tools = tuple(tools)
 
     @property
@@ -166,6 +181,20 @@ class Agent:
         async with tts.synthesize(text) as audio:
             async for frame in audio:
                 await frames.send(frame)
+
+
+def _check_tools(tools: Sequence[HasToolSpec]) -> None:
+    names: set[str] = set()
+    for tool in tools:
+        spec = getattr(tool, "spec", None)
+        if not isinstance(spec, ToolSpec):
+            raise ConfigurationError("every tool needs a .spec attribute of type ToolSpec")
+        if spec.name in names:
+            raise ConfigurationError(
+                f"two tools of one agent are named {spec.name!r}; rename one with "
+                "@function_tool(name=...)"
+            )
+        names.add(spec.name)
 
 
 class _FrameSink(Protocol):

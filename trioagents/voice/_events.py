@@ -13,11 +13,13 @@ from typing import Literal, TypeAlias
 from ..core import ChatItem, ErrorAction, ErrorSource, ProviderError
 
 __all__ = [
+    "AgentHandedOff",
     "AgentState",
     "AgentStateChanged",
     "ConversationItemAdded",
     "ErrorOccurred",
     "FalseInterruptionDetected",
+    "HandoffKind",
     "SessionClosed",
     "SessionEvent",
     "SpeechCreated",
@@ -31,6 +33,7 @@ __all__ = [
 AgentState: TypeAlias = Literal["initializing", "listening", "thinking", "speaking"]
 UserState: TypeAlias = Literal["speaking", "listening", "away"]
 SpeechSource: TypeAlias = Literal["say", "generate_reply", "user_turn"]
+HandoffKind: TypeAlias = Literal["handoff", "task_started", "task_completed"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -106,6 +109,21 @@ class ErrorOccurred:
 
 
 @dataclass(frozen=True, slots=True)
+class AgentHandedOff:
+    """The active agent changed: a handoff, or an AgentTask started or completed.
+
+    Published at the instant of the switch (after the old agent's ``on_exit``,
+    before the new agent's ``on_enter``); names are class names, as in the
+    workflow and in :class:`~trioagents.core.AgentHandoff` items.
+    """
+
+    old_agent: str
+    new_agent: str
+    kind: HandoffKind
+    created_at: float
+
+
+@dataclass(frozen=True, slots=True)
 class SessionClosed:
     """``reason``: ``user_initiated``, ``error``, ``participant_disconnected``, ..."""
 
@@ -123,5 +141,6 @@ SessionEvent: TypeAlias = (
     | FalseInterruptionDetected
     | TurnMetricsCollected
     | ErrorOccurred
+    | AgentHandedOff
     | SessionClosed
 )

@@ -10,10 +10,10 @@ A :class:`~trioagents.ProviderError` does not escape ``run()``: it is stored in
 ``error`` and the channel ends, so the turn (not a nursery's exception group)
 decides what to do. Cancellation propagates as usual.
 
-Tool calls are executed at ONE seam, :data:`ToolCallExecutor` (integration point for
-``voice/_tools.py``). The default, :func:`record_unconfigured_tool_calls`, records
-each call and an error output so the context stays well formed, and asks for no
-further reply.
+Tool calls are executed at ONE seam, :data:`ToolCallExecutor`. The session's
+default is the built-in runner (``_tool_runner.py``: the agent's tools, handoffs,
+AgentTasks); :func:`record_unconfigured_tool_calls` is a minimal executor that
+records each call with an error output and asks for no further reply.
 """
 
 from __future__ import annotations

@@ -78,6 +78,7 @@ class ReplyPlan:
     chat_ctx: ChatContext | None = None  # first step's LLM input (default: the agent's)
     add_to_chat_ctx: bool = True
     metrics: dict[str, float] = field(default_factory=dict)
+    agent: Agent | None = None  # the active agent when queued (set by the activity)
 
 
 async def run_reply(env: ReplyEnv, plan: ReplyPlan) -> None:

@@ -19,6 +19,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
+import trio
+
 from ..core import FunctionCall
 
 __all__ = ["RunContext"]
@@ -50,3 +52,22 @@ class RunContext(Generic[UserdataT]):
     def tool_name(self) -> str:
         """The name the LLM used to call this tool."""
         return self.function_call.name
+
+    def disallow_interruptions(self) -> None:
+        """Make the reply that called this tool uninterruptible from now on.
+
+        A barge-in then no longer cancels the turn (nor this tool); ``session.close``
+        still does. Raises ConfigurationError when the reply was already
+        interrupted. No-op without a speech handle (a tool invoked outside a reply).
+        """
+        if self.speech_handle is not None:
+            self.speech_handle.disallow_interruptions()
+
+    async def wait_for_playout(self) -> None:
+        """Wait until what the LLM said before this call has been played.
+
+        In a trioagents session a step's tools start after its audio has played,
+        so this is only a checkpoint; it exists so LiveKit-style tool code runs
+        unchanged.
+        """
+        await trio.lowlevel.checkpoint()

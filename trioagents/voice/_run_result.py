@@ -132,7 +132,7 @@ async def collect_run(session: AgentSession[Any], user_input: str) -> RunResult:
     events = session.subscribe()
     with events:
         speech = session.generate_reply(user_input=user_input)
-        await speech
+        await session.wait_idle()
         items: list[ChatItem] = []
         errors: list[ErrorOccurred] = []
         while True:

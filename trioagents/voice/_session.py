@@ -10,6 +10,11 @@ LLM that hangs. A :class:`SessionClosed` event is the last event published.
 
 When the session closes itself (error, ``close()``), the body of the ``async with``
 is cancelled too: the conversation is over. ``close_reason`` tells why.
+
+Workflow: ``start()`` builds (or takes) the :class:`Workflow` of the first agent,
+so an unknown handoff target or an unreachable state fails at start-up, and the
+session refuses at run time any handoff the workflow does not declare. A plain
+``Agent`` (the base class) as first agent has no workflow to check.
 """
 
 from __future__ import annotations
@@ -38,12 +43,14 @@ from ._audio_io import AudioInput, AudioOutput, TextOutput
 from ._error_policy import ErrorPolicy
 from ._event_bus import EventBus, StateTracker
 from ._events import AgentState, SessionClosed, SessionEvent, UserState
-from ._generation import ToolCallExecutor, record_unconfigured_tool_calls
+from ._generation import ToolCallExecutor
+from ._handoff_agent import is_abstract_agent_class
 from ._options import SessionOptions
 from ._reply import ReplyPlan
 from ._run_result import RunResult, collect_run
 from ._speech_handle import SpeechHandle
 from ._turn_detection import TurnDetector
+from ._workflow import Workflow, WorkflowState
 
 __all__ = ["AgentSession"]
 
@@ -54,7 +61,8 @@ class AgentSession(Generic[UserdataT]):
     """Providers, options and conversation state of one call.
 
     ``error_handler`` (an :data:`~trioagents.ErrorHandler`) and ``tool_executor``
-    (the tool seam, :data:`ToolCallExecutor`) are plain attributes; set them before
+    (the tool seam, :data:`ToolCallExecutor`; ``None`` runs the agents'
+    ``@function_tool`` tools, with handoffs) are plain attributes; set them before
     :meth:`start`.
     """
 
@@ -74,7 +82,8 @@ class AgentSession(Generic[UserdataT]):
         self._userdata = userdata
         self.options = options or SessionOptions()
         self.error_handler: ErrorHandler | None = None
-        self.tool_executor: ToolCallExecutor = record_unconfigured_tool_calls
+        self.tool_executor: ToolCallExecutor | None = None
+        self.workflow_state: WorkflowState | None = None
         self.history = ChatContext()
         self.bus = EventBus()
         self.state = StateTracker(self.bus)
@@ -95,6 +104,10 @@ class AgentSession(Generic[UserdataT]):
         return self._userdata
 
     @property
+    def userdata_or_none(self) -> UserdataT | None:
+        return self._userdata
+
+    @property
     def agent_state(self) -> AgentState:
         return self.state.agent
 
@@ -105,6 +118,11 @@ class AgentSession(Generic[UserdataT]):
     @property
     def current_agent(self) -> Agent:
         return self._require_activity().agent
+
+    @property
+    def transition_pending(self) -> bool:
+        """True while a handoff or AgentTask switch is decided or running."""
+        return self._activity is not None and self._activity.switcher.busy
 
     @property
     def current_speech(self) -> SpeechHandle | None:
@@ -122,18 +140,24 @@ class AgentSession(Generic[UserdataT]):
         *,
         audio_input: AudioInput | None = None,
         audio_output: AudioOutput | None = None,
+        workflow: Workflow | None = None,
         text_output: TextOutput | None = None,
     ) -> AsyncIterator[AgentSession[UserdataT]]:
-        """Run the session for the duration of the block (see the module docstring)."""
+        """Run the session for the duration of the block (see the module docstring).
+
+        Raises ConfigurationError (before anything runs) for an invalid workflow
+        or one whose initial state is not ``agent``'s class.
+        """
         if self._scope is not None:
             raise ConfigurationError("a session can be started once")
         if audio_output is not None and self.tts is None:
             raise ConfigurationError("audio output needs a TTS: pass AgentSession(tts=...)")
+        self.workflow_state = _workflow_for(agent, workflow)
         self.audio_output = audio_output
         self.text_output = text_output
         self.errors = ErrorPolicy(self.options, self.bus, self.error_handler, self._provider)
         agent.attach(self)
-        activity = AgentActivity(self, agent)
+        activity = AgentActivity(self, agent, self.workflow_state)
         self._activity = activity
         try:
             async with trio.open_nursery() as nursery:
@@ -143,11 +167,13 @@ class AgentSession(Generic[UserdataT]):
                     yield self
                 finally:
                     activity.interrupt_all(force=True)  # revoke sinks at the cancel point
+                    activity.close_tasks()
                     nursery.cancel_scope.cancel()
         finally:
-            await self._finish(agent)
+            await self._finish(activity.agent)
 
     async def _finish(self, agent: Agent) -> None:
+        """``on_exit`` of the agent active at close (shielded, bounded); then SessionClosed."""
         with trio.CancelScope(shield=True), trio.move_on_after(self.options.close_grace):
             await agent.on_exit()
         agent.attach(None)
@@ -163,6 +189,7 @@ class AgentSession(Generic[UserdataT]):
             self.close_reason, self._close_error = reason, error
         if self._activity is not None:
             self._activity.interrupt_all(force=True)  # revoke sinks at the cancel point
+            self._activity.close_tasks()
         if self._scope is not None:
             self._scope.cancel()
 
@@ -202,8 +229,20 @@ class AgentSession(Generic[UserdataT]):
         """Interrupt the current and queued speeches (synchronous; see AgentActivity)."""
         self._require_activity().interrupt_all(force=force)
 
+    async def wait_idle(self) -> None:
+        """Wait until nothing will be said without new input.
+
+        Idle: no speech playing or queued, no handoff decided or running, no
+        ``on_enter`` hook running (a hook awaiting an AgentTask counts as waiting).
+        Checkpoints; raises ConfigurationError when the session is not running.
+        """
+        await self._require_activity().wait_idle()
+
     async def run(self, *, user_input: str) -> RunResult:
         """Text-mode turn: record ``user_input``, reply, return the ordered events.
+
+        Returns once the session is idle again (see :meth:`wait_idle`), so a
+        handoff and the new agent's opening words are part of the result.
 
         Raises the :class:`~trioagents.ProviderError` that made the reply fail, if any.
         """
@@ -219,3 +258,16 @@ class AgentSession(Generic[UserdataT]):
 
     def _provider(self, source: ErrorSource) -> object:
         return {"stt": self.stt, "llm": self.llm, "tts": self.tts, "vad": self.vad}[source]
+
+
+def _workflow_for(agent: Agent, workflow: Workflow | None) -> WorkflowState | None:
+    if workflow is not None:
+        if workflow.initial is not type(agent):
+            raise ConfigurationError(
+                f"the workflow starts at {workflow.initial.__name__}, but the session was "
+                f"started with {type(agent).__name__}"
+            )
+        return workflow.start()
+    if is_abstract_agent_class(type(agent)):
+        return None
+    return Workflow(type(agent)).start()

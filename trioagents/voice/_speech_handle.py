@@ -17,7 +17,7 @@ from typing import Any
 
 import trio
 
-from ..core import ChatItem, ProviderError, TrioAgentsError, short_id
+from ..core import ChatItem, ConfigurationError, ProviderError, TrioAgentsError, short_id
 from ._events import SpeechSource
 
 __all__ = ["InterruptionNotAllowedError", "SpeechHandle"]
@@ -78,6 +78,15 @@ class SpeechHandle:
         for callback in callbacks:
             callback()
         self.set_paused(False)  # after the sink was revoked: nothing left to resume
+
+    def disallow_interruptions(self) -> None:
+        """Refuse interruptions from now on (``interrupt(force=True)`` still works).
+
+        Raises ConfigurationError if the speech was already interrupted.
+        """
+        if self._interrupted:
+            raise ConfigurationError("the speech was already interrupted")
+        self._allow_interruptions = False
 
     def on_interrupt(self, callback: Callable[[], None]) -> None:
         """Run ``callback`` synchronously on interruption (at once if already interrupted).

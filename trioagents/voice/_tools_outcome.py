@@ -43,6 +43,7 @@ __all__ = [
     "error_outcome",
     "outcome_for_value",
     "reconcile_step",
+    "refuse_handoff",
 ]
 
 OutcomeKind: TypeAlias = Literal[
@@ -57,6 +58,7 @@ OutcomeKind: TypeAlias = Literal[
     "handoff",
     "handoff_conflict",
     "handoff_interrupted",
+    "handoff_refused",
 ]
 
 INTERNAL_ERROR_MESSAGE = "An internal error occurred while running the tool."
@@ -218,3 +220,16 @@ def _demote(
 ) -> ToolCallOutcome:
     output = replace(outcome.output, output=message, is_error=True, created_at=now)
     return ToolCallOutcome(outcome.call, output, kind, reply_required=True)
+
+
+def refuse_handoff(result: ToolStepResult, message: str, *, now: float) -> ToolStepResult:
+    """``result`` with its handoff turned into an error output (kind ``handoff_refused``).
+
+    Used by the session when the workflow (or an AgentTask) does not allow the
+    handoff; ``message`` is what the LLM is told.
+    """
+    outcomes = tuple(
+        _demote(o, "handoff_refused", message, now) if o.handoff is not None else o
+        for o in result.outcomes
+    )
+    return ToolStepResult(outcomes, None, interrupted=result.interrupted)

@@ -1,0 +1,98 @@
+"""examples/restaurant_booking: the scripted demo, the workflow graph, a WorkflowMachine."""
+
+from __future__ import annotations
+
+import re
+import time
+from pathlib import Path
+from typing import Any
+
+import trio
+import trio.testing
+from hypothesis import HealthCheck, settings
+from hypothesis import strategies as st
+from hypothesis.stateful import run_state_machine_as_test
+
+from examples.restaurant_booking.agents import Booking, GreeterAgent
+from examples.restaurant_booking.main import DEMO, RULES, WORKFLOW, build_session
+from examples.restaurant_booking.text_chat import run_text_chat
+from trioagents.core import LLM
+from trioagents.providers import ScriptedLLM
+from trioagents.testing import WorkflowMachine
+from trioagents.voice import Agent, AgentSession
+
+DOCS = Path(__file__).parents[2] / "docs" / "workflows.md"
+
+
+async def test_the_demo_books_a_table(autojump_clock: trio.testing.MockClock) -> None:
+    session, agent = build_session(ScriptedLLM(RULES))
+    lines: list[str] = []
+    await run_text_chat(session, agent, DEMO, lines.append)
+    assert session.userdata == Booking(name="Ada", party_size=4, time="7pm", confirmed=True)
+    handoffs = [line.split("--> ")[1] for line in lines if "--> " in line]
+    assert handoffs == ["InformationAgent", "ConfirmationAgent", "DoneAgent"]
+    assert "agent: So that is Ada, 4 people at 7pm. Shall I book it?" in lines
+    assert lines[-1] == "agent: You're all set. See you soon, goodbye!"
+    assert session.close_reason == "user_initiated"
+
+
+async def test_a_refusal_goes_back_to_information(autojump_clock: trio.testing.MockClock) -> None:
+    session, agent = build_session(ScriptedLLM(RULES))
+    lines: list[str] = []
+    script = ("book a table", "Bo, 2 people at 8pm", "no, change it")
+    await run_text_chat(session, agent, script, lines.append)
+    handoffs = [line.split("--> ")[1] for line in lines if "--> " in line]
+    assert handoffs == ["InformationAgent", "ConfirmationAgent", "InformationAgent"]
+    assert not session.userdata.confirmed
+
+
+async def test_a_party_too_large_is_a_tool_error(autojump_clock: trio.testing.MockClock) -> None:
+    session, agent = build_session(ScriptedLLM(RULES))
+    lines: list[str] = []
+    await run_text_chat(session, agent, ("book", "Cy, 40 people at 9pm"), lines.append)
+    assert session.userdata.party_size is None
+    assert session.current_agent.name == "InformationAgent"
+
+
+def test_importing_has_no_side_effects_and_builds_lazily() -> None:
+    session, agent = build_session(ScriptedLLM(RULES))
+    assert isinstance(agent, GreeterAgent)
+    assert session.current_speech is None  # nothing started
+
+
+def test_docs_show_the_generated_diagram() -> None:
+    block = re.search(r"<!-- restaurant-diagram -->\n```mermaid\n(.*?)```", DOCS.read_text(), re.S)
+    assert block is not None, "docs/workflows.md lost the restaurant diagram block"
+    assert block.group(1) == WORKFLOW.to_mermaid()
+
+
+class RestaurantMachine(WorkflowMachine):
+    utterances = st.sampled_from(
+        ["I'd like to book a table", "Ada, 4 people at 7pm", "yes", "no, change it", "hmm"]
+    )
+
+    def build_session(self, llm: LLM) -> tuple[AgentSession[Any], Agent]:
+        return build_session(llm)
+
+    def base_llm(self) -> LLM:
+        return ScriptedLLM(RULES)
+
+
+TestRestaurantWorkflow = RestaurantMachine.TestCase
+TestRestaurantWorkflow.settings = settings(
+    max_examples=60,
+    stateful_step_count=12,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow],
+)
+
+
+def test_machine_speed() -> None:
+    """Hundreds of examples per second is the target; keep a generous floor here."""
+    started = time.perf_counter()
+    run_state_machine_as_test(
+        RestaurantMachine,
+        settings=settings(max_examples=40, stateful_step_count=8, deadline=None, database=None),
+    )
+    elapsed = time.perf_counter() - started
+    assert 40 / elapsed > 10, f"{40 / elapsed:.0f} examples/s"

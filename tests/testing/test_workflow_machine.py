@@ -1,0 +1,124 @@
+"""WorkflowMachine catches broken workflows (each check can fail) and shrinks them."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+import trio
+from hypothesis import settings
+from hypothesis import strategies as st
+from hypothesis.stateful import run_state_machine_as_test
+
+from trioagents.core import LLM
+from trioagents.providers import Rule, ScriptedLLM, ScriptedToolCall
+from trioagents.testing import WorkflowMachine, WorkflowViolation
+from trioagents.testing._workflow_replay import Disconnected, UserSaid, replay
+from trioagents.voice import Agent, AgentSession, function_tool
+
+QUICK = settings(max_examples=30, stateful_step_count=6, deadline=None, database=None)
+RULES = (
+    Rule(r"pay", tool_calls=[ScriptedToolCall("pay")]),
+    Rule(r"next", tool_calls=[ScriptedToolCall("next_agent")]),
+    Rule(r".", "ok"),
+    Rule(r".", "paid", on="tool"),
+)
+
+
+class Chatty(Agent):
+    """Greets twice on entry: two opening speeches."""
+
+    def __init__(self) -> None:
+        super().__init__(instructions="chatty")
+
+    async def on_enter(self) -> None:
+        self.session.say("Hello!")
+        self.session.say("Hello again!")
+
+
+class SlowPayer(Agent):
+    """A payment tool that insists on finishing for 30 s after an interruption."""
+
+    def __init__(self) -> None:
+        super().__init__(instructions="payer")
+
+    @function_tool(on_interrupt="complete", interrupt_deadline=30.0)
+    async def pay(self) -> str:
+        """Pay."""
+        await trio.sleep(25)
+        return "paid"
+
+    @function_tool
+    async def next_agent(self) -> Second:
+        """Go on."""
+        return Second()
+
+
+class Second(Agent):
+    def __init__(self) -> None:
+        super().__init__(instructions="second")
+
+    async def on_enter(self) -> None:
+        self.session.generate_reply()
+
+
+class Stuck(Agent):
+    def __init__(self) -> None:
+        super().__init__(instructions="stuck")
+
+    async def on_enter(self) -> None:
+        await trio.sleep_forever()
+
+
+def machine_for(first: Callable[[], Agent], words: list[str]) -> type[WorkflowMachine]:
+    class Machine(WorkflowMachine):
+        utterances = st.sampled_from(words)
+
+        def build_session(self, llm: LLM) -> tuple[AgentSession[Any], Agent]:
+            return AgentSession(llm=llm), first()
+
+        def base_llm(self) -> LLM:
+            return ScriptedLLM(RULES)
+
+    return Machine
+
+
+def test_two_opening_speeches_are_caught() -> None:
+    with pytest.raises(WorkflowViolation, match="2 opening speeches"):
+        run_state_machine_as_test(machine_for(Chatty, ["hi"]), settings=QUICK)
+
+
+def test_a_close_held_up_by_a_tool_is_caught_and_shrunk() -> None:
+    with pytest.raises(WorkflowViolation, match="close took") as caught:
+        run_state_machine_as_test(
+            machine_for(SlowPayer, ["pay"]),
+            settings=settings(QUICK, max_examples=300, stateful_step_count=3, derandomize=True),
+        )
+    steps = [n for n in getattr(caught.value, "__notes__", []) if n.startswith("state.")]
+    # shrunk to the essence: ask to pay, disconnect while the tool runs, teardown
+    assert any(step.startswith("state.user_says(") for step in steps)
+    assert steps[-2].startswith("state.disconnect(after=")
+    assert steps[-1] == "state.teardown()"
+
+
+def test_a_session_that_never_settles_is_caught() -> None:
+    with pytest.raises(WorkflowViolation, match="did not settle"):
+        replay(
+            lambda llm: (AgentSession(llm=llm), Stuck()),
+            lambda: ScriptedLLM(RULES),
+            [UserSaid("hi")],
+            settle_bound=5.0,
+            close_bound=5.0,
+        )
+
+
+def test_a_correct_workflow_passes_every_check() -> None:
+    replay(
+        lambda llm: (AgentSession(llm=llm), SlowPayer()),
+        lambda: ScriptedLLM(RULES),
+        [UserSaid("pay", ttft=0.3, token_delay=0.1), UserSaid("next"), Disconnected()],
+        settle_bound=60.0,
+        close_bound=5.0,
+    )
+    run_state_machine_as_test(machine_for(Second, ["hi", "next"]), settings=QUICK)
