@@ -45,6 +45,7 @@ from ._event_bus import EventBus, StateTracker
 from ._events import AgentState, SessionClosed, SessionEvent, UserState
 from ._generation import ToolCallExecutor
 from ._handoff_agent import is_abstract_agent_class
+from ._hooks import SessionHooks, SessionObserver, ToolCallGuard
 from ._options import SessionOptions
 from ._reply import ReplyPlan
 from ._run_result import RunResult, collect_run
@@ -63,7 +64,9 @@ class AgentSession(Generic[UserdataT]):
     ``error_handler`` (an :data:`~trioagents.ErrorHandler`) and ``tool_executor``
     (the tool seam, :data:`ToolCallExecutor`; ``None`` runs the agents'
     ``@function_tool`` tools, with handoffs) are plain attributes; set them before
-    :meth:`start`.
+    :meth:`start`. So is ``tool_call_guard`` (a :data:`ToolCallGuard` wrapping every
+    call of the built-in tool runner; the journal's replay). Observers (tracing,
+    metrics, the journal's turn commits) are added with :meth:`add_observer`.
     """
 
     def __init__(
@@ -83,6 +86,8 @@ class AgentSession(Generic[UserdataT]):
         self.options = options or SessionOptions()
         self.error_handler: ErrorHandler | None = None
         self.tool_executor: ToolCallExecutor | None = None
+        self.tool_call_guard: ToolCallGuard | None = None
+        self.hooks = SessionHooks()
         self.workflow_state: WorkflowState | None = None
         self.history = ChatContext()
         self.bus = EventBus()
@@ -133,6 +138,12 @@ class AgentSession(Generic[UserdataT]):
         return self.bus.subscribe()
 
     # ------------------------------------------------------------ lifecycle
+    def add_observer(self, observer: SessionObserver) -> None:
+        """Report scopes and turn commits to ``observer`` (see _hooks.py); before start()."""
+        if self._scope is not None:
+            raise ConfigurationError("add observers before session.start()")
+        self.hooks.add(observer)
+
     @asynccontextmanager
     async def start(
         self,
@@ -159,18 +170,26 @@ class AgentSession(Generic[UserdataT]):
         agent.attach(self)
         activity = AgentActivity(self, agent, self.workflow_state)
         self._activity = activity
-        try:
-            async with trio.open_nursery() as nursery:
-                self._scope = nursery.cancel_scope
-                await nursery.start(activity.run, audio_input)
-                try:
-                    yield self
-                finally:
-                    activity.interrupt_all(force=True)  # revoke sinks at the cancel point
-                    activity.close_tasks()
-                    nursery.cancel_scope.cancel()
-        finally:
-            await self._finish(activity.agent)
+        hooks = self.hooks
+        attributes = {"lk.agent_name": agent.name} if hooks.active else {}
+        with hooks.scope(
+            "session", hooks.parent_scope_id, attributes, cancel_reason=self._cancel_reason
+        ) as note:
+            hooks.session_scope_id = note.scope_id
+            try:
+                async with trio.open_nursery() as nursery:
+                    self._scope = nursery.cancel_scope
+                    await nursery.start(activity.run, audio_input)
+                    try:
+                        yield self
+                    finally:
+                        # revoke sinks at the cancel point
+                        activity.interrupt_all(force=True, reason="session_closed")
+                        activity.close_tasks()
+                        nursery.cancel_scope.cancel()
+            finally:
+                await self._finish(activity.agent)
+                note.reason = self.close_reason
 
     async def _finish(self, agent: Agent) -> None:
         """``on_exit`` of the agent active at close (shielded, bounded); then SessionClosed."""
@@ -188,7 +207,8 @@ class AgentSession(Generic[UserdataT]):
         if self.close_reason is None:
             self.close_reason, self._close_error = reason, error
         if self._activity is not None:
-            self._activity.interrupt_all(force=True)  # revoke sinks at the cancel point
+            # revoke sinks at the cancel point
+            self._activity.interrupt_all(force=True, reason="session_closed")
             self._activity.close_tasks()
         if self._scope is not None:
             self._scope.cancel()
@@ -227,7 +247,7 @@ class AgentSession(Generic[UserdataT]):
 
     def interrupt(self, *, force: bool = False) -> None:
         """Interrupt the current and queued speeches (synchronous; see AgentActivity)."""
-        self._require_activity().interrupt_all(force=force)
+        self._require_activity().interrupt_all(force=force, reason="api_interrupt")
 
     async def wait_idle(self) -> None:
         """Wait until nothing will be said without new input.
@@ -255,6 +275,9 @@ class AgentSession(Generic[UserdataT]):
                 "the session is not running: use `async with session.start(agent)`"
             )
         return self._activity
+
+    def _cancel_reason(self) -> str:
+        return self.close_reason or "session_closed"
 
     def _provider(self, source: ErrorSource) -> object:
         return {"stt": self.stt, "llm": self.llm, "tts": self.tts, "vad": self.vad}[source]
