@@ -166,7 +166,9 @@ class _Turn:
                     if generation is not None:
                         await _close_generation(generation, env.options.close_grace)
                     await self._commit_heard(utterance)
-            if utterance.error is not None:
+            if self.speech.interrupted:  # cut, even if no checkpoint raised Cancelled here
+                note.outcome, note.reason = "cancelled", self._cancel_reason()
+            elif utterance.error is not None:
                 note.outcome, note.reason = "error", type(utterance.error).__name__
         return await self._after_step(generation, utterance, calls)
 
