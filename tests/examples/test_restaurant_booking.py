@@ -7,6 +7,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+import pytest
 import trio
 import trio.testing
 from hypothesis import HealthCheck, settings
@@ -17,8 +18,8 @@ from examples.restaurant_booking.agents import Booking, GreeterAgent
 from examples.restaurant_booking.main import DEMO, RULES, WORKFLOW, build_session
 from examples.restaurant_booking.text_chat import run_text_chat
 from trioagents.core import LLM
-from trioagents.providers import ScriptedLLM
-from trioagents.testing import WorkflowMachine
+from trioagents.providers import OpenAILLM, ScriptedLLM
+from trioagents.testing import OpenAIServerOptions, WorkflowMachine, open_openai_server
 from trioagents.voice import Agent, AgentSession
 
 DOCS = Path(__file__).parents[2] / "docs" / "workflows.md"
@@ -96,3 +97,23 @@ def test_machine_speed() -> None:
     )
     elapsed = time.perf_counter() - started
     assert 40 / elapsed > 10, f"{40 / elapsed:.0f} examples/s"
+
+
+@pytest.mark.slow
+async def test_runs_on_an_openai_compatible_server(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Real HTTP over loopback (real clock): OPENAI_BASE_URL/OPENAI_API_KEY select OpenAILLM."""
+    options = OpenAIServerOptions(chat_text="Welcome to Trio Bistro!", chunk_interval=0.0)
+    async with open_openai_server(options) as server:
+        monkeypatch.setenv("OPENAI_BASE_URL", server.base_url)
+        monkeypatch.setenv("OPENAI_API_KEY", "test-key")
+        session, agent = build_session()
+        assert isinstance(session.llm, OpenAILLM)
+        lines: list[str] = []
+        with trio.fail_after(10):
+            await run_text_chat(session, agent, ["hello"], lines.append)
+    assert lines == [
+        "agent: Welcome to Trio Bistro!",
+        "  you: hello",
+        "agent: Welcome to Trio Bistro!",
+    ]
+    assert len(server.requests) == 2

@@ -122,3 +122,27 @@ def test_a_correct_workflow_passes_every_check() -> None:
         close_bound=5.0,
     )
     run_state_machine_as_test(machine_for(Second, ["hi", "next"]), settings=QUICK)
+
+
+def test_the_silence_check_flags_output_from_an_agent_that_left() -> None:
+    from trioagents.testing._workflow_replay import ChaosLLM, _check_silence, _Emission, _Log
+    from trioagents.voice import AgentHandedOff
+
+    llm = ChaosLLM(ScriptedLLM(RULES), lambda: "A")
+    away = AgentHandedOff("A", "B", "handoff", created_at=3.0)
+    back = AgentHandedOff("B", "A", "handoff", created_at=4.0)
+
+    llm.emissions = [_Emission("A", 2.0), _Emission("B", 3.5)]
+    log = _Log()
+    _check_silence(llm, [away], log)
+    assert log.violations == []
+
+    llm.emissions = [_Emission("A", 3.5)]
+    log = _Log()
+    _check_silence(llm, [away, back], log)
+    assert log.violations == ["A emitted LLM output at 3.500 after leaving"]
+
+    llm.emissions = [_Emission("A", 4.5)]  # A is active again by then
+    log = _Log()
+    _check_silence(llm, [away, back], log)
+    assert log.violations == []

@@ -33,6 +33,7 @@ is observable between the two).
 from __future__ import annotations
 
 import logging
+import weakref
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from contextvars import ContextVar
@@ -92,7 +93,7 @@ class Switcher:
         self.entering = 0
         self._task_scopes: set[trio.CancelScope] = set()
         self._closing = False
-        self._task_slots: dict[int, trio.Lock] = {}
+        self._task_slots: weakref.WeakKeyDictionary[Agent, trio.Lock] = weakref.WeakKeyDictionary()
 
     # ------------------------------------------------------------ busy state
     @property
@@ -247,7 +248,7 @@ class Switcher:
 
     def task_slot(self, parent: Agent) -> trio.Lock:
         """The lock an AgentTask of ``parent`` holds from entry until control is back."""
-        return self._task_slots.setdefault(id(parent), trio.Lock())
+        return self._task_slots.setdefault(parent, trio.Lock())
 
     @contextmanager
     def closing_scope(self) -> Iterator[trio.CancelScope]:
