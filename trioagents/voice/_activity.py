@@ -88,6 +88,7 @@ class AgentActivity:
         self.current: SpeechHandle | None = None
         self._preemptive: LLMGeneration | None = None
         self._nursery: trio.Nursery | None = None
+        self._finishing = 0  # speeches past playout whose handoff/turn commit still runs
 
     async def run(
         self,
@@ -163,7 +164,7 @@ class AgentActivity:
     @property
     def idle(self) -> bool:
         """Nothing will be said without new input: no speech, transition or entry runs."""
-        busy = self.switcher.busy or self.switcher.entering > 0
+        busy = self.switcher.busy or self.switcher.entering > 0 or self._finishing > 0
         return not busy and not self._pending and self.current is None
 
     async def wait_no_speech(self) -> None:
@@ -238,10 +239,15 @@ class AgentActivity:
         finally:
             IN_TURN.reset(token)
             self.current = None
+            self._finishing += 1  # not idle until the handoff and the commit ran
             self.notify()
-        await self._run_handoff_observed()
-        if self.session.hooks.active and not speech.interrupted and speech.error is None:
-            await self.session.hooks.turn_committed(self._snapshot(speech))
+        try:
+            await self._run_handoff_observed()
+            if self.session.hooks.active and not speech.interrupted and speech.error is None:
+                await self.session.hooks.turn_committed(self._snapshot(speech))
+        finally:
+            self._finishing -= 1
+            self.notify()
 
     async def _run_reply_observed(self, plan: ReplyPlan) -> None:
         """``run_reply`` reported as an ``agent_turn`` scope (id: the speech id)."""
