@@ -193,7 +193,7 @@ class SessionTelemetry:
             return
         started = (item.metrics or {}).get("started_speaking_at", event.created_at)
         self.decisions.turn_ended(
-            f"user_{event.created_at:.3f}",
+            item.id,
             kind="user",
             started_at=started,
             reason="end_of_utterance" if item.metrics else "text_input",
