@@ -126,6 +126,7 @@ async def test_crash_mid_turn_then_resume_without_repeating_the_tool(
         [output] = [i for i in result.items if isinstance(i, FunctionCallOutput)]
         assert (output.call_id, output.output) == ("c9", "booked BK-1 for 2")  # replayed
         assert len(observer.replayed) == 1
+        assert session.userdata.people == 2  # what the tool set is restored with it
         first_request = llm_b.requests[0].chat_ctx.messages()
         assert any(m.content == "a table please" for m in first_request)
         assert journal.last_sequence == 2

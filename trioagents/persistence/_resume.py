@@ -39,6 +39,7 @@ awaited turn-commit hook does.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Awaitable, Callable, Collection, Mapping
 from typing import Any, Literal
 
@@ -124,12 +125,16 @@ class JournalObserver:
         async def run() -> ToolResult:
             value = await invoke()
             values.append(value)
-            return ToolResult(output=_as_text(value))
+            userdata = self._session.userdata_or_none
+            encoded = None if userdata is None else self.journal.encode_userdata(userdata)
+            return ToolResult(output=_as_text(value), userdata=encoded)
 
         result, replayed = await self.journal.run_tool_once(key, run)
         if not replayed:
             return values[0]
         self.replayed.append(key)
+        if result.userdata is not None:
+            _restore_userdata(self._session, self.journal.decode_userdata(result.userdata))
         if result.is_error:
             raise ToolError(result.output)
         return result.output
@@ -195,6 +200,23 @@ def restore_agent(
         )
     agent.chat_ctx.extend(entry.chat_context)
     return agent
+
+
+def _restore_userdata(session: AgentSession[Any], restored: Any) -> None:
+    """Put the userdata recorded with a replayed tool result back (in place if possible).
+
+    In place for a dataclass or dict, so ``RunContext.userdata`` objects already
+    handed to tools of the same step see it; otherwise the session's value is replaced.
+    """
+    current = session.userdata_or_none
+    if dataclasses.is_dataclass(current) and type(current) is type(restored):
+        for item in dataclasses.fields(current):
+            setattr(current, item.name, getattr(restored, item.name))
+    elif isinstance(current, dict) and isinstance(restored, dict):
+        current.clear()
+        current.update(restored)
+    else:
+        session.userdata = restored
 
 
 def _build(cls: type) -> Agent:

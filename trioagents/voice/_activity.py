@@ -88,6 +88,7 @@ class AgentActivity:
         self.current: SpeechHandle | None = None
         self._preemptive: LLMGeneration | None = None
         self._nursery: trio.Nursery | None = None
+        self.enter_first_agent = True  # False: a resumed session, the agent entered before
         self._finishing = 0  # speeches past playout whose handoff/turn commit still runs
 
     async def run(
@@ -123,7 +124,8 @@ class AgentActivity:
                 await nursery.start(recognition.run, audio_input)
             self.session.state.set_agent("listening")
             task_status.started()
-            self.switcher.start_entering(self.agent)
+            if self.enter_first_agent:
+                self.switcher.start_entering(self.agent)
 
     # ------------------------------------------------------------ agent switching
     def _llm_input(self) -> Any:

@@ -108,6 +108,11 @@ class AgentSession(Generic[UserdataT]):
             raise ConfigurationError("no userdata: pass AgentSession(userdata=...)")
         return self._userdata
 
+    @userdata.setter
+    def userdata(self, value: UserdataT) -> None:
+        """Replace the userdata (e.g. restored from a journal)."""
+        self._userdata = value
+
     @property
     def userdata_or_none(self) -> UserdataT | None:
         return self._userdata
@@ -153,8 +158,13 @@ class AgentSession(Generic[UserdataT]):
         audio_output: AudioOutput | None = None,
         workflow: Workflow | None = None,
         text_output: TextOutput | None = None,
+        run_on_enter: bool = True,
     ) -> AsyncIterator[AgentSession[UserdataT]]:
         """Run the session for the duration of the block (see the module docstring).
+
+        ``run_on_enter=False`` skips the first agent's ``on_enter`` (a session resumed
+        from a journal: that agent entered on the previous worker and the
+        conversation continues with the user's next turn).
 
         Raises ConfigurationError (before anything runs) for an invalid workflow
         or one whose initial state is not ``agent``'s class.
@@ -169,6 +179,7 @@ class AgentSession(Generic[UserdataT]):
         self.errors = ErrorPolicy(self.options, self.bus, self.error_handler, self._provider)
         agent.attach(self)
         activity = AgentActivity(self, agent, self.workflow_state)
+        activity.enter_first_agent = run_on_enter
         self._activity = activity
         hooks = self.hooks
         attributes = {"lk.agent_name": agent.name} if hooks.active else {}
