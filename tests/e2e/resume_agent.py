@@ -21,8 +21,8 @@ from typing import Any
 
 import trio
 
-from examples.restaurant_booking.main import RULES, WORKFLOW
 from examples.restaurant_booking.agents import Booking
+from examples.restaurant_booking.main import RULES, WORKFLOW
 from trioagents.core import ChatMessage, FunctionCall
 from trioagents.persistence import (
     JournalStore,
@@ -49,11 +49,11 @@ async def open_store(spec: str) -> AsyncIterator[JournalStore]:
         async with await SqliteJournalStore.open(spec.removeprefix("sqlite:")) as store:
             yield store
     else:
-        store = RedisJournalStore.from_url(spec)
+        redis_store = RedisJournalStore.from_url(spec)
         try:
-            yield store
+            yield redis_store
         finally:
-            await store.aclose()
+            await redis_store.aclose()
 
 
 def counting_guard(
@@ -65,13 +65,13 @@ def counting_guard(
         async def counted() -> Any:
             value = await invoke()
             if name == "record_details":
-                with counter.open("a") as out:
-                    out.write(f"{os.getpid()}\n")
+                async with await trio.open_file(counter, "a") as out:
+                    await out.write(f"{os.getpid()}\n")
             return value
 
         value = await inner(call, name, counted)
         if name == hang_after:
-            Path(str(counter) + ".hang").write_text(str(os.getpid()))
+            await trio.Path(str(counter) + ".hang").write_text(str(os.getpid()))
             await trio.sleep_forever()  # "crash" point: the test kills us here
         return value
 
@@ -106,10 +106,10 @@ async def entrypoint(ctx: JobContext) -> None:
             workflow = None if journal.restored is not None else WORKFLOW
             resumed = journal.restored is not None
             async with session.start(agent, workflow=workflow, run_on_enter=not resumed):
-                await room.send_text(
-                    f"ready {'resumed' if journal.restored else 'new'} {agent.name}",
-                    topic="test.reply",
-                )
+                said = [m.content for m in agent.chat_ctx.messages() if m.role == "assistant"]
+                last = said[-1] if said else ""
+                state = "resumed" if resumed else "new"
+                await room.send_text(f"ready {state} {agent.name} last={last}", topic="test.reply")
                 async for text in inbox:
                     await session.run(user_input=text)
 
