@@ -80,8 +80,9 @@ async def run_call(
     events = session.subscribe()
     async with trio.open_nursery() as nursery:
         nursery.start_soon(serve_session_telemetry, events, observed.telemetry)
-        async with session.start(agent, audio_input=audio_in, audio_output=FakeAudioOutput()):
-            await trio.sleep_until(audio_in.to_clock(until))
+        with observed.telemetry.job_scope(session, "AJ_test"):
+            async with session.start(agent, audio_input=audio_in, audio_output=FakeAudioOutput()):
+                await trio.sleep_until(audio_in.to_clock(until))
     assert observed.otel.open_scopes == 0
     return observed
 
@@ -94,8 +95,10 @@ async def test_barge_in_span_tree(autojump_clock: trio.testing.MockClock) -> Non
         until=10.0,
     )
     spans = observed.spans()
+    [job_span] = [s for s in spans if s.name == "job_entrypoint"]
+    assert job_span.parent is None
     [session_span] = [s for s in spans if s.name == "agent_session"]
-    assert session_span.parent is None
+    assert observed.parent_of(session_span) is job_span
     turns = sorted((s for s in spans if s.name == "agent_turn"), key=lambda s: s.start_time or 0)
     assert len(turns) == 2
     cut, reply = turns
@@ -144,6 +147,7 @@ async def test_barge_in_span_tree(autojump_clock: trio.testing.MockClock) -> Non
     text = observed.metrics.render_prometheus()
     assert "trioagents_e2e_latency_seconds_count 2" in text
     assert 'trioagents_llm_ttft_seconds_count{provider="llm"} 2' in text
+    assert 'trioagents_jobs_total{outcome="succeeded"} 1' in text
 
 
 class Booker(Agent):

@@ -20,31 +20,33 @@ cleanup paths, where nothing may wait.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
+from typing import Any
 
 import trio
 
 from ..core import ChatMessage
 from ..voice import (
+    AgentSession,
     ConversationItemAdded,
     ErrorOccurred,
     HookAttribute,
-    HookScopeKind,
     SessionEvent,
     TurnCommitted,
     TurnMetricsCollected,
 )
 from ._decision_log import DecisionLog
 from ._metrics import MetricsRecorder
-from ._scopes import ScopeObserver, ScopeOutcome
+from ._scopes import ScopeKind, ScopeObserver, ScopeOutcome
 
 __all__ = ["SessionTelemetry", "serve_session_telemetry"]
 
 
 @dataclass(slots=True)
 class _OpenScope:
-    kind: HookScopeKind
+    kind: ScopeKind
     parent_id: str | None
     started_at: float
     attributes: dict[str, HookAttribute]
@@ -74,7 +76,7 @@ class SessionTelemetry:
     # ------------------------------------------------------------ scopes
     def on_scope_started(
         self,
-        kind: HookScopeKind,
+        kind: ScopeKind,
         scope_id: str,
         parent_id: str | None,
         attributes: Mapping[str, HookAttribute],
@@ -155,6 +157,31 @@ class SessionTelemetry:
     async def on_turn_committed(self, snapshot: TurnCommitted) -> None:
         """Nothing to do: the journal is a separate observer. A checkpoint."""
         await trio.lowlevel.checkpoint()
+
+    @contextmanager
+    def job_scope(self, session: AgentSession[Any], job_id: str) -> Iterator[None]:
+        """Report the block as the ``job`` scope, parent of ``session``'s scope.
+
+        Use it around ``session.start()`` in a job entrypoint. Records the job's
+        outcome (``jobs_total``): an exception is a failed job, cancellation is not
+        (the worker shut the job down). Exceptions propagate. No checkpoint.
+        """
+        scope_id = f"job_{job_id}"
+        self.on_scope_started("job", scope_id, None, {"lk.job_id": job_id})
+        session.hooks.parent_scope_id = scope_id
+        try:
+            yield
+        except trio.Cancelled:
+            self.on_scope_ended(scope_id, "cancelled", "job_shutdown")
+            raise
+        except BaseException as exc:
+            self.on_scope_ended(scope_id, "error", type(exc).__name__)
+            if self.metrics is not None:
+                self.metrics.record_job(outcome="failed")
+            raise
+        self.on_scope_ended(scope_id, "ok")
+        if self.metrics is not None:
+            self.metrics.record_job(outcome="succeeded")
 
     # ------------------------------------------------------------ events
     def record_event(self, event: SessionEvent) -> None:
