@@ -124,6 +124,11 @@ async def test_barge_in_span_tree(autojump_clock: trio.testing.MockClock) -> Non
     # the LLM finished streaming before the barge-in (token_delay is short): not cut
     assert cut_llm.attributes["trioagents.outcome"] in {"ok", "cancelled"}
     assert cut_llm.attributes["lk.llm.ttft"] == pytest.approx(0.1)
+    [cut_tts] = [
+        s for s in spans if s.name == "tts_node" and observed.parent_of(s) is cut_utterance
+    ]
+    assert cut_tts.attributes is not None
+    assert cut_tts.attributes["trioagents.outcome"] in {"ok", "cancelled"}
     # spans close inside their parents
     for span in spans:
         parent = observed.parent_of(span)

@@ -6,8 +6,9 @@ The session reports three things to every :class:`SessionObserver` added with
 * **scopes** -- ``on_scope_started(kind, scope_id, parent_id, attributes)`` and
   ``on_scope_ended(scope_id, outcome, reason, attributes)`` for the session, each
   agent turn (one :class:`SpeechHandle`), each utterance (one LLM step played out),
-  each LLM call, each tool call and each handoff. A cancelled scope carries a stable
-  reason code: ``user_barge_in``, ``session_closed``, ``api_interrupt``,
+  each LLM call, each TTS stream (all sentences of one utterance), each tool call
+  and each handoff. A cancelled scope carries a stable reason code:
+  ``user_barge_in``, ``session_closed``, ``api_interrupt``, ``tool_interrupted``,
   ``superseded`` (a turn cancelled for another reason than its speech's interrupt).
 * **turn commits** -- ``await on_turn_committed(TurnCommitted)`` after each speech
   (and the handoff it decided) finished normally: a snapshot of the active agent's
@@ -50,7 +51,9 @@ __all__ = [
     "TurnCommitted",
 ]
 
-HookScopeKind: TypeAlias = Literal["session", "agent_turn", "utterance", "llm", "tool", "handoff"]
+HookScopeKind: TypeAlias = Literal[
+    "session", "agent_turn", "utterance", "llm", "tts", "tool", "handoff"
+]
 HookAttribute: TypeAlias = str | bool | int | float
 
 ToolCallGuard: TypeAlias = Callable[

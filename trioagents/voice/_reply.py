@@ -151,7 +151,8 @@ class _Turn:
         with env.hooks.scope(
             "utterance", self.speech.id, {}, cancel_reason=self._cancel_reason
         ) as note:
-            self.utterance_scope_id = note.scope_id
+            self.utterance_scope_id = utterance.scope_id = note.scope_id
+            utterance.hooks = env.hooks
             try:
                 async with trio.open_nursery() as nursery:
                     send, recv = trio.open_memory_channel[str](math.inf)
