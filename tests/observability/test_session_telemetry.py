@@ -20,6 +20,7 @@ from trioagents.observability import (
     read_decision_log,
     serve_session_telemetry,
 )
+from trioagents.rtc import ConnectionLost, ConnectionResumed
 from trioagents.testing import (
     FakeAudioInput,
     FakeAudioOutput,
@@ -32,7 +33,7 @@ from trioagents.testing import (
     UserSpeech,
     speech,
 )
-from trioagents.voice import Agent, AgentSession, function_tool
+from trioagents.voice import Agent, AgentHandedOff, AgentSession, function_tool
 
 LONG = (
     "Our opening hours are nine to five on weekdays. On Saturdays we open at ten. "
@@ -194,3 +195,18 @@ async def test_tool_scopes_metrics_and_decisions(autojump_clock: trio.testing.Mo
     assert 'trioagents_tool_latency_seconds_count{tool="book",outcome="ok"} 1' in (
         observed.metrics.render_prometheus()
     )
+
+
+def test_reconnects_and_task_transitions_from_events() -> None:
+    metrics = MetricsRecorder()
+    text = io.StringIO()
+    telemetry = SessionTelemetry(
+        decisions=DecisionLog(text, "s", clock=lambda: 1.0), metrics=metrics
+    )
+    telemetry.record_room_event(ConnectionLost("signal dropped", 1))
+    telemetry.record_room_event(ConnectionResumed(attempts=1))
+    telemetry.record_event(AgentHandedOff("Host", "Survey", "task_started", 1.0))
+    telemetry.record_event(AgentHandedOff("Host", "Booker", "handoff", 1.0))  # from its scope
+    assert 'trioagents_reconnects_total{transport="signal"} 1' in metrics.render_prometheus()
+    [fired] = read_decision_log(text.getvalue().splitlines())
+    assert (fired.data["to_agent"], fired.reason) == ("Survey", "task_started")

@@ -7,6 +7,7 @@ tree; as scopes close, the telemetry also writes decisions (agent turn ended, sp
 interrupted and why, tool ran with its outcome and latency, transition fired,
 session closed) and records tool latency and handoff outcomes.
 
+Reconnects come from the room: pass its events to :meth:`record_room_event`.
 Latencies that the session measures itself arrive as events:
 :meth:`record_event` takes :class:`TurnMetricsCollected` (e2e, LLM ttft, TTS ttfb,
 end-of-utterance delay), :class:`ErrorOccurred` (provider errors) and user turns
@@ -28,7 +29,9 @@ from typing import Any
 import trio
 
 from ..core import ChatMessage
+from ..rtc import ConnectionResumed
 from ..voice import (
+    AgentHandedOff,
     AgentSession,
     ConversationItemAdded,
     ErrorOccurred,
@@ -198,6 +201,20 @@ class SessionTelemetry:
                 self.decisions.error(source=event.source, error_type=error, reason=action)
         elif isinstance(event, ConversationItemAdded):
             self._user_turn(event)
+        elif isinstance(event, AgentHandedOff):
+            self._task_switch(event)
+
+    def _task_switch(self, event: AgentHandedOff) -> None:
+        """AgentTask starts and completions (handoffs are decided from their scope)."""
+        if event.kind != "handoff" and self.decisions is not None:
+            self.decisions.transition_fired(
+                from_agent=event.old_agent, to_agent=event.new_agent, trigger=event.kind
+            )
+
+    def record_room_event(self, event: object) -> None:
+        """A room event (:mod:`trioagents.rtc`): a resumed connection is a reconnect."""
+        if isinstance(event, ConnectionResumed) and self.metrics is not None:
+            self.metrics.record_reconnect(transport="signal")
 
     def _turn_metrics(self, event: TurnMetricsCollected) -> None:
         metrics = self.metrics
