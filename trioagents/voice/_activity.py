@@ -246,7 +246,12 @@ class AgentActivity:
         try:
             await self._run_handoff_observed()
             if self.session.hooks.active and not speech.interrupted and speech.error is None:
-                await self.session.hooks.turn_committed(self._snapshot(speech))
+                workflow = self.switcher.workflow
+                state = workflow.current.__name__ if workflow is not None else None
+                snapshot = TurnCommitted.of(
+                    self.agent, state, self.session.userdata_or_none, speech
+                )
+                await self.session.hooks.turn_committed(snapshot)
         finally:
             self._finishing -= 1
             self.notify()
@@ -280,17 +285,6 @@ class AgentActivity:
             if self.agent is old:
                 note.outcome, note.reason = "error", "not_switched"
             note.attributes["lk.to_agent"] = self.agent.name
-
-    def _snapshot(self, speech: SpeechHandle) -> TurnCommitted:
-        workflow = self.switcher.workflow
-        return TurnCommitted(
-            chat_ctx=self.agent.chat_ctx.copy(),
-            agent_name=self.agent.name,
-            fsm_state=workflow.current.__name__ if workflow is not None else None,
-            userdata=self.session.userdata_or_none,
-            speech_id=speech.id,
-            created_at=trio.current_time(),
-        )
 
     async def serve_until(self, done: trio.Event) -> None:
         """Play queued speeches in this task until ``done`` is set (AgentTask from a tool)."""

@@ -36,11 +36,15 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Any, Literal, Protocol, TypeAlias
+from typing import TYPE_CHECKING, Any, Literal, Protocol, TypeAlias
 
 import trio
 
 from ..core import ChatContext, FunctionCall, short_id
+
+if TYPE_CHECKING:
+    from ._agent import Agent
+    from ._speech_handle import SpeechHandle
 
 __all__ = [
     "HookAttribute",
@@ -76,6 +80,20 @@ class TurnCommitted:
     userdata: Any
     speech_id: str
     created_at: float
+
+    @classmethod
+    def of(
+        cls, agent: Agent, fsm_state: str | None, userdata: Any, speech: SpeechHandle
+    ) -> TurnCommitted:
+        """The snapshot of ``agent`` now (its context is copied). No checkpoint."""
+        return cls(
+            chat_ctx=agent.chat_ctx.copy(),
+            agent_name=agent.name,
+            fsm_state=fsm_state,
+            userdata=userdata,
+            speech_id=speech.id,
+            created_at=trio.current_time(),
+        )
 
 
 class SessionObserver(Protocol):
