@@ -259,11 +259,11 @@ class AgentActivity:
     async def _run_reply_observed(self, plan: ReplyPlan) -> None:
         """``run_reply`` reported as an ``agent_turn`` scope (id: the speech id)."""
         hooks, speech = self.session.hooks, plan.speech
-        attributes = {"lk.speech_id": speech.id, "lk.agent_name": self.agent.name}
+        agent = self.agent.name if hooks.active else ""
         with hooks.scope(
             "agent_turn",
             hooks.session_scope_id,
-            attributes if hooks.active else {},
+            {"lk.speech_id": speech.id, "lk.agent_name": agent} if agent else {},
             scope_id=speech.id,
             cancel_reason=lambda: speech.interrupt_reason or "superseded",
         ) as note:
