@@ -145,6 +145,8 @@ class SessionTelemetry:
                 tool=tool,
                 outcome=outcome,
                 latency=latency,
+                arguments=_text(scope.attributes.get("lk.function_tool.arguments")),
+                output=_text(scope.attributes.get("lk.function_tool.output")),
             )
 
     def _handoff_ended(self, scope: _OpenScope, outcome: ScopeOutcome) -> None:
@@ -242,6 +244,10 @@ class SessionTelemetry:
             started_at=started,
             reason="end_of_utterance" if item.metrics else "text_input",
         )
+
+
+def _text(value: HookAttribute | None) -> str | None:
+    return value if isinstance(value, str) else None
 
 
 async def serve_session_telemetry(

@@ -19,7 +19,8 @@ A tool of an :class:`~trioagents.voice.AgentTask` that called ``complete()`` end
 the task's turn the same way.
 
 Each invocation goes through the session's hooks (a ``tool`` scope per call,
-child of the turn, when observers are attached) and ``session.tool_call_guard``
+child of the turn, when observers are attached; like LiveKit Agents' spans it
+carries the call's arguments and a text output as attributes) and ``session.tool_call_guard``
 (the journal's replay of recorded results), both inside the tool's shielded scope.
 """
 
@@ -105,11 +106,16 @@ def _guard_for(
         return guard
 
     async def observed(call: FunctionCall, name: str, invoke: Callable[[], Awaitable[Any]]) -> Any:
-        attributes = {"lk.function_tool.name": name, "lk.function_tool.id": call.call_id}
-        with hooks.scope("tool", speech.id, attributes, cancel_reason=_tool_cancel_reason):
-            if guard is None:
-                return await invoke()
-            return await guard(call, name, invoke)
+        attributes = {
+            "lk.function_tool.name": name,
+            "lk.function_tool.id": call.call_id,
+            "lk.function_tool.arguments": call.arguments,
+        }
+        with hooks.scope("tool", speech.id, attributes, cancel_reason=_tool_cancel_reason) as note:
+            value = await (invoke() if guard is None else guard(call, name, invoke))
+            if isinstance(value, str):  # a handoff's agent is no output
+                note.attributes["lk.function_tool.output"] = value
+            return value
 
     return observed
 
