@@ -71,7 +71,8 @@ async def test_open_decision_log_appends_to_a_file(tmp_path: Path) -> None:
 
 
 def _valid() -> dict[str, object]:
-    return json.loads(sample_records()[4].to_json())  # a tool_ran record
+    record: dict[str, object] = json.loads(sample_records()[4].to_json())  # a tool_ran record
+    return record
 
 
 @pytest.mark.parametrize(

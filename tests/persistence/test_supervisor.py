@@ -101,7 +101,7 @@ class FakeAPI:
 
     def join(self, room: str, identity: str, kind: int = STANDARD) -> None:
         self.rooms.setdefault(room, []).append(
-            models_pb.ParticipantInfo(identity=identity, kind=kind)
+            models_pb.ParticipantInfo(identity=identity, kind=kind)  # type: ignore[arg-type]  # protobuf enums are ints
         )
 
     def leave(self, room: str, identity: str) -> None:

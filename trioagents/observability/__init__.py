@@ -22,6 +22,8 @@ from ._scopes import AttributeValue as AttributeValue
 from ._scopes import ScopeKind as ScopeKind
 from ._scopes import ScopeObserver as ScopeObserver
 from ._scopes import ScopeOutcome as ScopeOutcome
+from ._session_telemetry import SessionTelemetry as SessionTelemetry
+from ._session_telemetry import serve_session_telemetry as serve_session_telemetry
 from ._timeline import render_timeline_html as render_timeline_html
 from ._trace_cli import trace_main as trace_main
 
@@ -44,10 +46,12 @@ __all__ = [
     "ScopeKind",
     "ScopeObserver",
     "ScopeOutcome",
+    "SessionTelemetry",
     "open_decision_log",
     "parse_decision_record",
     "read_decision_log",
     "render_metrics",
     "render_timeline_html",
+    "serve_session_telemetry",
     "trace_main",
 ]

@@ -19,6 +19,9 @@ from ._journal import migrate_record as migrate_record
 from ._journal import tool_idempotency_key as tool_idempotency_key
 from ._redis import RedisJournalStore as RedisJournalStore
 from ._redispatch_plan import RedispatchPlanner as RedispatchPlanner
+from ._resume import JournalObserver as JournalObserver
+from ._resume import attach_journal as attach_journal
+from ._resume import restore_agent as restore_agent
 from ._session_journal import SessionJournal as SessionJournal
 from ._sqlite import SqliteJournalStore as SqliteJournalStore
 from ._store import JournalStore as JournalStore
@@ -45,6 +48,7 @@ __all__ = [
     "JournalCorruptError",
     "JournalEntry",
     "JournalError",
+    "JournalObserver",
     "JournalStore",
     "JournalStoreError",
     "JournalVersionError",
@@ -65,6 +69,7 @@ __all__ = [
     "UserdataCodec",
     "UserdataNotSerializableError",
     "affinity_key",
+    "attach_journal",
     "dataclass_userdata",
     "decode_entry",
     "decode_tool_result",
@@ -72,6 +77,7 @@ __all__ = [
     "encode_tool_result",
     "ensure_json_value",
     "migrate_record",
+    "restore_agent",
     "serve_redispatch_supervisor",
     "tool_idempotency_key",
     "watch_journaled_rooms",

@@ -35,7 +35,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ..core import ChatContext, ChatItem, ConfigurationError
-from ._errors import JournalCorruptError, JournalVersionError
+from ._errors import JournalCorruptError, JournalVersionError, UserdataNotSerializableError
 from ._userdata import JsonValue, ensure_json_value
 
 __all__ = [
@@ -58,10 +58,21 @@ _PAYLOAD_PREVIEW = 256
 
 @dataclass(frozen=True, slots=True)
 class ToolResult:
-    """The recorded output of a completed tool call (what the LLM was given)."""
+    """The recorded output of a completed tool call (what the LLM was given).
+
+    ``userdata``: the session's encoded userdata right after the tool ran (None: not
+    recorded), so a replay can restore what the tool changed there.
+    """
 
     output: str
     is_error: bool = False
+    userdata: JsonValue = None
+
+    def to_record(self) -> dict[str, Any]:
+        record: dict[str, Any] = {"output": self.output, "is_error": self.is_error}
+        if self.userdata is not None:
+            record["userdata"] = self.userdata
+        return record
 
 
 @dataclass(frozen=True, slots=True)
@@ -157,7 +168,7 @@ def _framed(parts: tuple[str, ...]) -> bytes:
 
 
 def encode_tool_result(result: ToolResult) -> bytes:
-    return _dumps({"output": result.output, "is_error": result.is_error})
+    return _dumps(result.to_record())
 
 
 def decode_tool_result(data: bytes) -> ToolResult:
@@ -166,7 +177,7 @@ def decode_tool_result(data: bytes) -> ToolResult:
 
 
 def _tool_from_record(record: Any, payload: bytes = b"") -> ToolResult:
-    if not isinstance(record, dict) or set(record) - {"output", "is_error"}:
+    if not isinstance(record, dict) or set(record) - {"output", "is_error", "userdata"}:
         raise JournalCorruptError(
             "tool result record is malformed", payload=payload[:_PAYLOAD_PREVIEW]
         )
@@ -175,7 +186,13 @@ def _tool_from_record(record: Any, payload: bytes = b"") -> ToolResult:
         raise JournalCorruptError(
             "tool result fields have the wrong type", payload=payload[:_PAYLOAD_PREVIEW]
         )
-    return ToolResult(output=output, is_error=is_error)
+    try:
+        userdata = ensure_json_value(record.get("userdata"))
+    except UserdataNotSerializableError as exc:
+        raise JournalCorruptError(
+            "tool result userdata is not JSON", payload=payload[:_PAYLOAD_PREVIEW]
+        ) from exc
+    return ToolResult(output=output, is_error=is_error, userdata=userdata)
 
 
 def encode_entry(entry: JournalEntry) -> bytes:
@@ -191,10 +208,7 @@ def encode_entry(entry: JournalEntry) -> bytes:
             "writer_version": entry.writer_version,
             "chat_context": ChatContext(entry.chat_items).to_dict(),
             "userdata": entry.userdata,
-            "tool_results": {
-                key: {"output": r.output, "is_error": r.is_error}
-                for key, r in entry.tool_results.items()
-            },
+            "tool_results": {key: r.to_record() for key, r in entry.tool_results.items()},
         }
     )
 

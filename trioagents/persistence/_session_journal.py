@@ -33,7 +33,7 @@ import trio
 from ..core import ChatContext
 from ._journal import JournalEntry, ToolResult
 from ._store import JournalStore
-from ._userdata import JSON_USERDATA, UserdataCodec
+from ._userdata import JSON_USERDATA, JsonValue, UserdataCodec
 
 __all__ = ["SessionJournal"]
 
@@ -92,6 +92,13 @@ class SessionJournal(Generic[U]):
         if self.restored is None:
             return None
         return self._codec.decode(self.restored.userdata)
+
+    def encode_userdata(self, userdata: U) -> JsonValue:
+        """Userdata → JSON with this journal's codec (raises UserdataNotSerializableError)."""
+        return self._codec.encode(userdata)
+
+    def decode_userdata(self, data: JsonValue) -> U:
+        return self._codec.decode(data)
 
     @property
     def last_sequence(self) -> int:

@@ -40,6 +40,11 @@ from ._handoff_agent import AGENT_BASE_MARKER as AGENT_BASE_MARKER
 from ._handoff_agent import AGENT_MARKER as AGENT_MARKER
 from ._handoff_agent import is_agent as is_agent
 from ._handoff_agent import is_agent_class as is_agent_class
+from ._hooks import HookAttribute as HookAttribute
+from ._hooks import HookScopeKind as HookScopeKind
+from ._hooks import SessionObserver as SessionObserver
+from ._hooks import ToolCallGuard as ToolCallGuard
+from ._hooks import TurnCommitted as TurnCommitted
 from ._options import SessionOptions as SessionOptions
 from ._recognition import InlineVADStream as InlineVADStream
 from ._run_context import RunContext as RunContext
@@ -99,6 +104,8 @@ __all__ = [
     "HandoffRequest",
     "HandoffRequestContext",
     "HasToolSpec",
+    "HookAttribute",
+    "HookScopeKind",
     "InlineVADStream",
     "InterruptPolicy",
     "InterruptionNotAllowedError",
@@ -112,6 +119,7 @@ __all__ = [
     "RunResult",
     "SessionClosed",
     "SessionEvent",
+    "SessionObserver",
     "SessionOptions",
     "SpeechCreated",
     "SpeechHandle",
@@ -121,6 +129,7 @@ __all__ = [
     "TextOutput",
     "ToolArgumentsError",
     "ToolCallExecutor",
+    "ToolCallGuard",
     "ToolCallOutcome",
     "ToolOptions",
     "ToolSet",
@@ -128,6 +137,7 @@ __all__ = [
     "ToolStepResult",
     "TranscriptSynchronizer",
     "Transition",
+    "TurnCommitted",
     "TurnDetector",
     "TurnMetricsCollected",
     "UndeclaredTransitionError",

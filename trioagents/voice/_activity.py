@@ -35,6 +35,7 @@ from ._agent import Agent
 from ._audio_io import AudioInput
 from ._events import ConversationItemAdded, SpeechCreated, SpeechSource
 from ._generation import LLMGeneration
+from ._hooks import TurnCommitted
 from ._interruption import InterruptionController
 from ._recognition import AudioRecognition, RecognitionHooks
 from ._reply import ReplyEnv, ReplyPlan, run_reply
@@ -77,6 +78,7 @@ class AgentActivity:
             errors=session.errors,
             interruptions=self.interruptions,
             tool_executor=session.tool_executor or SessionToolRunner(self),
+            hooks=session.hooks,
             record_item=self.record_item,
             end_session=session.close,
             text_output=session.text_output,
@@ -86,6 +88,8 @@ class AgentActivity:
         self.current: SpeechHandle | None = None
         self._preemptive: LLMGeneration | None = None
         self._nursery: trio.Nursery | None = None
+        self.enter_first_agent = True  # False: a resumed session, the agent entered before
+        self._finishing = 0  # speeches past playout whose handoff/turn commit still runs
 
     async def run(
         self,
@@ -120,7 +124,8 @@ class AgentActivity:
                 await nursery.start(recognition.run, audio_input)
             self.session.state.set_agent("listening")
             task_status.started()
-            self.switcher.start_entering(self.agent)
+            if self.enter_first_agent:
+                self.switcher.start_entering(self.agent)
 
     # ------------------------------------------------------------ agent switching
     def _llm_input(self) -> Any:
@@ -161,7 +166,7 @@ class AgentActivity:
     @property
     def idle(self) -> bool:
         """Nothing will be said without new input: no speech, transition or entry runs."""
-        busy = self.switcher.busy or self.switcher.entering > 0
+        busy = self.switcher.busy or self.switcher.entering > 0 or self._finishing > 0
         return not busy and not self._pending and self.current is None
 
     async def wait_no_speech(self) -> None:
@@ -194,20 +199,20 @@ class AgentActivity:
             allow_interruptions = self.session.options.allow_interruptions
         return SpeechHandle(source=source, allow_interruptions=allow_interruptions)
 
-    def interrupt_all(self, *, force: bool = False) -> None:
+    def interrupt_all(self, *, force: bool = False, reason: str = "api_interrupt") -> None:
         """Interrupt the current and queued speeches, stopping at an uninterruptible one.
 
         Also cancels a preemptive generation. Synchronous: every interrupted turn's
         sink is revoked and its scope cancelled before this returns.
         """
         self._cancel_preemptive()
-        self._interrupt_speeches(force=force)
+        self._interrupt_speeches(force=force, reason=reason)
 
-    def _interrupt_speeches(self, *, force: bool) -> None:
+    def _interrupt_speeches(self, *, force: bool, reason: str) -> None:
         for speech in [s for s in [self.current, *self._pending] if s is not None]:
             if not speech.allow_interruptions and not force:
                 break
-            speech.interrupt(force=force)
+            speech.interrupt(force=force, reason=reason)
 
     async def _schedule(self) -> None:
         async for plan in self._queue:
@@ -232,12 +237,54 @@ class AgentActivity:
         self.current = speech
         token = IN_TURN.set(True)
         try:
-            await run_reply(self.env, plan)
+            await self._run_reply_observed(plan)
         finally:
             IN_TURN.reset(token)
             self.current = None
+            self._finishing += 1  # not idle until the handoff and the commit ran
             self.notify()
-        await self.switcher.run_handoff()
+        try:
+            await self._run_handoff_observed()
+            if self.session.hooks.active and not speech.interrupted and speech.error is None:
+                workflow = self.switcher.workflow
+                state = workflow.current.__name__ if workflow is not None else None
+                snapshot = TurnCommitted.of(
+                    self.agent, state, self.session.userdata_or_none, speech
+                )
+                await self.session.hooks.turn_committed(snapshot)
+        finally:
+            self._finishing -= 1
+            self.notify()
+
+    async def _run_reply_observed(self, plan: ReplyPlan) -> None:
+        """``run_reply`` reported as an ``agent_turn`` scope (id: the speech id)."""
+        hooks, speech = self.session.hooks, plan.speech
+        agent = self.agent.name if hooks.active else ""
+        with hooks.scope(
+            "agent_turn",
+            hooks.session_scope_id,
+            {"lk.speech_id": speech.id, "lk.agent_name": agent} if agent else {},
+            scope_id=speech.id,
+            cancel_reason=lambda: speech.interrupt_reason or "superseded",
+        ) as note:
+            await run_reply(self.env, plan)
+            if speech.interrupted:
+                note.outcome, note.reason = "cancelled", speech.interrupt_reason
+            elif speech.error is not None:
+                note.outcome, note.reason = "error", type(speech.error).__name__
+
+    async def _run_handoff_observed(self) -> None:
+        """The decided handoff, if any, reported as a ``handoff`` scope."""
+        hooks = self.session.hooks
+        if not hooks.active or not self.switcher.handoff_decided:
+            await self.switcher.run_handoff()
+            return
+        old = self.agent
+        with hooks.scope("handoff", hooks.session_scope_id, {"lk.from_agent": old.name}) as note:
+            await self.switcher.run_handoff()
+            if self.agent is old:
+                note.outcome, note.reason = "error", "not_switched"
+            note.attributes["lk.to_agent"] = self.agent.name
 
     async def serve_until(self, done: trio.Event) -> None:
         """Play queued speeches in this task until ``done`` is set (AgentTask from a tool)."""
@@ -280,7 +327,9 @@ class AgentActivity:
         if active is not None and not active.allow_interruptions:
             self._cancel_preemptive()  # the user spoke over uninterruptible speech: no reply
             return True
-        self._interrupt_speeches(force=False)  # a preemptive generation is checked below
+        self._interrupt_speeches(
+            force=False, reason="user_barge_in"
+        )  # a preemptive generation is checked below
         if self._nursery is not None:
             self._nursery.start_soon(self._reply_to_user, turn, message)
         return True

@@ -92,7 +92,7 @@ class InterruptionController:
             speech.set_paused(True)
             self._state.set_agent("listening")
         else:
-            speech.interrupt()
+            speech.interrupt(reason="user_barge_in")
 
     def user_started_speaking(self) -> None:
         self._cancel_timer()
@@ -112,7 +112,7 @@ class InterruptionController:
         needed = max(1, self._options.min_interruption_words)
         if speech is not None and speech.paused and words >= needed:
             self._cancel_timer()
-            speech.interrupt(force=True)
+            speech.interrupt(force=True, reason="user_barge_in")
 
     # ----------------------------------------------------------- internals
     def _pausing_enabled(self) -> bool:

@@ -27,6 +27,7 @@ from ..core import AudioFrame, ProviderError, SentenceSplitter
 from ._agent import Agent
 from ._audio_io import AudioOutput, PlaybackFinished, TextOutput, UtteranceSink
 from ._event_bus import StateTracker
+from ._hooks import SessionHooks
 from ._speech_handle import SpeechHandle
 from ._transcript_sync import TranscriptSynchronizer
 
@@ -72,6 +73,8 @@ class Utterance:
         self.first_output_at: float | None = None
         self.tts_requested_at: float | None = None
         self.tts_first_frame_at: float | None = None
+        self.hooks = SessionHooks()  # set by the turn: reports the ``tts`` scope
+        self.scope_id: str | None = None  # the utterance's scope id (the tts parent)
         self._active = False
         self._output_paused = False
         self._paused_at = 0.0
@@ -154,18 +157,24 @@ class Utterance:
         frames: trio.MemorySendChannel[AudioFrame | _SentenceMark],
         utterance_scope: trio.CancelScope,
     ) -> None:
+        reason = self._cancel_reason
         async with frames:
-            async for sentence in sentences:
-                mark = _SentenceMark(sentence)
-                await frames.send(mark)
-                if self.tts_requested_at is None:
-                    self.tts_requested_at = trio.current_time()
-                try:
-                    mark.duration = await self._synthesize_one(sentence, frames)
-                except ProviderError as exc:
-                    self.error = exc
-                    utterance_scope.cancel()
-                    return
+            with self.hooks.scope("tts", self.scope_id, {}, cancel_reason=reason) as note:
+                async for sentence in sentences:
+                    mark = _SentenceMark(sentence)
+                    await frames.send(mark)
+                    if self.tts_requested_at is None:
+                        self.tts_requested_at = trio.current_time()
+                    try:
+                        mark.duration = await self._synthesize_one(sentence, frames)
+                    except ProviderError as exc:
+                        self.error = exc
+                        note.outcome, note.reason = "error", type(exc).__name__
+                        utterance_scope.cancel()
+                        return
+
+    def _cancel_reason(self) -> str:
+        return self.speech.interrupt_reason or "superseded"
 
     async def _synthesize_one(
         self, sentence: str, frames: trio.MemorySendChannel[AudioFrame | _SentenceMark]

@@ -41,6 +41,7 @@ from ._error_policy import ErrorPolicy
 from ._event_bus import EventBus, StateTracker
 from ._events import TurnMetricsCollected
 from ._generation import LLMGeneration, ToolCallExecutor
+from ._hooks import SessionHooks
 from ._interruption import InterruptionController
 from ._options import SessionOptions
 from ._playout import Utterance
@@ -65,6 +66,7 @@ class ReplyEnv:
     record_item: Callable[[ChatItem], None]
     end_session: Callable[[str, ProviderError | None], None]
     text_output: TextOutput | None = None
+    hooks: SessionHooks = field(default_factory=SessionHooks)
 
 
 @dataclass(slots=True)
@@ -101,6 +103,7 @@ class _Turn:
         self.plan = plan
         self.speech = plan.speech
         self.utterance: Utterance | None = None
+        self.utterance_scope_id: str | None = None
         self.scope = trio.CancelScope()
 
     def _interrupted(self) -> None:
@@ -145,21 +148,33 @@ class _Turn:
         utterance.fixed_text = text
         self.utterance = utterance
         calls: list[LLMToolCall] = []
-        try:
-            async with trio.open_nursery() as nursery:
-                send, recv = trio.open_memory_channel[str](math.inf)
-                if owned and generation is not None:
-                    await nursery.start(generation.run)
-                nursery.start_soon(self._feed, generation, text, send, calls)
-                nursery.start_soon(utterance.run, recv)
-        finally:
-            # shielded; each await inside is bounded by close_grace on its own, so the
-            # heard text is recorded even when the stream close used up its grace
-            with trio.CancelScope(shield=True):
-                if generation is not None:
-                    await _close_generation(generation, env.options.close_grace)
-                await self._commit_heard(utterance)
+        with env.hooks.scope(
+            "utterance", self.speech.id, {}, cancel_reason=self._cancel_reason
+        ) as note:
+            self.utterance_scope_id = utterance.scope_id = note.scope_id
+            utterance.hooks = env.hooks
+            try:
+                async with trio.open_nursery() as nursery:
+                    send, recv = trio.open_memory_channel[str](math.inf)
+                    if owned and generation is not None:
+                        await nursery.start(generation.run)
+                    nursery.start_soon(self._feed, generation, text, send, calls)
+                    nursery.start_soon(utterance.run, recv)
+            finally:
+                # shielded; each await inside is bounded by close_grace on its own, so
+                # the heard text is recorded even when the stream close used up its grace
+                with trio.CancelScope(shield=True):
+                    if generation is not None:
+                        await _close_generation(generation, env.options.close_grace)
+                    await self._commit_heard(utterance)
+            if self.speech.interrupted:  # cut, even if no checkpoint raised Cancelled here
+                note.outcome, note.reason = "cancelled", self._cancel_reason()
+            elif utterance.error is not None:
+                note.outcome, note.reason = "error", type(utterance.error).__name__
         return await self._after_step(generation, utterance, calls)
+
+    def _cancel_reason(self) -> str:
+        return self.speech.interrupt_reason or "superseded"
 
     async def _feed(
         self,
@@ -172,6 +187,19 @@ class _Turn:
             if generation is None:
                 await out.send(text or "")
                 return
+            await self._relay(generation, out, calls)
+
+    async def _relay(
+        self,
+        generation: LLMGeneration,
+        out: trio.MemorySendChannel[str],
+        calls: list[LLMToolCall],
+    ) -> None:
+        """Forward one generation's text; reported as an ``llm`` scope."""
+        hooks = self.env.hooks
+        with hooks.scope(
+            "llm", self.utterance_scope_id, {}, cancel_reason=self._cancel_reason
+        ) as note:
             async for event in generation.events:
                 if isinstance(event, LLMTextDelta):
                     ttft = generation.ttft
@@ -180,6 +208,10 @@ class _Turn:
                     await out.send(event.text)
                 elif isinstance(event, LLMToolCall):
                     calls.append(event)
+            if generation.error is not None:
+                note.outcome, note.reason = "error", type(generation.error).__name__
+            if generation.ttft is not None:
+                note.attributes["lk.llm.ttft"] = generation.ttft
 
     async def _commit_heard(self, utterance: Utterance) -> None:
         """Record what was heard (shielded caller). Checkpoints in ``wait_for_playout``."""

@@ -45,6 +45,7 @@ from ._event_bus import EventBus, StateTracker
 from ._events import AgentState, SessionClosed, SessionEvent, UserState
 from ._generation import ToolCallExecutor
 from ._handoff_agent import is_abstract_agent_class
+from ._hooks import SessionHooks, SessionObserver, ToolCallGuard
 from ._options import SessionOptions
 from ._reply import ReplyPlan
 from ._run_result import RunResult, collect_run
@@ -63,7 +64,9 @@ class AgentSession(Generic[UserdataT]):
     ``error_handler`` (an :data:`~trioagents.ErrorHandler`) and ``tool_executor``
     (the tool seam, :data:`ToolCallExecutor`; ``None`` runs the agents'
     ``@function_tool`` tools, with handoffs) are plain attributes; set them before
-    :meth:`start`.
+    :meth:`start`. So is ``tool_call_guard`` (a :data:`ToolCallGuard` wrapping every
+    call of the built-in tool runner; the journal's replay). Observers (tracing,
+    metrics, the journal's turn commits) are added with :meth:`add_observer`.
     """
 
     def __init__(
@@ -83,6 +86,8 @@ class AgentSession(Generic[UserdataT]):
         self.options = options or SessionOptions()
         self.error_handler: ErrorHandler | None = None
         self.tool_executor: ToolCallExecutor | None = None
+        self.tool_call_guard: ToolCallGuard | None = None
+        self.hooks = SessionHooks()
         self.workflow_state: WorkflowState | None = None
         self.history = ChatContext()
         self.bus = EventBus()
@@ -102,6 +107,11 @@ class AgentSession(Generic[UserdataT]):
         if self._userdata is None:
             raise ConfigurationError("no userdata: pass AgentSession(userdata=...)")
         return self._userdata
+
+    @userdata.setter
+    def userdata(self, value: UserdataT) -> None:
+        """Replace the userdata (e.g. restored from a journal)."""
+        self._userdata = value
 
     @property
     def userdata_or_none(self) -> UserdataT | None:
@@ -133,6 +143,12 @@ class AgentSession(Generic[UserdataT]):
         return self.bus.subscribe()
 
     # ------------------------------------------------------------ lifecycle
+    def add_observer(self, observer: SessionObserver) -> None:
+        """Report scopes and turn commits to ``observer`` (see _hooks.py); before start()."""
+        if self._scope is not None:
+            raise ConfigurationError("add observers before session.start()")
+        self.hooks.add(observer)
+
     @asynccontextmanager
     async def start(
         self,
@@ -142,8 +158,13 @@ class AgentSession(Generic[UserdataT]):
         audio_output: AudioOutput | None = None,
         workflow: Workflow | None = None,
         text_output: TextOutput | None = None,
+        run_on_enter: bool = True,
     ) -> AsyncIterator[AgentSession[UserdataT]]:
         """Run the session for the duration of the block (see the module docstring).
+
+        ``run_on_enter=False`` skips the first agent's ``on_enter`` (a session resumed
+        from a journal: that agent entered on the previous worker and the
+        conversation continues with the user's next turn).
 
         Raises ConfigurationError (before anything runs) for an invalid workflow
         or one whose initial state is not ``agent``'s class.
@@ -158,19 +179,28 @@ class AgentSession(Generic[UserdataT]):
         self.errors = ErrorPolicy(self.options, self.bus, self.error_handler, self._provider)
         agent.attach(self)
         activity = AgentActivity(self, agent, self.workflow_state)
+        activity.enter_first_agent = run_on_enter
         self._activity = activity
-        try:
-            async with trio.open_nursery() as nursery:
-                self._scope = nursery.cancel_scope
-                await nursery.start(activity.run, audio_input)
-                try:
-                    yield self
-                finally:
-                    activity.interrupt_all(force=True)  # revoke sinks at the cancel point
-                    activity.close_tasks()
-                    nursery.cancel_scope.cancel()
-        finally:
-            await self._finish(activity.agent)
+        hooks = self.hooks
+        attributes = {"lk.agent_name": agent.name} if hooks.active else {}
+        with hooks.scope(
+            "session", hooks.parent_scope_id, attributes, cancel_reason=self._cancel_reason
+        ) as note:
+            hooks.session_scope_id = note.scope_id
+            try:
+                async with trio.open_nursery() as nursery:
+                    self._scope = nursery.cancel_scope
+                    await nursery.start(activity.run, audio_input)
+                    try:
+                        yield self
+                    finally:
+                        # revoke sinks at the cancel point
+                        activity.interrupt_all(force=True, reason="session_closed")
+                        activity.close_tasks()
+                        nursery.cancel_scope.cancel()
+            finally:
+                await self._finish(activity.agent)
+                note.reason = self.close_reason
 
     async def _finish(self, agent: Agent) -> None:
         """``on_exit`` of the agent active at close (shielded, bounded); then SessionClosed."""
@@ -188,7 +218,8 @@ class AgentSession(Generic[UserdataT]):
         if self.close_reason is None:
             self.close_reason, self._close_error = reason, error
         if self._activity is not None:
-            self._activity.interrupt_all(force=True)  # revoke sinks at the cancel point
+            # revoke sinks at the cancel point
+            self._activity.interrupt_all(force=True, reason="session_closed")
             self._activity.close_tasks()
         if self._scope is not None:
             self._scope.cancel()
@@ -227,7 +258,7 @@ class AgentSession(Generic[UserdataT]):
 
     def interrupt(self, *, force: bool = False) -> None:
         """Interrupt the current and queued speeches (synchronous; see AgentActivity)."""
-        self._require_activity().interrupt_all(force=force)
+        self._require_activity().interrupt_all(force=force, reason="api_interrupt")
 
     async def wait_idle(self) -> None:
         """Wait until nothing will be said without new input.
@@ -255,6 +286,9 @@ class AgentSession(Generic[UserdataT]):
                 "the session is not running: use `async with session.start(agent)`"
             )
         return self._activity
+
+    def _cancel_reason(self) -> str:
+        return self.close_reason or "session_closed"
 
     def _provider(self, source: ErrorSource) -> object:
         return {"stt": self.stt, "llm": self.llm, "tts": self.tts, "vad": self.vad}[source]

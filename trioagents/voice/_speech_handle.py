@@ -35,6 +35,7 @@ class SpeechHandle:
         self.source: SpeechSource = source
         self._allow_interruptions = allow_interruptions
         self._interrupted = False
+        self.interrupt_reason: str | None = None  # stable code, set by interrupt()
         self._paused = False
         self._done = trio.Event()
         self._on_interrupt: list[Callable[[], None]] = []
@@ -63,7 +64,7 @@ class SpeechHandle:
     def done(self) -> bool:
         return self._done.is_set()
 
-    def interrupt(self, *, force: bool = False) -> None:
+    def interrupt(self, *, force: bool = False, reason: str = "interrupted") -> None:
         """Stop this speech now (synchronous; no checkpoint).
 
         Raises :class:`InterruptionNotAllowedError` if interruptions are disallowed
@@ -74,6 +75,7 @@ class SpeechHandle:
         if not self._allow_interruptions and not force:
             raise InterruptionNotAllowedError("this speech does not allow interruptions")
         self._interrupted = True
+        self.interrupt_reason = reason
         callbacks, self._on_interrupt = self._on_interrupt, []
         for callback in callbacks:
             callback()

@@ -17,11 +17,16 @@ For the tool calls of one LLM step, :class:`SessionToolRunner`:
 
 A tool of an :class:`~trioagents.voice.AgentTask` that called ``complete()`` ends
 the task's turn the same way.
+
+Each invocation goes through the session's hooks (a ``tool`` scope per call,
+child of the turn, when observers are attached; like LiveKit Agents' spans it
+carries the call's arguments and a text output as attributes) and ``session.tool_call_guard``
+(the journal's replay of recorded results), both inside the tool's shielded scope.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
 import trio
@@ -29,6 +34,7 @@ import trio
 from ..core import ConfigurationError, FunctionCall, LLMToolCall
 from ._agent import Agent
 from ._generation import ToolStepOutcome
+from ._hooks import SessionHooks, ToolCallGuard
 from ._run_context import RunContext
 from ._speech_handle import SpeechHandle
 from ._tools import FunctionTool, ToolSet
@@ -72,7 +78,8 @@ class SessionToolRunner:
                 speech.chat_items.append(item)
                 self._activity.record_item(item)
 
-        result = await run_tool_calls(calls, tools, make_context, commit)
+        guard = _guard_for(session.hooks, session.tool_call_guard, speech)
+        result = await run_tool_calls(calls, tools, make_context, commit, guard)
         task_done = bool(getattr(agent, "done", False))
         reply = result.reply_required and not task_done and not self._activity.switcher.busy
         return ToolStepOutcome((), reply_required=reply)
@@ -89,3 +96,29 @@ class SessionToolRunner:
             return refuse_handoff(result, str(exc), now=trio.current_time())
         switcher.decide_handoff(request, transition)
         return result
+
+
+def _guard_for(
+    hooks: SessionHooks, guard: ToolCallGuard | None, speech: SpeechHandle
+) -> ToolCallGuard | None:
+    """The session's guard, reported as a ``tool`` scope when observers are attached."""
+    if not hooks.active:
+        return guard
+
+    async def observed(call: FunctionCall, name: str, invoke: Callable[[], Awaitable[Any]]) -> Any:
+        attributes = {
+            "lk.function_tool.name": name,
+            "lk.function_tool.id": call.call_id,
+            "lk.function_tool.arguments": call.arguments,
+        }
+        with hooks.scope("tool", speech.id, attributes, cancel_reason=_tool_cancel_reason) as note:
+            value = await (invoke() if guard is None else guard(call, name, invoke))
+            if isinstance(value, str):  # a handoff's agent is no output
+                note.attributes["lk.function_tool.output"] = value
+            return value
+
+    return observed
+
+
+def _tool_cancel_reason() -> str:
+    return "tool_interrupted"

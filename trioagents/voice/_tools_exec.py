@@ -38,6 +38,7 @@ from typing import Any
 import trio
 
 from ..core import ConfigurationError, FunctionCall, ToolChoice, ToolError
+from ._hooks import ToolCallGuard
 from ._run_context import RunContext
 from ._tools import FunctionTool, StopResponse
 from ._tools_args import ToolArgumentsError
@@ -77,6 +78,7 @@ async def run_tool_calls(
     tools: Mapping[str, FunctionTool],
     make_context: Callable[[FunctionCall], RunContext[Any]],
     commit: Callable[[ToolStepResult], None],
+    guard: ToolCallGuard | None = None,
 ) -> ToolStepResult:
     """Run ``calls`` in parallel; commit and return one outcome per call, in order.
 
@@ -85,9 +87,10 @@ async def run_tool_calls(
     once. If the caller is cancelled, the tools' interrupt policies are applied,
     the result (``interrupted=True``, no handoff) is committed, and ``Cancelled``
     propagates. Checkpoints: the wait for the tools. Raises only what ``commit``
-    raises, or ``Cancelled``.
+    raises, or ``Cancelled``. ``guard``, if given, wraps each tool's invocation
+    (see :data:`ToolCallGuard`); it runs inside the tool's shielded scope.
     """
-    step = _Step(calls, tools, make_context)
+    step = _Step(calls, tools, make_context, guard)
     cancelled: trio.Cancelled | None = None
     async with trio.open_nursery() as nursery:
         step.start(nursery)
@@ -106,14 +109,16 @@ async def run_tool_calls(
 class _Step:
     """The calls of one step and the count of tool tasks still running."""
 
-    __slots__ = ("_make_context", "_pending", "_remaining", "all_done")
+    __slots__ = ("_guard", "_make_context", "_pending", "_remaining", "all_done")
 
     def __init__(
         self,
         calls: Sequence[FunctionCall],
         tools: Mapping[str, FunctionTool],
         make_context: Callable[[FunctionCall], RunContext[Any]],
+        guard: ToolCallGuard | None,
     ) -> None:
+        self._guard = guard
         self._pending = [_PendingCall(call) for call in calls]
         for entry in self._pending:
             _prepare(entry, tools)
@@ -131,7 +136,7 @@ class _Step:
             self.all_done.set()
 
     async def _run_one(self, entry: _PendingCall) -> None:
-        await _run_call(entry, self._make_context)
+        await _run_call(entry, self._make_context, self._guard)
         self._remaining -= 1
         if self._remaining == 0:
             self.all_done.set()
@@ -182,14 +187,21 @@ def _prepare(entry: _PendingCall, tools: Mapping[str, FunctionTool]) -> None:
 
 
 async def _run_call(
-    entry: _PendingCall, make_context: Callable[[FunctionCall], RunContext[Any]]
+    entry: _PendingCall,
+    make_context: Callable[[FunctionCall], RunContext[Any]],
+    guard: ToolCallGuard | None = None,
 ) -> None:
     """Run one tool inside its shielded scope; always leaves an outcome."""
     assert entry.tool is not None
     call, tool = entry.call, entry.tool
     with entry.scope:
         try:
-            value = await tool.invoke(entry.arguments, make_context(call))
+            context = make_context(call)
+
+            async def invoke() -> Any:
+                return await tool.invoke(entry.arguments, context)
+
+            value = await (invoke() if guard is None else guard(call, tool.name, invoke))
             entry.outcome = outcome_for_value(call, value, now=trio.current_time())
         except StopResponse as exc:
             entry.outcome = _stop_outcome(call, exc)

@@ -100,6 +100,11 @@ class Switcher:
     def busy(self) -> bool:
         return self._holds > 0
 
+    @property
+    def handoff_decided(self) -> bool:
+        """A handoff was decided and not yet run (:meth:`run_handoff` will run it)."""
+        return self._pending is not None
+
     def hold(self) -> None:
         """Mark a transition as decided or running (synchronous)."""
         self._holds += 1

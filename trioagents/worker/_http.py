@@ -2,7 +2,9 @@
 
 Routes: ``GET /`` → ``200 OK`` (``503`` once the worker gave up connecting);
 ``GET /worker`` → JSON worker info (LiveKit's ``WorkerInfo`` fields);
-``GET /metrics`` → Prometheus text exposition (format 0.0.4). Anything else → 404.
+``GET /metrics`` → Prometheus text exposition (format 0.0.4): the worker's own
+figures, then ``WorkerOptions.extra_metrics()`` if set (session metrics from
+``MetricsRecorder``). Anything else → 404.
 One request per connection (``Connection: close``), a 64 KiB request limit and a
 10 s read deadline per connection, so a slow client cannot hold a task forever.
 
@@ -74,7 +76,11 @@ def _route(worker: Worker, target: bytes) -> tuple[int, str, bytes]:
         }
         return 200, "application/json", json.dumps(info).encode()
     if path == b"/metrics":
-        return 200, "text/plain; version=0.0.4", render_metrics(stats).encode()
+        text = render_metrics(stats)
+        extra = worker.options.extra_metrics
+        if extra is not None:
+            text += extra()
+        return 200, "text/plain; version=0.0.4", text.encode()
     return 404, "text/plain", b"not found"
 
 

@@ -72,7 +72,10 @@ class WorkerOptions:
 
     Times are seconds. ``None`` for ``job_timeout`` means jobs may run forever.
     ``health_port`` ``None`` disables the HTTP health/metrics server; ``0`` picks a
-    free port (see ``Worker.health_address``).
+    free port (see ``Worker.health_address``). ``extra_metrics`` returns more
+    Prometheus text appended to ``/metrics`` (e.g. a
+    ``trioagents.observability.MetricsRecorder``'s ``render_prometheus``); it is
+    called on every scrape, synchronously, and must not block.
     """
 
     url: str = "ws://127.0.0.1:7880"
@@ -98,6 +101,7 @@ class WorkerOptions:
     max_reconnect_attempts: int = 16
     health_host: str = "127.0.0.1"
     health_port: int | None = None
+    extra_metrics: Callable[[], str] | None = None
 
     def __post_init__(self) -> None:
         if not self.url.startswith(("ws://", "wss://", "http://", "https://")):
