@@ -17,7 +17,7 @@ from hypothesis.stateful import run_state_machine_as_test
 from examples.restaurant_booking.agents import Booking, GreeterAgent
 from examples.restaurant_booking.main import DEMO, RULES, WORKFLOW, build_session
 from examples.restaurant_booking.text_chat import run_text_chat
-from trioagents.core import LLM
+from trioagents.core import LLM, ChatMessage
 from trioagents.providers import OpenAILLM, ScriptedLLM
 from trioagents.testing import OpenAIServerOptions, WorkflowMachine, open_openai_server
 from trioagents.voice import Agent, AgentSession
@@ -117,3 +117,20 @@ async def test_runs_on_an_openai_compatible_server(monkeypatch: pytest.MonkeyPat
         "agent: Welcome to Trio Bistro!",
     ]
     assert len(server.requests) == 2
+
+
+async def test_an_opening_reply_does_not_act_on_words_said_after_it_was_queued() -> None:
+    # run() right after start(): the greeting was asked for before the user spoke, so
+    # it greets; the user's words get their own reply (once) from the agent they reach.
+    session, agent = build_session()
+    async with session.start(agent, workflow=WORKFLOW):
+        await session.run(user_input="Hi, I'd like to book a table")
+        said = [
+            item.content
+            for item in session.history.items
+            if isinstance(item, ChatMessage) and item.role == "assistant"
+        ]
+    assert said == [
+        "Welcome to Trio Bistro! Would you like to book a table?",
+        "Happy to. Your name, party size and time, please?",
+    ]

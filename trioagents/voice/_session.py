@@ -254,7 +254,11 @@ class AgentSession(Generic[UserdataT]):
                 ChatMessage(role="user", content=user_input, created_at=trio.current_time())
             )
         speech = activity.new_handle("generate_reply", allow_interruptions)
-        return activity.enqueue(ReplyPlan(speech=speech), "generate_reply")
+        # The LLM sees the conversation as it is now, not as it will be when this reply
+        # reaches the front of the queue: an opening reply queued before the user spoke
+        # must not answer (and act on) words said after it was asked for.
+        plan = ReplyPlan(speech=speech, chat_ctx=activity.agent.llm_input())
+        return activity.enqueue(plan, "generate_reply")
 
     def interrupt(self, *, force: bool = False) -> None:
         """Interrupt the current and queued speeches (synchronous; see AgentActivity)."""
