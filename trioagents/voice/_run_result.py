@@ -129,6 +129,9 @@ class RunResult:
 
 
 async def collect_run(session: AgentSession[Any], user_input: str) -> RunResult:
+    # A turn-based exchange: the user speaks once the agent is done (an opening line
+    # from on_enter included), so what the agent heard does not depend on scheduling.
+    await session.wait_idle()
     events = session.subscribe()
     with events:
         speech = session.generate_reply(user_input=user_input)

@@ -276,8 +276,10 @@ class AgentSession(Generic[UserdataT]):
     async def run(self, *, user_input: str) -> RunResult:
         """Text-mode turn: record ``user_input``, reply, return the ordered events.
 
-        Returns once the session is idle again (see :meth:`wait_idle`), so a
-        handoff and the new agent's opening words are part of the result.
+        Turn-based: waits until the session is idle (an opening line from
+        ``on_enter`` included) before the user speaks, and returns once it is idle
+        again (see :meth:`wait_idle`), so a handoff and the new agent's opening words
+        are part of the result. What the agent heard never depends on scheduling.
 
         Raises the :class:`~trioagents.ProviderError` that made the reply fail, if any.
         """
