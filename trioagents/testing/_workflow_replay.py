@@ -27,6 +27,7 @@ is unmaintained). Replay keeps virtual time and real shrinking.
 from __future__ import annotations
 
 import contextlib
+import weakref
 from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field, replace
@@ -38,6 +39,7 @@ from ..core import (
     LLM,
     ChatContext,
     ChatMessage,
+    ConfigurationError,
     FunctionCall,
     FunctionCallOutput,
     LLMEvent,
@@ -55,6 +57,7 @@ from ..voice import (
     InterruptionNotAllowedError,
     SessionEvent,
     SpeechCreated,
+    Workflow,
 )
 
 __all__ = [
@@ -215,11 +218,12 @@ async def _replay(
     llm = ChaosLLM(base_llm(), lambda: type(holder[0].current_agent).__name__)
     session, agent = build(llm)
     holder.append(session)
+    workflow = _discovered_workflow(type(agent))
     events = session.subscribe()
     async with trio.open_nursery() as nursery:
         nursery.start_soon(_collect, events, log.events)
         closing_at: list[float] = []
-        async with session.start(agent):
+        async with session.start(agent, workflow=workflow):
             with trio.move_on_after(settle_bound):
                 await session.wait_idle()  # the caller hears the opening first
             for index, operation in enumerate(operations):
@@ -238,6 +242,26 @@ async def _replay(
     _check_close(log, closing_at, closed_at, close_bound)
     _check_history(session, log)
     _check_events(session, llm, log)
+
+
+# First agent class -> its discovered workflow (None: discovery failed, so the
+# session discovers, and reports, on its own). Discovery walks every tool's
+# annotations; the classes do not change between examples, so it runs once.
+_WORKFLOWS: weakref.WeakKeyDictionary[type, Workflow | None] = weakref.WeakKeyDictionary()
+
+
+def _discovered_workflow(first: type) -> Workflow | None:
+    """The workflow ``session.start(agent)`` would discover for ``first``, cached."""
+    try:
+        return _WORKFLOWS[first]
+    except KeyError:
+        pass
+    try:
+        workflow: Workflow | None = Workflow(first)
+    except ConfigurationError:  # an agent base class, or a broken graph: not cached away
+        workflow = None
+    _WORKFLOWS[first] = workflow
+    return workflow
 
 
 async def _apply(
