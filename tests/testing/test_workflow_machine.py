@@ -183,27 +183,3 @@ def test_the_silence_check_flags_output_from_an_agent_that_left() -> None:
     log = _Log()
     _check_silence(llm, [away, back], log)
     assert log.violations == []
-
-
-def test_a_disconnect_into_the_reply_counts_from_one_of_its_llm_events() -> None:
-    from trioagents.testing._workflow_machine import IntoReply, _into_reply
-    from trioagents.testing._workflow_replay import Waited
-
-    said = UserSaid("pay", ttft=1.0, token_delay=0.1)
-    after = _into_reply(said, IntoReply(events=2, seconds=0.001))
-    assert after == pytest.approx(1.201)
-    # a barge-in already cut the reply, and a wait is not busy: count from their end
-    cut = UserSaid("pay", ttft=0.3, barge_in_after=0.5)
-    assert _into_reply(cut, IntoReply(events=2, seconds=0.1)) == 0.1
-    assert _into_reply(Waited(5.0), IntoReply(events=1, seconds=1.0)) == 1.0
-    assert repr(IntoReply(2, 0.1)) == "IntoReply(events=2, seconds=0.1)"
-    # 1 ms after the second event (the tool call, then the end of the stream) the
-    # 25 s payment has started: the disconnect lands inside it
-    with pytest.raises(WorkflowViolation, match="close took"):
-        replay(
-            lambda llm: (AgentSession(llm=llm), SlowPayer()),
-            lambda: ScriptedLLM(RULES),
-            [said, Disconnected(after=after)],
-            settle_bound=60.0,
-            close_bound=20.0,
-        )

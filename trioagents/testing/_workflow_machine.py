@@ -28,7 +28,6 @@ a minimal one (printed as the rule steps).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any, ClassVar
 
 from hypothesis import strategies as st
@@ -53,31 +52,6 @@ _BARGE_IN = st.one_of(
     st.none(),
     st.sampled_from([0.0, 0.05, 0.2, 0.5, 1.0, 2.0, 3.0]),
     st.floats(min_value=0.0, max_value=3.0, allow_nan=False),
-)
-
-
-@dataclass(frozen=True, slots=True)
-class IntoReply:
-    """``seconds`` after the previous reply's ``events``-th LLM event arrived (its
-    ``ttft`` plus ``events`` token delays): where tools and transitions start, so a
-    disconnect lands inside them far more often than a delay drawn from the start
-    of the operation."""
-
-    events: int
-    seconds: float
-
-    def __repr__(self) -> str:
-        return f"IntoReply(events={self.events}, seconds={self.seconds!r})"
-
-
-# plain delays from the operation's start, or anchored just after one of its events
-_DISCONNECT_AFTER = st.one_of(
-    _BARGE_IN,
-    st.builds(
-        IntoReply,
-        st.sampled_from([1, 2, 3, 5]),
-        st.sampled_from([0.001, 0.1, 1.0]),
-    ),
 )
 
 
@@ -136,10 +110,8 @@ class WorkflowMachine(RuleBasedStateMachine):
         self.operations.append(Waited(seconds))
 
     @precondition(lambda self: not self.disconnected and bool(self.operations))
-    @rule(after=_DISCONNECT_AFTER)
-    def disconnect(self, after: float | IntoReply | None) -> None:
-        if isinstance(after, IntoReply):
-            after = _into_reply(self.operations[-1], after)
+    @rule(after=_BARGE_IN)
+    def disconnect(self, after: float | None) -> None:
         self.operations.append(Disconnected(after))
         self.disconnected = True
 
@@ -159,10 +131,3 @@ class WorkflowMachine(RuleBasedStateMachine):
     def _build_checked(self, llm: LLM) -> tuple[AgentSession[Any], Agent]:
         session, agent = self.build_session(llm)
         return session, agent
-
-
-def _into_reply(previous: Operation, into: IntoReply) -> float:
-    """The delay after ``previous`` that lands where ``into`` says in its reply."""
-    if isinstance(previous, UserSaid) and previous.barge_in_after is None:
-        return previous.ttft + into.events * previous.token_delay + into.seconds
-    return into.seconds  # a barge-in already cut the reply: count from there
