@@ -27,6 +27,7 @@ is unmaintained). Replay keeps virtual time and real shrinking.
 from __future__ import annotations
 
 import contextlib
+import weakref
 from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field, replace
@@ -38,6 +39,7 @@ from ..core import (
     LLM,
     ChatContext,
     ChatMessage,
+    ConfigurationError,
     FunctionCall,
     FunctionCallOutput,
     LLMEvent,
@@ -55,6 +57,7 @@ from ..voice import (
     InterruptionNotAllowedError,
     SessionEvent,
     SpeechCreated,
+    Workflow,
 )
 
 __all__ = [
@@ -149,7 +152,8 @@ class ChaosLLM:
         tool_choice: ToolChoice = "auto",
     ) -> AsyncIterator[AsyncIterator[LLMEvent]]:
         agent = self._current_agent()
-        await trio.sleep(self.ttft)
+        if self.ttft > 0:  # the inner LLM checkpoints; a zero sleep only costs a batch
+            await trio.sleep(self.ttft)
         if self.fail_next_request:
             self.fail_next_request = False
             raise ProviderStatusError("injected failure", provider=self.label, status=503)
@@ -165,8 +169,9 @@ class _ChaosEvents:
         return self
 
     async def __anext__(self) -> LLMEvent:
-        event = await self._events.__anext__()
-        await trio.sleep(self._llm.token_delay)
+        event = await self._events.__anext__()  # checkpoints
+        if self._llm.token_delay > 0:
+            await trio.sleep(self._llm.token_delay)
         if isinstance(event, LLMToolCall) and self._llm.corrupt_next_tool_call:
             self._llm.corrupt_next_tool_call = False
             event = replace(event, arguments="{not json")
@@ -215,29 +220,49 @@ async def _replay(
     llm = ChaosLLM(base_llm(), lambda: type(holder[0].current_agent).__name__)
     session, agent = build(llm)
     holder.append(session)
-    events = session.subscribe()
-    async with trio.open_nursery() as nursery:
-        nursery.start_soon(_collect, events, log.events)
-        closing_at: list[float] = []
-        async with session.start(agent):
-            with trio.move_on_after(settle_bound):
-                await session.wait_idle()  # the caller hears the opening first
-            for index, operation in enumerate(operations):
-                following = operations[index + 1] if index + 1 < len(operations) else None
-                settle = not (isinstance(following, Disconnected) and following.after is not None)
-                if isinstance(operation, Disconnected):
-                    await trio.sleep(operation.after or 0.0)
-                    closing_at.append(trio.current_time())
-                    session.close("participant_disconnected")
-                    await trio.sleep_forever()  # cancelled by the close
-                await _apply(session, llm, operation, log)
-                if settle:
-                    await _settle(session, settle_bound, log, operation)
-            closing_at.append(trio.current_time())
-        closed_at = trio.current_time()
+    workflow = _discovered_workflow(type(agent))
+    events = session.subscribe()  # unbounded: drained once, after the close
+    closing_at: list[float] = []
+    async with session.start(agent, workflow=workflow):
+        with trio.move_on_after(settle_bound):
+            await session.wait_idle()  # the caller hears the opening first
+        for index, operation in enumerate(operations):
+            following = operations[index + 1] if index + 1 < len(operations) else None
+            settle = not (isinstance(following, Disconnected) and following.after is not None)
+            if isinstance(operation, Disconnected):
+                await trio.sleep(operation.after or 0.0)
+                closing_at.append(trio.current_time())
+                session.close("participant_disconnected")
+                await trio.sleep_forever()  # cancelled by the close
+            await _apply(session, llm, operation, log)
+            if settle:
+                await _settle(session, settle_bound, log, operation)
+        closing_at.append(trio.current_time())
+    closed_at = trio.current_time()
+    _drain(events, log.events)
     _check_close(log, closing_at, closed_at, close_bound)
     _check_history(session, log)
     _check_events(session, llm, log)
+
+
+# First agent class -> its discovered workflow (None: discovery failed, so the
+# session discovers, and reports, on its own). Discovery walks every tool's
+# annotations; the classes do not change between examples, so it runs once.
+_WORKFLOWS: weakref.WeakKeyDictionary[type, Workflow | None] = weakref.WeakKeyDictionary()
+
+
+def _discovered_workflow(first: type) -> Workflow | None:
+    """The workflow ``session.start(agent)`` would discover for ``first``, cached."""
+    try:
+        return _WORKFLOWS[first]
+    except KeyError:
+        pass
+    try:
+        workflow: Workflow | None = Workflow(first)
+    except ConfigurationError:  # an agent base class, or a broken graph: not cached away
+        workflow = None
+    _WORKFLOWS[first] = workflow
+    return workflow
 
 
 async def _apply(
@@ -348,7 +373,12 @@ def _is_user(item: object) -> bool:
     return isinstance(item, ChatMessage) and item.role == "user"
 
 
-async def _collect(
-    events: trio.MemoryReceiveChannel[SessionEvent], out: list[SessionEvent]
-) -> None:
-    out.extend([event async for event in events])
+def _drain(events: trio.MemoryReceiveChannel[SessionEvent], out: list[SessionEvent]) -> None:
+    """Move every buffered event to ``out`` (no collector task: one less task to wake
+    on every event; the subscription's buffer is unbounded, so nothing is lost)."""
+    with events:
+        while True:
+            try:
+                out.append(events.receive_nowait())
+            except (trio.WouldBlock, trio.EndOfChannel):
+                return

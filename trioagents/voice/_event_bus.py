@@ -69,6 +69,13 @@ class StateTracker:
         self.user: UserState = "listening"
         self.agent_changed = trio.Event()
         self.user_changed = trio.Event()
+        # either changed: one event to wait on (waiting for the first of two events
+        # needs a nursery and two tasks per change, the replay hot spot)
+        self._changed = trio.Event()
+
+    def _mark_changed(self) -> None:
+        self._changed.set()
+        self._changed = trio.Event()
 
     def set_agent(self, state: AgentState) -> None:
         if state == self.agent:
@@ -77,6 +84,7 @@ class StateTracker:
         self.agent = state
         self.agent_changed.set()
         self.agent_changed = trio.Event()
+        self._mark_changed()
         self._bus.publish(event)
 
     def set_user(self, state: UserState) -> None:
@@ -86,34 +94,23 @@ class StateTracker:
         self.user = state
         self.user_changed.set()
         self.user_changed = trio.Event()
+        self._mark_changed()
         self._bus.publish(event)
 
     async def serve_away_detection(self, away_after: float) -> None:
         """Set the user ``away`` after ``away_after`` s of mutual silence; until cancelled."""
         while True:
-            agent_changed, user_changed = self.agent_changed, self.user_changed
+            changed = self._changed
             if self.agent == "listening" and self.user == "listening":
                 with trio.move_on_after(away_after) as scope:
-                    await _first(agent_changed, user_changed)
+                    await changed.wait()
                 if scope.cancelled_caught:
                     self.set_user("away")
                 continue
-            await _first(agent_changed, user_changed)
+            await changed.wait()
 
     async def wait_user_not_speaking(self) -> None:
         """Return once the user is not speaking (checkpoints even if already so)."""
         await trio.lowlevel.checkpoint()
         while self.user == "speaking":
             await self.user_changed.wait()
-
-
-async def _first(a: trio.Event, b: trio.Event) -> None:
-    """Return when either event is set (polls no clock; checkpoints)."""
-    async with trio.open_nursery() as nursery:
-
-        async def wait(event: trio.Event) -> None:
-            await event.wait()
-            nursery.cancel_scope.cancel()
-
-        nursery.start_soon(wait, a)
-        nursery.start_soon(wait, b)
