@@ -22,13 +22,19 @@ from __future__ import annotations
 import math
 import random
 from collections.abc import AsyncIterator, Mapping, Sequence
-from contextlib import asynccontextmanager
+from contextlib import asynccontextmanager, suppress
 from dataclasses import dataclass, field
 from typing import Any
 
 import trio
 
-from ..core import ConnectError, LocalProtocolError, RemoteProtocolError, TransportError
+from ..core import (
+    ConnectError,
+    LocalProtocolError,
+    RemoteProtocolError,
+    TransportError,
+    TrioAgentsError,
+)
 from ..protocol import (
     LocalTrackSubscribed,
     ParticipantsUpdated,
@@ -57,6 +63,8 @@ from ._rpc import RpcHandler
 from ._text_streams import TextStreamHandler, TextStreamWriter
 
 __all__ = ["LocalParticipant", "Room", "RoomOptions", "RoomStatistics"]
+
+_UNPUBLISH_GRACE = 2.0  # seconds for the unpublish renegotiation when a publication ends
 
 
 @dataclass(frozen=True, slots=True)
@@ -396,7 +404,11 @@ class Room:
         """Publish a microphone track fed from the yielded :class:`AudioSource`.
 
         Returns once the server allocated the track. On exit the source is
-        detached (the track sends silence until the room closes).
+        detached and the track unpublished (shielded, bounded by 2 s): its
+        transceiver goes inactive, the publisher PC is renegotiated and the other
+        participants see ``RemoteTrackUnpublished``. A connection that fails
+        during that renegotiation is left to the supervisor (it rejoins without
+        the source).
         """
         source = AudioSource(sample_rate, num_channels, queue_capacity=queue_capacity)
         connection = await self._current_connection()
@@ -406,7 +418,18 @@ class Room:
             yield source
         finally:
             self._sources.pop(source, None)
+            track = source.track
             source.attach(None)
+            await self._unpublish(track)
+
+    async def _unpublish(self, track: Any) -> None:
+        connection = self._connection
+        if track is None or connection is None:
+            return  # between joins: the next join does not re-publish the source
+        # a TrioAgentsError means the connection is going away: the supervisor's job
+        shield = trio.CancelScope(shield=True)
+        with shield, trio.move_on_after(_UNPUBLISH_GRACE), suppress(TrioAgentsError):
+            await connection.unpublish_track(track)
 
     @asynccontextmanager
     async def subscribe_audio(
