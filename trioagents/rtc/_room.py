@@ -59,8 +59,8 @@ from ._events import (
 )
 from ._participants import ParticipantRegistry, RemoteParticipant
 from ._reconnect import ReconnectPolicy
+from ._room_streams import RoomStreams
 from ._rpc import RpcHandler
-from ._text_streams import TextStreamHandler, TextStreamWriter
 
 __all__ = ["LocalParticipant", "Room", "RoomOptions", "RoomStatistics"]
 
@@ -96,7 +96,7 @@ class LocalParticipant:
     attributes: dict[str, str] = field(default_factory=dict)
 
 
-class Room:
+class Room(RoomStreams):
     """Obtain from :func:`open_room`; all methods are for the Trio thread."""
 
     def __init__(
@@ -211,7 +211,7 @@ class Room:
                 await trio.sleep(delay)
         finally:
             self._closed.set()
-            self._data.text_streams.close_all()
+            self._data.streams.close_all()
             self._events_send.close()  # ``async for event in room.events()`` ends
             self._wake()
 
@@ -351,35 +351,6 @@ class Room:
     async def perform_rpc(self, destination_identity: str, method: str, payload: str) -> str:
         """Call a peer's method; bound it with your own deadline (sent to the callee)."""
         return await self._data.rpc.perform(destination_identity, method, payload)
-
-    def register_text_stream_handler(self, topic: str, handler: TextStreamHandler) -> None:
-        self._data.text_streams.register(topic, handler)
-
-    def unregister_text_stream_handler(self, topic: str) -> None:
-        self._data.text_streams.unregister(topic)
-
-    @asynccontextmanager
-    async def open_text_stream(
-        self,
-        topic: str,
-        *,
-        attributes: Mapping[str, str] | None = None,
-        destination_identities: Sequence[str] = (),
-    ) -> AsyncIterator[TextStreamWriter]:
-        """A text stream; the trailer is sent on exit (shielded, bounded, 1 s)."""
-        writer = TextStreamWriter(self._data.send_packet, topic, destination_identities)
-        await writer.open(attributes or {})
-        try:
-            yield writer
-        finally:
-            with trio.CancelScope(shield=True), trio.move_on_after(1):
-                await writer.aclose()
-
-    async def send_text(
-        self, text: str, *, topic: str, attributes: Mapping[str, str] | None = None
-    ) -> None:
-        async with self.open_text_stream(topic, attributes=attributes) as writer:
-            await writer.write(text)
 
     # -- audio -------------------------------------------------------------------------------------
 
