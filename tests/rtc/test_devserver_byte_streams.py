@@ -9,13 +9,19 @@ import pytest
 import trio
 
 from trioagents.devserver import open_devserver
-from trioagents.rtc import ByteStreamReader, open_room
+from trioagents.rtc import ByteStreamReader, Room, open_room
 
 from .test_devserver_room import token
 
 pytestmark = pytest.mark.slow
 
 BLOB = bytes((i * 7) % 251 for i in range(40_000))  # larger than two 15 000-byte chunks
+
+
+async def send_then_fail(room: Room) -> None:
+    async with room.open_byte_stream("files", name="broken") as writer:
+        await writer.write(b"partial")
+        raise ValueError("disk")
 
 
 async def test_byte_streams_round_trip_between_two_rooms() -> None:
@@ -68,8 +74,6 @@ async def test_byte_streams_round_trip_between_two_rooms() -> None:
                 False,
             )
             with pytest.raises(ValueError, match="disk"):
-                async with user.open_byte_stream("files", name="broken") as writer:
-                    await writer.write(b"partial")
-                    raise ValueError("disk")
+                await send_then_fail(user)
             reader, chunks = await arrivals.receive()
             assert (reader.info.name, chunks, reader.aborted) == ("broken", [b"partial"], True)
