@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import trio
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from livekit.protocol import models
 
 from trioagents.rtc import ByteStreamInfo, ByteStreamReader, ByteStreamWriter
@@ -117,3 +119,57 @@ async def test_inline_abort_and_lagging_reader() -> None:
     assert (b"ab", True, None) in results
     [slow] = [r for r in results if len(r[0]) > 2 and r[0] != b"whole"]
     assert slow == (b"ab" * 256, True, None)
+
+
+_PACKET_OPS = st.lists(
+    st.tuples(
+        st.sampled_from(["text_header", "byte_header", "chunk", "trailer"]),
+        st.sampled_from(["s1", "s2"]),
+        st.binary(max_size=8),
+        st.sampled_from(["", "abort"]),
+    ),
+    max_size=30,
+)
+
+
+@settings(max_examples=50, deadline=None)
+@given(ops=_PACKET_OPS)
+async def test_any_packet_order_is_routed_without_raising(
+    ops: list[tuple[str, str, bytes, str]],
+) -> None:
+    """Invariant: headers, chunks and trailers in any order never raise; every
+    delivered stream's content is a concatenation of chunks sent after its header."""
+    streams = DataStreams()
+    results: list[bytes] = []
+
+    async def on_bytes(reader: ByteStreamReader) -> None:
+        results.append(await reader.read_all())
+
+    async def on_text(reader: TextStreamReader) -> None:
+        results.append((await reader.read_all()).encode())
+
+    streams.register_bytes("t", on_bytes)
+    streams.register("t", on_text)
+    sent = b""
+    async with trio.open_nursery() as nursery:
+        for kind, stream_id, content, reason in ops:
+            if kind.endswith("header"):
+                h = models.DataStream.Header(stream_id=stream_id, topic="t")
+                if kind == "byte_header":
+                    h.byte_header.name = "n"
+                else:
+                    h.text_header.version = 1
+                packet = models.DataPacket(stream_header=h)
+            elif kind == "chunk":
+                sent += content
+                packet = models.DataPacket(
+                    stream_chunk=models.DataStream.Chunk(stream_id=stream_id, content=content)
+                )
+            else:
+                trailer = models.DataStream.Trailer(stream_id=stream_id, reason=reason)
+                packet = models.DataPacket(stream_trailer=trailer)
+            streams.on_packet(packet, nursery)
+        streams.close_all()
+    headers = sum(1 for op in ops if op[0].endswith("header"))
+    assert len(results) == headers
+    assert sum(len(r) for r in results) <= len(sent) * 3  # text decoding may widen bytes

@@ -5,6 +5,8 @@ none counts as text, as the SDKs do) and topic pick the handler, which is starte
 in the room's nursery with a new reader. Chunks and the trailer go to the reader
 by stream id. Streams for topics without a handler, chunks of unknown streams and
 a reader that lags (its stream is aborted) are dropped and never stall the room.
+A second header with an open stream's id aborts the open one (its handler would
+otherwise wait forever).
 A header with ``inline_content`` is a whole stream in one packet.
 
 Invariant: ``on_packet`` never blocks and never raises (it runs in the room's
@@ -63,6 +65,9 @@ class DataStreams:
     def _on_header(self, packet: models.DataPacket, nursery: trio.Nursery) -> None:
         header = packet.stream_header
         sender = packet.participant_identity
+        previous = self._readers.pop(header.stream_id, None)
+        if previous is not None:  # a reused stream id: the earlier stream cannot go on
+            previous.finish(aborted=True)
         reader: StreamReaderBase[Any]
         if header.WhichOneof("content_header") == "byte_header":
             byte_handler = self._byte_handlers.get(header.topic)
