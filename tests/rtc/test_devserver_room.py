@@ -231,6 +231,9 @@ async def test_agent_session_speaks_into_the_room() -> None:
                 await back_to_listening.wait()
             # word by word as it played: growing prefixes of the text, before the final
             assert partials
-            assert all(text.startswith(p) and len(p) < len(text) for p in partials)
+            # (the last non-final update may already carry the whole text when the final
+            # is queued after it was sent: both are "heard so far")
+            assert all(text.startswith(p) for p in partials), partials
+            assert any(len(p) < len(text) for p in partials), partials
             assert states[-2:] == ["speaking", "listening"]
             nursery.cancel_scope.cancel()

@@ -27,7 +27,8 @@ from trioagents.rtc import (
 from trioagents.rtc._data import DataSequencer, decode_data_packet, user_packet
 from trioagents.rtc._participants import ParticipantRegistry
 from trioagents.rtc._rpc import RpcEndpoint
-from trioagents.rtc._text_streams import TextStreamReader, TextStreams, TextStreamWriter, split_utf8
+from trioagents.rtc._stream_router import DataStreams
+from trioagents.rtc._text_streams import TextStreamReader, TextStreamWriter, split_utf8
 
 
 def info(sid: str, version: int, *, tracks: tuple[str, ...] = (), state: int = 2, **attrs: str):  # type: ignore[no-untyped-def]
@@ -132,7 +133,7 @@ async def test_text_stream_round_trip_in_memory() -> None:
     assert len(packets) == 4
     assert all(list(p.destination_identities) == ["agent"] for p in packets)
 
-    streams = TextStreams()
+    streams = DataStreams()
     results: list[tuple[str, dict[str, str], bool]] = []
 
     async def handler(reader: TextStreamReader) -> None:

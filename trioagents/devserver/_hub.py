@@ -90,6 +90,13 @@ class SignalHub:
             if session.auto_subscribe and me.info.permission.can_subscribe:
                 session.subscribe(track)
 
+    def track_unpublished(self, publisher: ParticipantRecord, track_sid: str) -> None:
+        """Stop relaying an unpublished track to every subscriber."""
+        self.published.pop(track_sid, None)
+        self.subscribers.pop(track_sid, None)
+        for session in self.room_sessions(publisher):
+            session.unsubscribe(track_sid)
+
     def subscribed(self, subscriber: ParticipantRecord, track_sid: str) -> None:
         """The subscriber answered an offer carrying ``track_sid``: tell the publisher once."""
         track = self.published.get(track_sid)

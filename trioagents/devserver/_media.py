@@ -42,6 +42,7 @@ __all__ = [
     "RelayedTrack",
     "open_participant_media",
     "parse_candidate_init",
+    "stopped_mids",
 ]
 
 CLOSE_GRACE = 5.0
@@ -80,6 +81,25 @@ class RelayedTrack:
     source: Any  # the publisher's aiortc RemoteStreamTrack
     publisher_sid: str
     track_sid: str
+
+
+def stopped_mids(sdp: str) -> set[str]:
+    """Mids of an offer's media sections that no longer send (an unpublished track).
+
+    A section stops sending when it is ``a=inactive`` or ``a=recvonly`` (the
+    client removed its track; aiortc and browsers keep the m-line) or rejected
+    with port 0. Sections without a mid are ignored.
+    """
+    stopped: set[str] = set()
+    for section in sdp.replace("\r\n", "\n").split("\nm=")[1:]:
+        lines = [line.strip() for line in section.split("\n")]
+        fields = lines[0].split()
+        mid = next((line[6:] for line in lines if line.startswith("a=mid:")), None)
+        rejected = len(fields) > 1 and fields[1] == "0"
+        idle = "a=inactive" in lines or "a=recvonly" in lines
+        if mid and (rejected or idle):
+            stopped.add(mid)
+    return stopped
 
 
 def parse_candidate_init(text: str) -> tuple[str, str | None, int | None] | None:

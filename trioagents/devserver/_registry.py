@@ -344,6 +344,18 @@ class Registry:
                 self._on_event(ParticipantPublished(participant.room, participant))
         return info
 
+    def unpublish_track(
+        self, participant: ParticipantRecord, track_sid: str
+    ) -> models.TrackInfo | None:
+        """Remove a published track and broadcast the participant; None if unknown."""
+        track = participant.track(track_sid)
+        if track is None:
+            return None
+        participant.info.tracks.remove(track)
+        participant.bump()
+        participant.room.broadcast(participant)
+        return track
+
     def set_muted(self, participant: ParticipantRecord, track_sid: str, muted: bool) -> bool:
         track = participant.track(track_sid)
         if track is None:

@@ -40,6 +40,7 @@ from ._media import (
     PeerStateChanged,
     RelayedTrack,
     open_participant_media,
+    stopped_mids,
 )
 from ._outbox import Outbox
 from ._registry import ParticipantRecord
@@ -179,6 +180,7 @@ class SignalSession:
             sdp = await self.media.answer_publisher(request.offer.sdp)
             answer = rtc.SessionDescription(type="answer", sdp=sdp, id=request.offer.id)
             self.outbox.put(rtc.SignalResponse(answer=answer))
+            self._unpublish_stopped(request.offer.sdp)
         elif which == "answer":
             await self.media.apply_subscriber_answer(request.answer.sdp)
             if request.answer.id in (0, self._offer_id):
@@ -223,6 +225,16 @@ class SignalSession:
         info = self.hub.registry.add_track(self.participant, request)
         published = rtc.TrackPublishedResponse(cid=request.cid, track=info)
         self.outbox.put(rtc.SignalResponse(track_published=published))
+
+    def _unpublish_stopped(self, offer_sdp: str) -> None:
+        """Unpublish the tracks whose m-line the client's offer stopped sending."""
+        stopped = stopped_mids(offer_sdp)
+        for info in list(self.participant.info.tracks):
+            if info.mid and info.mid in stopped:
+                self.hub.registry.unpublish_track(self.participant, info.sid)
+                self.hub.track_unpublished(self.participant, info.sid)
+                gone = rtc.TrackUnpublishedResponse(track_sid=info.sid)
+                self.outbox.put(rtc.SignalResponse(track_unpublished=gone))
 
     def _update_subscription(self, request: rtc.UpdateSubscription) -> None:
         sids = list(request.track_sids)

@@ -3,6 +3,9 @@
 from ._audio_in import AudioStream as AudioStream
 from ._audio_out import AudioSource as AudioSource
 from ._audio_out import AudioSourceStatistics as AudioSourceStatistics
+from ._byte_streams import ByteStreamInfo as ByteStreamInfo
+from ._byte_streams import ByteStreamReader as ByteStreamReader
+from ._byte_streams import ByteStreamWriter as ByteStreamWriter
 from ._errors import JoinRefusedError as JoinRefusedError
 from ._errors import RequestRefusedError as RequestRefusedError
 from ._errors import RoomClosedError as RoomClosedError
@@ -35,6 +38,9 @@ __all__ = [
     "AudioSource",
     "AudioSourceStatistics",
     "AudioStream",
+    "ByteStreamInfo",
+    "ByteStreamReader",
+    "ByteStreamWriter",
     "ConnectionLost",
     "ConnectionResumed",
     "DataReceived",

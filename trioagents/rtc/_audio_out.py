@@ -70,6 +70,11 @@ class AudioSource:
         track.set_paused(self._paused)
         return track
 
+    @property
+    def track(self) -> PacedAudioTrack | None:
+        """The paced track currently attached (None between joins and after unpublishing)."""
+        return self._track
+
     def attach(self, track: PacedAudioTrack | None, track_sid: str = "") -> None:
         if self._track is not None:
             self._discarded += self._track.clear()

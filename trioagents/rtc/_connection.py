@@ -222,6 +222,15 @@ class RoomConnection:
         await self.negotiate_publisher()
         return info
 
+    async def unpublish_track(self, track: Any) -> None:
+        """Stop sending ``track`` and renegotiate; the server then unpublishes it.
+
+        Its transceiver goes ``inactive`` (aiortc cannot remove an m-line), which
+        is what the server reads as the track being unpublished.
+        """
+        await self.bridge.run(_remove_audio_sender, self._publisher, track)
+        await self.negotiate_publisher()
+
     async def update_subscription(self, track_sids: list[str], subscribe: bool) -> None:
         await self.send_signal(self._core.send_subscription(track_sids, subscribe))
 
@@ -299,6 +308,14 @@ async def _add_audio_sender(pc: Any, track: Any) -> None:
     transceiver = pc.addTransceiver(track, direction="sendonly")
     opus = [c for c in RTCRtpSender.getCapabilities("audio").codecs if c.name == "opus"]
     transceiver.setCodecPreferences(opus)
+
+
+async def _remove_audio_sender(pc: Any, track: Any) -> None:
+    for transceiver in pc.getTransceivers():
+        if transceiver.sender.track is track:
+            transceiver.sender.replaceTrack(None)
+            transceiver.direction = "inactive"
+    track.stop()
 
 
 async def _add_candidate(pc: Any, candidate_init: str) -> None:

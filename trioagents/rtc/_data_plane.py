@@ -1,9 +1,9 @@
-"""The room's data plane: packets in and out, routed to user data, RPC, text streams.
+"""The room's data plane: packets in and out, routed to user data, RPC, data streams.
 
 Incoming packets arrive one by one from the subscriber PC's data channels (posted
 into Trio by the connection). Malformed packets are counted and dropped: a peer's
 bad packet never ends the room. Reliable packets are numbered on the way out and
-de-duplicated on the way in (:class:`DataSequencer`). RPC requests and text-stream
+de-duplicated on the way in (:class:`DataSequencer`). RPC requests and stream
 handlers run as tasks in the room's nursery, so they end with the room.
 """
 
@@ -18,7 +18,7 @@ from ..core import RemoteProtocolError
 from ._data import DataSequencer, decode_data_packet
 from ._events import DataReceived, RoomEvent
 from ._rpc import RpcEndpoint
-from ._text_streams import TextStreams
+from ._stream_router import DataStreams
 
 __all__ = ["DataPlane"]
 
@@ -34,7 +34,7 @@ class DataPlane:
         self._nursery = nursery
         self._sequencer = DataSequencer()
         self.rpc = RpcEndpoint(self.send_packet)
-        self.text_streams = TextStreams()
+        self.streams = DataStreams()
         self.malformed = 0
 
     async def send_packet(self, packet: models.DataPacket, reliable: bool = True) -> None:
@@ -61,4 +61,4 @@ class DataPlane:
         elif kind == "rpc_response":
             self.rpc.on_response(packet.rpc_response)
         elif kind in ("stream_header", "stream_chunk", "stream_trailer"):
-            self.text_streams.on_packet(packet, self._nursery)
+            self.streams.on_packet(packet, self._nursery)

@@ -22,13 +22,19 @@ from __future__ import annotations
 import math
 import random
 from collections.abc import AsyncIterator, Mapping, Sequence
-from contextlib import asynccontextmanager
+from contextlib import asynccontextmanager, suppress
 from dataclasses import dataclass, field
 from typing import Any
 
 import trio
 
-from ..core import ConnectError, LocalProtocolError, RemoteProtocolError, TransportError
+from ..core import (
+    ConnectError,
+    LocalProtocolError,
+    RemoteProtocolError,
+    TransportError,
+    TrioAgentsError,
+)
 from ..protocol import (
     LocalTrackSubscribed,
     ParticipantsUpdated,
@@ -53,10 +59,12 @@ from ._events import (
 )
 from ._participants import ParticipantRegistry, RemoteParticipant
 from ._reconnect import ReconnectPolicy
+from ._room_streams import RoomStreams
 from ._rpc import RpcHandler
-from ._text_streams import TextStreamHandler, TextStreamWriter
 
 __all__ = ["LocalParticipant", "Room", "RoomOptions", "RoomStatistics"]
+
+_UNPUBLISH_GRACE = 2.0  # seconds for the unpublish renegotiation when a publication ends
 
 
 @dataclass(frozen=True, slots=True)
@@ -88,7 +96,7 @@ class LocalParticipant:
     attributes: dict[str, str] = field(default_factory=dict)
 
 
-class Room:
+class Room(RoomStreams):
     """Obtain from :func:`open_room`; all methods are for the Trio thread."""
 
     def __init__(
@@ -203,7 +211,7 @@ class Room:
                 await trio.sleep(delay)
         finally:
             self._closed.set()
-            self._data.text_streams.close_all()
+            self._data.streams.close_all()
             self._events_send.close()  # ``async for event in room.events()`` ends
             self._wake()
 
@@ -344,35 +352,6 @@ class Room:
         """Call a peer's method; bound it with your own deadline (sent to the callee)."""
         return await self._data.rpc.perform(destination_identity, method, payload)
 
-    def register_text_stream_handler(self, topic: str, handler: TextStreamHandler) -> None:
-        self._data.text_streams.register(topic, handler)
-
-    def unregister_text_stream_handler(self, topic: str) -> None:
-        self._data.text_streams.unregister(topic)
-
-    @asynccontextmanager
-    async def open_text_stream(
-        self,
-        topic: str,
-        *,
-        attributes: Mapping[str, str] | None = None,
-        destination_identities: Sequence[str] = (),
-    ) -> AsyncIterator[TextStreamWriter]:
-        """A text stream; the trailer is sent on exit (shielded, bounded, 1 s)."""
-        writer = TextStreamWriter(self._data.send_packet, topic, destination_identities)
-        await writer.open(attributes or {})
-        try:
-            yield writer
-        finally:
-            with trio.CancelScope(shield=True), trio.move_on_after(1):
-                await writer.aclose()
-
-    async def send_text(
-        self, text: str, *, topic: str, attributes: Mapping[str, str] | None = None
-    ) -> None:
-        async with self.open_text_stream(topic, attributes=attributes) as writer:
-            await writer.write(text)
-
     # -- audio -------------------------------------------------------------------------------------
 
     async def _publish_source(
@@ -396,7 +375,11 @@ class Room:
         """Publish a microphone track fed from the yielded :class:`AudioSource`.
 
         Returns once the server allocated the track. On exit the source is
-        detached (the track sends silence until the room closes).
+        detached and the track unpublished (shielded, bounded by 2 s): its
+        transceiver goes inactive, the publisher PC is renegotiated and the other
+        participants see ``RemoteTrackUnpublished``. A connection that fails
+        during that renegotiation is left to the supervisor (it rejoins without
+        the source).
         """
         source = AudioSource(sample_rate, num_channels, queue_capacity=queue_capacity)
         connection = await self._current_connection()
@@ -406,7 +389,18 @@ class Room:
             yield source
         finally:
             self._sources.pop(source, None)
+            track = source.track
             source.attach(None)
+            await self._unpublish(track)
+
+    async def _unpublish(self, track: Any) -> None:
+        connection = self._connection
+        if track is None or connection is None:
+            return  # between joins: the next join does not re-publish the source
+        # a TrioAgentsError means the connection is going away: the supervisor's job
+        shield = trio.CancelScope(shield=True)
+        with shield, trio.move_on_after(_UNPUBLISH_GRACE), suppress(TrioAgentsError):
+            await connection.unpublish_track(track)
 
     @asynccontextmanager
     async def subscribe_audio(

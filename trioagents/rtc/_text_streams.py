@@ -5,11 +5,12 @@ header when opened, one chunk packet per :meth:`~TextStreamWriter.write` (split
 into ≤ 15 000-byte pieces on UTF-8 boundaries), and the trailer on close, whose
 attributes are merged into the header's (how ``lk.transcription_final`` is set).
 
-Receiving: a handler registered per topic is started in the room's nursery with a
+Receiving (routing is :class:`~._stream_router.DataStreams`): a handler
+registered per topic is started in the room's nursery with a
 :class:`TextStreamReader` when a header arrives; chunks are fed to it in order.
 Readers are bounded (``_READER_BUFFER`` chunks); a reader that does not keep up
 has its stream aborted (``reader.aborted``) rather than stalling the room.
-Streams for topics without a handler are dropped (counted).
+:class:`StreamReaderBase` is shared with byte streams (``_byte_streams.py``).
 """
 
 from __future__ import annotations
@@ -17,16 +18,28 @@ from __future__ import annotations
 import uuid
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import Generic, TypeVar
 
 import trio
 from livekit.protocol import models
 
-__all__ = ["TextStreamInfo", "TextStreamReader", "TextStreamWriter", "TextStreams"]
+__all__ = [
+    "CHUNK_BYTES",
+    "SendPacket",
+    "StreamReaderBase",
+    "StreamWriterBase",
+    "TextStreamHandler",
+    "TextStreamInfo",
+    "TextStreamReader",
+    "TextStreamWriter",
+    "split_utf8",
+]
 
 CHUNK_BYTES = 15_000
 _READER_BUFFER = 256
 
 SendPacket = Callable[[models.DataPacket], Awaitable[None]]
+ChunkT = TypeVar("ChunkT")  # str for text streams, bytes for byte streams
 
 
 @dataclass(frozen=True, slots=True)
@@ -37,31 +50,41 @@ class TextStreamInfo:
     attributes: Mapping[str, str] = field(default_factory=dict)
 
 
-class TextStreamReader:
-    """Async iterator of text chunks; :meth:`read_all` joins them."""
+class StreamReaderBase(Generic[ChunkT]):
+    """A bounded queue of one incoming stream's chunks, fed by the router.
 
-    def __init__(self, info: TextStreamInfo) -> None:
-        self.info = info
+    ``__anext__`` is a checkpoint and ends the iteration when the trailer arrived
+    (or the stream was aborted: ``aborted``); it never raises otherwise.
+    """
+
+    def __init__(self) -> None:
         self.aborted = False
-        self.final_attributes: dict[str, str] = dict(info.attributes)
-        self._send, self._receive = trio.open_memory_channel[str](_READER_BUFFER)
+        self.final_attributes: dict[str, str] = {}
+        channel: tuple[trio.MemorySendChannel[ChunkT], trio.MemoryReceiveChannel[ChunkT]]
+        channel = trio.open_memory_channel(_READER_BUFFER)
+        self._send, self._receive = channel
 
-    def __aiter__(self) -> TextStreamReader:
+    def __aiter__(self) -> StreamReaderBase[ChunkT]:
         return self
 
-    async def __anext__(self) -> str:
+    async def __anext__(self) -> ChunkT:
         try:
             return await self._receive.receive()
         except (trio.EndOfChannel, trio.ClosedResourceError):
             raise StopAsyncIteration from None
 
-    async def read_all(self) -> str:
-        return "".join([chunk async for chunk in self])
+    def decode(self, content: bytes) -> ChunkT:
+        """Router side: one chunk packet's content as this stream's chunk type."""
+        raise NotImplementedError
 
-    def feed(self, text: str) -> bool:
+    def feed_content(self, content: bytes) -> bool:
+        """Router side: :meth:`feed` one chunk packet's content."""
+        return self.feed(self.decode(content))
+
+    def feed(self, chunk: ChunkT) -> bool:
         """Router side: queue a chunk; False (stream aborted) when the reader lags."""
         try:
-            self._send.send_nowait(text)
+            self._send.send_nowait(chunk)
         except trio.WouldBlock:
             self.finish(aborted=True)
             return False
@@ -74,6 +97,24 @@ class TextStreamReader:
         self.final_attributes.update(attributes or {})
         self.aborted = self.aborted or aborted
         self._send.close()
+
+
+class TextStreamReader(StreamReaderBase[str]):
+    """Async iterator of text chunks; :meth:`read_all` joins them."""
+
+    def __init__(self, info: TextStreamInfo) -> None:
+        super().__init__()
+        self.info = info
+        self.final_attributes.update(info.attributes)
+
+    def __aiter__(self) -> TextStreamReader:
+        return self
+
+    async def read_all(self) -> str:
+        return "".join([chunk async for chunk in self])
+
+    def decode(self, content: bytes) -> str:
+        return content.decode(errors="replace")  # chunks are cut on UTF-8 boundaries
 
 
 TextStreamHandler = Callable[[TextStreamReader], Awaitable[None]]
@@ -92,8 +133,12 @@ def split_utf8(text: str, limit: int = CHUNK_BYTES) -> list[bytes]:
     return pieces
 
 
-class TextStreamWriter:
-    """An open outgoing text stream; close it with :meth:`aclose` (or ``async with``)."""
+class StreamWriterBase:
+    """An open outgoing stream: header sent by the subclass's ``open``, chunks, trailer.
+
+    Every send is a checkpoint (it waits while the room rejoins, raises
+    ``RoomClosedError`` once it is closed).
+    """
 
     def __init__(self, send: SendPacket, topic: str, destinations: Sequence[str]) -> None:
         self.stream_id = str(uuid.uuid4())
@@ -103,19 +148,17 @@ class TextStreamWriter:
         self._index = 0
         self._closed = False
 
-    async def open(self, attributes: Mapping[str, str]) -> None:
-        header = models.DataStream.Header(
+    def _header(self, mime_type: str, attributes: Mapping[str, str]) -> models.DataStream.Header:
+        return models.DataStream.Header(
             stream_id=self.stream_id,
             timestamp=int(trio.current_time() * 1000),
             topic=self.topic,
-            mime_type="text/plain",
+            mime_type=mime_type,
             attributes=dict(attributes),
-            text_header=models.DataStream.TextHeader(operation_type=models.DataStream.CREATE),
         )
-        await self._packet(models.DataPacket(stream_header=header))
 
-    async def write(self, text: str) -> None:
-        for piece in split_utf8(text):
+    async def _write_pieces(self, pieces: Sequence[bytes]) -> None:
+        for piece in pieces:
             chunk = models.DataStream.Chunk(
                 stream_id=self.stream_id, chunk_index=self._index, content=piece
             )
@@ -123,7 +166,7 @@ class TextStreamWriter:
             await self._packet(models.DataPacket(stream_chunk=chunk))
 
     async def aclose(self, attributes: Mapping[str, str] | None = None, reason: str = "") -> None:
-        """Send the trailer once; later calls do nothing."""
+        """Send the trailer once (``reason`` non-empty = aborted); later calls do nothing."""
         if self._closed:
             return
         self._closed = True
@@ -137,54 +180,13 @@ class TextStreamWriter:
         await self._send(packet)
 
 
-class TextStreams:
-    """Routes incoming stream packets to readers; handlers run in ``nursery``."""
+class TextStreamWriter(StreamWriterBase):
+    """An open outgoing text stream; close it with :meth:`aclose` (or ``async with``)."""
 
-    def __init__(self) -> None:
-        self._handlers: dict[str, TextStreamHandler] = {}
-        self._readers: dict[str, TextStreamReader] = {}
-        self.dropped_streams = 0
+    async def open(self, attributes: Mapping[str, str]) -> None:
+        header = self._header("text/plain", attributes)
+        header.text_header.operation_type = models.DataStream.CREATE
+        await self._packet(models.DataPacket(stream_header=header))
 
-    def register(self, topic: str, handler: TextStreamHandler) -> None:
-        self._handlers[topic] = handler
-
-    def unregister(self, topic: str) -> None:
-        self._handlers.pop(topic, None)
-
-    def on_packet(self, packet: models.DataPacket, nursery: trio.Nursery) -> None:
-        kind = packet.WhichOneof("value")
-        if kind == "stream_header":
-            self._on_header(packet, nursery)
-        elif kind == "stream_chunk":
-            reader = self._readers.get(packet.stream_chunk.stream_id)
-            if reader is not None and not reader.feed(
-                packet.stream_chunk.content.decode(errors="replace")
-            ):
-                self._readers.pop(reader.info.stream_id, None)
-        elif kind == "stream_trailer":
-            reader = self._readers.pop(packet.stream_trailer.stream_id, None)
-            if reader is not None:
-                trailer = packet.stream_trailer
-                reader.finish(trailer.attributes, aborted=bool(trailer.reason))
-
-    def _on_header(self, packet: models.DataPacket, nursery: trio.Nursery) -> None:
-        header = packet.stream_header
-        handler = self._handlers.get(header.topic)
-        if handler is None or header.WhichOneof("content_header") == "byte_header":
-            self.dropped_streams += 1
-            return
-        info = TextStreamInfo(
-            header.stream_id, header.topic, packet.participant_identity, dict(header.attributes)
-        )
-        reader = TextStreamReader(info)
-        if header.HasField("inline_content"):
-            reader.feed(header.inline_content.decode(errors="replace"))
-            reader.finish()
-        else:
-            self._readers[header.stream_id] = reader
-        nursery.start_soon(handler, reader)
-
-    def close_all(self) -> None:
-        for reader in self._readers.values():
-            reader.finish(aborted=True)
-        self._readers.clear()
+    async def write(self, text: str) -> None:
+        await self._write_pieces(split_utf8(text))

@@ -1,0 +1,119 @@
+"""The room's data-stream methods (text and byte streams), mixed into ``Room``.
+
+Kept apart from ``_room.py`` so the room module stays about joining, media and
+the supervisor. Everything here goes through the room's :class:`~._data_plane.DataPlane`:
+sends wait while the room rejoins and raise ``RoomClosedError`` once it is over;
+handlers run in the room's nursery and end with it.
+
+Closing a stream sends its trailer shielded and bounded (``_TRAILER_GRACE``), so a
+cancelled writer still ends the stream for its readers. A byte stream left by an
+exception is closed with an abort reason (its readers see ``aborted``): a partial
+file must not look complete. Text streams keep a normal trailer (a partial
+transcript is still what was said).
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Mapping, Sequence
+from contextlib import asynccontextmanager
+
+import trio
+
+from ._byte_streams import DEFAULT_BYTE_MIME_TYPE, ByteStreamHandler, ByteStreamWriter
+from ._data_plane import DataPlane
+from ._text_streams import TextStreamHandler, TextStreamWriter
+
+__all__ = ["RoomStreams"]
+
+_TRAILER_GRACE = 1.0  # seconds to send a stream's trailer when its block is left
+
+
+class RoomStreams:
+    """Text and byte streams: handlers per topic, writers as context managers."""
+
+    _data: DataPlane
+
+    def register_text_stream_handler(self, topic: str, handler: TextStreamHandler) -> None:
+        self._data.streams.register(topic, handler)
+
+    def unregister_text_stream_handler(self, topic: str) -> None:
+        self._data.streams.unregister(topic)
+
+    def register_byte_stream_handler(self, topic: str, handler: ByteStreamHandler) -> None:
+        """``handler(reader)`` runs in the room's nursery for each byte stream on ``topic``."""
+        self._data.streams.register_bytes(topic, handler)
+
+    def unregister_byte_stream_handler(self, topic: str) -> None:
+        self._data.streams.unregister_bytes(topic)
+
+    @asynccontextmanager
+    async def open_text_stream(
+        self,
+        topic: str,
+        *,
+        attributes: Mapping[str, str] | None = None,
+        destination_identities: Sequence[str] = (),
+    ) -> AsyncIterator[TextStreamWriter]:
+        """A text stream; the trailer is sent on exit (shielded, bounded, 1 s)."""
+        writer = TextStreamWriter(self._data.send_packet, topic, destination_identities)
+        await writer.open(attributes or {})
+        try:
+            yield writer
+        finally:
+            with trio.CancelScope(shield=True), trio.move_on_after(_TRAILER_GRACE):
+                await writer.aclose()
+
+    async def send_text(
+        self, text: str, *, topic: str, attributes: Mapping[str, str] | None = None
+    ) -> None:
+        async with self.open_text_stream(topic, attributes=attributes) as writer:
+            await writer.write(text)
+
+    @asynccontextmanager
+    async def open_byte_stream(
+        self,
+        topic: str,
+        *,
+        name: str = "",
+        mime_type: str = DEFAULT_BYTE_MIME_TYPE,
+        total_length: int | None = None,
+        attributes: Mapping[str, str] | None = None,
+        destination_identities: Sequence[str] = (),
+    ) -> AsyncIterator[ByteStreamWriter]:
+        """A byte stream; the header is sent before the block, the trailer after it.
+
+        Leaving by an exception (cancellation included) sends an aborting trailer;
+        either trailer is shielded and bounded (1 s).
+        """
+        writer = ByteStreamWriter(
+            self._data.send_packet, topic, destination_identities, name=name, mime_type=mime_type
+        )
+        await writer.open(attributes or {}, total_length)
+        reason = "aborted"
+        try:
+            yield writer
+            reason = ""
+        finally:
+            with trio.CancelScope(shield=True), trio.move_on_after(_TRAILER_GRACE):
+                await writer.aclose(reason=reason)
+
+    async def send_bytes(
+        self,
+        data: bytes,
+        *,
+        topic: str,
+        name: str = "",
+        mime_type: str = DEFAULT_BYTE_MIME_TYPE,
+        attributes: Mapping[str, str] | None = None,
+        destination_identities: Sequence[str] = (),
+    ) -> None:
+        """Send ``data`` as one byte stream (header, 15 000-byte chunks, trailer)."""
+        async with self.open_byte_stream(
+            topic,
+            name=name,
+            mime_type=mime_type,
+            total_length=len(data),
+            attributes=attributes,
+            destination_identities=destination_identities,
+        ) as writer:
+            await writer.write(data)
