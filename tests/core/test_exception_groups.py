@@ -3,7 +3,7 @@ from __future__ import annotations
 import pytest
 import trio
 
-from trioagents.core import collapse_single_error, exception_leaves
+from trioagents.core import collapse_single_error, exception_leaves, is_cancellation
 
 
 async def _fail(exc: BaseException) -> None:
@@ -44,3 +44,11 @@ def test_leaves_flatten_nested_groups() -> None:
     inner = ExceptionGroup("inner", [KeyError(1), ValueError(2)])
     outer = BaseExceptionGroup("outer", [inner, TypeError(3)])
     assert [type(e) for e in exception_leaves(outer)] == [KeyError, ValueError, TypeError]
+
+
+def test_cancellation_is_recognised_inside_groups() -> None:
+    cancelled = trio.Cancelled._create()
+    assert is_cancellation(cancelled)
+    assert is_cancellation(BaseExceptionGroup("g", [cancelled]))
+    assert not is_cancellation(BaseExceptionGroup("g", [cancelled, KeyError()]))
+    assert not is_cancellation(KeyError())

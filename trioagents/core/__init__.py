@@ -37,6 +37,7 @@ from ._errors import TransportError as TransportError
 from ._errors import TrioAgentsError as TrioAgentsError
 from ._exception_groups import collapse_single_error as collapse_single_error
 from ._exception_groups import exception_leaves as exception_leaves
+from ._exception_groups import is_cancellation as is_cancellation
 from ._ids import short_id as short_id
 from ._providers import LLM as LLM
 from ._providers import STT as STT
@@ -117,6 +118,7 @@ __all__ = [
     "collapse_single_error",
     "concat_frames",
     "exception_leaves",
+    "is_cancellation",
     "short_id",
     "silence",
     "split_sentences",

@@ -15,7 +15,7 @@ from contextlib import contextmanager
 
 import trio
 
-__all__ = ["collapse_single_error", "exception_leaves"]
+__all__ = ["collapse_single_error", "exception_leaves", "is_cancellation"]
 
 
 def exception_leaves(group: BaseExceptionGroup[BaseException]) -> list[BaseException]:
@@ -36,3 +36,12 @@ def collapse_single_error() -> Iterator[None]:
         if len(real) != 1:
             raise
         raise real[0] from real[0].__cause__
+
+
+def is_cancellation(exc: BaseException) -> bool:
+    """True for ``trio.Cancelled`` and for a group made only of ``Cancelled`` leaves
+    (what a nursery raises when its scope is cancelled from outside)."""
+    if isinstance(exc, BaseExceptionGroup):
+        leaves = exception_leaves(exc)
+        return bool(leaves) and all(isinstance(leaf, trio.Cancelled) for leaf in leaves)
+    return isinstance(exc, trio.Cancelled)

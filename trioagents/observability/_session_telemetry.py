@@ -28,7 +28,7 @@ from typing import Any
 
 import trio
 
-from ..core import ChatMessage
+from ..core import ChatMessage, is_cancellation
 from ..rtc import ConnectionResumed
 from ..voice import (
     AgentHandedOff,
@@ -176,13 +176,13 @@ class SessionTelemetry:
         session.hooks.parent_scope_id = scope_id
         try:
             yield
-        except trio.Cancelled:
-            self.on_scope_ended(scope_id, "cancelled", "job_shutdown")
-            raise
-        except BaseException as exc:
-            self.on_scope_ended(scope_id, "error", type(exc).__name__)
-            if self.metrics is not None:
-                self.metrics.record_job(outcome="failed")
+        except BaseException as exc:  # re-raised: only observed here
+            if is_cancellation(exc):
+                self.on_scope_ended(scope_id, "cancelled", "job_shutdown")
+            else:
+                self.on_scope_ended(scope_id, "error", type(exc).__name__)
+                if self.metrics is not None:
+                    self.metrics.record_job(outcome="failed")
             raise
         self.on_scope_ended(scope_id, "ok")
         if self.metrics is not None:

@@ -40,7 +40,7 @@ from typing import TYPE_CHECKING, Any, Literal, Protocol, TypeAlias
 
 import trio
 
-from ..core import ChatContext, FunctionCall, short_id
+from ..core import ChatContext, FunctionCall, is_cancellation, short_id
 
 if TYPE_CHECKING:
     from ._agent import Agent
@@ -168,12 +168,12 @@ class SessionHooks:
             observer.on_scope_started(kind, scope_id, parent_id, attributes)
         try:
             yield note
-        except trio.Cancelled:
-            reason = cancel_reason() if cancel_reason is not None else "superseded"
-            self._end(scope_id, "cancelled", reason, note.attributes)
-            raise
-        except BaseException as exc:
-            self._end(scope_id, "error", type(exc).__name__, note.attributes)
+        except BaseException as exc:  # re-raised: only observed here
+            if is_cancellation(exc):
+                reason = cancel_reason() if cancel_reason is not None else "superseded"
+                self._end(scope_id, "cancelled", reason, note.attributes)
+            else:
+                self._end(scope_id, "error", type(exc).__name__, note.attributes)
             raise
         else:
             self._end(scope_id, note.outcome or "ok", note.reason, note.attributes)
