@@ -23,7 +23,6 @@ nothing noticeable.
 from __future__ import annotations
 
 from collections.abc import Callable
-from types import TracebackType
 from typing import Any, TypeVar
 
 import trio
@@ -38,6 +37,7 @@ from ._journal import (
     encode_entry,
     encode_tool_result,
 )
+from ._store import ClosingStore
 
 __all__ = ["RedisJournalStore"]
 
@@ -67,7 +67,7 @@ return redis.call('HGET', KEYS[1], ARGV[1])
 """
 
 
-class RedisJournalStore:
+class RedisJournalStore(ClosingStore):
     """A :class:`JournalStore` on a Redis server shared by the workers.
 
     Build with :meth:`from_url` (``redis://127.0.0.1:6379/0``) or wrap an existing
@@ -92,17 +92,6 @@ class RedisJournalStore:
                 "RedisJournalStore needs redis-py: pip install 'trioagents[redis]'"
             ) from exc
         return cls(redis.Redis.from_url(url), prefix=prefix)
-
-    async def __aenter__(self) -> RedisJournalStore:
-        return self
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        await self.aclose()
 
     async def aclose(self) -> None:
         """Close the client's connections (shielded, bounded)."""

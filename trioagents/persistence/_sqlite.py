@@ -30,6 +30,7 @@ from ._journal import (
     encode_entry,
     encode_tool_result,
 )
+from ._store import ClosingStore
 
 __all__ = ["SqliteJournalStore"]
 
@@ -52,7 +53,7 @@ CREATE TABLE IF NOT EXISTS journal_tool_results (
 """
 
 
-class SqliteJournalStore:
+class SqliteJournalStore(ClosingStore):
     """A :class:`JournalStore` in one SQLite file (or ``":memory:"``).
 
     Construct with :meth:`open` (``async with await SqliteJournalStore.open(path)``
@@ -86,17 +87,6 @@ class SqliteJournalStore:
         except sqlite3.Error as exc:
             raise JournalStoreError("could not open the SQLite journal", backend="sqlite") from exc
         return cls(connection)
-
-    async def __aenter__(self) -> SqliteJournalStore:
-        return self
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        await self.aclose()
 
     async def aclose(self) -> None:
         """Close the connection; shielded, waits at most a few seconds for a running call."""

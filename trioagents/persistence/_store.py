@@ -20,11 +20,12 @@ never "maybe committed". Backend failures raise :class:`JournalStoreError`.
 
 from __future__ import annotations
 
-from typing import Protocol
+from types import TracebackType
+from typing import Protocol, Self
 
 from ._journal import JournalEntry, ToolResult
 
-__all__ = ["JournalStore"]
+__all__ = ["ClosingStore", "JournalStore"]
 
 
 class JournalStore(Protocol):
@@ -45,3 +46,21 @@ class JournalStore(Protocol):
     async def delete(self, session_key: str) -> None: ...
 
     async def aclose(self) -> None: ...
+
+
+class ClosingStore:
+    """``async with store:`` closes it on exit; subclasses implement :meth:`aclose`."""
+
+    async def aclose(self) -> None:
+        raise NotImplementedError
+
+    async def __aenter__(self) -> Self:
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.aclose()
