@@ -35,7 +35,6 @@ from trioagents.persistence import (
     restore_agent,
 )
 from trioagents.providers import ScriptedLLM
-from trioagents.rtc import TextStreamReader
 from trioagents.voice import AgentHandedOff, AgentSession, ConversationItemAdded, SessionEvent
 from trioagents.worker import JobContext
 
@@ -94,14 +93,8 @@ async def entrypoint(ctx: JobContext) -> None:
         session.tool_call_guard = counting_guard(
             observer.guard, counter, os.environ.get("RESUME_HANG_AFTER", "")
         )
-        inbox_send, inbox = trio.open_memory_channel[str](16)
-
-        async def on_chat(reader: TextStreamReader) -> None:
-            await inbox_send.send(await reader.read_all())
-
-        room.register_text_stream_handler("lk.chat", on_chat)
         events = session.subscribe()
-        async with trio.open_nursery() as nursery:
+        async with room.text_streams("lk.chat") as inbox, trio.open_nursery() as nursery:
             nursery.start_soon(_forward, room, events)
             workflow = None if journal.restored is not None else WORKFLOW
             resumed = journal.restored is not None
@@ -110,8 +103,8 @@ async def entrypoint(ctx: JobContext) -> None:
                 last = said[-1] if said else ""
                 state = "resumed" if resumed else "new"
                 await room.send_text(f"ready {state} {agent.name} last={last}", topic="test.reply")
-                async for text in inbox:
-                    await session.run(user_input=text)
+                async for reader in inbox:
+                    await session.run(user_input=await reader.read_all())
 
 
 async def _forward(room: Any, events: trio.MemoryReceiveChannel[SessionEvent]) -> None:

@@ -73,20 +73,19 @@ async def worker_process(server: DevServer, env: dict[str, str]) -> AsyncIterato
 
 
 class Caller:
-    def __init__(self, room: Room) -> None:
-        self.room = room
-        self._send, self._replies = trio.open_memory_channel[str](100)
-        self.transcript: list[str] = []
-        room.register_text_stream_handler("test.reply", self._on_reply)
+    """Reads ``test.reply`` streams in the order the agent sent them."""
 
-    async def _on_reply(self, reader: TextStreamReader) -> None:
-        await self._send.send(await reader.read_all())
+    def __init__(self, room: Room, replies: trio.MemoryReceiveChannel[TextStreamReader]) -> None:
+        self.room = room
+        self._replies = replies
+        self.transcript: list[str] = []
 
     async def say(self, text: str) -> None:
         await self.room.send_text(text, topic="lk.chat")
 
     async def wait_for(self, fragment: str) -> str:
-        async for reply in self._replies:
+        async for reader in self._replies:
+            reply = await reader.read_all()
             self.transcript.append(reply)
             if fragment in reply:
                 return reply
@@ -139,8 +138,12 @@ async def run_kill_and_resume(tmp_path: Path, store_spec: str, store: JournalSto
     ):
         grants = VideoGrants(room_join=True, room=ROOM)
         token = mint_token(server.api_key, server.api_secret, identity=CALLER, video=grants)
-        async with open_room(server.url, token) as room, trio.open_nursery() as nursery:
-            caller = Caller(room)
+        async with (
+            open_room(server.url, token) as room,
+            room.text_streams("test.reply") as replies,
+            trio.open_nursery() as nursery,
+        ):
+            caller = Caller(room, replies)
             hang = {**env, "RESUME_HANG_AFTER": "record_details"}
             async with worker_process(server, hang) as a:
                 while server.statistics().workers == 0:  # noqa: ASYNC110 - another process

@@ -24,6 +24,7 @@ from trioagents.rtc import (
     Room,
     RoomOptions,
     RpcInvocation,
+    TextStreamReader,
     open_room,
 )
 
@@ -111,6 +112,36 @@ async def test_media_both_ways_data_and_rpc_between_two_rooms() -> None:
             await agent.set_attributes({"lk.agent.state": "speaking"})
             while user.remote_participants["agent"].attributes.get("lk.agent.state") != "speaking":
                 await user.wait_state_changed()
+
+
+async def test_text_streams_of_a_topic_arrive_in_the_order_they_were_opened() -> None:
+    """Chat lines sent back to back, and two interleaved streams, read in send order."""
+    with trio.fail_after(20):
+        async with (
+            open_devserver() as server,
+            open_room(server.url, token(server, "agent")) as agent,
+            open_room(server.url, token(server, "user")) as user,
+            agent.text_streams("lk.chat") as lines,
+        ):
+            with pytest.raises(ValueError, match="already being read"):
+                agent.register_text_stream_handler("lk.chat", _ignore_stream)
+            sent = [f"line {i}" for i in range(20)]
+            for line in sent:
+                await user.send_text(line, topic="lk.chat")
+            async with (
+                user.open_text_stream("lk.chat") as first,
+                user.open_text_stream("lk.chat") as second,
+            ):
+                await second.write("second, written first")
+                await first.write("first, written second")
+            got = []
+            async for reader in lines:
+                assert reader.info.sender_identity == "user"
+                got.append(await reader.read_all())
+                if len(got) == len(sent) + 2:
+                    break
+            assert got == [*sent, "first, written second", "second, written first"]
+            assert agent.statistics().dropped_streams == 0
 
 
 async def test_signal_drop_rejoins_with_tracks_reestablished() -> None:
@@ -237,3 +268,7 @@ async def test_agent_session_speaks_into_the_room() -> None:
             assert any(len(p) < len(text) for p in partials), partials
             assert states[-2:] == ["speaking", "listening"]
             nursery.cancel_scope.cancel()
+
+
+async def _ignore_stream(reader: TextStreamReader) -> None:
+    await reader.read_all()

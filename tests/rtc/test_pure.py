@@ -221,3 +221,66 @@ async def test_audio_stream_drops_when_consumer_is_slow() -> None:
     assert len(got) == 2
     assert (stream.received, stream.dropped) == (2, 4)
     assert got[0].sample_rate == 16000
+
+
+def _text_stream_packets(stream_id: str, topic: str, text: str) -> list[models.DataPacket]:
+    header = models.DataStream.Header(stream_id=stream_id, topic=topic)
+    chunk = models.DataStream.Chunk(stream_id=stream_id, content=text.encode())
+    trailer = models.DataStream.Trailer(stream_id=stream_id)
+    return [
+        models.DataPacket(participant_identity="user", stream_header=header),
+        models.DataPacket(participant_identity="user", stream_chunk=chunk),
+        models.DataPacket(participant_identity="user", stream_trailer=trailer),
+    ]
+
+
+@given(st.lists(st.text(max_size=20), min_size=1, max_size=12), st.randoms())
+async def test_queued_topic_yields_streams_in_header_order(
+    lines: list[str], rnd: random.Random
+) -> None:
+    """Streams interleaved on the wire still come out in the order they were opened."""
+    streams = DataStreams()
+    send, receive = trio.open_memory_channel[TextStreamReader](len(lines))
+    streams.register_queue("lk.chat", send)
+    per_stream = [_text_stream_packets(f"s{i}", "lk.chat", line) for i, line in enumerate(lines)]
+    # a random interleaving that keeps each stream's own packets in order
+    wire: list[models.DataPacket] = []
+    cursors = [0] * len(per_stream)
+    while len(wire) < 3 * len(lines):
+        choices = [i for i, c in enumerate(cursors) if c < 3]
+        i = rnd.choice(choices)
+        wire.append(per_stream[i][cursors[i]])
+        cursors[i] += 1
+    opened = [p.stream_header.stream_id for p in wire if p.WhichOneof("value") == "stream_header"]
+    async with trio.open_nursery() as nursery:
+        for packet in wire:
+            streams.on_packet(packet, nursery)
+    send.close()
+    got = [(reader.info.stream_id, await reader.read_all()) async for reader in receive]
+    assert [stream_id for stream_id, _ in got] == opened
+    assert dict(got) == {f"s{i}": line for i, line in enumerate(lines)}
+
+
+async def test_full_queue_drops_new_streams_and_one_topic_one_consumer() -> None:
+    streams = DataStreams()
+    send, receive = trio.open_memory_channel[TextStreamReader](1)
+    streams.register_queue("lk.chat", send)
+    with pytest.raises(ValueError, match="already being read"):
+        streams.register("lk.chat", _ignore_stream)
+    with pytest.raises(ValueError, match="already being read"):
+        streams.register_queue("lk.chat", send)
+    async with trio.open_nursery() as nursery:
+        for packet in _text_stream_packets("a", "lk.chat", "first"):
+            streams.on_packet(packet, nursery)
+        for packet in _text_stream_packets("b", "lk.chat", "second"):  # queue full
+            streams.on_packet(packet, nursery)
+    assert streams.dropped_streams == 1
+    assert await receive.receive_nowait().read_all() == "first"
+    streams.unregister_queue("lk.chat")
+    streams.register("lk.chat", _ignore_stream)  # free again
+    with pytest.raises(ValueError, match="already has a text stream handler"):
+        streams.register_queue("lk.chat", send)
+
+
+async def _ignore_stream(reader: TextStreamReader) -> None:
+    await reader.read_all()

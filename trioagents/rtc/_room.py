@@ -87,6 +87,7 @@ class RoomStatistics:
     malformed_packets: int
     audio_frames_discarded: int  # received on tracks nobody subscribed to
     rtt_ms: int | None
+    dropped_streams: int = 0  # data streams nobody handled, or a full ``text_streams`` queue
 
 
 @dataclass(slots=True)
@@ -157,6 +158,7 @@ class Room(RoomStreams):
             self._data.malformed,
             self._remote_audio.frames_discarded,
             rtt,
+            self._data.streams.dropped_streams,
         )
 
     def _emit(self, event: RoomEvent) -> None:

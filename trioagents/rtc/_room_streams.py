@@ -21,7 +21,7 @@ import trio
 
 from ._byte_streams import DEFAULT_BYTE_MIME_TYPE, ByteStreamHandler, ByteStreamWriter
 from ._data_plane import DataPlane
-from ._text_streams import TextStreamHandler, TextStreamWriter
+from ._text_streams import TextStreamHandler, TextStreamReader, TextStreamWriter
 
 __all__ = ["RoomStreams"]
 
@@ -38,6 +38,29 @@ class RoomStreams:
 
     def unregister_text_stream_handler(self, topic: str) -> None:
         self._data.streams.unregister(topic)
+
+    @asynccontextmanager
+    async def text_streams(
+        self, topic: str, *, max_pending: int = 64
+    ) -> AsyncIterator[trio.MemoryReceiveChannel[TextStreamReader]]:
+        """The text streams on ``topic``, in the order their senders opened them.
+
+        Use this instead of a handler when order matters (chat lines, commands):
+        handler tasks started together run in no fixed order. Up to ``max_pending``
+        streams wait for the iterating task; beyond that a new stream is dropped
+        (``Room.statistics().dropped_streams``) rather than stalling the room.
+        Only one handler or queue per topic: a second raises ``ValueError``.
+        """
+        if max_pending < 1:
+            raise ValueError("max_pending must be at least 1")
+        send, receive = trio.open_memory_channel[TextStreamReader](max_pending)
+        self._data.streams.register_queue(topic, send)
+        try:
+            async with receive:
+                yield receive
+        finally:
+            self._data.streams.unregister_queue(topic)
+            send.close()
 
     def register_byte_stream_handler(self, topic: str, handler: ByteStreamHandler) -> None:
         """``handler(reader)`` runs in the room's nursery for each byte stream on ``topic``."""

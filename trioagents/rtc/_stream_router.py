@@ -9,6 +9,13 @@ A second header with an open stream's id aborts the open one (its handler would
 otherwise wait forever).
 A header with ``inline_content`` is a whole stream in one packet.
 
+A topic can instead be *queued* (``register_queue``): its readers go, in the order
+their headers arrived, into a bounded channel the application iterates, so the
+streams of one topic are read in the order they were sent. Handlers started per
+stream give no such order: Trio deliberately varies the order in which tasks made
+runnable together first run. A full queue drops the new stream (counted in
+``dropped_streams``) instead of stalling the room.
+
 Invariant: ``on_packet`` never blocks and never raises (it runs in the room's
 data callback); everything a stream does happens in its handler's task.
 """
@@ -32,14 +39,30 @@ class DataStreams:
     def __init__(self) -> None:
         self._text_handlers: dict[str, TextStreamHandler] = {}
         self._byte_handlers: dict[str, ByteStreamHandler] = {}
+        self._text_queues: dict[str, trio.MemorySendChannel[TextStreamReader]] = {}
         self._readers: dict[str, StreamReaderBase[Any]] = {}
         self.dropped_streams = 0
 
     def register(self, topic: str, handler: TextStreamHandler) -> None:
+        self._check_not_queued(topic)
         self._text_handlers[topic] = handler
 
     def unregister(self, topic: str) -> None:
         self._text_handlers.pop(topic, None)
+
+    def register_queue(self, topic: str, queue: trio.MemorySendChannel[TextStreamReader]) -> None:
+        """``topic``'s text streams go into ``queue`` in arrival order (see the module doc)."""
+        self._check_not_queued(topic)
+        if topic in self._text_handlers:
+            raise ValueError(f"topic {topic!r} already has a text stream handler")
+        self._text_queues[topic] = queue
+
+    def unregister_queue(self, topic: str) -> None:
+        self._text_queues.pop(topic, None)
+
+    def _check_not_queued(self, topic: str) -> None:
+        if topic in self._text_queues:
+            raise ValueError(f"topic {topic!r} is already being read as a queue")
 
     def register_bytes(self, topic: str, handler: ByteStreamHandler) -> None:
         self._byte_handlers[topic] = handler
@@ -77,18 +100,31 @@ class DataStreams:
             reader = byte_reader = ByteStreamReader(byte_stream_info(header, sender))
             nursery.start_soon(byte_handler, byte_reader)
         else:
-            text_handler = self._text_handlers.get(header.topic)
-            if text_handler is None:
-                self.dropped_streams += 1
-                return
             info = TextStreamInfo(header.stream_id, header.topic, sender, dict(header.attributes))
             reader = text_reader = TextStreamReader(info)
-            nursery.start_soon(text_handler, text_reader)
+            if not self._deliver_text(text_reader, nursery):
+                self.dropped_streams += 1
+                return
         if header.HasField("inline_content"):
             reader.feed_content(header.inline_content)
             reader.finish()
         else:
             self._readers[header.stream_id] = reader
+
+    def _deliver_text(self, reader: TextStreamReader, nursery: trio.Nursery) -> bool:
+        topic = reader.info.topic
+        queue = self._text_queues.get(topic)
+        if queue is not None:
+            try:
+                queue.send_nowait(reader)
+            except (trio.WouldBlock, trio.BrokenResourceError, trio.ClosedResourceError):
+                return False
+            return True
+        handler = self._text_handlers.get(topic)
+        if handler is None:
+            return False
+        nursery.start_soon(handler, reader)
+        return True
 
     def close_all(self) -> None:
         for reader in self._readers.values():
