@@ -272,3 +272,80 @@ async def test_agent_session_speaks_into_the_room() -> None:
 
 async def _ignore_stream(reader: TextStreamReader) -> None:
     await reader.read_all()
+
+
+async def test_room_io_turns_the_linked_participants_chat_lines_into_turns() -> None:
+    """lk.chat from the linked user, in order, interrupting; others' lines are not turns."""
+    from trioagents.core import ChatMessage
+    from trioagents.providers import Rule, ScriptedLLM
+    from trioagents.roomio import TextInputEvent, open_room_io
+    from trioagents.testing import FakeTTS
+    from trioagents.voice import Agent, AgentSession, ConversationItemAdded
+
+    llm = ScriptedLLM([Rule("long", "a long answer " * 20)], default="ok")
+    with trio.fail_after(20):
+        async with (
+            open_devserver() as server,
+            open_room(server.url, token(server, "user")) as user,
+            open_room(server.url, token(server, "other")) as other,
+            speaking(user, 440.0),  # the user is linked by its microphone track
+            open_room(server.url, token(server, "agent")) as room,
+        ):
+            session: AgentSession[None] = AgentSession(llm=llm, tts=FakeTTS())
+            events = session.subscribe()
+            async with (
+                open_room_io(room, session) as io,
+                session.start(
+                    Agent(instructions="test"),
+                    audio_output=io.audio_output,
+                    text_output=io.text_output,
+                ),
+            ):
+                await other.send_text("not my agent", topic="lk.chat")
+                async with user.text_streams("lk.transcription") as transcripts:
+                    await user.send_text("tell me something long", topic="lk.chat")
+                    async for reader in transcripts:  # the answer is being heard
+                        if (await reader.read_all()).startswith("a long answer a long"):
+                            break
+                await user.send_text("never mind", topic="lk.chat")
+                said: list[ChatMessage] = []
+                async for event in events:
+                    item = event.item if isinstance(event, ConversationItemAdded) else None
+                    if isinstance(item, ChatMessage):
+                        said.append(item)
+                        if item.role == "assistant" and item.content == "ok":
+                            break
+            users = [m.content for m in said if m.role == "user"]
+            assert users == ["tell me something long", "never mind"]
+            long_answer = [m for m in said if m.content.startswith("a long answer")]
+            assert len(long_answer) == 1
+            assert long_answer[0].interrupted  # cut by the second line
+            assert len(long_answer[0].content) < len("a long answer " * 20)
+
+    lines: list[TextInputEvent] = []
+    ten = trio.Event()
+
+    async def collect(session: AgentSession[None], event: TextInputEvent) -> None:
+        lines.append(event)
+        if len(lines) == 10:
+            ten.set()
+        await trio.lowlevel.checkpoint()
+
+    with trio.fail_after(20):
+        async with (
+            open_devserver() as server,
+            open_room(server.url, token(server, "user")) as user,
+            speaking(user, 440.0),
+            open_room(server.url, token(server, "agent")) as room,
+        ):
+            session = AgentSession(llm=llm, tts=FakeTTS())
+            async with open_room_io(room, session, text_input=collect):
+                for i in range(10):
+                    await user.send_text(f"line {i}", topic="lk.chat")
+                await ten.wait()
+            assert [e.text for e in lines] == [f"line {i}" for i in range(10)]
+            assert {e.participant_identity for e in lines} == {"user"}
+            room.register_text_stream_handler("lk.chat", _ignore_stream)  # free again
+            with pytest.raises(ValueError, match="already has a text stream handler"):
+                async with open_room_io(room, session):
+                    pass

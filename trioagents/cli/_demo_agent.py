@@ -9,8 +9,9 @@ lines, and ``WORKFLOW``, the workflow to start the session with.
 a session from the factory, adds the demo's speech providers, links the session
 to the caller through room IO and keeps it running until the caller leaves.
 When the agent has no STT, the caller's ``lk.chat`` text streams become user
-turns (``generate_reply(user_input=...)``). The session's events go to the
-reporter. Returning normally makes the job succeed; any error fails it.
+turns through room IO's text input (as in LiveKit: interrupt, then reply).
+The session's events go to the reporter. Returning normally makes the job
+succeed; any error fails it.
 """
 
 from __future__ import annotations
@@ -26,7 +27,7 @@ import trio
 
 from ..core import ConfigurationError
 from ..roomio import open_room_io
-from ..rtc import Room, TextStreamReader
+from ..rtc import Room
 from ..voice import AgentSession, SessionEvent, TurnMetricsCollected
 from ..worker import JobContext
 from ._demo_pipeline import AgentPipeline
@@ -103,8 +104,6 @@ async def _run_agent(
     events = session.subscribe()
     async with trio.open_nursery() as nursery:
         nursery.start_soon(_report_events, events, reporter)
-        if pipeline.stt is None:
-            room.register_text_stream_handler("lk.chat", _chat_handler(session))
         async with open_room_io(room, session, output_sample_rate=pipeline.tts.sample_rate) as io:
             audio_input = io.audio_input if pipeline.stt is not None else None
             async with session.start(
@@ -115,15 +114,6 @@ async def _run_agent(
                 workflow=spec.workflow,
             ):
                 await _wait_until_gone(room, io.linked_identity)
-
-
-def _chat_handler(session: AgentSession[Any]) -> Callable[[TextStreamReader], Awaitable[None]]:
-    async def on_chat(reader: TextStreamReader) -> None:
-        text = (await reader.read_all()).strip()
-        if text:
-            session.generate_reply(user_input=text)
-
-    return on_chat
 
 
 async def _report_events(

@@ -1,6 +1,7 @@
 """Layer 6: the voice session in a LiveKit room.
 
 Room audio in → the session's VAD/STT; the session's speech → a published track;
+``lk.chat`` text from the linked participant → user turns;
 transcriptions out as ``lk.transcription`` text streams; the agent state mirrored in
 the ``lk.agent.state`` attribute. Kept out of ``trioagents.voice`` so that importing
 the voice layer does not load aiortc and PyAV.
@@ -8,6 +9,9 @@ the voice layer does not load aiortc and PyAV.
 
 from ._room_io import RoomAudioOutput as RoomAudioOutput
 from ._room_io import RoomIO as RoomIO
+from ._room_io import TextInputCallback as TextInputCallback
+from ._room_io import TextInputEvent as TextInputEvent
+from ._room_io import default_text_input as default_text_input
 from ._room_io import open_room_audio_input as open_room_audio_input
 from ._room_io import open_room_io as open_room_io
 from ._text_output import RoomTextOutput as RoomTextOutput
@@ -16,6 +20,9 @@ __all__ = [
     "RoomAudioOutput",
     "RoomIO",
     "RoomTextOutput",
+    "TextInputCallback",
+    "TextInputEvent",
+    "default_text_input",
     "open_room_audio_input",
     "open_room_io",
 ]

@@ -20,6 +20,14 @@
   session was started without it, each assistant message is sent once when it is
   committed (already truncated to what was heard).
 
+* Text input (``text_input``, on by default, as in LiveKit's RoomIO): each
+  ``lk.chat`` text stream from the linked participant, in the order they were
+  sent, becomes a user turn: the current speech is interrupted (unless it does not
+  allow interruptions: the reply then waits its turn) and a reply is generated for
+  the text. Pass a :data:`TextInputCallback` to do something else with the lines,
+  or ``False`` to leave the ``lk.chat`` topic to your own handler (a topic has one
+  reader: registering both raises ``ValueError``).
+
 The forwarder runs in the block's nursery; the room's own supervisor keeps the
 conversation going across reconnects (the session never sees the drop beyond a
 short gap of input audio).
@@ -28,7 +36,7 @@ short gap of input audio).
 from __future__ import annotations
 
 import contextlib
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, TypeGuard
@@ -37,10 +45,11 @@ import trio
 from livekit.protocol import models
 
 from ..core import AudioFrame, ChatMessage, TrioAgentsError
-from ..rtc import AudioSource, AudioStream, Room
+from ..rtc import AudioSource, AudioStream, Room, TextStreamReader
 from ..voice import (
     AgentStateChanged,
     ConversationItemAdded,
+    InterruptionNotAllowedError,
     PlaybackFinished,
     UserInputTranscribed,
 )
@@ -49,9 +58,18 @@ from ._text_output import RoomTextOutput
 if TYPE_CHECKING:
     from ..voice import AgentSession
 
-__all__ = ["RoomAudioOutput", "RoomIO", "open_room_audio_input", "open_room_io"]
+__all__ = [
+    "RoomAudioOutput",
+    "RoomIO",
+    "TextInputCallback",
+    "TextInputEvent",
+    "default_text_input",
+    "open_room_audio_input",
+    "open_room_io",
+]
 
 TOPIC_TRANSCRIPTION = "lk.transcription"
+TOPIC_CHAT = "lk.chat"
 STATE_ATTRIBUTE = "lk.agent.state"
 _LINKABLE_KINDS = (
     models.ParticipantInfo.STANDARD,
@@ -159,6 +177,26 @@ class RoomIO:
     text_output: RoomTextOutput
 
 
+@dataclass(frozen=True, slots=True)
+class TextInputEvent:
+    """One ``lk.chat`` line from the linked participant."""
+
+    text: str
+    participant_identity: str
+
+
+TextInputCallback = Callable[["AgentSession[Any]", TextInputEvent], Awaitable[None]]
+"""Called for each line, one at a time, in the order the lines were sent."""
+
+
+async def default_text_input(session: AgentSession[Any], event: TextInputEvent) -> None:
+    """LiveKit's default: interrupt the agent, then reply to the line."""
+    await trio.lowlevel.checkpoint()
+    with contextlib.suppress(InterruptionNotAllowedError):  # the reply queues behind it
+        session.interrupt()
+    session.generate_reply(user_input=event.text)
+
+
 @asynccontextmanager
 async def open_room_io(
     room: Room,
@@ -168,10 +206,12 @@ async def open_room_io(
     input_sample_rate: int = 24000,
     output_sample_rate: int = 24000,
     track_name: str = "roomio_audio",
+    text_input: bool | TextInputCallback = True,
 ) -> AsyncIterator[RoomIO]:
     """Link ``session`` to ``room`` for the block (see the module docstring)."""
     events = session.subscribe()
     async with (
+        _chat_lines(room, enabled=text_input is not False) as lines,
         open_room_audio_input(
             room, participant_identity=participant_identity, sample_rate=input_sample_rate
         ) as audio_input,
@@ -184,10 +224,43 @@ async def open_room_io(
         forwarder = _SessionForwarder(room, identity, audio_input.track_sid, text_output)
         nursery.start_soon(forwarder.run, events)
         nursery.start_soon(text_output.serve, room, lambda: source.track_sid)
+        if lines is not None:
+            callback = default_text_input if text_input is True else text_input
+            assert callback is not False
+            nursery.start_soon(_serve_text_input, lines, session, identity, callback)
         try:
             yield RoomIO(audio_input, RoomAudioOutput(source), identity, source, text_output)
         finally:
             nursery.cancel_scope.cancel()
+
+
+@asynccontextmanager
+async def _chat_lines(
+    room: Room, *, enabled: bool
+) -> AsyncIterator[trio.MemoryReceiveChannel[TextStreamReader] | None]:
+    """``lk.chat`` read as a queue (registered before any task starts: a topic that
+    already has a handler raises ``ValueError`` here, not inside a nursery)."""
+    if not enabled:
+        yield None
+        return
+    async with room.text_streams(TOPIC_CHAT) as lines:
+        yield lines
+
+
+async def _serve_text_input(
+    lines: trio.MemoryReceiveChannel[TextStreamReader],
+    session: AgentSession[Any],
+    identity: str,
+    callback: TextInputCallback,
+) -> None:
+    """Lines of the linked participant, in order; others' lines and aborted streams
+    are read and dropped (a half-sent line is not a turn)."""
+    async for reader in lines:
+        text = await reader.read_all()
+        sender = reader.info.sender_identity
+        if sender != identity or reader.aborted or not text.strip():
+            continue
+        await callback(session, TextInputEvent(text, sender))
 
 
 class _SessionForwarder:
