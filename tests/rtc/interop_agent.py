@@ -32,6 +32,32 @@ async def user_track(room: Room) -> str:
         await room.wait_state_changed()
 
 
+async def hear_user(room: Room, result: dict[str, object]) -> np.ndarray:
+    """One second of the user's loud audio, following the user's current track.
+
+    A subscription ends when its track is unpublished: the Rust SDK republishes
+    (new sids) when it reconnects, which a loaded machine can provoke. Each ended
+    subscription is counted in ``result["track_changes"]`` with the room's joins.
+    """
+    chunks: list[np.ndarray] = []
+    ended: list[dict[str, object]] = []
+    result["track_changes"] = ended
+    while sum(map(len, chunks)) < 48000:
+        sid = await user_track(room)
+        if ended and ended[-1]["sid"] == sid:
+            raise RuntimeError(f"the subscription to {sid} ended while it was still published")
+        async with room.subscribe_audio(sid, sample_rate=48000) as stream:
+            async for frame in stream:
+                if np.abs(frame.data).max() > 1000:
+                    chunks.append(frame.data[:, 0])
+                if sum(map(len, chunks)) >= 48000:
+                    break
+            else:
+                heard = sum(map(len, chunks))
+                ended.append({"sid": sid, "heard": heard, "joins": room.statistics().joins})
+    return np.concatenate(chunks)
+
+
 async def call(url: str, token: str, result: dict[str, object]) -> None:
     async with open_room(url, token) as room, room.publish_audio() as source:
         result["connected"] = True
@@ -46,15 +72,7 @@ async def call(url: str, token: str, result: dict[str, object]) -> None:
 
             nursery.start_soon(speak)
             await room.set_attributes({"lk.agent.state": "speaking"})
-            sid = await user_track(room)
-            chunks: list[np.ndarray] = []
-            async with room.subscribe_audio(sid, sample_rate=48000) as stream:
-                async for frame in stream:
-                    if np.abs(frame.data).max() > 1000:
-                        chunks.append(frame.data[:, 0])
-                    if sum(map(len, chunks)) >= 48000:
-                        break
-            audio = np.concatenate(chunks)
+            audio = await hear_user(room, result)
             result["heard_hz"] = dominant_frequency(audio, 48000)
             result["rms"] = float(np.sqrt(np.mean(audio.astype(np.float64) ** 2)))
             await room.set_attributes({"interop.heard": "1"})  # the user may hang up now

@@ -158,8 +158,13 @@ class SignalSession:
         kind = models.AUDIO if event.kind == "audio" else models.VIDEO
         info = self.hub.registry.publish_track(self.participant, event.cid, kind, event.mid)
         if info is None:
-            log.info("media without a pending AddTrack ignored", extra={"cid": event.cid})
+            log.info(
+                "media on m-line %s without a pending AddTrack ignored",
+                event.mid,
+                extra={"cid": event.cid},
+            )
             return
+        log.info("track %s published on m-line %s", info.sid, event.mid)
         relayed = RelayedTrack(event.track, self.participant.sid, info.sid)
         self.hub.track_published(self.participant, relayed)
 
@@ -231,6 +236,12 @@ class SignalSession:
         stopped = stopped_mids(offer_sdp)
         for info in list(self.participant.info.tracks):
             if info.mid and info.mid in stopped:
+                log.info(
+                    "track %s unpublished: the publisher's offer stopped m-line %s",
+                    info.sid,
+                    info.mid,
+                    extra={"sid": self.participant.sid},
+                )
                 self.hub.registry.unpublish_track(self.participant, info.sid)
                 self.hub.track_unpublished(self.participant, info.sid)
                 gone = rtc.TrackUnpublishedResponse(track_sid=info.sid)
