@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import time
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -20,7 +21,7 @@ from examples.restaurant_booking.text_chat import run_text_chat
 from trioagents.core import LLM, ChatMessage
 from trioagents.providers import OpenAILLM, ScriptedLLM
 from trioagents.testing import OpenAIServerOptions, WorkflowMachine, open_openai_server
-from trioagents.voice import Agent, AgentSession
+from trioagents.voice import Agent, AgentSession, SessionEvent
 
 DOCS = Path(__file__).parents[2] / "docs" / "workflows.md"
 
@@ -77,6 +78,15 @@ class RestaurantMachine(WorkflowMachine):
 
     def base_llm(self) -> LLM:
         return ScriptedLLM(RULES)
+
+    def check_session(
+        self, session: AgentSession[Any], events: Sequence[SessionEvent]
+    ) -> list[str]:
+        """The workflow's own invariant: nothing is booked unless the caller said yes."""
+        said = [m.content for m in session.history.messages() if m.role == "user"]
+        if session.userdata.confirmed and "yes" not in said:
+            return ["booked without the caller saying yes"]
+        return []
 
 
 TestRestaurantWorkflow = RestaurantMachine.TestCase

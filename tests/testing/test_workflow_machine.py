@@ -6,7 +6,7 @@ import json
 import os
 import subprocess
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import pytest
@@ -106,8 +106,13 @@ def test_a_close_held_up_by_a_tool_is_caught() -> None:
 
 
 def search_for_a_close_held_up_by_a_tool() -> list[str]:
-    """Run the machine's search; return the shrunk steps (raises if nothing is found)."""
-    machine = seed(20261124)(machine_for(SlowPayer, ["pay"]))
+    """Run the machine's search; return the shrunk steps (raises if nothing is found).
+
+    The seed only pins the run: with seeds 0-9, 8 of 10 searches of 300 examples
+    found this close (7 of 10 before the rules lost their "not disconnected"
+    preconditions).
+    """
+    machine = seed(1)(machine_for(SlowPayer, ["pay"]))
     with pytest.raises(WorkflowViolation, match="close took") as caught:
         run_state_machine_as_test(
             machine,
@@ -183,3 +188,30 @@ def test_the_silence_check_flags_output_from_an_agent_that_left() -> None:
     log = _Log()
     _check_silence(llm, [away, back], log)
     assert log.violations == []
+
+
+def test_user_invariants_see_the_closed_session_and_its_events() -> None:
+    """check_session: a user's own invariant fails the example and is shrunk like ours."""
+    from trioagents.core import ChatMessage
+    from trioagents.voice import ConversationItemAdded, SessionEvent
+
+    seen: list[int] = []
+
+    class NoRefunds(machine_for(Second, ["hi", "refund"])):  # type: ignore[misc]
+        def check_session(
+            self, session: AgentSession[Any], events: Sequence[SessionEvent]
+        ) -> list[str]:
+            added = [e.item for e in events if isinstance(e, ConversationItemAdded)]
+            assert [i for i in session.history if isinstance(i, ChatMessage)] == [
+                i for i in added if isinstance(i, ChatMessage)
+            ]
+            seen.append(len(added))
+            said = [i.content for i in added if isinstance(i, ChatMessage) and i.role == "user"]
+            return ["a refund was asked for"] if "refund" in said else []
+
+    with pytest.raises(WorkflowViolation, match="a refund was asked for") as caught:
+        run_state_machine_as_test(NoRefunds, settings=QUICK)
+    assert seen
+    assert max(seen) > 0
+    steps = [n for n in getattr(caught.value, "__notes__", []) if n.startswith("state.")]
+    assert sum(step.startswith("state.user_says(") for step in steps) == 1  # shrunk

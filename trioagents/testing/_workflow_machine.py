@@ -19,7 +19,8 @@ barging in after a random delay: before the first word, mid-reply, during a tool
 or a transition, depending on where the delay lands), a tool call fails, the LLM
 fails, the participant disconnects, time passes. Built-in invariants: see
 :mod:`._workflow_replay`. Add your own rules that append operations, and your own
-checks by overriding :meth:`check_session`.
+invariants by overriding :meth:`check_session` (the closed session and every event
+it published → a list of violations).
 
 Rules record operations; the whole list is replayed in one virtual-time Trio run
 at teardown, so each example is fast and Hypothesis shrinks a failing sequence to
@@ -28,13 +29,14 @@ a minimal one (printed as the rule steps).
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Sequence
 from typing import Any, ClassVar
 
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, precondition, rule
 
 from ..core import LLM
-from ..voice import Agent, AgentSession
+from ..voice import Agent, AgentSession, SessionEvent
 from ._workflow_replay import (
     Disconnected,
     Operation,
@@ -81,26 +83,33 @@ class WorkflowMachine(RuleBasedStateMachine):
         """A fresh LLM for one example (wrapped with latency and fault injection)."""
         raise NotImplementedError
 
+    def check_session(
+        self, session: AgentSession[Any], events: Sequence[SessionEvent]
+    ) -> Iterable[str]:
+        """Your invariants, checked after the built-in ones at the end of each example.
+
+        ``session`` is closed (``history``, ``userdata``, ``current_agent`` hold the
+        outcome); ``events`` is everything it published. Return one string per
+        violation; any makes the example fail (and Hypothesis shrink it).
+        """
+        return ()
+
     # ------------------------------------------------------------ rules
-    @precondition(lambda self: not self.disconnected)
     @rule(
-        data=st.data(),
+        text=st.runner().flatmap(lambda machine: machine.utterances),
         ttft=_LATENCY,
         token_delay=st.sampled_from([0.0, 0.02, 0.1]),
         barge_in_after=_BARGE_IN,
     )
     def user_says(
-        self, data: st.DataObject, ttft: float, token_delay: float, barge_in_after: float | None
+        self, text: str, ttft: float, token_delay: float, barge_in_after: float | None
     ) -> None:
-        text = data.draw(self.utterances, label="text")
         self.operations.append(UserSaid(text, ttft, token_delay, barge_in_after))
 
-    @precondition(lambda self: not self.disconnected)
     @rule()
     def tool_fails(self) -> None:
         self.operations.append(ToolFailureInjected())
 
-    @precondition(lambda self: not self.disconnected)
     @rule()
     def provider_fails(self) -> None:
         self.operations.append(ProviderErrorInjected())
@@ -109,7 +118,7 @@ class WorkflowMachine(RuleBasedStateMachine):
     def time_passes(self, seconds: float) -> None:
         self.operations.append(Waited(seconds))
 
-    @precondition(lambda self: not self.disconnected and bool(self.operations))
+    @precondition(lambda self: not self.disconnected)
     @rule(after=_BARGE_IN)
     def disconnect(self, after: float | None) -> None:
         self.operations.append(Disconnected(after))
@@ -126,6 +135,7 @@ class WorkflowMachine(RuleBasedStateMachine):
             self.operations,
             settle_bound=self.settle_bound,
             close_bound=self.close_bound,
+            check=self.check_session,
         )
 
     def _build_checked(self, llm: LLM) -> tuple[AgentSession[Any], Agent]:

@@ -28,9 +28,10 @@ from __future__ import annotations
 
 import contextlib
 import weakref
-from collections.abc import AsyncIterator, Callable, Sequence
+from collections.abc import AsyncIterator, Callable, Iterable, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field, replace
+from typing import Any
 
 import trio
 import trio.testing
@@ -43,6 +44,7 @@ from ..core import (
     FunctionCall,
     FunctionCallOutput,
     LLMEvent,
+    LLMTextDelta,
     LLMToolCall,
     ProviderStatusError,
     ToolChoice,
@@ -65,6 +67,7 @@ __all__ = [
     "Disconnected",
     "Operation",
     "ProviderErrorInjected",
+    "SessionCheck",
     "ToolFailureInjected",
     "UserSaid",
     "Waited",
@@ -162,27 +165,60 @@ class ChaosLLM:
 
 
 class _ChaosEvents:
+    """The inner stream with chaos applied; zero-delay text runs arrive as one delta."""
+
     def __init__(self, llm: ChaosLLM, events: AsyncIterator[LLMEvent], agent: str) -> None:
         self._llm, self._events, self._agent = llm, events, agent
+        self._held: LLMEvent | None = None  # read ahead while merging text
 
     def __aiter__(self) -> _ChaosEvents:
         return self
 
     async def __anext__(self) -> LLMEvent:
-        event = await self._events.__anext__()  # checkpoints
+        event = await self._next_inner()
         if self._llm.token_delay > 0:
             await trio.sleep(self._llm.token_delay)
+        elif isinstance(event, LLMTextDelta):
+            event = await self._merge_text(event)
         if isinstance(event, LLMToolCall) and self._llm.corrupt_next_tool_call:
             self._llm.corrupt_next_tool_call = False
             event = replace(event, arguments="{not json")
         self._llm.emissions.append(_Emission(self._agent, trio.current_time()))
         return event
 
+    async def _next_inner(self) -> LLMEvent:
+        if self._held is not None:
+            event, self._held = self._held, None
+            await trio.lowlevel.checkpoint()
+            return event
+        return await self._events.__anext__()  # checkpoints
+
+    async def _merge_text(self, first: LLMTextDelta) -> LLMEvent:
+        """With no token delay every text delta of a run arrives at the same virtual
+        instant: hand them on as one, which the session treats the same (a barge-in
+        cannot land between them) for a fraction of the scheduling."""
+        parts = [first.text]
+        while True:
+            try:
+                event = await self._events.__anext__()
+            except StopAsyncIteration:
+                break
+            if not isinstance(event, LLMTextDelta):
+                self._held = event
+                break
+            parts.append(event.text)
+        return LLMTextDelta("".join(parts))
+
 
 @dataclass(slots=True)
 class _Log:
     events: list[SessionEvent] = field(default_factory=list)
     violations: list[str] = field(default_factory=list)
+    session: AgentSession[object] | None = None
+
+
+SessionCheck = Callable[[AgentSession[Any], Sequence[SessionEvent]], Iterable[str]]
+"""A user invariant: the closed session and its events → violations (empty: fine)."""
 
 
 def replay(
@@ -192,8 +228,13 @@ def replay(
     *,
     settle_bound: float,
     close_bound: float,
+    check: SessionCheck | None = None,
 ) -> None:
-    """Replay ``operations`` on a fresh session; raise WorkflowViolation if any failed."""
+    """Replay ``operations`` on a fresh session; raise WorkflowViolation if any failed.
+
+    ``check(session, events)`` runs after the built-in checks, on the closed session
+    and every event it published; the strings it returns are further violations.
+    """
     log = _Log()
     trio.run(
         _replay,
@@ -204,6 +245,8 @@ def replay(
         log,
         clock=trio.testing.MockClock(autojump_threshold=0),
     )
+    if check is not None and log.session is not None:
+        log.violations.extend(check(log.session, log.events))
     if log.violations:
         raise WorkflowViolation(log.violations)
 
@@ -220,6 +263,7 @@ async def _replay(
     llm = ChaosLLM(base_llm(), lambda: type(holder[0].current_agent).__name__)
     session, agent = build(llm)
     holder.append(session)
+    log.session = session
     workflow = _discovered_workflow(type(agent))
     events = session.subscribe()  # unbounded: drained once, after the close
     closing_at: list[float] = []
