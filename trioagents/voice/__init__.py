@@ -46,6 +46,7 @@ from ._hooks import SessionObserver as SessionObserver
 from ._hooks import ToolCallGuard as ToolCallGuard
 from ._hooks import TurnCommitted as TurnCommitted
 from ._options import SessionOptions as SessionOptions
+from ._options import TurnDetectionMode as TurnDetectionMode
 from ._recognition import InlineVADStream as InlineVADStream
 from ._run_context import RunContext as RunContext
 from ._run_result import EventAssert as EventAssert
@@ -138,6 +139,7 @@ __all__ = [
     "TranscriptSynchronizer",
     "Transition",
     "TurnCommitted",
+    "TurnDetectionMode",
     "TurnDetector",
     "TurnMetricsCollected",
     "UndeclaredTransitionError",

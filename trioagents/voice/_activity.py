@@ -90,6 +90,7 @@ class AgentActivity:
         self._nursery: trio.Nursery | None = None
         self.enter_first_agent = True  # False: a resumed session, the agent entered before
         self._finishing = 0  # speeches past playout whose handoff/turn commit still runs
+        self._recognition: AudioRecognition | None = None
 
     async def run(
         self,
@@ -121,6 +122,7 @@ class AgentActivity:
                     ),
                 )
                 recognition = AudioRecognition(self.agent, self.session.vad, hooks)
+                self._recognition = recognition
                 await nursery.start(recognition.run, audio_input)
             self.session.state.set_agent("listening")
             task_status.started()
@@ -315,7 +317,8 @@ class AgentActivity:
         active = self._active_speech()
         min_words = self.session.options.min_interruption_words
         interruptible = active is not None and active.allow_interruptions and not active.paused
-        if interruptible and min_words and len(turn.transcript.split()) < min_words:
+        short = min_words and len(turn.transcript.split()) < min_words
+        if interruptible and short and not turn.manual:
             return False  # too short to take the floor; keep accumulating
         message = ChatMessage(
             role="user",
@@ -324,6 +327,9 @@ class AgentActivity:
             metrics=_turn_metrics(turn),
         )
         self.record_item(message)
+        if not turn.reply:  # commit_user_turn(skip_reply=True): on the record, unanswered
+            self._cancel_preemptive()
+            return True
         if active is not None and not active.allow_interruptions:
             self._cancel_preemptive()  # the user spoke over uninterruptible speech: no reply
             return True
@@ -333,6 +339,19 @@ class AgentActivity:
         if self._nursery is not None:
             self._nursery.start_soon(self._reply_to_user, turn, message)
         return True
+
+    def commit_user_turn(
+        self, *, transcript_timeout: float, stt_flush_duration: float, skip_reply: bool
+    ) -> None:
+        """End the user's turn now (see ``AgentSession.commit_user_turn``)."""
+        if self._recognition is not None and stt_flush_duration > 0:
+            self._recognition.flush_stt(stt_flush_duration)
+        self.tracker.commit_manually(transcript_timeout=transcript_timeout, reply=not skip_reply)
+
+    def clear_user_turn(self) -> None:
+        """Drop what the user said so far in this turn (see ``AgentSession``)."""
+        self.tracker.clear(until_speech=True)
+        self._cancel_preemptive()
 
     async def _reply_to_user(self, turn: UserTurn, message: ChatMessage) -> None:
         await self.switcher.wait_settled()

@@ -10,10 +10,13 @@ seconds of Trio's clock. Rejected alternative: nested option groups
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Literal
 
 from ..core import ConfigurationError
 
-__all__ = ["SessionOptions"]
+__all__ = ["SessionOptions", "TurnDetectionMode"]
+
+TurnDetectionMode = Literal["auto", "manual"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -38,6 +41,9 @@ class SessionOptions:
     * ``playout_grace``: how long past the expected end of audio the session waits
       for a sink to report playback finished before assuming it did.
     * ``user_away_timeout``: both sides silent this long → user state ``away``.
+    * ``turn_detection``: ``"auto"`` (endpointing as above) or ``"manual"``: turns
+      end only when the application calls ``session.commit_user_turn()`` (push to
+      talk); barge-in still follows the interruption options.
     """
 
     allow_interruptions: bool = True
@@ -55,6 +61,7 @@ class SessionOptions:
     playout_grace: float = 2.0
     user_away_timeout: float | None = 15.0
     max_tool_steps: int = 3
+    turn_detection: TurnDetectionMode = "auto"
 
     def __post_init__(self) -> None:
         _non_negative(
@@ -79,6 +86,10 @@ class SessionOptions:
             raise ConfigurationError("max_unrecoverable_errors must be >= 1")
         if self.max_tool_steps < 0:
             raise ConfigurationError("max_tool_steps must be >= 0")
+        if self.turn_detection not in ("auto", "manual"):
+            raise ConfigurationError(
+                f"turn_detection must be 'auto' or 'manual', got {self.turn_detection!r}"
+            )
 
 
 def _non_negative(**values: float) -> None:

@@ -86,6 +86,8 @@ class AudioRecognition:
         self._end_session = hooks.end_session
         self._discard = hooks.discard_audio_if_uninterruptible
         self._speech_duration = 0.0
+        self._stt_send: trio.MemorySendChannel[AudioFrame] | None = None
+        self._last_frame: AudioFrame | None = None
 
     async def run(
         self, audio: AudioInput, *, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED
@@ -110,8 +112,10 @@ class AudioRecognition:
         stt_send: trio.MemorySendChannel[AudioFrame],
     ) -> None:
         inline = vad_stream if isinstance(vad_stream, InlineVADStream) else None
+        self._stt_send = stt_send
         async with stt_send:
             async for frame in audio:
+                self._last_frame = frame
                 self._tracker.push_audio(frame)
                 if inline is not None:
                     for event in inline.push_frame_nowait(frame):
@@ -125,6 +129,22 @@ class AudioRecognition:
                     stt_send.send_nowait(frame)
             if vad_stream is not None:
                 await vad_stream.end_input()
+
+    def flush_stt(self, duration: float) -> None:
+        """Push ``duration`` seconds of silence to the STT, so it finalizes what it heard.
+
+        Synchronous; frames the STT buffer has no room for are dropped (it is
+        already that far behind). Nothing happens before the first input frame.
+        """
+        last, send = self._last_frame, self._stt_send
+        if last is None or send is None:
+            return
+        pad = silence(last.duration, last.sample_rate, last.num_channels)
+        for _ in range(max(1, round(duration / last.duration))):
+            try:
+                send.send_nowait(pad)
+            except (trio.WouldBlock, trio.ClosedResourceError):
+                return
 
     # ---------------------------------------------------------------- VAD
     async def _consume_vad(self, stream: VADStream) -> None:

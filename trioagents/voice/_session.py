@@ -264,6 +264,37 @@ class AgentSession(Generic[UserdataT]):
         """Interrupt the current and queued speeches (synchronous; see AgentActivity)."""
         self._require_activity().interrupt_all(force=force, reason="api_interrupt")
 
+    def commit_user_turn(
+        self,
+        *,
+        transcript_timeout: float = 2.0,
+        stt_flush_duration: float = 2.0,
+        skip_reply: bool = False,
+    ) -> None:
+        """End the user's turn now: push to talk with ``turn_detection="manual"``.
+
+        Synchronous. The STT is flushed with ``stt_flush_duration`` seconds of
+        silence; the commit waits up to ``transcript_timeout`` for the STT to catch
+        up, then records what the user said (nothing said: nothing happens) and
+        answers it, unless ``skip_reply``. Works in ``"auto"`` mode too (the turn
+        ends without waiting for the endpointing delay).
+        """
+        if transcript_timeout < 0 or stt_flush_duration < 0:
+            raise ConfigurationError("transcript_timeout and stt_flush_duration must be >= 0")
+        self._require_activity().commit_user_turn(
+            transcript_timeout=transcript_timeout,
+            stt_flush_duration=stt_flush_duration,
+            skip_reply=skip_reply,
+        )
+
+    def clear_user_turn(self) -> None:
+        """Forget what the user said in the current turn (push to talk: cancel).
+
+        Transcripts the STT still delivers for audio from before the call are
+        dropped too, until the user speaks again.
+        """
+        self._require_activity().clear_user_turn()
+
     async def wait_idle(self) -> None:
         """Wait until nothing will be said without new input.
 

@@ -10,8 +10,16 @@ own silence window counts toward it. New speech cancels the wait (model call
 included); a new final transcript restarts it. Then the synchronous ``commit``
 callback decides; returning False keeps the transcript accumulating.
 
-Invariant: at most one endpointing wait exists; it lives in the nursery of
-:meth:`UserTurnTracker.run`, so it cannot outlive the agent activity.
+With ``turn_detection="manual"`` no endpointing wait ever starts: the turn ends
+when the application calls :meth:`UserTurnTracker.commit_manually` (through
+``session.commit_user_turn()``), which waits -- up to ``transcript_timeout`` -- until
+the STT has caught up (no interim transcript pending, a final one after the last
+speech) and commits whatever was said. :meth:`UserTurnTracker.clear` with
+``until_speech=True`` (``session.clear_user_turn()``) also drops the transcripts the
+STT still delivers for audio from before the clear, until the user speaks again.
+
+Invariant: at most one endpointing wait and one manual commit exist; they live in
+the nursery of :meth:`UserTurnTracker.run`, so they cannot outlive the activity.
 """
 
 from __future__ import annotations
@@ -46,6 +54,8 @@ class UserTurn:
     started_speaking_at: float | None
     stopped_speaking_at: float | None
     committed_at: float
+    manual: bool = False  # committed by the application (push to talk)
+    reply: bool = True  # False: record the user's words, do not answer them
 
     @property
     def end_of_turn_delay(self) -> float | None:
@@ -78,6 +88,11 @@ class UserTurnTracker:
         self._audio: list[AudioFrame] = []
         self._wait: trio.CancelScope | None = None
         self._nursery: trio.Nursery | None = None
+        self._manual = options.turn_detection == "manual"
+        self._manual_commit: trio.CancelScope | None = None
+        self._last_final_at: float | None = None
+        self._progress = trio.Event()  # set and replaced on every transcript and speech end
+        self._discard_until_speech = False
 
     @property
     def transcript(self) -> str:
@@ -94,7 +109,7 @@ class UserTurnTracker:
 
     @property
     def endpointing(self) -> bool:
-        return self._wait is not None
+        return self._wait is not None or self._manual_commit is not None
 
     async def run(self, *, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED) -> None:
         """Own the endpointing waits until cancelled."""
@@ -109,6 +124,7 @@ class UserTurnTracker:
 
     def speech_started(self, at: float) -> None:
         self._cancel_wait()
+        self._discard_until_speech = False
         self._speaking = True
         if self._started_at is None:
             self._started_at = at
@@ -116,23 +132,87 @@ class UserTurnTracker:
     def speech_ended(self, last_speaking_at: float) -> None:
         self._speaking = False
         self._last_speaking_at = last_speaking_at
+        self._made_progress()
         self._start_wait()
 
     def transcribed(self, text: str, *, final: bool) -> None:
+        if self._discard_until_speech:
+            return
+        self._made_progress()
         if not final:
             self._interim = text.strip()
             return
         self._interim = ""
+        self._last_final_at = trio.current_time()
         if text.strip():
             self._finals.append(text.strip())
         if not self._speaking:
             self._start_wait()
 
-    def clear(self) -> None:
-        """Drop the buffered turn (after a commit, or ``clear_user_turn``)."""
+    def clear(self, *, until_speech: bool = False) -> None:
+        """Drop the buffered turn (after a commit, or ``clear_user_turn``).
+
+        ``until_speech``: also ignore transcripts until the user speaks again (they
+        are the STT catching up on audio from before the clear).
+        """
         self._cancel_wait()
+        if self._manual_commit is not None:
+            self._manual_commit.cancel()
+            self._manual_commit = None
         self._finals, self._interim, self._audio = [], "", []
         self._started_at = None
+        self._discard_until_speech = until_speech
+
+    def commit_manually(self, *, transcript_timeout: float, reply: bool = True) -> None:
+        """End the turn now (synchronous; the commit itself waits for the STT)."""
+        if self._nursery is None:
+            return
+        if self._manual_commit is not None:
+            self._manual_commit.cancel()
+        self._discard_until_speech = False
+        scope = trio.CancelScope()
+        self._manual_commit = scope
+        patience = trio.CancelScope(deadline=trio.current_time() + transcript_timeout)
+        self._nursery.start_soon(self._commit_when_transcribed, scope, patience, reply)
+
+    async def _commit_when_transcribed(
+        self, scope: trio.CancelScope, patience: trio.CancelScope, reply: bool
+    ) -> None:
+        """Commit once the STT caught up, or when ``patience`` runs out."""
+        with scope:
+            with patience:
+                while not self._caught_up():
+                    await self._progress.wait()
+            await trio.lowlevel.checkpoint()
+            if self._manual_commit is not scope:
+                return
+            self._manual_commit = None
+            self._cancel_wait()  # an endpointing wait (auto mode) is overtaken
+            if not self.transcript:
+                self.clear()  # nothing was said: nothing to commit
+                return
+            turn = UserTurn(
+                transcript=self.transcript,  # after a timeout: the interim words too
+                started_speaking_at=self._started_at,
+                stopped_speaking_at=self._last_speaking_at,
+                committed_at=trio.current_time(),
+                manual=True,
+                reply=reply,
+            )
+            if self._commit(turn):
+                self.clear()
+
+    def _made_progress(self) -> None:
+        self._progress.set()
+        self._progress = trio.Event()
+
+    def _caught_up(self) -> bool:
+        """No interim transcript pending and a final one after the last speech."""
+        if self._interim or self._speaking:
+            return False
+        if self._last_speaking_at is None:
+            return True
+        return self._last_final_at is not None and self._last_final_at >= self._last_speaking_at
 
     def _cancel_wait(self) -> None:
         if self._wait is not None:
@@ -140,6 +220,8 @@ class UserTurnTracker:
             self._wait = None
 
     def _start_wait(self) -> None:
+        if self._manual:
+            return
         self._cancel_wait()
         if not self._finals or self._nursery is None or self._last_speaking_at is None:
             return
