@@ -24,7 +24,7 @@ def test_defaults_match_the_issue() -> None:
 
     options = WorkerOptions()
     assert options.max_concurrent_jobs == 2 * (os.cpu_count() or 1)
-    assert (options.job_timeout, options.health_check_interval) == (300.0, 30.0)
+    assert (options.job_timeout, options.health_check_interval) == (None, 30.0)
     assert (options.load_threshold, options.drain_timeout) == (0.7, 3600.0)
     assert options.agent_url == "ws://127.0.0.1:7880/agent"
     assert WorkerOptions(url="https://x.example/").agent_url == "wss://x.example/agent"

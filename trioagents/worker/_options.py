@@ -89,7 +89,7 @@ class WorkerOptions:
     max_concurrent_jobs: int = field(default_factory=_default_max_jobs)
     load_threshold: float = 0.7
     load_fnc: Callable[[], float] | None = None
-    job_timeout: float | None = 300.0
+    job_timeout: float | None = None
     shutdown_grace: float = 15.0
     assignment_timeout: float = 7.5
     availability_timeout: float = 10.0
