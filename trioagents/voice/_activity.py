@@ -147,9 +147,10 @@ class AgentActivity:
         self.session.history.append(item)
         self.session.bus.publish(ConversationItemAdded(item, trio.current_time()))
 
-    def spawn(self, fn: Callable[[Agent], Awaitable[None]], agent: Agent) -> None:
+    def spawn(self, fn: Callable[..., Awaitable[None]], *args: Any) -> None:
+        """Run ``fn(*args)`` in the activity's nursery (it ends with the activity)."""
         assert self._nursery is not None, "the activity is running"
-        self._nursery.start_soon(fn, agent)
+        self._nursery.start_soon(fn, *args)
 
     async def run_agent_task(self, task: AgentTask[Any], *, nested: bool) -> None:
         """Run ``task`` as the active agent until it completes (see _agent_task.py)."""
@@ -175,6 +176,12 @@ class AgentActivity:
         """Return once no speech is playing (checkpoints)."""
         await trio.lowlevel.checkpoint()
         while self.current is not None:
+            await self._changed.wait()
+
+    async def wait_switchable(self) -> None:
+        """Return once no speech plays or finishes and no handoff runs (checkpoints)."""
+        await trio.lowlevel.checkpoint()
+        while self.current is not None or self._finishing or self.switcher.transitioning:
             await self._changed.wait()
 
     async def wait_idle(self) -> None:
@@ -274,6 +281,10 @@ class AgentActivity:
                 note.outcome, note.reason = "cancelled", speech.interrupt_reason
             elif speech.error is not None:
                 note.outcome, note.reason = "error", type(speech.error).__name__
+
+    async def run_decided_handoff(self) -> None:
+        """Run the handoff decided outside a turn (``update_agent``)."""
+        await self._run_handoff_observed()
 
     async def _run_handoff_observed(self) -> None:
         """The decided handoff, if any, reported as a ``handoff`` scope."""

@@ -264,6 +264,17 @@ class AgentSession(Generic[UserdataT]):
         """Interrupt the current and queued speeches (synchronous; see AgentActivity)."""
         self._require_activity().interrupt_all(force=force, reason="api_interrupt")
 
+    def update_agent(self, agent: Agent) -> None:
+        """Hand the conversation to ``agent`` from session code (an RPC, a timer...).
+
+        Synchronous; validated now like a tool's handoff (an undeclared workflow
+        transition raises ``UndeclaredTransitionError``). The switch runs once the
+        current speech ended, atomically: ``on_exit``, the new agent's context per its
+        ``context_policy``, ``AgentHandedOff``, ``on_enter``. Prefer a tool returning
+        the agent when the LLM decides.
+        """
+        self._require_activity().switcher.request_switch(agent)
+
     def commit_user_turn(
         self,
         *,

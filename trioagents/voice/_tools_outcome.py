@@ -68,11 +68,14 @@ HANDOFF_INTERRUPTED_MESSAGE = "The agent handoff was interrupted and did not hap
 
 @dataclass(frozen=True, slots=True)
 class HandoffRequest:
-    """A tool asked to hand the conversation to ``agent`` (with an optional message)."""
+    """A tool asked to hand the conversation to ``agent`` (with an optional message).
+
+    ``call`` is None when session code asked (``AgentSession.update_agent``).
+    """
 
     agent: Any
     message: str | None
-    call: FunctionCall
+    call: FunctionCall | None
 
     @property
     def agent_name(self) -> str:

@@ -87,6 +87,8 @@ class Switcher:
         self._activity = activity
         self.workflow = workflow
         self._pending: tuple[HandoffRequest, Transition | None] | None = None
+        self._requested = False  # update_agent asked; decided once the floor is free
+        self.transitioning = False  # a decided handoff is being performed
         self._holds = 0
         self._settled = trio.Event()
         self._settled.set()
@@ -135,11 +137,12 @@ class Switcher:
             raise ConfigurationError(
                 "an AgentTask cannot hand off; call complete() to return to its caller"
             )
-        if self._pending is not None:
+        if self._pending is not None or self._requested:
             raise ConfigurationError("a handoff is already decided for this turn")
         if self.workflow is None:
             return None
-        return self.workflow.check(request.agent, via=request.call.name)
+        via = request.call.name if request.call is not None else None
+        return self.workflow.check(request.agent, via=via)
 
     def decide_handoff(self, request: HandoffRequest, transition: Transition | None) -> None:
         """Record the decision (synchronous); the scheduler runs it after the turn."""
@@ -155,9 +158,11 @@ class Switcher:
         if self._pending is None:
             return
         (request, transition), self._pending = self._pending, None
+        self.transitioning = True
         try:
             await self._handoff(request, transition)
         finally:
+            self.transitioning = False
             self.release()
 
     async def _handoff(self, request: HandoffRequest, transition: Transition | None) -> None:
@@ -174,6 +179,47 @@ class Switcher:
         items = [*plan.handoff.chat_ctx, *old.chat_ctx.items[snapshot:]]
         self.swap(new, items, plan.handoff.item, "handoff")
         self.start_entering(new)
+
+    # ------------------------------------------------------------ session code
+    def request_switch(self, agent: Agent) -> None:
+        """``AgentSession.update_agent``: validate now, switch when the floor is free.
+
+        Raises (synchronously) what a tool handoff would: ConfigurationError for an
+        AgentTask in charge or a decided handoff, UndeclaredTransitionError for a
+        transition the workflow does not declare. The switch itself waits until no
+        speech plays or finishes and no transition runs (the current speech ends
+        first, as LiveKit's drain does; queued ones are then spoken by ``agent``),
+        then runs like a tool's handoff: planned, on_exit, one atomic swap, on_enter.
+        """
+        if not isinstance(agent, Agent):
+            raise ConfigurationError(f"update_agent needs an Agent, got {type(agent).__name__}")
+        request = HandoffRequest(agent, None, None)
+        self.check_handoff(request)
+        # held from now: no new speech starts, no tool handoff is decided, not idle
+        self._requested = True
+        self.hold()
+        self._activity.spawn(self._switch_when_free, request)
+
+    async def _switch_when_free(self, request: HandoffRequest) -> None:
+        activity = self._activity
+        try:
+            await activity.wait_switchable()
+            self._requested = False
+            transition = self.check_handoff(request)
+        except ConfigurationError as exc:  # a tool's handoff moved the workflow meanwhile
+            logger.warning(
+                "update_agent dropped: the workflow changed before the switch",
+                exc_info=exc,
+                extra={"new_agent": agent_name(request.agent)},
+            )
+            self.release()
+            return
+        except BaseException:  # cancelled (session close) before the decision
+            self._requested = False
+            self.release()
+            raise
+        self._pending = (request, transition)  # decided; the hold taken above is its hold
+        await activity.run_decided_handoff()
 
     # ------------------------------------------------------------ building blocks
     async def plan(

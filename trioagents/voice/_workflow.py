@@ -324,10 +324,16 @@ class WorkflowState:
         if transition is None:
             allowed = ", ".join(c.__name__ for c in self._workflow.targets_of(self._current))
             through = f" through tool {via!r}" if via else ""
+            source, target_name = self._current.__name__, target_cls.__name__
+            how = (
+                "Annotate the tool's return type or declare @function_tool(transitions=[...])"
+                if via
+                else f"For session.update_agent, start the session with workflow=Workflow("
+                f"<first agent>, transitions=[({source}, {target_name})])"
+            )
             raise UndeclaredTransitionError(
-                f"{self._current.__name__} may not hand off to {target_cls.__name__}{through}; "
-                f"declared targets: {allowed or 'none'}. Annotate the tool's return type "
-                "or declare @function_tool(transitions=[...])"
+                f"{source} may not hand off to {target_name}{through}; "
+                f"declared targets: {allowed or 'none'}. {how}"
             )
         return transition
 
