@@ -21,7 +21,14 @@ from trioagents.testing import (
     Timeline,
     UserSpeech,
 )
-from trioagents.voice import Agent, AgentSession, SessionEvent, SessionOptions, TurnDetector
+from trioagents.voice import (
+    Agent,
+    AgentSession,
+    SessionEvent,
+    SessionObserver,
+    SessionOptions,
+    TurnDetector,
+)
 
 
 @dataclass
@@ -60,6 +67,7 @@ async def open_call(
     agent: Agent | None = None,
     text_output: FakeTextOutput | None = None,
     tail: float = 30.0,
+    observers: Sequence[SessionObserver] = (),
 ) -> AsyncIterator[Call]:
     timeline = Timeline(segments, tail=tail)
     call = Call(
@@ -79,6 +87,8 @@ async def open_call(
         turn_detector=turn_detector,
         options=options,
     )
+    for observer in observers:
+        call.session.add_observer(observer)
     events = call.session.subscribe()
     async with trio.open_nursery() as nursery:
         nursery.start_soon(_collect, events, call.events)

@@ -129,3 +129,64 @@ async def test_auto_mode_commit_ends_the_turn_before_the_endpointing_delay(
 def test_turn_detection_is_validated() -> None:
     with pytest.raises(ConfigurationError, match="turn_detection"):
         SessionOptions(turn_detection="push")  # type: ignore[arg-type]
+
+
+class ScopeLog:
+    """A SessionObserver keeping (kind, start time, end time, outcome, reason, attributes)."""
+
+    def __init__(self) -> None:
+        self.open: dict[str, tuple[str, float, str | None]] = {}
+        self.ended: list[tuple[str, float, float, str, str | None, dict[str, object]]] = []
+        self.parents: dict[str, str | None] = {}
+
+    def on_scope_started(self, kind, scope_id, parent_id, attributes) -> None:  # type: ignore[no-untyped-def]
+        self.open[scope_id] = (kind, trio.current_time(), parent_id)
+
+    def on_scope_ended(self, scope_id, outcome, reason=None, attributes=None) -> None:  # type: ignore[no-untyped-def]
+        kind, started, parent = self.open.pop(scope_id)
+        self.parents[kind] = parent
+        self.ended.append(
+            (kind, started, trio.current_time(), outcome, reason, dict(attributes or {}))
+        )
+
+    async def on_turn_committed(self, snapshot: object) -> None:
+        await trio.lowlevel.checkpoint()
+
+    def user_turns(self) -> list[tuple[str, float, float, str, str | None, dict[str, object]]]:
+        return [scope for scope in self.ended if scope[0] == "user_turn"]
+
+
+async def test_user_turns_are_reported_as_scopes(autojump_clock: trio.testing.MockClock) -> None:
+    """From the first speech to the commit (ok), a clear, or the close (cancelled)."""
+    log = ScopeLog()
+    async with open_call(
+        [
+            speech(0.5, 1.5, "hello there"),
+            speech(3.0, 4.0, "never mind"),
+            speech(6.0, 7.0, "one more thing"),
+        ],
+        options=MANUAL,
+        default=LLMScript("ok"),
+        observers=[log],
+    ) as call:
+        await call.sleep_until(2.0)
+        call.session.commit_user_turn()
+        await call.sleep_until(4.5)
+        call.session.clear_user_turn()
+        await call.sleep_until(7.5)  # the third turn is open when the session closes
+    turns = log.user_turns()
+    assert [(outcome, reason) for _, _, _, outcome, reason, _ in turns] == [
+        ("ok", None),
+        ("cancelled", "cleared"),
+        ("cancelled", "session_closed"),
+    ]
+    first = turns[0]
+    # opened when the VAD reported the speech (one 10 ms frame in), closed at the commit
+    assert first[1] == pytest.approx(call.at(0.5), abs=0.02)
+    assert first[2] == pytest.approx(call.at(2.0))
+    assert first[5]["lk.end_of_turn_delay"] == pytest.approx(0.5)  # from the end of speech
+    assert turns[1][1] == pytest.approx(call.at(3.0), abs=0.02)
+    session_scope = next(s for s in log.ended if s[0] == "session")
+    assert log.parents["user_turn"] is not None
+    assert session_scope[1] <= first[1]
+    assert not log.open

@@ -67,7 +67,7 @@ class AgentActivity:
             options, session.state, session.bus, can_pause=output is not None and output.can_pause
         )
         self.tracker = UserTurnTracker(
-            options, session.turn_detector, self._commit_user_turn, self._llm_input
+            options, session.turn_detector, self._commit_user_turn, self._llm_input, session.hooks
         )
         self.env = ReplyEnv(
             agent=agent,

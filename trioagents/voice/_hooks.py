@@ -7,7 +7,9 @@ The session reports three things to every :class:`SessionObserver` added with
   ``on_scope_ended(scope_id, outcome, reason, attributes)`` for the session, each
   agent turn (one :class:`SpeechHandle`), each utterance (one LLM step played out),
   each LLM call, each TTS stream (all sentences of one utterance), each tool call
-  and each handoff. A cancelled scope carries a stable reason code:
+  and each handoff; and each *user turn*, from the first speech of the turn to its
+  commit (``ok``, with ``lk.end_of_turn_delay``), or ``cancelled`` with ``cleared``
+  (``clear_user_turn``) or ``session_closed``. A cancelled scope carries a stable reason code:
   ``user_barge_in``, ``session_closed``, ``api_interrupt``, ``tool_interrupted``,
   ``superseded`` (a turn cancelled for another reason than its speech's interrupt).
 * **turn commits** -- ``await on_turn_committed(TurnCommitted)`` after each speech
@@ -56,7 +58,7 @@ __all__ = [
 ]
 
 HookScopeKind: TypeAlias = Literal[
-    "session", "agent_turn", "utterance", "llm", "tts", "tool", "handoff"
+    "session", "user_turn", "agent_turn", "utterance", "llm", "tts", "tool", "handoff"
 ]
 HookAttribute: TypeAlias = str | bool | int | float
 
@@ -177,6 +179,31 @@ class SessionHooks:
             raise
         else:
             self._end(scope_id, note.outcome or "ok", note.reason, note.attributes)
+
+    def open_scope(
+        self, kind: HookScopeKind, parent_id: str | None, attributes: Mapping[str, HookAttribute]
+    ) -> str | None:
+        """Start a scope that follows events rather than a block; None when inert.
+
+        The caller must end it exactly once with :meth:`close_scope`.
+        """
+        if not self._observers:
+            return None
+        scope_id = short_id(kind)
+        for observer in self._observers:
+            observer.on_scope_started(kind, scope_id, parent_id, attributes)
+        return scope_id
+
+    def close_scope(
+        self,
+        scope_id: str | None,
+        outcome: Literal["ok", "cancelled", "error"],
+        reason: str | None = None,
+        attributes: Mapping[str, HookAttribute] | None = None,
+    ) -> None:
+        """End a scope from :meth:`open_scope` (None: nothing was opened)."""
+        if scope_id is not None:
+            self._end(scope_id, outcome, reason, attributes or {})
 
     def _end(
         self,

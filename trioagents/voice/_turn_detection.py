@@ -24,13 +24,14 @@ the nursery of :meth:`UserTurnTracker.run`, so they cannot outlive the activity.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Protocol, runtime_checkable
+from typing import Literal, Protocol, runtime_checkable
 
 import trio
 
 from ..core import AudioFrame, ChatContext
+from ._hooks import HookAttribute, SessionHooks
 from ._options import SessionOptions
 
 __all__ = ["TurnDetector", "UserTurn", "UserTurnTracker"]
@@ -75,8 +76,11 @@ class UserTurnTracker:
         detector: TurnDetector | None,
         commit: Callable[[UserTurn], bool],
         chat_ctx: Callable[[], ChatContext],
+        hooks: SessionHooks | None = None,
     ) -> None:
         self._options = options
+        self._hooks = hooks or SessionHooks()
+        self._scope_id: str | None = None  # the open user_turn scope, if observed
         self._detector = detector
         self._commit = commit
         self._chat_ctx = chat_ctx
@@ -113,10 +117,13 @@ class UserTurnTracker:
 
     async def run(self, *, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED) -> None:
         """Own the endpointing waits until cancelled."""
-        async with trio.open_nursery() as nursery:
-            self._nursery = nursery
-            task_status.started()
-            await trio.sleep_forever()
+        try:
+            async with trio.open_nursery() as nursery:
+                self._nursery = nursery
+                task_status.started()
+                await trio.sleep_forever()
+        finally:
+            self._end_scope("cancelled", "session_closed")
 
     def push_audio(self, frame: AudioFrame) -> None:
         if self._speaking and len(self._audio) < self._MAX_AUDIO:
@@ -128,6 +135,9 @@ class UserTurnTracker:
         self._speaking = True
         if self._started_at is None:
             self._started_at = at
+            hooks = self._hooks
+            if hooks.active and self._scope_id is None:
+                self._scope_id = hooks.open_scope("user_turn", hooks.session_scope_id, {})
 
     def speech_ended(self, last_speaking_at: float) -> None:
         self._speaking = False
@@ -159,6 +169,7 @@ class UserTurnTracker:
         if self._manual_commit is not None:
             self._manual_commit.cancel()
             self._manual_commit = None
+        self._end_scope("cancelled", "cleared")
         self._finals, self._interim, self._audio = [], "", []
         self._started_at = None
         self._discard_until_speech = until_speech
@@ -199,8 +210,24 @@ class UserTurnTracker:
                 manual=True,
                 reply=reply,
             )
-            if self._commit(turn):
-                self.clear()
+            self._commit_turn(turn)
+
+    def _commit_turn(self, turn: UserTurn) -> None:
+        """Offer ``turn`` to the activity; a taken turn ends its scope and is cleared."""
+        if not self._commit(turn):
+            return
+        delay = turn.end_of_turn_delay
+        self._end_scope("ok", None, {"lk.end_of_turn_delay": delay} if delay is not None else {})
+        self.clear()
+
+    def _end_scope(
+        self,
+        outcome: Literal["ok", "cancelled"],
+        reason: str | None,
+        attributes: Mapping[str, HookAttribute] | None = None,
+    ) -> None:
+        scope_id, self._scope_id = self._scope_id, None
+        self._hooks.close_scope(scope_id, outcome, reason, attributes)
 
     def _made_progress(self) -> None:
         self._progress.set()
@@ -243,8 +270,7 @@ class UserTurnTracker:
                 stopped_speaking_at=self._last_speaking_at,
                 committed_at=trio.current_time(),
             )
-            if self._commit(turn):
-                self.clear()
+            self._commit_turn(turn)
 
     async def _endpointing_delay(self) -> float:
         options = self._options
