@@ -14,8 +14,8 @@ Text glue: the caller sends ``lk.chat`` text streams; each one is one user turn
 from __future__ import annotations
 
 import os
-from collections.abc import AsyncIterator, Awaitable, Callable
-from contextlib import asynccontextmanager
+from collections.abc import Awaitable, Callable
+from contextlib import AbstractAsyncContextManager
 from pathlib import Path
 from typing import Any
 
@@ -26,12 +26,11 @@ from examples.restaurant_booking.main import RULES, WORKFLOW
 from trioagents.core import ChatMessage, FunctionCall
 from trioagents.persistence import (
     JournalStore,
-    RedisJournalStore,
     SessionJournal,
-    SqliteJournalStore,
     affinity_key,
     attach_journal,
     dataclass_userdata,
+    open_journal_store,
     restore_agent,
 )
 from trioagents.providers import ScriptedLLM
@@ -42,17 +41,8 @@ AGENT_NAME = "bistro"
 CALLER = "caller"
 
 
-@asynccontextmanager
-async def open_store(spec: str) -> AsyncIterator[JournalStore]:
-    if spec.startswith("sqlite:"):
-        async with await SqliteJournalStore.open(spec.removeprefix("sqlite:")) as store:
-            yield store
-    else:
-        redis_store = RedisJournalStore.from_url(spec)
-        try:
-            yield redis_store
-        finally:
-            await redis_store.aclose()
+def open_store(spec: str) -> AbstractAsyncContextManager[JournalStore]:
+    return open_journal_store(spec)
 
 
 def counting_guard(

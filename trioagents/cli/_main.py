@@ -7,8 +7,9 @@
   ``LIVEKIT_URL``/``LIVEKIT_API_KEY``/``LIVEKIT_API_SECRET``, JSON logs, health on
   8081, SIGTERM/SIGINT drain for ``--drain-timeout``. ``--process-pool`` runs
   each job in a supervised child process.
-* ``console``, ``devserver``, ``demo`` — delegate to the voice text runner, the
-  dev server and the demo, imported only when asked for.
+* ``console``, ``devserver``, ``demo``, ``trace``, ``supervise`` — delegate to the
+  voice text runner, the dev server, the demo, the timeline viewer and the
+  re-dispatch supervisor, imported only when asked for.
 
 ``ENTRY`` is ``module:function`` (e.g. ``examples.echo:entrypoint``); the current
 directory is put on ``sys.path`` first, like ``python -m`` does.
@@ -33,6 +34,7 @@ DELEGATES = {
     "console": ("trioagents.cli._console", "main", "console mode"),
     "demo": ("trioagents.cli._demo", "main", "the demo"),
     "trace": ("trioagents.observability", "trace_main", "the session timeline viewer"),
+    "supervise": ("trioagents.cli._supervise", "main", "the re-dispatch supervisor"),
 }
 
 
@@ -68,7 +70,8 @@ def build_parser() -> argparse.ArgumentParser:
     for name, text in (("console", "talk to an agent in the terminal (text mode, no server)"),
                        ("devserver", "run the embedded development server"),
                        ("demo", "run the end-to-end demo"),
-                       ("trace", "render a decision log as an HTML timeline")):  # fmt: skip
+                       ("trace", "render a decision log as an HTML timeline"),
+                       ("supervise", "re-dispatch agents whose worker died")):  # fmt: skip
         sub = commands.add_parser(name, help=text)
         sub.add_argument("args", nargs=argparse.REMAINDER, help="passed to the subcommand")
     return parser

@@ -17,6 +17,7 @@ from ._journal import encode_entry as encode_entry
 from ._journal import encode_tool_result as encode_tool_result
 from ._journal import migrate_record as migrate_record
 from ._journal import tool_idempotency_key as tool_idempotency_key
+from ._open_store import open_journal_store as open_journal_store
 from ._redis import RedisJournalStore as RedisJournalStore
 from ._redispatch_plan import RedispatchPlanner as RedispatchPlanner
 from ._resume import JournalObserver as JournalObserver
@@ -77,6 +78,7 @@ __all__ = [
     "encode_tool_result",
     "ensure_json_value",
     "migrate_record",
+    "open_journal_store",
     "restore_agent",
     "serve_redispatch_supervisor",
     "tool_idempotency_key",
