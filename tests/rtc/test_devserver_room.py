@@ -349,3 +349,40 @@ async def test_room_io_turns_the_linked_participants_chat_lines_into_turns() -> 
             with pytest.raises(ValueError, match="already has a text stream handler"):
                 async with open_room_io(room, session):
                     pass
+
+
+async def loud_frequency(frames: AsyncIterator[AudioFrame], rate: int, seconds: float) -> float:
+    """The dominant frequency of the next ``seconds`` of non-silent audio."""
+    chunks: list[np.ndarray] = []
+    async for frame in frames:
+        if np.abs(frame.data).max() > 1000:
+            chunks.append(frame.data[:, 0])
+        if sum(map(len, chunks)) >= int(seconds * rate):
+            break
+    return dominant_frequency(np.concatenate(chunks), rate)
+
+
+async def test_room_io_follows_the_participant_across_republishing() -> None:
+    """Text-only at first (linked anyway), then two successive microphone tracks."""
+    from trioagents.roomio import open_room_io
+    from trioagents.voice import AgentSession
+
+    with trio.fail_after(30):
+        async with (
+            open_devserver() as server,
+            open_room(server.url, token(server, "user")) as user,
+            open_room(server.url, token(server, "agent")) as room,
+        ):
+            session: AgentSession[None] = AgentSession()
+            async with open_room_io(room, session, input_sample_rate=16000) as io:
+                assert io.linked_identity == "user"  # no track needed to link
+                assert io.audio_input.track_sid == ""
+                frames = io.audio_input.__aiter__()
+                async with speaking(user, 440.0):
+                    assert abs(await loud_frequency(frames, 16000, 0.4) - 440.0) < 10
+                    first = io.audio_input.track_sid
+                # unpublished; the next microphone is a new track with a new sid
+                async with speaking(user, 660.0):
+                    assert abs(await loud_frequency(frames, 16000, 0.8) - 660.0) < 10
+                    assert io.audio_input.track_sid not in ("", first)
+                assert io.audio_input.tracks_followed == 2

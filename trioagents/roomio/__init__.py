@@ -7,6 +7,7 @@ the ``lk.agent.state`` attribute. Kept out of ``trioagents.voice`` so that impor
 the voice layer does not load aiortc and PyAV.
 """
 
+from ._linked_audio import LinkedAudioInput as LinkedAudioInput
 from ._room_io import RoomAudioOutput as RoomAudioOutput
 from ._room_io import RoomIO as RoomIO
 from ._room_io import TextInputCallback as TextInputCallback
@@ -17,6 +18,7 @@ from ._room_io import open_room_io as open_room_io
 from ._text_output import RoomTextOutput as RoomTextOutput
 
 __all__ = [
+    "LinkedAudioInput",
     "RoomAudioOutput",
     "RoomIO",
     "RoomTextOutput",

@@ -10,15 +10,20 @@
   linked participant's first audio track (a given identity, or the first
   standard/SIP/connector participant to publish audio). It ends when that track
   goes away.
-* :func:`open_room_io` does both and forwards session events to the room for the
-  duration of its block: ``AgentStateChanged`` sets the ``lk.agent.state``
-  attribute; user transcripts (interim and final) and assistant messages are sent
-  as ``lk.transcription`` text streams with ``lk.segment_id`` and
-  ``lk.transcription_final``. The agent's own transcript goes through
-  :class:`RoomTextOutput` (``io.text_output``; pass it to ``session.start``): word
-  by word as the audio plays, the final update exactly what was heard. If the
-  session was started without it, each assistant message is sent once when it is
-  committed (already truncated to what was heard).
+* :func:`open_room_io` links the session to one participant (the given identity,
+  or the first standard/SIP/connector participant to join; a text-only participant
+  links too) and waits for nothing else. Its ``audio_input`` is a
+  :class:`LinkedAudioInput`: the participant's audio, whichever track carries it,
+  re-subscribed when they republish (a reconnect gives the track a new sid), so
+  listening does not stop for good when one track ends. It publishes the agent's
+  track and forwards session events to the room for the duration of its block:
+  ``AgentStateChanged`` sets the ``lk.agent.state`` attribute; user transcripts
+  (interim and final) and assistant messages are sent as ``lk.transcription`` text
+  streams with ``lk.segment_id`` and ``lk.transcription_final``. The agent's own
+  transcript goes through :class:`RoomTextOutput` (``io.text_output``; pass it to
+  ``session.start``): word by word as the audio plays, the final update exactly
+  what was heard. If the session was started without it, each assistant message
+  is sent once when it is committed (already truncated to what was heard).
 
 * Text input (``text_input``, on by default, as in LiveKit's RoomIO): each
   ``lk.chat`` text stream from the linked participant, in the order they were
@@ -39,6 +44,7 @@ import contextlib
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
+from functools import partial
 from typing import TYPE_CHECKING, Any, TypeGuard
 
 import trio
@@ -53,6 +59,7 @@ from ..voice import (
     PlaybackFinished,
     UserInputTranscribed,
 )
+from ._linked_audio import LinkedAudioInput, follow_participant_audio
 from ._text_output import RoomTextOutput
 
 if TYPE_CHECKING:
@@ -68,6 +75,7 @@ __all__ = [
     "open_room_io",
 ]
 
+_AUDIO_HANDOFF = 10  # frames between the audio follower task and the session
 TOPIC_TRANSCRIPTION = "lk.transcription"
 TOPIC_CHAT = "lk.chat"
 STATE_ATTRIBUTE = "lk.agent.state"
@@ -134,6 +142,16 @@ class RoomAudioOutput:
             await self._source.wait_for_progress()
 
 
+def _linkable(room: Room, identity: str | None) -> str | None:
+    """The identity to link: ``identity`` once present, else the first linkable kind."""
+    for participant in room.remote_participants.values():
+        if identity is not None and participant.identity == identity:
+            return identity
+        if identity is None and participant.kind in _LINKABLE_KINDS:
+            return participant.identity
+    return None
+
+
 def _linked_track(room: Room, identity: str | None) -> tuple[str, str] | None:
     for participant in room.remote_participants.values():
         if identity is not None and participant.identity != identity:
@@ -170,7 +188,7 @@ async def open_room_audio_input(
 class RoomIO:
     """What :func:`open_room_io` yields: pass the three outputs to ``AgentSession.start``."""
 
-    audio_input: AudioStream
+    audio_input: LinkedAudioInput
     audio_output: RoomAudioOutput
     linked_identity: str
     source: AudioSource
@@ -212,16 +230,25 @@ async def open_room_io(
     events = session.subscribe()
     async with (
         _chat_lines(room, enabled=text_input is not False) as lines,
-        open_room_audio_input(
-            room, participant_identity=participant_identity, sample_rate=input_sample_rate
-        ) as audio_input,
         room.publish_audio(sample_rate=output_sample_rate, name=track_name) as source,
         trio.open_nursery() as nursery,
     ):
-        linked = _linked_track(room, participant_identity)
-        identity = linked[0] if linked else (participant_identity or "")
+        while (identity := _linkable(room, participant_identity)) is None:
+            await room.wait_state_changed()
+        send, frames = trio.open_memory_channel[AudioFrame](_AUDIO_HANDOFF)
+        audio_input = LinkedAudioInput(identity, frames)
+        nursery.start_soon(
+            partial(
+                follow_participant_audio,
+                room,
+                audio_input,
+                send,
+                sample_rate=input_sample_rate,
+                num_channels=1,
+            )
+        )
         text_output = RoomTextOutput()
-        forwarder = _SessionForwarder(room, identity, audio_input.track_sid, text_output)
+        forwarder = _SessionForwarder(room, identity, lambda: audio_input.track_sid, text_output)
         nursery.start_soon(forwarder.run, events)
         nursery.start_soon(text_output.serve, room, lambda: source.track_sid)
         if lines is not None:
@@ -267,7 +294,11 @@ class _SessionForwarder:
     """Session events → room attributes and transcription streams (one task)."""
 
     def __init__(
-        self, room: Room, linked_identity: str, track_sid: str, text_output: RoomTextOutput
+        self,
+        room: Room,
+        linked_identity: str,
+        track_sid: Callable[[], str],
+        text_output: RoomTextOutput,
     ) -> None:
         self._room = room
         self._text_output = text_output
@@ -287,7 +318,7 @@ class _SessionForwarder:
             segment = f"SG_user_{self._user_segment}"
             if event.is_final:
                 self._user_segment += 1
-            await self._transcript(event.transcript, segment, event.is_final, self._track_sid)
+            await self._transcript(event.transcript, segment, event.is_final, self._track_sid())
         elif isinstance(event, ConversationItemAdded):
             item = event.item
             # with a text output attached the paced stream already carried the text

@@ -143,6 +143,11 @@ class Room(RoomStreams):
     def is_connected(self) -> bool:
         return self._connection is not None
 
+    @property
+    def closed(self) -> bool:
+        """The room is over (left, or reconnecting gave up); nothing will change again."""
+        return self._closed.is_set()
+
     def events(self) -> trio.MemoryReceiveChannel[RoomEvent]:
         """The room's event channel (one consumer; oldest events dropped when full).
 
