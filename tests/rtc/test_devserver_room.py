@@ -11,6 +11,7 @@ from contextlib import asynccontextmanager
 import numpy as np
 import pytest
 import trio
+from livekit.protocol import models
 
 from trioagents.core import AudioFrame
 from trioagents.devserver import DevServer, open_devserver
@@ -386,3 +387,43 @@ async def test_room_io_follows_the_participant_across_republishing() -> None:
                     assert abs(await loud_frequency(frames, 16000, 0.8) - 660.0) < 10
                     assert io.audio_input.track_sid not in ("", first)
                 assert io.audio_input.tracks_followed == 2
+
+
+@pytest.mark.parametrize("close_on_disconnect", [True, False])
+async def test_the_session_ends_when_the_linked_participant_hangs_up(
+    close_on_disconnect: bool,
+) -> None:
+    from trioagents.roomio import open_room_io
+    from trioagents.rtc import ParticipantDisconnected
+    from trioagents.testing import FakeTTS
+    from trioagents.voice import Agent, AgentSession
+
+    hang_up = trio.Event()
+
+    async def caller(server: DevServer) -> None:
+        async with open_room(server.url, token(server, "user")):
+            await hang_up.wait()  # then leave: CLIENT_INITIATED
+
+    with trio.fail_after(20):
+        async with (
+            open_devserver() as server,
+            open_room(server.url, token(server, "agent")) as room,
+            trio.open_nursery() as nursery,
+        ):
+            nursery.start_soon(caller, server)
+            session: AgentSession[None] = AgentSession(tts=FakeTTS())
+            async with (
+                open_room_io(room, session, close_on_disconnect=close_on_disconnect) as io,
+                session.start(Agent(instructions="test"), audio_output=io.audio_output),
+            ):
+                hang_up.set()
+                if close_on_disconnect:
+                    await trio.sleep_forever()  # cancelled by the session's close
+                async for event in room.events():
+                    if isinstance(event, ParticipantDisconnected):
+                        break
+                reason = room.departure_reason("user")
+                assert reason == models.DisconnectReason.CLIENT_INITIATED
+                assert session.close_reason is None  # still serving: the caller may return
+    expected = "participant_disconnected" if close_on_disconnect else "user_initiated"
+    assert session.close_reason == expected

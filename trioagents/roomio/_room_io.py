@@ -25,6 +25,11 @@
   what was heard. If the session was started without it, each assistant message
   is sent once when it is committed (already truncated to what was heard).
 
+* ``close_on_disconnect`` (default on, as in LiveKit): the session is closed with
+  reason ``participant_disconnected`` when the linked participant hangs up (leaves
+  on purpose, is removed, or the room is deleted); a participant whose connection
+  merely dropped may come back, and the session waits for it.
+
 * Text input (``text_input``, on by default, as in LiveKit's RoomIO): each
   ``lk.chat`` text stream from the linked participant, in the order they were
   sent, becomes a user turn: the current speech is interrupted (unless it does not
@@ -76,6 +81,14 @@ __all__ = [
 ]
 
 _AUDIO_HANDOFF = 10  # frames between the audio follower task and the session
+# departures that end the call (LiveKit's RoomIO closes the session on these)
+_HANG_UP_REASONS = frozenset(
+    {
+        models.DisconnectReason.CLIENT_INITIATED,
+        models.DisconnectReason.ROOM_DELETED,
+        models.DisconnectReason.USER_REJECTED,
+    }
+)
 TOPIC_TRANSCRIPTION = "lk.transcription"
 TOPIC_CHAT = "lk.chat"
 STATE_ATTRIBUTE = "lk.agent.state"
@@ -225,6 +238,7 @@ async def open_room_io(
     output_sample_rate: int = 24000,
     track_name: str = "roomio_audio",
     text_input: bool | TextInputCallback = True,
+    close_on_disconnect: bool = True,
 ) -> AsyncIterator[RoomIO]:
     """Link ``session`` to ``room`` for the block (see the module docstring)."""
     events = session.subscribe()
@@ -251,6 +265,8 @@ async def open_room_io(
         forwarder = _SessionForwarder(room, identity, lambda: audio_input.track_sid, text_output)
         nursery.start_soon(forwarder.run, events)
         nursery.start_soon(text_output.serve, room, lambda: source.track_sid)
+        if close_on_disconnect:
+            nursery.start_soon(_close_when_gone, room, session, identity)
         if lines is not None:
             callback = default_text_input if text_input is True else text_input
             assert callback is not False
@@ -259,6 +275,16 @@ async def open_room_io(
             yield RoomIO(audio_input, RoomAudioOutput(source), identity, source, text_output)
         finally:
             nursery.cancel_scope.cancel()
+
+
+async def _close_when_gone(room: Room, session: AgentSession[Any], identity: str) -> None:
+    """Close the session when the linked participant hangs up (not when it drops:
+    a client that lost its connection may come back)."""
+    while not room.closed:
+        if room.departure_reason(identity) in _HANG_UP_REASONS:
+            session.close("participant_disconnected")
+            return
+        await room.wait_state_changed()
 
 
 @asynccontextmanager

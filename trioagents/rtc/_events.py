@@ -32,8 +32,12 @@ class ParticipantConnected:
 
 @dataclass(frozen=True, slots=True)
 class ParticipantDisconnected:
+    """``reason``: the server's ``models.DisconnectReason`` (0: unknown, e.g. gone
+    from the participant list after our own rejoin)."""
+
     identity: str
     sid: str
+    reason: int = 0
 
 
 @dataclass(frozen=True, slots=True)

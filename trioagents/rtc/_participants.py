@@ -62,6 +62,8 @@ class ParticipantRegistry:
     def __init__(self, local_sid: str = "") -> None:
         self.local_sid = local_sid
         self.participants: dict[str, RemoteParticipant] = {}
+        # identity -> models.DisconnectReason of its last departure (until it returns)
+        self.departed: dict[str, int] = {}
 
     def by_identity(self, identity: str) -> RemoteParticipant | None:
         for participant in self.participants.values():
@@ -75,7 +77,7 @@ class ParticipantRegistry:
             if info.sid == self.local_sid or not info.sid:
                 continue
             if info.state == models.ParticipantInfo.DISCONNECTED:
-                events.extend(self._remove(info.sid))
+                events.extend(self._remove(info.sid, info.disconnect_reason))
             else:
                 events.extend(self._upsert(info))
         return events
@@ -91,12 +93,13 @@ class ParticipantRegistry:
         events.extend(self.apply(infos))
         return events
 
-    def _remove(self, sid: str) -> list[RoomEvent]:
+    def _remove(self, sid: str, reason: int = 0) -> list[RoomEvent]:
         gone = self.participants.pop(sid, None)
         if gone is None:
             return []
+        self.departed[gone.identity] = reason
         events: list[RoomEvent] = [RemoteTrackUnpublished(gone.identity, t) for t in gone.tracks]
-        events.append(ParticipantDisconnected(gone.identity, gone.sid))
+        events.append(ParticipantDisconnected(gone.identity, gone.sid, reason))
         return events
 
     def _upsert(self, info: Any) -> list[RoomEvent]:
@@ -104,6 +107,7 @@ class ParticipantRegistry:
         if known is None:
             known = RemoteParticipant(info.sid, info.identity, info.name, info.kind, info.version)
             self.participants[info.sid] = known
+            self.departed.pop(info.identity, None)
             events: list[RoomEvent] = [ParticipantConnected(info.identity, info.sid)]
         elif info.version and info.version < known.version:
             return []

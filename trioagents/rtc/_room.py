@@ -143,6 +143,11 @@ class Room(RoomStreams):
     def is_connected(self) -> bool:
         return self._connection is not None
 
+    def departure_reason(self, identity: str) -> int | None:
+        """Why ``identity`` last left (``models.DisconnectReason``); None if present
+        or never seen leaving."""
+        return self._registry.departed.get(identity)
+
     @property
     def closed(self) -> bool:
         """The room is over (left, or reconnecting gave up); nothing will change again."""
