@@ -427,3 +427,48 @@ async def test_the_session_ends_when_the_linked_participant_hangs_up(
                 assert session.close_reason is None  # still serving: the caller may return
     expected = "participant_disconnected" if close_on_disconnect else "user_initiated"
     assert session.close_reason == expected
+
+
+async def test_start_in_room_is_one_block_for_the_whole_call() -> None:
+    """LiveKit's session.start(agent, room=...): chat in, speech and transcript out,
+    and the block ends by itself when the caller hangs up."""
+    from trioagents.providers import ScriptedLLM
+    from trioagents.roomio import start_in_room
+    from trioagents.testing import FakeTTS
+    from trioagents.voice import Agent, AgentSession
+
+    heard: list[str] = []
+    hang_up = trio.Event()
+
+    async def caller(server: DevServer) -> None:
+        async with (
+            open_room(server.url, token(server, "user")) as user,
+            user.text_streams("lk.transcription") as transcripts,
+        ):
+            await user.send_text("hello", topic="lk.chat")
+            async for reader in transcripts:
+                text = await reader.read_all()
+                if reader.final_attributes.get("lk.transcription_final") == "true":
+                    heard.append(text)
+                    if text == "Hi there!":
+                        break
+            hang_up.set()
+
+    with trio.fail_after(20):
+        async with (
+            open_devserver() as server,
+            open_room(server.url, token(server, "agent")) as room,
+            trio.open_nursery() as nursery,
+        ):
+            nursery.start_soon(caller, server)
+            session: AgentSession[None] = AgentSession(
+                llm=ScriptedLLM(default="Hi there!"), tts=FakeTTS()
+            )
+            async with start_in_room(session, Agent(instructions="test"), room) as io:
+                assert io.linked_identity == "user"
+                await trio.sleep_forever()  # until the caller hangs up
+    assert heard == ["Hi there!"]
+    said = [(m.role, m.content) for m in session.history.messages()]
+    assert said == [("user", "hello"), ("assistant", "Hi there!")]
+    assert hang_up.is_set()
+    assert session.close_reason == "participant_disconnected"

@@ -26,7 +26,7 @@ from typing import Any
 import trio
 
 from ..core import ConfigurationError
-from ..roomio import open_room_io
+from ..roomio import start_in_room
 from ..rtc import Room
 from ..voice import AgentSession, SessionEvent, TurnMetricsCollected
 from ..worker import JobContext
@@ -104,16 +104,10 @@ async def _run_agent(
     events = session.subscribe()
     async with trio.open_nursery() as nursery:
         nursery.start_soon(_report_events, events, reporter)
-        async with open_room_io(room, session, output_sample_rate=pipeline.tts.sample_rate) as io:
-            audio_input = io.audio_input if pipeline.stt is not None else None
-            async with session.start(
-                agent,
-                audio_input=audio_input,
-                audio_output=io.audio_output,
-                text_output=io.text_output,
-                workflow=spec.workflow,
-            ):
-                await _wait_until_gone(room, io.linked_identity)
+        async with start_in_room(session, agent, room, workflow=spec.workflow) as io:
+            # the session closes itself when the caller hangs up; a caller that
+            # vanished without hanging up is waited for no longer than that
+            await _wait_until_gone(room, io.linked_identity)
 
 
 async def _report_events(

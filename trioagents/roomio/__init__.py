@@ -15,6 +15,7 @@ from ._room_io import TextInputEvent as TextInputEvent
 from ._room_io import default_text_input as default_text_input
 from ._room_io import open_room_audio_input as open_room_audio_input
 from ._room_io import open_room_io as open_room_io
+from ._room_io import start_in_room as start_in_room
 from ._text_output import RoomTextOutput as RoomTextOutput
 
 __all__ = [
@@ -27,4 +28,5 @@ __all__ = [
     "default_text_input",
     "open_room_audio_input",
     "open_room_io",
+    "start_in_room",
 ]

@@ -68,7 +68,7 @@ from ._linked_audio import LinkedAudioInput, follow_participant_audio
 from ._text_output import RoomTextOutput
 
 if TYPE_CHECKING:
-    from ..voice import AgentSession
+    from ..voice import Agent, AgentSession, Workflow
 
 __all__ = [
     "RoomAudioOutput",
@@ -78,6 +78,7 @@ __all__ = [
     "default_text_input",
     "open_room_audio_input",
     "open_room_io",
+    "start_in_room",
 ]
 
 _AUDIO_HANDOFF = 10  # frames between the audio follower task and the session
@@ -226,6 +227,48 @@ async def default_text_input(session: AgentSession[Any], event: TextInputEvent) 
     with contextlib.suppress(InterruptionNotAllowedError):  # the reply queues behind it
         session.interrupt()
     session.generate_reply(user_input=event.text)
+
+
+@asynccontextmanager
+async def start_in_room(
+    session: AgentSession[Any],
+    agent: Agent,
+    room: Room,
+    *,
+    participant_identity: str | None = None,
+    workflow: Workflow | None = None,
+    run_on_enter: bool = True,
+    text_input: bool | TextInputCallback = True,
+    close_on_disconnect: bool = True,
+) -> AsyncIterator[RoomIO]:
+    """``session.start(agent)`` wired to ``room``: LiveKit's ``session.start(agent, room=...)``.
+
+    :func:`open_room_io` plus ``session.start`` with the room's input and outputs:
+    the participant's audio when the session has an STT, the agent's track when it
+    has a TTS (at the TTS's sample rate), the transcript always. The block lasts as
+    long as the session: it ends when the session closes (by default when the linked
+    participant hangs up) or when the caller leaves it.
+    """
+    rate = session.tts.sample_rate if session.tts is not None else 24000
+    async with (
+        open_room_io(
+            room,
+            session,
+            participant_identity=participant_identity,
+            output_sample_rate=rate,
+            text_input=text_input,
+            close_on_disconnect=close_on_disconnect,
+        ) as io,
+        session.start(
+            agent,
+            audio_input=io.audio_input if session.stt is not None else None,
+            audio_output=io.audio_output if session.tts is not None else None,
+            text_output=io.text_output,
+            workflow=workflow,
+            run_on_enter=run_on_enter,
+        ),
+    ):
+        yield io
 
 
 @asynccontextmanager
