@@ -18,6 +18,7 @@ from ._events import FalseInterruptionDetected as FalseInterruptionDetected
 from ._events import HandoffKind as HandoffKind
 from ._events import SessionClosed as SessionClosed
 from ._events import SessionEvent as SessionEvent
+from ._events import SessionUsageUpdated as SessionUsageUpdated
 from ._events import SpeechCreated as SpeechCreated
 from ._events import SpeechSource as SpeechSource
 from ._events import TurnMetricsCollected as TurnMetricsCollected
@@ -74,6 +75,8 @@ from ._tools_outcome import ToolStepResult as ToolStepResult
 from ._transcript_sync import TranscriptSynchronizer as TranscriptSynchronizer
 from ._turn_detection import TurnDetector as TurnDetector
 from ._turn_detection import UserTurn as UserTurn
+from ._usage import ModelUsage as ModelUsage
+from ._usage import SessionUsage as SessionUsage
 from ._workflow import Transition as Transition
 from ._workflow import UndeclaredTransitionError as UndeclaredTransitionError
 from ._workflow import Workflow as Workflow
@@ -112,6 +115,7 @@ __all__ = [
     "InterruptionNotAllowedError",
     "KeepAll",
     "KeepLastTurns",
+    "ModelUsage",
     "OutcomeKind",
     "PlaybackFinished",
     "Reset",
@@ -122,6 +126,8 @@ __all__ = [
     "SessionEvent",
     "SessionObserver",
     "SessionOptions",
+    "SessionUsage",
+    "SessionUsageUpdated",
     "SpeechCreated",
     "SpeechHandle",
     "SpeechSource",

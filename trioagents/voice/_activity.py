@@ -82,6 +82,8 @@ class AgentActivity:
             record_item=self.record_item,
             end_session=session.close,
             text_output=session.text_output,
+            usage=session.usage_collector,
+            provider_label=session.provider_label,
         )
         self._queue_send, self._queue = trio.open_memory_channel[ReplyPlan](math.inf)
         self._pending: list[SpeechHandle] = []
@@ -119,6 +121,10 @@ class AgentActivity:
                     end_session=self.session.close,
                     discard_audio_if_uninterruptible=(
                         self.session.options.discard_audio_if_uninterruptible
+                    ),
+                    usage=self.session.usage_collector,
+                    stt_provider=(
+                        self.session.provider_label("stt") if self.session.stt is not None else ""
                     ),
                 )
                 recognition = AudioRecognition(self.agent, self.session.vad, hooks)
@@ -392,7 +398,13 @@ class AgentActivity:
         self._cancel_preemptive()
         ctx = self.agent.llm_input()
         ctx.append(ChatMessage(role="user", content=transcript))
-        generation = LLMGeneration(self.agent, ctx, self.agent.tool_specs)
+        generation = LLMGeneration(
+            self.agent,
+            ctx,
+            self.agent.tool_specs,
+            usage=self.session.usage_collector,
+            provider=self.session.provider_label("llm"),
+        )
         self._preemptive = generation
         self._nursery.start_soon(generation.run)
 

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from typing import Literal, TypeAlias
 
 from ..core import ChatItem, ErrorAction, ErrorSource, ProviderError
+from ._usage import SessionUsage
 
 __all__ = [
     "AgentHandedOff",
@@ -22,6 +23,7 @@ __all__ = [
     "HandoffKind",
     "SessionClosed",
     "SessionEvent",
+    "SessionUsageUpdated",
     "SpeechCreated",
     "SpeechSource",
     "TurnMetricsCollected",
@@ -132,6 +134,14 @@ class SessionClosed:
     created_at: float
 
 
+@dataclass(frozen=True, slots=True)
+class SessionUsageUpdated:
+    """The session's provider usage after an agent turn that changed it."""
+
+    usage: SessionUsage
+    created_at: float
+
+
 SessionEvent: TypeAlias = (
     AgentStateChanged
     | UserStateChanged
@@ -143,4 +153,5 @@ SessionEvent: TypeAlias = (
     | ErrorOccurred
     | AgentHandedOff
     | SessionClosed
+    | SessionUsageUpdated
 )

@@ -34,11 +34,13 @@ from ..core import (
     LLMEvent,
     LLMTextDelta,
     LLMToolCall,
+    LLMUsage,
     ProviderError,
     ToolSpec,
 )
 from ._agent import Agent
 from ._speech_handle import SpeechHandle
+from ._usage import UsageCollector
 
 __all__ = [
     "LLMGeneration",
@@ -90,8 +92,18 @@ async def record_unconfigured_tool_calls(
 class LLMGeneration:
     """One completion of ``agent.llm_node``; start with ``nursery.start(gen.run)``."""
 
-    def __init__(self, agent: Agent, chat_ctx: ChatContext, tools: Sequence[ToolSpec]) -> None:
+    def __init__(
+        self,
+        agent: Agent,
+        chat_ctx: ChatContext,
+        tools: Sequence[ToolSpec],
+        *,
+        usage: UsageCollector | None = None,
+        provider: str = "llm",
+    ) -> None:
         self.agent = agent
+        self._usage = usage
+        self._provider = provider
         self.chat_ctx = chat_ctx
         self.tools = tuple(tools)
         self.error: ProviderError | None = None
@@ -110,6 +122,8 @@ class LLMGeneration:
         try:
             with self._scope:
                 self.started_at = trio.current_time()
+                if self._usage is not None:
+                    self._usage.llm_request(self._provider)
                 task_status.started()
                 node_send, node_recv = trio.open_memory_channel[LLMEvent](math.inf)
                 async with trio.open_nursery() as nursery:
@@ -124,10 +138,12 @@ class LLMGeneration:
             self._closed.set()
 
     async def _relay(self, events: trio.MemoryReceiveChannel[LLMEvent]) -> None:
-        """Stamp the first text (``first_text_at``) and pass every event on."""
+        """Stamp the first text (``first_text_at``), count usage, pass every event on."""
         async for event in events:
             if self.first_text_at is None and isinstance(event, LLMTextDelta):
                 self.first_text_at = trio.current_time()
+            elif isinstance(event, LLMUsage) and self._usage is not None:
+                self._usage.llm_tokens(self._provider, event.prompt_tokens, event.completion_tokens)
             self._send.send_nowait(event)
 
     @property

@@ -30,6 +30,7 @@ from ._event_bus import StateTracker
 from ._hooks import SessionHooks
 from ._speech_handle import SpeechHandle
 from ._transcript_sync import TranscriptSynchronizer
+from ._usage import UsageCollector
 
 __all__ = ["Utterance"]
 
@@ -74,6 +75,8 @@ class Utterance:
         self.tts_requested_at: float | None = None
         self.tts_first_frame_at: float | None = None
         self.hooks = SessionHooks()  # set by the turn: reports the ``tts`` scope
+        self.usage = UsageCollector()  # set by the turn: the session's
+        self.tts_provider = "tts"
         self.scope_id: str | None = None  # the utterance's scope id (the tts parent)
         self._active = False
         self._output_paused = False
@@ -165,6 +168,7 @@ class Utterance:
                     await frames.send(mark)
                     if self.tts_requested_at is None:
                         self.tts_requested_at = trio.current_time()
+                    self.usage.tts_sentence(self.tts_provider, len(sentence))
                     try:
                         mark.duration = await self._synthesize_one(sentence, frames)
                     except ProviderError as exc:
@@ -183,11 +187,14 @@ class Utterance:
         send, recv = trio.open_memory_channel[AudioFrame](0)
         duration = 0.0
         failures: list[ProviderError] = []
-        async with trio.open_nursery() as nursery:
-            nursery.start_soon(_run_node, self.agent, sentence, send, failures)
-            async for frame in recv:
-                duration += frame.duration
-                await frames.send(frame)
+        try:
+            async with trio.open_nursery() as nursery:
+                nursery.start_soon(_run_node, self.agent, sentence, send, failures)
+                async for frame in recv:
+                    duration += frame.duration
+                    await frames.send(frame)
+        finally:  # synthesized audio counts even when the utterance was cut
+            self.usage.tts_audio(self.tts_provider, duration)
         if failures:
             raise failures[0]  # bare, not wrapped in the nursery's exception group
         return duration

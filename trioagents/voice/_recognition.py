@@ -20,7 +20,7 @@ from __future__ import annotations
 import contextlib
 from collections.abc import Callable, Sequence
 from contextlib import AsyncExitStack
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Protocol, runtime_checkable
 
 import trio
@@ -44,6 +44,7 @@ from ._event_bus import EventBus, StateTracker
 from ._events import UserInputTranscribed
 from ._interruption import InterruptionController
 from ._turn_detection import UserTurnTracker
+from ._usage import UsageCollector
 
 __all__ = ["AudioRecognition", "InlineVADStream", "RecognitionHooks"]
 
@@ -69,6 +70,8 @@ class RecognitionHooks:
     on_final: Callable[[str], None]
     end_session: Callable[[str, ProviderError | None], None]
     discard_audio_if_uninterruptible: bool = True
+    usage: UsageCollector = field(default_factory=UsageCollector)
+    stt_provider: str = ""  # the STT's label; "" records no STT usage (no STT)
 
 
 class AudioRecognition:
@@ -86,6 +89,8 @@ class AudioRecognition:
         self._end_session = hooks.end_session
         self._discard = hooks.discard_audio_if_uninterruptible
         self._speech_duration = 0.0
+        self._usage, self._stt_provider = hooks.usage, hooks.stt_provider
+        self._stt_unreported = 0.0  # seconds handed to the STT, not yet in the usage
         self._stt_send: trio.MemorySendChannel[AudioFrame] | None = None
         self._last_frame: AudioFrame | None = None
 
@@ -113,22 +118,42 @@ class AudioRecognition:
     ) -> None:
         inline = vad_stream if isinstance(vad_stream, InlineVADStream) else None
         self._stt_send = stt_send
-        async with stt_send:
-            async for frame in audio:
-                self._last_frame = frame
-                self._tracker.push_audio(frame)
-                if inline is not None:
-                    for event in inline.push_frame_nowait(frame):
-                        self.handle_vad(event)
-                elif vad_stream is not None:
-                    await vad_stream.push_frame(frame)
-                if self._discard and self._interruptions.uninterruptible_playing:
-                    frame = silence(frame.duration, frame.sample_rate, frame.num_channels)
-                # STT reconnecting: drop audio rather than buffer without limit
-                with contextlib.suppress(trio.WouldBlock):
-                    stt_send.send_nowait(frame)
-            if vad_stream is not None:
-                await vad_stream.end_input()
+        try:
+            async with stt_send:
+                await self._pump_frames(audio, vad_stream, inline, stt_send)
+        finally:
+            self._report_stt()
+
+    async def _pump_frames(
+        self,
+        audio: AudioInput,
+        vad_stream: VADStream | None,
+        inline: InlineVADStream | None,
+        stt_send: trio.MemorySendChannel[AudioFrame],
+    ) -> None:
+        async for frame in audio:
+            self._last_frame = frame
+            self._tracker.push_audio(frame)
+            if inline is not None:
+                for event in inline.push_frame_nowait(frame):
+                    self.handle_vad(event)
+            elif vad_stream is not None:
+                await vad_stream.push_frame(frame)
+            if self._discard and self._interruptions.uninterruptible_playing:
+                frame = silence(frame.duration, frame.sample_rate, frame.num_channels)
+            # STT reconnecting: drop audio rather than buffer without limit
+            with contextlib.suppress(trio.WouldBlock):
+                stt_send.send_nowait(frame)
+                self._stt_unreported += frame.duration
+                if self._stt_unreported >= 1.0:
+                    self._report_stt()
+        if vad_stream is not None:
+            await vad_stream.end_input()
+
+    def _report_stt(self) -> None:
+        if self._stt_unreported and self._stt_provider:
+            self._usage.stt_audio(self._stt_provider, self._stt_unreported)
+            self._stt_unreported = 0.0
 
     def flush_stt(self, duration: float) -> None:
         """Push ``duration`` seconds of silence to the STT, so it finalizes what it heard.

@@ -39,7 +39,7 @@ from ._agent import Agent
 from ._audio_io import AudioOutput, TextOutput
 from ._error_policy import ErrorPolicy
 from ._event_bus import EventBus, StateTracker
-from ._events import TurnMetricsCollected
+from ._events import SessionUsageUpdated, TurnMetricsCollected
 from ._generation import LLMGeneration, ToolCallExecutor
 from ._hooks import SessionHooks
 from ._interruption import InterruptionController
@@ -47,6 +47,7 @@ from ._options import SessionOptions
 from ._playout import Utterance
 from ._speech_handle import SpeechHandle
 from ._turn_detection import UserTurn
+from ._usage import UsageCollector, UsageKind
 
 __all__ = ["ReplyEnv", "ReplyPlan", "run_reply"]
 
@@ -67,6 +68,8 @@ class ReplyEnv:
     end_session: Callable[[str, ProviderError | None], None]
     text_output: TextOutput | None = None
     hooks: SessionHooks = field(default_factory=SessionHooks)
+    usage: UsageCollector = field(default_factory=UsageCollector)
+    provider_label: Callable[[UsageKind], str] = str  # "llm" -> the session LLM's label
 
 
 @dataclass(slots=True)
@@ -94,6 +97,9 @@ async def run_reply(env: ReplyEnv, plan: ReplyPlan) -> None:
         env.interruptions.end(plan.speech)
         if env.state.agent in ("thinking", "speaking"):
             env.state.set_agent("listening")
+        update = env.usage.take_update()
+        if update is not None:
+            env.bus.publish(SessionUsageUpdated(update, trio.current_time()))
         plan.speech.mark_done()
 
 
@@ -136,7 +142,9 @@ class _Turn:
         if owned:
             tools = env.agent.tool_specs if tools_allowed else ()
             chat_ctx, self.plan.chat_ctx = self.plan.chat_ctx or env.agent.llm_input(), None
-            generation = LLMGeneration(env.agent, chat_ctx, tools)
+            generation = LLMGeneration(
+                env.agent, chat_ctx, tools, usage=env.usage, provider=env.provider_label("llm")
+            )
         utterance = Utterance(
             env.agent,
             self.speech,
@@ -153,6 +161,7 @@ class _Turn:
         ) as note:
             self.utterance_scope_id = utterance.scope_id = note.scope_id
             utterance.hooks = env.hooks
+            utterance.usage, utterance.tts_provider = env.usage, env.provider_label("tts")
             try:
                 async with trio.open_nursery() as nursery:
                     send, recv = trio.open_memory_channel[str](math.inf)

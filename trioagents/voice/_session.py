@@ -51,6 +51,7 @@ from ._reply import ReplyPlan
 from ._run_result import RunResult, collect_run
 from ._speech_handle import SpeechHandle
 from ._turn_detection import TurnDetector
+from ._usage import SessionUsage, UsageCollector, UsageKind
 from ._workflow import Workflow, WorkflowState
 
 __all__ = ["AgentSession"]
@@ -81,6 +82,7 @@ class AgentSession(Generic[UserdataT]):
         options: SessionOptions | None = None,
     ) -> None:
         self.stt, self.llm, self.tts, self.vad = stt, llm, tts, vad
+        self.usage_collector = UsageCollector()
         self.turn_detector = turn_detector
         self._userdata = userdata
         self.options = options or SessionOptions()
@@ -124,6 +126,11 @@ class AgentSession(Generic[UserdataT]):
     @property
     def user_state(self) -> UserState:
         return self.state.user
+
+    @property
+    def usage(self) -> SessionUsage:
+        """Provider usage so far (tokens, characters, audio seconds), per provider."""
+        return self.usage_collector.snapshot()
 
     @property
     def current_agent(self) -> Agent:
@@ -337,6 +344,11 @@ class AgentSession(Generic[UserdataT]):
 
     def _cancel_reason(self) -> str:
         return self.close_reason or "session_closed"
+
+    def provider_label(self, kind: UsageKind) -> str:
+        """The label usage is recorded under: the provider's ``label``, else ``kind``."""
+        label = getattr(self._provider(kind), "label", None)
+        return label if isinstance(label, str) and label else kind
 
     def _provider(self, source: ErrorSource) -> object:
         return {"stt": self.stt, "llm": self.llm, "tts": self.tts, "vad": self.vad}[source]
