@@ -104,6 +104,14 @@ async def test_register_then_job_on_room_creation_with_a_valid_agent_token() -> 
             pong = await recv_server(ws)
             assert pong.pong.last_timestamp == 42
             assert server.statistics().jobs == 0
+            [finished] = server.finished_jobs()
+            assert (finished.job_id, finished.room, finished.status) == (
+                assignment.job.id,
+                "demo",
+                "JS_SUCCESS",
+            )
+            assert finished.worker_id == worker_id
+            assert server.statistics().jobs_finished == 1
 
 
 async def test_first_participant_triggers_automatic_dispatch() -> None:
@@ -197,6 +205,26 @@ async def test_room_deletion_terminates_its_jobs() -> None:
                 admin_token(server, room_create=True),
             )
             assert (await recv_server(ws)).termination.job_id == assignment.job.id
+            assert [(j.job_id, j.status) for j in server.finished_jobs()] == [
+                (assignment.job.id, "terminated")
+            ]
+
+
+async def test_a_job_whose_worker_disconnects_is_recorded_as_lost() -> None:
+    with trio.fail_after(10):
+        async with open_devserver() as server:
+            async with open_agent(server) as ws:
+                await register(ws)
+                await create_room(server, "call")
+                assignment = await accept(ws)
+            while server.statistics().workers:  # noqa: ASYNC110 - the server's own task
+                await trio.sleep(0.01)
+            [lost] = server.finished_jobs()
+            assert (lost.job_id, lost.room, lost.status) == (
+                assignment.job.id,
+                "call",
+                "worker_lost",
+            )
 
 
 async def test_worker_auth_and_protocol_errors() -> None:

@@ -166,6 +166,8 @@ async def run_kill_and_resume(tmp_path: Path, store_spec: str, store: JournalSto
                     await a.wait()
                     assert counter.read_text().split() == [str(a.pid)]
                     await resume_on_b(api, store, caller, nursery)
+                    # the dev server saw A's connection die with its job still running
+                    assert [j.status for j in server.finished_jobs()] == ["worker_lost"]
     assert counter.read_text().split() == [str(a.pid)], "record_details ran twice"
     entry = await store.load_latest(affinity_key(ROOM, CALLER, AGENT_NAME))
     assert entry is not None

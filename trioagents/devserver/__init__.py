@@ -4,6 +4,7 @@
 ``nursery.start``, ``main(argv)`` for the ``trioagents devserver`` command.
 """
 
+from ._agents import FinishedJob as FinishedJob
 from ._cli import main as main
 from ._options import DevServerOptions as DevServerOptions
 from ._server import DevServer as DevServer
@@ -15,6 +16,7 @@ __all__ = [
     "DevServer",
     "DevServerOptions",
     "DevServerStatistics",
+    "FinishedJob",
     "main",
     "open_devserver",
     "serve_devserver",

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import logging
 import random
+from collections import deque
 from collections.abc import Callable, Mapping
 from contextlib import suppress
 from dataclasses import dataclass, field
@@ -40,7 +41,7 @@ from ._registry import (
     RoomRecord,
 )
 
-__all__ = ["AgentService", "JobRecord"]
+__all__ = ["AgentService", "FinishedJob", "JobRecord"]
 
 log = logging.getLogger("trioagents.devserver.agents")
 
@@ -48,6 +49,25 @@ AVAILABILITY_TIMEOUT = 10.0
 REGISTER_TIMEOUT = 10.0
 AGENT_TOKEN_TTL = 3600.0
 _ENDED = (agent.JS_SUCCESS, agent.JS_FAILED, agent.JS_CANCELLED)
+FINISHED_JOBS_KEPT = 1000  # the most recent, for tests and `statistics()`
+
+
+@dataclass(frozen=True, slots=True)
+class FinishedJob:
+    """How a job ended, as the server saw it.
+
+    ``status``: ``"JS_SUCCESS"``, ``"JS_FAILED"`` or ``"JS_CANCELLED"`` as reported by
+    the worker; ``"terminated"`` when the server ended it (room deleted, dispatch
+    removed); ``"worker_lost"`` when its worker's connection closed first.
+    ``error`` is the worker's error text (empty unless it sent one).
+    """
+
+    job_id: str
+    room: str
+    agent_name: str
+    worker_id: str
+    status: str
+    error: str = ""
 
 
 @dataclass(slots=True)
@@ -97,6 +117,7 @@ class AgentService:
         self._rng = rng or random.Random()
         self.workers: dict[str, WorkerConnection] = {}
         self.jobs: dict[str, JobRecord] = {}
+        self.finished: deque[FinishedJob] = deque(maxlen=FINISHED_JOBS_KEPT)
         self._rooms: Mapping[str, RoomRecord] = {}
 
     def attach_rooms(self, rooms: Mapping[str, RoomRecord]) -> None:
@@ -129,10 +150,20 @@ class AgentService:
     ) -> None:
         self._nursery.start_soon(self._launch, room, dispatch_id, job_type, participant)
 
+    def _finish(self, job_id: str, status: str, error: str = "") -> None:
+        """Move a running job to the finished record (bounded, newest last)."""
+        record = self.jobs.pop(job_id, None)
+        if record is None:
+            return
+        job = record.job
+        self.finished.append(
+            FinishedJob(job_id, job.room.name, job.agent_name, record.worker_id, status, error)
+        )
+
     def _terminate(self, matches: Callable[[agent.Job], bool]) -> None:
         for job_id, record in list(self.jobs.items()):
             if matches(record.job):
-                del self.jobs[job_id]
+                self._finish(job_id, "terminated")
                 worker = self.workers.get(record.worker_id)
                 if worker is not None:
                     worker.outbox.put(
@@ -281,7 +312,7 @@ class AgentService:
                 self.workers.pop(worker.worker_id, None)
                 for job_id, record in list(self.jobs.items()):
                     if record.worker_id == worker.worker_id:
-                        del self.jobs[job_id]
+                        self._finish(job_id, "worker_lost")
 
     @staticmethod
     def _decode(data: bytes | str) -> agent.WorkerMessage:
@@ -312,11 +343,13 @@ class AgentService:
                 worker.available = update.status == agent.WS_AVAILABLE
             worker.load = update.load
         elif which == "update_job":
-            record = self.jobs.get(message.update_job.job_id)
+            job_update = message.update_job
+            record = self.jobs.get(job_update.job_id)
             if record is not None and record.worker_id == worker.worker_id:
-                record.job.state.status = message.update_job.status
-                if message.update_job.status in _ENDED:
-                    del self.jobs[message.update_job.job_id]
+                record.job.state.status = job_update.status
+                if job_update.status in _ENDED:
+                    status = agent.JobStatus.Name(job_update.status)
+                    self._finish(job_update.job_id, status, job_update.error[:1000])
         elif which == "ping":
             now_ms = int(trio.current_time() * 1000)
             pong = agent.WorkerPong(last_timestamp=message.ping.timestamp, timestamp=now_ms)

@@ -42,7 +42,7 @@ from ..protocol import (
     verify_token,
 )
 from ..transport import AsyncioBridge, open_asyncio_bridge
-from ._agents import AgentService
+from ._agents import AgentService, FinishedJob
 from ._http import HttpRequest, ServerWebSocket, read_request, send_response
 from ._hub import SignalHub
 from ._options import DevServerOptions
@@ -69,6 +69,7 @@ class DevServerStatistics:
     subscriptions: int
     data_forwarded: int
     data_dropped: int
+    jobs_finished: int = 0  # ended jobs remembered (see ``DevServer.finished_jobs``)
 
 
 class DevServer:
@@ -136,7 +137,12 @@ class DevServer:
             subscriptions=stats.subscriptions,
             data_forwarded=stats.data_forwarded,
             data_dropped=stats.data_dropped,
+            jobs_finished=len(self.agents.finished),
         )
+
+    def finished_jobs(self) -> list[FinishedJob]:
+        """How the most recent jobs ended (oldest first, up to 1000)."""
+        return list(self.agents.finished)
 
     def _verify(self, token: str | None) -> TokenClaims:
         if not token:
