@@ -68,15 +68,20 @@ async def speaking(room: Room, freq: float) -> AsyncIterator[None]:
 
 
 async def heard_frequency(room: Room, track_sid: str, seconds: float = 0.6) -> float:
-    chunks: list[np.ndarray] = []
     async with room.subscribe_audio(track_sid, sample_rate=16000) as stream:
-        async for frame in stream:
+        return await loud_frequency(stream, 16000, seconds)
+
+
+async def loud_frequency(frames: AsyncIterator[AudioFrame], rate: int, seconds: float) -> float:
+    """The dominant frequency of the next ``seconds`` of non-silent audio."""
+    chunks: list[np.ndarray] = []
+    async for frame in frames:
+        if np.abs(frame.data).max() > 1000:
             chunks.append(frame.data[:, 0])
-            if sum(map(len, chunks)) >= int(seconds * 16000):
-                break
-    samples = np.concatenate(chunks)[len(chunks[0]) * 5 :]  # skip the first frames
-    assert np.abs(samples).max() > 1000, "only silence arrived"
-    return dominant_frequency(samples, 16000)
+        if sum(map(len, chunks)) >= int(seconds * rate):
+            break
+    assert chunks, "only silence arrived"
+    return dominant_frequency(np.concatenate(chunks), rate)
 
 
 async def test_media_both_ways_data_and_rpc_between_two_rooms() -> None:
@@ -350,17 +355,6 @@ async def test_room_io_turns_the_linked_participants_chat_lines_into_turns() -> 
             with pytest.raises(ValueError, match="already has a text stream handler"):
                 async with open_room_io(room, session):
                     pass
-
-
-async def loud_frequency(frames: AsyncIterator[AudioFrame], rate: int, seconds: float) -> float:
-    """The dominant frequency of the next ``seconds`` of non-silent audio."""
-    chunks: list[np.ndarray] = []
-    async for frame in frames:
-        if np.abs(frame.data).max() > 1000:
-            chunks.append(frame.data[:, 0])
-        if sum(map(len, chunks)) >= int(seconds * rate):
-            break
-    return dominant_frequency(np.concatenate(chunks), rate)
 
 
 async def test_room_io_follows_the_participant_across_republishing() -> None:
