@@ -215,3 +215,33 @@ def test_missing_redis_py_is_a_configuration_error(monkeypatch: pytest.MonkeyPat
     monkeypatch.setitem(sys.modules, "redis", None)
     with pytest.raises(ConfigurationError, match=r"trioagents\[redis\]"):
         RedisJournalStore.from_url("redis://127.0.0.1:6379/0")
+
+
+async def test_leases_are_exclusive_renewable_and_released(make_store: StoreFactory) -> None:
+    a, b = await make_store(), await make_store()
+    assert isinstance(a, SqliteJournalStore | RedisJournalStore)
+    assert isinstance(b, SqliteJournalStore | RedisJournalStore)
+    name = new_key()
+    assert await a.acquire_lease(name, "A", 30.0)
+    assert not await b.acquire_lease(name, "B", 30.0)
+    assert await a.acquire_lease(name, "A", 30.0)  # renewed by its holder
+    await b.release_lease(name, "B")  # not B's to give back: no effect
+    assert not await b.acquire_lease(name, "B", 30.0)
+    await a.release_lease(name, "A")
+    assert await b.acquire_lease(name, "B", 30.0)
+    assert await a.acquire_lease(new_key(), "A", 30.0)  # names are independent
+
+
+async def test_sqlite_lease_expires_by_the_shared_wall_clock(tmp_path: Path) -> None:
+    now = [1000.0]
+    path = tmp_path / "journal.db"
+    async with (
+        await SqliteJournalStore.open(path, wall_clock=lambda: now[0]) as a,
+        await SqliteJournalStore.open(path, wall_clock=lambda: now[0]) as b,
+    ):
+        assert await a.acquire_lease("supervisor", "A", 10.0)
+        now[0] += 9.9
+        assert not await b.acquire_lease("supervisor", "B", 10.0)
+        now[0] += 0.2  # A stopped renewing: its lease ran out
+        assert await b.acquire_lease("supervisor", "B", 10.0)
+        assert not await a.acquire_lease("supervisor", "A", 10.0)

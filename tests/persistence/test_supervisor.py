@@ -21,6 +21,7 @@ from trioagents.persistence import (
     RedispatchPlanner,
     SqliteJournalStore,
     SupervisorEvent,
+    SupervisorLeaseChanged,
     SupervisorOptions,
     SupervisorPollFailed,
     affinity_key,
@@ -313,3 +314,78 @@ async def test_custom_own_agent_predicate(
         api.leave("r", "support-1")
     await run_for(api, 20, options=options)
     assert len(api.dispatches) == (0 if kind == AGENT else 1)
+
+
+class FakeLeases:
+    """LeaseStore in memory on Trio's clock (the real backends: test_stores.py; a
+    store call in a thread would let the autojump clock run ahead of it)."""
+
+    def __init__(self) -> None:
+        self.held: dict[str, tuple[str, float]] = {}
+
+    async def acquire_lease(self, name: str, holder: str, ttl: float) -> bool:
+        await trio.lowlevel.checkpoint()
+        now = trio.current_time()
+        current = self.held.get(name)
+        if current is not None and current[0] != holder and current[1] > now:
+            return False
+        self.held[name] = (holder, now + ttl)
+        return True
+
+    async def release_lease(self, name: str, holder: str) -> None:
+        await trio.lowlevel.checkpoint()
+        if self.held.get(name, ("", 0.0))[0] == holder:
+            del self.held[name]
+
+
+async def test_two_supervisors_share_a_lease_one_dispatches_the_other_takes_over(
+    autojump_clock: trio.testing.MockClock,
+) -> None:
+    """Only the lease holder dispatches; when it stops, the standby takes over."""
+    api = FakeAPI()
+    api.join("call-1", "caller")
+    api.join("call-1", "agent-A", AGENT)
+    leases = FakeLeases()
+    events: dict[str, list[SupervisorEvent]] = {"first": [], "second": []}
+
+    async def supervise(name: str, *, task_status: trio.TaskStatus[None]) -> None:
+        send, receive = trio.open_memory_channel[SupervisorEvent](100)
+        async with trio.open_nursery() as nursery:
+            nursery.start_soon(collect, receive, events[name])
+            await serve_redispatch_supervisor(
+                api, "support", watch=always, options=OPTIONS, events=send, lease=leases,
+                task_status=task_status,
+            )  # fmt: skip
+
+    async def collect(
+        receive: trio.MemoryReceiveChannel[SupervisorEvent], into: list[SupervisorEvent]
+    ) -> None:
+        async for event in receive:  # one by one: the test reads them while running
+            into.append(event)  # noqa: PERF401
+
+    async with trio.open_nursery() as outer:
+        async with trio.open_nursery() as first:
+            await first.start(supervise, "first")
+            await outer.start(supervise, "second")
+            api.leave("call-1", "agent-A")  # the worker dies
+            await trio.sleep(20)
+            assert [d.agent_name for d in api.dispatches] == ["support"]  # once, not twice
+            api.join("call-1", "agent-B", AGENT)  # the new job joined
+            await trio.sleep(5)
+            first.cancel_scope.cancel()  # the active supervisor stops (lease released)
+        [first_active] = [e for e in events["first"] if isinstance(e, SupervisorLeaseChanged)]
+        held = leases.held.get("redispatch-supervisor:support")
+        assert held is None or held[0] != first_active.holder  # given back on exit
+        api.leave("call-1", "agent-B")  # and this job's worker dies too
+        await trio.sleep(20)
+        outer.cancel_scope.cancel()
+    assert len(api.dispatches) == 2  # the second vanish answered by the standby
+    changes = {
+        name: [e.active for e in got if isinstance(e, SupervisorLeaseChanged)]
+        for name, got in events.items()
+    }
+    assert changes == {"first": [True], "second": [False, True]}
+    created = {
+        name: sum(isinstance(e, RedispatchCreated) for e in got) for name, got in events.items()
+    }
+    assert created == {"first": 1, "second": 1}

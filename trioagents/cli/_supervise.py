@@ -8,7 +8,10 @@ command polls the server (RoomService) and gives each watched room its agent bac
   participant has a journal for ``--agent-name`` (the new job resumes from it);
 * ``--marker KEY``: rooms whose metadata is a JSON object with a truthy ``KEY``.
 
-Run one per agent name. Every decision is logged (``--log-level``, JSON lines with
+With ``--journal``, several instances for one agent name share a lease in that
+store: one is active, the others stand by and take over within three poll
+intervals when it stops (``--marker`` has no store: run exactly one). Every
+decision is logged (``--log-level``, JSON lines with
 ``--json-logs``); Ctrl-C or SIGTERM stops it. Exit status 2: bad arguments or
 configuration; 1: the supervisor stopped on an error.
 """
@@ -27,10 +30,14 @@ import trio
 
 from ..core import ConfigurationError, collapse_single_error
 from ..persistence import (
+    LeaseStore,
+    RedisJournalStore,
     RedispatchCreated,
     RedispatchFailed,
     RoomWatch,
+    SqliteJournalStore,
     SupervisorEvent,
+    SupervisorLeaseChanged,
     SupervisorOptions,
     SupervisorPollFailed,
     open_journal_store,
@@ -113,9 +120,12 @@ async def supervise(
     options = SupervisorOptions(poll_interval=args.poll_interval, grace_period=args.grace_period)
     async with AsyncExitStack() as stack:
         watch: RoomWatch
+        lease: LeaseStore | None = None
         if args.journal:
             store = await stack.enter_async_context(open_journal_store(args.journal))
             watch = watch_journaled_rooms(store, args.agent_name)
+            if isinstance(store, SqliteJournalStore | RedisJournalStore):
+                lease = store
         else:
             watch = watch_marked_rooms(args.marker)
         api = await stack.enter_async_context(
@@ -124,7 +134,7 @@ async def supervise(
         send, events = trio.open_memory_channel[SupervisorEvent](16)
         async with trio.open_nursery() as nursery:
             nursery.start_soon(_log_events, events)
-            await nursery.start(_serve, api, args.agent_name, watch, options, send)
+            await nursery.start(_serve, api, args.agent_name, watch, options, send, lease)
             log.info(
                 "supervising",
                 extra={"agent_name": args.agent_name, "poll_interval": args.poll_interval},
@@ -138,6 +148,7 @@ async def _serve(
     watch: RoomWatch,
     options: SupervisorOptions,
     send: trio.MemorySendChannel[SupervisorEvent],
+    lease: LeaseStore | None,
     *,
     task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED,
 ) -> None:
@@ -148,6 +159,7 @@ async def _serve(
             watch=watch,
             options=options,
             events=send,
+            lease=lease,
             task_status=task_status,
         )
 
@@ -174,6 +186,9 @@ async def _log_events(events: trio.MemoryReceiveChannel[SupervisorEvent]) -> Non
                     "retry_in": event.retry_in,
                 },
             )
+        elif isinstance(event, SupervisorLeaseChanged):
+            state = "active" if event.active else "standing by (another supervisor is active)"
+            log.info(state, extra={"holder": event.holder})
         elif isinstance(event, SupervisorPollFailed):
             log.warning(
                 "poll failed", extra={"room": event.room, "error": type(event.error).__name__}

@@ -26,11 +26,13 @@ from ._resume import restore_agent as restore_agent
 from ._session_journal import SessionJournal as SessionJournal
 from ._sqlite import SqliteJournalStore as SqliteJournalStore
 from ._store import JournalStore as JournalStore
+from ._store import LeaseStore as LeaseStore
 from ._supervisor import RedispatchCreated as RedispatchCreated
 from ._supervisor import RedispatchFailed as RedispatchFailed
 from ._supervisor import RoomAdminAPI as RoomAdminAPI
 from ._supervisor import RoomWatch as RoomWatch
 from ._supervisor import SupervisorEvent as SupervisorEvent
+from ._supervisor import SupervisorLeaseChanged as SupervisorLeaseChanged
 from ._supervisor import SupervisorOptions as SupervisorOptions
 from ._supervisor import SupervisorPollFailed as SupervisorPollFailed
 from ._supervisor import serve_redispatch_supervisor as serve_redispatch_supervisor
@@ -54,6 +56,7 @@ __all__ = [
     "JournalStoreError",
     "JournalVersionError",
     "JsonValue",
+    "LeaseStore",
     "RedisJournalStore",
     "RedispatchCreated",
     "RedispatchFailed",
@@ -64,6 +67,7 @@ __all__ = [
     "SessionJournal",
     "SqliteJournalStore",
     "SupervisorEvent",
+    "SupervisorLeaseChanged",
     "SupervisorOptions",
     "SupervisorPollFailed",
     "ToolResult",

@@ -66,6 +66,19 @@ redis.call('HSETNX', KEYS[1], ARGV[1], ARGV[2])
 return redis.call('HGET', KEYS[1], ARGV[1])
 """
 
+# take or renew the lease unless another holder has it (expiry: the server's clock)
+_ACQUIRE_LEASE = """
+local current = redis.call('GET', KEYS[1])
+if current and current ~= ARGV[1] then return 0 end
+redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
+return 1
+"""
+
+_RELEASE_LEASE = """
+if redis.call('GET', KEYS[1]) == ARGV[1] then redis.call('DEL', KEYS[1]) end
+return 0
+"""
+
 
 class RedisJournalStore(ClosingStore):
     """A :class:`JournalStore` on a Redis server shared by the workers.
@@ -80,6 +93,8 @@ class RedisJournalStore(ClosingStore):
         self._append = client.register_script(_APPEND)
         self._load_latest = client.register_script(_LOAD_LATEST)
         self._record_tool = client.register_script(_RECORD_TOOL)
+        self._acquire = client.register_script(_ACQUIRE_LEASE)
+        self._release = client.register_script(_RELEASE_LEASE)
         self._closed = False
 
     @classmethod
@@ -114,6 +129,14 @@ class RedisJournalStore(ClosingStore):
             return await trio.to_thread.run_sync(fn)
         except redis.RedisError as exc:
             raise JournalStoreError("Redis journal operation failed", backend="redis") from exc
+
+    async def acquire_lease(self, name: str, holder: str, ttl: float) -> bool:
+        key, ms = f"{self._prefix}lease:{name}", max(1, round(ttl * 1000))
+        return bool(await self._run(lambda: self._acquire(keys=[key], args=[holder, ms])))
+
+    async def release_lease(self, name: str, holder: str) -> None:
+        key = f"{self._prefix}lease:{name}"
+        await self._run(lambda: self._release(keys=[key], args=[holder]))
 
     async def load_latest(self, session_key: str) -> JournalEntry | None:
         seq_key, entries_key, _ = self._keys(session_key)

@@ -14,6 +14,7 @@ cancellation (see :mod:`._store`).
 from __future__ import annotations
 
 import sqlite3
+import time
 from collections.abc import Callable
 from pathlib import Path
 from types import TracebackType
@@ -50,6 +51,11 @@ CREATE TABLE IF NOT EXISTS journal_tool_results (
     body BLOB NOT NULL,
     PRIMARY KEY (session_key, idempotency_key)
 ) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS leases (
+    name TEXT PRIMARY KEY,
+    holder TEXT NOT NULL,
+    expires_at REAL NOT NULL
+) WITHOUT ROWID;
 """
 
 
@@ -60,14 +66,26 @@ class SqliteJournalStore(ClosingStore):
     or ``store = await SqliteJournalStore.open(path)`` then ``aclose``).
     """
 
-    def __init__(self, connection: sqlite3.Connection) -> None:
-        """Wrap an open connection (prefer :meth:`open`, which configures it)."""
+    def __init__(
+        self, connection: sqlite3.Connection, *, wall_clock: Callable[[], float] = time.time
+    ) -> None:
+        """Wrap an open connection (prefer :meth:`open`, which configures it).
+
+        ``wall_clock`` (epoch seconds) times leases, which other processes share.
+        """
         self._connection = connection
+        self._wall_clock = wall_clock
         self._lock = trio.Lock()
         self._closed = False
 
     @classmethod
-    async def open(cls, path: str | Path, *, busy_timeout_ms: int = 5000) -> SqliteJournalStore:
+    async def open(
+        cls,
+        path: str | Path,
+        *,
+        busy_timeout_ms: int = 5000,
+        wall_clock: Callable[[], float] = time.time,
+    ) -> SqliteJournalStore:
         """Open (creating if needed) the database at ``path``. Runs in a thread."""
 
         def connect() -> sqlite3.Connection:
@@ -86,7 +104,7 @@ class SqliteJournalStore(ClosingStore):
             connection = await trio.to_thread.run_sync(connect)
         except sqlite3.Error as exc:
             raise JournalStoreError("could not open the SQLite journal", backend="sqlite") from exc
-        return cls(connection)
+        return cls(connection, wall_clock=wall_clock)
 
     async def aclose(self) -> None:
         """Close the connection; shielded, waits at most a few seconds for a running call."""
@@ -107,6 +125,15 @@ class SqliteJournalStore(ClosingStore):
                 raise JournalStoreError(
                     "SQLite journal operation failed", backend="sqlite"
                 ) from exc
+
+    async def acquire_lease(self, name: str, holder: str, ttl: float) -> bool:
+        now = self._wall_clock()
+        return await self._run(lambda c: _acquire_lease(c, name, holder, now, now + ttl))
+
+    async def release_lease(self, name: str, holder: str) -> None:
+        await self._run(
+            lambda c: c.execute("DELETE FROM leases WHERE name = ? AND holder = ?", (name, holder))
+        )
 
     async def load_latest(self, session_key: str) -> JournalEntry | None:
         row = await self._run(
@@ -199,3 +226,24 @@ def _append(connection: sqlite3.Connection, entry: JournalEntry, body: bytes) ->
             (entry.session_key, entry.sequence, body),
         )
     return None
+
+
+def _acquire_lease(
+    connection: sqlite3.Connection, name: str, holder: str, now: float, expires_at: float
+) -> bool:
+    """Take or renew ``name`` unless another holder's lease is still running (atomic)."""
+    connection.execute("BEGIN IMMEDIATE")
+    try:
+        row = connection.execute(
+            "SELECT holder, expires_at FROM leases WHERE name = ?", (name,)
+        ).fetchone()
+        free = row is None or row[0] == holder or row[1] <= now
+        if free:
+            connection.execute(
+                "INSERT OR REPLACE INTO leases VALUES (?, ?, ?)", (name, holder, expires_at)
+            )
+        connection.execute("COMMIT")
+    except BaseException:
+        connection.execute("ROLLBACK")
+        raise
+    return free

@@ -13,6 +13,13 @@ Contract (tested against every backend by the same suite):
   and the caller must use it (that is what makes a side effect happen once).
 * ``delete(key)`` removes the session's entries and tool results.
 
+:class:`LeaseStore` (both built-in stores): ``acquire_lease(name, holder, ttl)``
+takes the lease ``name`` for ``holder`` for ``ttl`` seconds, or renews it if
+``holder`` has it; it returns False while another holder's lease has not expired.
+``release_lease`` gives it up (only the holder's own). Leases are shared between
+processes, so they expire by a clock every holder shares (SQLite: the hosts' wall
+clock; Redis: the server's). Used to keep one re-dispatch supervisor active.
+
 Every method is a checkpoint. Backend calls run in a worker thread that is not
 abandoned on cancellation: a cancelled ``append`` either finished or did not start,
 never "maybe committed". Backend failures raise :class:`JournalStoreError`.
@@ -25,7 +32,7 @@ from typing import Protocol, Self
 
 from ._journal import JournalEntry, ToolResult
 
-__all__ = ["ClosingStore", "JournalStore"]
+__all__ = ["ClosingStore", "JournalStore", "LeaseStore"]
 
 
 class JournalStore(Protocol):
@@ -46,6 +53,14 @@ class JournalStore(Protocol):
     async def delete(self, session_key: str) -> None: ...
 
     async def aclose(self) -> None: ...
+
+
+class LeaseStore(Protocol):
+    """Named, expiring, exclusive leases (see the module docstring)."""
+
+    async def acquire_lease(self, name: str, holder: str, ttl: float) -> bool: ...
+
+    async def release_lease(self, name: str, holder: str) -> None: ...
 
 
 class ClosingStore:

@@ -1,4 +1,4 @@
-"""Re-dispatch supervisor: give a room its agent back when the agent's worker died.
+r"""Re-dispatch supervisor: give a room its agent back when the agent's worker died.
 
 LiveKit Cloud re-dispatches a job whose worker vanished; a self-hosted server does
 not (livekit/agents#1472): the dispatch stays, its job is dead, the caller waits in
@@ -15,9 +15,12 @@ from the list taken before the first attempt, as success.
 
 The decisions live in :class:`RedispatchPlanner` (pure); this module does the I/O.
 Time is Trio's clock. Poll failures are reported and retried on the next poll; they
-never stop the supervisor. Several supervisors may run (they could both dispatch
-for one vanish: run one per agent name, or accept the duplicate job, which then
-loses the journal's optimistic-concurrency race and stops).
+never stop the supervisor. Several supervisors may run for one agent name when they
+share a ``lease`` store (the journal stores are :class:`LeaseStore`\ s): only the
+one holding the lease polls and dispatches, the others stand by and take over
+within ``lease_ttl`` when it stops renewing. Without a lease, two supervisors could
+both dispatch for one vanish (the duplicate job then loses the journal's
+optimistic-concurrency race and stops).
 
 Rejected alternative: webhooks. They need an HTTP endpoint reachable from the
 server and lose events while the receiver restarts; polling is self-healing.
@@ -26,6 +29,7 @@ A webhook receiver can still feed the same planner later.
 
 from __future__ import annotations
 
+import contextlib
 import json
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
@@ -35,11 +39,12 @@ import trio
 from livekit.protocol import agent_dispatch as dispatch_pb
 from livekit.protocol import models as models_pb
 
-from ..core import TransportError
+from ..core import TransportError, short_id
 from ..transport import LiveKitAPIError
+from ._errors import JournalStoreError
 from ._journal import affinity_key
 from ._redispatch_plan import RedispatchPlanner
-from ._store import JournalStore
+from ._store import JournalStore, LeaseStore
 
 __all__ = [
     "RedispatchCreated",
@@ -47,12 +52,15 @@ __all__ = [
     "RoomAdminAPI",
     "RoomWatch",
     "SupervisorEvent",
+    "SupervisorLeaseChanged",
     "SupervisorOptions",
     "SupervisorPollFailed",
     "serve_redispatch_supervisor",
     "watch_journaled_rooms",
     "watch_marked_rooms",
 ]
+
+_RELEASE_GRACE = 2.0  # seconds to give the lease back on exit
 
 
 class RoomAdminAPI(Protocol):
@@ -93,6 +101,7 @@ class SupervisorOptions:
     retry_max: float = 120.0
     dispatch_metadata: str = ""
     is_own_agent: Callable[[models_pb.ParticipantInfo], bool] = _is_agent
+    lease_ttl: float | None = None  # None: three poll intervals
 
 
 @dataclass(frozen=True, slots=True)
@@ -118,7 +127,17 @@ class SupervisorPollFailed:
     room: str | None = None
 
 
-SupervisorEvent: TypeAlias = RedispatchCreated | RedispatchFailed | SupervisorPollFailed
+@dataclass(frozen=True, slots=True)
+class SupervisorLeaseChanged:
+    """This supervisor became the active one (``active``) or a standby."""
+
+    active: bool
+    holder: str
+
+
+SupervisorEvent: TypeAlias = (
+    RedispatchCreated | RedispatchFailed | SupervisorPollFailed | SupervisorLeaseChanged
+)
 
 
 def watch_journaled_rooms(store: JournalStore, agent_name: str) -> RoomWatch:
@@ -154,9 +173,13 @@ async def serve_redispatch_supervisor(
     watch: RoomWatch,
     options: SupervisorOptions = SupervisorOptions(),  # frozen, shared safely
     events: trio.MemorySendChannel[SupervisorEvent] | None = None,
+    lease: LeaseStore | None = None,
     task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED,
 ) -> None:
     """Poll forever (until cancelled); reports readiness after the first poll.
+
+    With ``lease``, only the supervisor holding the lease for ``agent_name`` polls
+    (see the module docstring); the lease is released, shielded and bounded, on exit.
 
     Cancellation stops it at any checkpoint (a poll in progress is abandoned; a
     dispatch whose request was sent may or may not exist, and a restarted
@@ -164,17 +187,63 @@ async def serve_redispatch_supervisor(
     :data:`SupervisorEvent` records; sending to it is awaited (backpressure).
     Raises only what ``watch`` raises outside our error tree.
     """
-    planner = RedispatchPlanner(
+    supervisor = _Supervisor(api, agent_name, watch, options, _planner(options), events)
+    holding = _Holding(lease, agent_name, options)
+    try:
+        await holding.step(supervisor)
+        task_status.started()
+        while True:
+            await trio.sleep(options.poll_interval)
+            await holding.step(supervisor)
+    finally:
+        await holding.release()
+
+
+def _planner(options: SupervisorOptions) -> RedispatchPlanner:
+    return RedispatchPlanner(
         grace_period=options.grace_period,
         retry_initial=options.retry_initial,
         retry_max=options.retry_max,
     )
-    supervisor = _Supervisor(api, agent_name, watch, options, planner, events)
-    await supervisor.poll()
-    task_status.started()
-    while True:
-        await trio.sleep(options.poll_interval)
-        await supervisor.poll()
+
+
+class _Holding:
+    """Whether this supervisor is the active one (always, without a lease store)."""
+
+    def __init__(self, lease: LeaseStore | None, agent_name: str, options: SupervisorOptions):
+        self.lease, self.options = lease, options
+        self.name = f"redispatch-supervisor:{agent_name}"
+        self.holder = short_id("SV")
+        self.ttl = options.lease_ttl or 3 * options.poll_interval
+        self.active: bool | None = None
+
+    async def step(self, supervisor: _Supervisor) -> None:
+        """Renew (or try to take) the lease, then poll if it is ours."""
+        held = True
+        if self.lease is not None:
+            try:
+                held = await self.lease.acquire_lease(self.name, self.holder, self.ttl)
+            except JournalStoreError as exc:  # unsure: stand by rather than duplicate
+                await supervisor.emit(SupervisorPollFailed(exc))
+                held = False
+        if held != self.active:
+            if held:  # what a standby saw is stale: start from fresh observations
+                supervisor.planner = _planner(self.options)
+            if self.lease is not None:
+                await supervisor.emit(SupervisorLeaseChanged(held, self.holder))
+            self.active = held
+        if held:
+            await supervisor.poll()
+
+    async def release(self) -> None:
+        if self.lease is None or not self.active:
+            return
+        with (
+            trio.CancelScope(shield=True),
+            trio.move_on_after(_RELEASE_GRACE),
+            contextlib.suppress(JournalStoreError),  # it expires by itself anyway
+        ):
+            await self.lease.release_lease(self.name, self.holder)
 
 
 class _Supervisor:
