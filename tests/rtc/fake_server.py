@@ -77,6 +77,7 @@ class FakeServer:
         self.received_packets: list[models.DataPacket] = []
         self.leaves: list[int] = []
         self.attribute_updates: list[dict[str, str]] = []
+        self.drop_on_next_offer = False  # close the signal instead of answering, once
         self.joined = trio.Event()
         self.next_join = "normal"  # or "refuse", "garbage", "mute"
         self.ping = (1, 3)  # JoinResponse ping_interval, ping_timeout
@@ -209,6 +210,10 @@ class FakeServer:
         self, session: Session, request: rtc.SignalRequest
     ) -> list[rtc.SignalResponse]:
         kind = request.WhichOneof("message")
+        if kind == "offer" and self.drop_on_next_offer:
+            self.drop_on_next_offer = False
+            await session.ws.aclose(code=1011, reason="dropped by test before the answer")
+            return []
         if kind == "offer":
             sdp = await self.bridge.run(self._answer_publisher, session, request.offer.sdp)
             answer = rtc.SessionDescription(type="answer", sdp=sdp, id=request.offer.id)

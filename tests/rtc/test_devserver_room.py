@@ -466,3 +466,23 @@ async def test_start_in_room_is_one_block_for_the_whole_call() -> None:
     assert said == [("user", "hello"), ("assistant", "Hi there!")]
     assert hang_up.is_set()
     assert session.close_reason == "participant_disconnected"
+
+
+async def test_room_io_on_a_room_that_ends_before_anyone_joins_raises() -> None:
+    from trioagents.roomio import open_room_io
+    from trioagents.rtc import RoomClosedError
+    from trioagents.transport import open_livekit_api
+    from trioagents.voice import AgentSession
+
+    with trio.fail_after(20):
+        async with (
+            open_devserver() as server,
+            open_livekit_api(server.url, server.api_key, server.api_secret) as api,
+            open_room(server.url, token(server, "agent")) as room,
+            trio.open_nursery() as nursery,
+        ):
+            nursery.start_soon(api.delete_room, "room")  # nobody ever came
+            with pytest.raises(RoomClosedError):  # while publishing, or waiting to link
+                async with open_room_io(room, AgentSession()):
+                    pytest.fail("linked to nobody")
+            assert room.closed

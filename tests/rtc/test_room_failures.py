@@ -68,6 +68,23 @@ async def test_signal_drop_rejoins_and_media_resumes() -> None:
             assert room.statistics().joins == 2
 
 
+async def test_a_drop_between_offer_and_answer_does_not_hang_a_publish() -> None:
+    """The publish waits for the rejoin, which publishes the source; it never hangs."""
+    with trio.fail_after(15):
+        async with open_fake_server() as server, open_room(server.url, make_token(), FAST) as room:
+            server.drop_on_next_offer = True  # the publish's renegotiation gets no answer
+            async with room.publish_audio() as source:
+                assert source.track_sid  # published by the second join
+                assert room.statistics().joins == 2
+                server.received_audio.clear()
+                signal = tone(440.0, 0.3)
+                for start in range(0, len(signal), 960):
+                    await source.capture_frame(
+                        AudioFrame.from_mono(signal[start : start + 960], 48000)
+                    )
+                await source.wait_for_playout()
+
+
 async def test_leave_with_reconnect_action_rejoins() -> None:
     with trio.fail_after(10):
         async with open_fake_server() as server, open_room(server.url, make_token(), FAST) as room:

@@ -56,7 +56,7 @@ import trio
 from livekit.protocol import models
 
 from ..core import AudioFrame, ChatMessage, TrioAgentsError
-from ..rtc import AudioSource, AudioStream, Room, TextStreamReader
+from ..rtc import AudioSource, AudioStream, Room, RoomClosedError, TextStreamReader
 from ..voice import (
     AgentStateChanged,
     ConversationItemAdded,
@@ -166,6 +166,15 @@ def _linkable(room: Room, identity: str | None) -> str | None:
     return None
 
 
+async def _wait_linkable(room: Room, identity: str | None) -> str:
+    """Wait for the participant to link; RoomClosedError if the room ends first."""
+    while (linked := _linkable(room, identity)) is None:
+        if room.closed:
+            raise RoomClosedError("the room closed before a participant to link joined")
+        await room.wait_state_changed()
+    return linked
+
+
 def _linked_track(room: Room, identity: str | None) -> tuple[str, str] | None:
     for participant in room.remote_participants.values():
         if identity is not None and participant.identity != identity:
@@ -191,6 +200,8 @@ async def open_room_audio_input(
     Waits (no timeout of its own) until a matching participant publishes audio.
     """
     while (linked := _linked_track(room, participant_identity)) is None:
+        if room.closed:
+            raise RoomClosedError("the room closed before the participant published audio")
         await room.wait_state_changed()
     async with room.subscribe_audio(
         linked[1], sample_rate=sample_rate, num_channels=num_channels
@@ -290,8 +301,7 @@ async def open_room_io(
         room.publish_audio(sample_rate=output_sample_rate, name=track_name) as source,
         trio.open_nursery() as nursery,
     ):
-        while (identity := _linkable(room, participant_identity)) is None:
-            await room.wait_state_changed()
+        identity = await _wait_linkable(room, participant_identity)
         send, frames = trio.open_memory_channel[AudioFrame](_AUDIO_HANDOFF)
         audio_input = LinkedAudioInput(identity, frames)
         nursery.start_soon(

@@ -158,6 +158,8 @@ class RoomConnection:
         if self.outcome is None:
             self.outcome = outcome
         self._closed.set()
+        if self._answer is not None:
+            self._answer.close()  # a negotiation waiting for the answer ends now
 
     async def wait_closed(self) -> ConnectionOutcome:
         await self._closed.wait()
@@ -178,14 +180,25 @@ class RoomConnection:
     # -- peer connections -----------------------------------------------------------------
 
     async def negotiate_publisher(self) -> None:
-        """Offer the publisher PC's current state and apply the server's answer."""
+        """Offer the publisher PC's current state and apply the server's answer.
+
+        Raises ConnectionClosedError when the connection ends before the answer
+        (the offer may or may not have been sent; the room's next join renegotiates).
+        """
         async with self._negotiation_lock:
             send, receive = trio.open_memory_channel[str](1)
             self._answer = send
             try:
+                if self._closed.is_set():
+                    raise ConnectionClosedError("the signal connection has ended")
                 sdp = await self.bridge.run(_create_offer, self._publisher)
+                if self._closed.is_set():  # the core would refuse the offer
+                    raise ConnectionClosedError("the signal connection ended during an offer")
                 await self.send_signal(self._core.send_offer(sdp))
                 answer = await receive.receive()
+            except trio.EndOfChannel:
+                ended = "the signal connection ended before the answer"
+                raise ConnectionClosedError(ended) from None
             finally:
                 self._answer = None
             await self._apply_remote(_apply_answer, self._publisher, answer)

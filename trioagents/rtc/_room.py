@@ -30,6 +30,7 @@ import trio
 
 from ..core import (
     ConnectError,
+    ConnectionClosedError,
     LocalProtocolError,
     RemoteProtocolError,
     TransportError,
@@ -397,13 +398,23 @@ class Room(RoomStreams):
         connection = await self._current_connection()
         self._sources[source] = name
         try:
-            await self._publish_source(connection, source, name)
+            try:
+                await self._publish_source(connection, source, name)
+            except ConnectionClosedError:  # dropped mid-publish: the next join publishes it
+                await self._wait_published(source)
             yield source
         finally:
             self._sources.pop(source, None)
             track = source.track
             source.attach(None)
             await self._unpublish(track)
+
+    async def _wait_published(self, source: AudioSource) -> None:
+        """Wait until a join published ``source``; RoomClosedError if the room ends."""
+        while source.track is None:
+            if self._closed.is_set():
+                raise RoomClosedError("the room is disconnected")
+            await self._changed.wait()
 
     async def _unpublish(self, track: Any) -> None:
         connection = self._connection
