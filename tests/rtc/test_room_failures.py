@@ -8,6 +8,7 @@ from livekit.protocol import models, rtc
 
 from trioagents.core import AudioFrame, ConnectError, RemoteProtocolError
 from trioagents.rtc import (
+    AudioSource,
     ConnectionLost,
     ConnectionResumed,
     JoinRefusedError,
@@ -41,6 +42,14 @@ async def frames_from(stream, count: int) -> int:  # type: ignore[no-untyped-def
     return got
 
 
+async def play_tone(source: AudioSource, freq: float, seconds: float) -> None:
+    """Play a tone through ``source`` in 20 ms frames and wait until it played out."""
+    signal = tone(freq, seconds)
+    for start in range(0, len(signal), 960):
+        await source.capture_frame(AudioFrame.from_mono(signal[start : start + 960], 48000))
+    await source.wait_for_playout()
+
+
 async def test_signal_drop_rejoins_and_media_resumes() -> None:
     with trio.fail_after(15):
         async with open_fake_server() as server, open_room(server.url, make_token(), FAST) as room:
@@ -58,12 +67,7 @@ async def test_signal_drop_rejoins_and_media_resumes() -> None:
                 # the source was re-published on the new connection and still plays
                 assert source.track_sid != first_sid
                 server.received_audio.clear()
-                signal = tone(440.0, 0.3)
-                for start in range(0, len(signal), 960):
-                    await source.capture_frame(
-                        AudioFrame.from_mono(signal[start : start + 960], 48000)
-                    )
-                await source.wait_for_playout()
+                await play_tone(source, 440.0, 0.3)
                 await room.send_data(b"after", topic="t")
             assert room.statistics().joins == 2
 
@@ -77,12 +81,7 @@ async def test_a_drop_between_offer_and_answer_does_not_hang_a_publish() -> None
                 assert source.track_sid  # published by the second join
                 assert room.statistics().joins == 2
                 server.received_audio.clear()
-                signal = tone(440.0, 0.3)
-                for start in range(0, len(signal), 960):
-                    await source.capture_frame(
-                        AudioFrame.from_mono(signal[start : start + 960], 48000)
-                    )
-                await source.wait_for_playout()
+                await play_tone(source, 440.0, 0.3)
 
 
 async def test_leave_with_reconnect_action_rejoins() -> None:
