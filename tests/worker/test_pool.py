@@ -5,9 +5,11 @@ from __future__ import annotations
 import json
 import os
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 import trio
+import trio.testing
 from livekit.protocol import agent
 
 from trioagents.core import ConfigurationError
@@ -204,3 +206,41 @@ async def test_shutdown_right_behind_start_still_runs_the_job(tmp_path: Path) ->
             outcome = await pool.run_job(_info(tmp_path), control)
     assert outcome.status == agent.JS_SUCCESS
     assert _recorded(tmp_path)["reason"] == "terminated early"
+
+
+class _ExitedChild:
+    """A child that finished its job and exited: its pipe is broken for writes."""
+
+    def __init__(self) -> None:
+        self.replies: list[dict[str, object] | None] = [
+            {"type": "job_finished", "status": agent.JS_SUCCESS, "reason": "done"},
+            None,
+        ]
+
+        async def wait() -> int:
+            await trio.lowlevel.checkpoint()
+            return 0
+
+        self.process = SimpleNamespace(pid=-1, returncode=0, wait=wait)
+
+    async def send(self, message: dict[str, object]) -> None:
+        await trio.lowlevel.checkpoint()
+        raise trio.BrokenResourceError
+
+    async def receive(self) -> dict[str, object] | None:
+        await trio.sleep(1.0)  # the report is read after a ping already hit the pipe
+        return self.replies.pop(0)
+
+
+async def test_a_ping_to_a_child_that_just_exited_does_not_lose_its_report(
+    autojump_clock: trio.testing.MockClock,
+) -> None:
+    # Seen in CI: the child reported JS_SUCCESS and exited, a ping hit the closed pipe,
+    # BrokenResourceError escaped and the job's success was never reported.
+    from trioagents.worker._pool import _Supervision
+
+    control = JobControl()
+    control.request_shutdown("terminated by server")  # the shutdown write fails too
+    supervision = _Supervision(_ExitedChild(), control, _options("finishes"), "AJ_1")  # type: ignore[arg-type]
+    outcome = await supervision.run()
+    assert (outcome.status, outcome.reason) == (agent.JS_SUCCESS, "done")

@@ -286,7 +286,10 @@ class _Supervision:
                 return
             seq += 1
             self.sent[seq] = trio.current_time()
-            await self.child.send({"type": "ping", "seq": seq})
+            try:
+                await self.child.send({"type": "ping", "seq": seq})
+            except (trio.BrokenResourceError, trio.ClosedResourceError):
+                return  # the child exited (maybe just after finishing): _read reports how
 
     async def _watch_memory(self, nursery: trio.Nursery) -> None:
         warned = False
@@ -305,8 +308,11 @@ class _Supervision:
 
     async def _forward_shutdown(self, nursery: trio.Nursery) -> None:
         await self.control.wait()
-        await self.child.send({"type": "shutdown", "reason": self.control.reason,
-                               "failed": self.control.failed})  # fmt: skip
+        try:
+            await self.child.send({"type": "shutdown", "reason": self.control.reason,
+                                   "failed": self.control.failed})  # fmt: skip
+        except (trio.BrokenResourceError, trio.ClosedResourceError):
+            return  # the child already exited: _read reports how
         await trio.sleep(self.options.shutdown_grace + self.options.kill_margin)
         self._fail("did not exit after shutdown", nursery)
 
