@@ -244,3 +244,19 @@ async def test_a_ping_to_a_child_that_just_exited_does_not_lose_its_report(
     supervision = _Supervision(_ExitedChild(), control, _options("finishes"), "AJ_1")  # type: ignore[arg-type]
     outcome = await supervision.run()
     assert (outcome.status, outcome.reason) == (agent.JS_SUCCESS, "done")
+
+
+async def test_a_prewarmed_child_that_died_while_idle_fails_the_job_cleanly(
+    tmp_path: Path,
+) -> None:
+    with trio.fail_after(LIMIT):
+        async with open_process_pool(_options("finishes")) as pool:
+            idle = pool._idle[0]  # the prewarmed child the next job takes
+            idle.process.kill()
+            await idle.process.wait()
+            outcome = await pool.run_job(_info(tmp_path), JobControl())
+            assert outcome.status == agent.JS_FAILED
+            assert outcome.error == "job process exited before the job started"
+            # the pool goes on: the next job gets a fresh child
+            outcome = await pool.run_job(_info(tmp_path, "AJ_2"), JobControl())
+            assert outcome.status == agent.JS_SUCCESS

@@ -220,9 +220,15 @@ class ProcessPool:
         """Run one job in a child; the child is always gone when this returns."""
         child = await self._take()
         try:
-            await child.send({"type": "start_job", "url": info.url, "token": info.token,
-                              "job": base64.b64encode(info.job.SerializeToString()).decode(),
-                              "worker_id": info.worker_id, "identity": info.identity})  # fmt: skip
+            job = base64.b64encode(info.job.SerializeToString()).decode()
+            start = {"type": "start_job", "url": info.url, "token": info.token, "job": job,
+                     "worker_id": info.worker_id, "identity": info.identity}  # fmt: skip
+            try:
+                await child.send(start)
+            except (trio.BrokenResourceError, trio.ClosedResourceError):  # died while idle
+                error = "job process exited before the job started"
+                logger.error(error, extra={"job_id": info.id})
+                return JobOutcome(agent.JS_FAILED, error, "crashed")
             return await _Supervision(child, control, self.options, info.id).run()
         finally:
             self._live.discard(child)
