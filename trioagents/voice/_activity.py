@@ -104,8 +104,9 @@ class AgentActivity:
         CURRENT_ACTIVITY.set(self)  # inherited by every task started below
         async with trio.open_nursery() as nursery:
             self._nursery = nursery
-            await nursery.start(self.tracker.run)
-            await nursery.start(self.interruptions.run)
+            if audio_input is not None:  # their timers only follow the user's audio
+                await nursery.start(self.tracker.run)
+                await nursery.start(self.interruptions.run)
             nursery.start_soon(self._schedule)
             away = self.session.options.user_away_timeout
             if away is not None:
