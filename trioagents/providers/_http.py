@@ -37,10 +37,11 @@ from __future__ import annotations
 import contextlib
 import functools
 import ssl
-from collections.abc import AsyncIterator, Mapping
+from collections import deque
+from collections.abc import AsyncIterator, Iterable, Mapping
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Generic, TypeVar
 
 import httpx
 import trio
@@ -57,6 +58,7 @@ from ..core import (
 from ..protocol import is_content_filter, parse_error_body, retry_after_seconds
 
 __all__ = [
+    "DecodedBody",
     "OpenAIConnection",
     "close_chunks",
     "malformed_response",
@@ -64,6 +66,7 @@ __all__ = [
     "open_response",
 ]
 
+T = TypeVar("T")
 _CLOSE_GRACE = 1.0
 _MAX_BUFFERED_CHUNKS = 64
 _MAX_ERROR_BODY = 64 * 1024
@@ -141,6 +144,58 @@ def _tls_context() -> ssl.SSLContext:
     """One default TLS context per process: building one loads the CA bundle (~45 ms),
     which a per-call client would otherwise pay on every request."""
     return httpx.create_ssl_context()
+
+
+class DecodedBody(Generic[T]):
+    """The items a sans-I/O decoder makes of a streamed response body, read on demand.
+
+    A plain async iterator (not an async generator): every ``__anext__`` that needs
+    more reads one network chunk (a checkpoint) and hands it to :meth:`_feed`; the
+    end of the body goes to :meth:`_finish`. Transport errors become ProviderErrors,
+    a body the decoder refuses a non-retryable one. :meth:`aclose` finishes the
+    body iterator (shielded, bounded) and drops what was decoded but not taken, so
+    nothing comes out after a close.
+    """
+
+    def __init__(self, response: httpx.Response, label: str) -> None:
+        self._chunks = response.aiter_bytes()
+        self._label = label
+        self._ready: deque[T] = deque()
+        self._ended = False
+
+    def _feed(self, chunk: bytes) -> Iterable[T]:
+        raise NotImplementedError
+
+    def _finish(self) -> Iterable[T]:
+        raise NotImplementedError
+
+    def __aiter__(self) -> DecodedBody[T]:
+        return self
+
+    async def aclose(self) -> None:
+        self._ended = True
+        self._ready.clear()
+        await close_chunks(self._chunks)
+
+    async def __anext__(self) -> T:
+        """Checkpoints on every network read; raises ProviderError subclasses."""
+        while not self._ready:
+            if self._ended:
+                raise StopAsyncIteration
+            try:
+                try:
+                    chunk = await self._chunks.__anext__()
+                except StopAsyncIteration:
+                    self._ended = True
+                    items = self._finish()
+                else:
+                    items = self._feed(chunk)
+            except httpx.HTTPError as exc:
+                raise map_httpx_error(exc, self._label) from exc
+            except RemoteProtocolError as exc:
+                raise malformed_response(exc, self._label) from exc
+            self._ready.extend(items)
+        return self._ready.popleft()
 
 
 async def close_chunks(chunks: AsyncIterator[bytes]) -> None:

@@ -17,7 +17,6 @@ HTML page) is a malformed response.
 
 from __future__ import annotations
 
-from collections import deque
 from collections.abc import AsyncIterator, Mapping, Sequence
 from contextlib import asynccontextmanager
 from typing import Any
@@ -28,8 +27,8 @@ import trio
 from ..core import AudioFrame, RemoteProtocolError, SpeechEvent, SpeechEventType
 from ..protocol import PCMFramer, encode_wav, speech_request_body, transcription_text
 from ._http import (
+    DecodedBody,
     OpenAIConnection,
-    close_chunks,
     malformed_response,
     map_httpx_error,
     open_response,
@@ -89,41 +88,16 @@ class OpenAITTS:
                 await frames.aclose()
 
 
-class _PCMFrames:
+class _PCMFrames(DecodedBody[AudioFrame]):
     def __init__(self, response: httpx.Response, framer: PCMFramer, label: str) -> None:
-        self._chunks = response.aiter_bytes()
+        super().__init__(response, label)
         self._framer = framer
-        self._label = label
-        self._ready: deque[AudioFrame] = deque()
-        self._ended = False
 
-    def __aiter__(self) -> _PCMFrames:
-        return self
+    def _feed(self, chunk: bytes) -> list[AudioFrame]:
+        return self._framer.feed(chunk)
 
-    async def aclose(self) -> None:
-        """Finish the body iterator (shielded, bounded: runs during cancellation) and
-        drop what was decoded but not taken: nothing comes out after a close."""
-        self._ended = True
-        self._ready.clear()
-        await close_chunks(self._chunks)
-
-    async def __anext__(self) -> AudioFrame:
-        while not self._ready:
-            if self._ended:
-                raise StopAsyncIteration
-            try:
-                try:
-                    chunk = await self._chunks.__anext__()
-                except StopAsyncIteration:
-                    self._ended = True
-                    self._ready.extend(self._framer.flush())
-                else:
-                    self._ready.extend(self._framer.feed(chunk))
-            except httpx.HTTPError as exc:
-                raise map_httpx_error(exc, self._label) from exc
-            except RemoteProtocolError as exc:
-                raise malformed_response(exc, self._label) from exc
-        return self._ready.popleft()
+    def _finish(self) -> list[AudioFrame]:
+        return self._framer.flush()
 
 
 class OpenAISTT:

@@ -19,8 +19,7 @@ text already delivered.
 
 from __future__ import annotations
 
-from collections import deque
-from collections.abc import AsyncIterator, Mapping, Sequence
+from collections.abc import AsyncIterator, Iterable, Mapping, Sequence
 from contextlib import asynccontextmanager
 from typing import Any
 
@@ -32,7 +31,6 @@ from ..core import (
     LLMEvent,
     ProviderConnectionError,
     ProviderStatusError,
-    RemoteProtocolError,
     ToolChoice,
     ToolSpec,
 )
@@ -40,14 +38,13 @@ from ..protocol import (
     ChatErrorReported,
     ChatFinished,
     ChatStreamDecoder,
+    ChatStreamItem,
     chat_request_body,
     is_content_filter,
 )
 from ._http import (
+    DecodedBody,
     OpenAIConnection,
-    close_chunks,
-    malformed_response,
-    map_httpx_error,
     open_response,
 )
 
@@ -99,51 +96,26 @@ class OpenAILLM:
                 await events.aclose()
 
 
-class _ChatEvents:
+class _ChatEvents(DecodedBody[LLMEvent]):
     """The event iterator of one response (a plain object, not an async generator)."""
 
     def __init__(self, response: httpx.Response, label: str) -> None:
-        self._chunks = response.aiter_bytes()
-        self._label = label
+        super().__init__(response, label)
         self._decoder = ChatStreamDecoder()
-        self._ready: deque[LLMEvent] = deque()
-        self._ended = False
 
-    def __aiter__(self) -> _ChatEvents:
-        return self
+    def _feed(self, chunk: bytes) -> list[LLMEvent]:
+        return self._events(self._decoder.feed(chunk))
 
-    async def aclose(self) -> None:
-        """Finish the body iterator (shielded, bounded: runs during cancellation) and
-        drop what was decoded but not taken: nothing comes out after a close."""
-        self._ended = True
-        self._ready.clear()
-        await close_chunks(self._chunks)
+    def _finish(self) -> list[LLMEvent]:
+        items = self._decoder.end_of_stream()
+        if not self._decoder.complete:
+            raise ProviderConnectionError(
+                f"{self._label}: stream ended early", provider=self._label
+            )
+        return self._events(items)
 
-    async def __anext__(self) -> LLMEvent:
-        """Checkpoints on every network read; raises ProviderError subclasses."""
-        while not self._ready:
-            if self._ended:
-                raise StopAsyncIteration
-            await self._read_more()
-        return self._ready.popleft()
-
-    async def _read_more(self) -> None:
-        try:
-            try:
-                chunk = await self._chunks.__anext__()
-            except StopAsyncIteration:
-                self._ended = True
-                items = self._decoder.end_of_stream()
-                if not self._decoder.complete:
-                    raise ProviderConnectionError(
-                        f"{self._label}: stream ended early", provider=self._label
-                    ) from None
-            else:
-                items = self._decoder.feed(chunk)
-        except httpx.HTTPError as exc:
-            raise map_httpx_error(exc, self._label) from exc
-        except RemoteProtocolError as exc:
-            raise malformed_response(exc, self._label) from exc
+    def _events(self, items: Iterable[ChatStreamItem]) -> list[LLMEvent]:
+        events: list[LLMEvent] = []
         for item in items:
             if isinstance(item, ChatErrorReported):
                 raise self._stream_error(item.body)
@@ -153,7 +125,8 @@ class _ChatEvents:
                         f"{self._label}: content filtered", provider=self._label, status=200
                     )
                 continue
-            self._ready.append(item)
+            events.append(item)
+        return events
 
     def _stream_error(self, body: dict[str, Any]) -> ProviderStatusError:
         if is_content_filter(body):
