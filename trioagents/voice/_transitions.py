@@ -202,22 +202,25 @@ class Switcher:
 
     async def _switch_when_free(self, request: HandoffRequest) -> None:
         activity = self._activity
+        transition: Transition | None = None
+        decided = False
         try:
             await activity.wait_switchable()
             self._requested = False
             transition = self.check_handoff(request)
-        except ConfigurationError as exc:  # a tool's handoff moved the workflow meanwhile
+            decided = True
+        except ConfigurationError as exc:  # e.g. an AgentTask took over meanwhile
             logger.warning(
-                "update_agent dropped: the workflow changed before the switch",
+                "update_agent dropped: the switch is no longer allowed",
                 exc_info=exc,
                 extra={"new_agent": agent_name(request.agent)},
             )
-            self.release()
+        finally:
+            if not decided:  # dropped, or cancelled by the session's close: give the hold back
+                self._requested = False
+                self.release()
+        if not decided:
             return
-        except BaseException:  # cancelled (session close) before the decision
-            self._requested = False
-            self.release()
-            raise
         self._pending = (request, transition)  # decided; the hold taken above is its hold
         await activity.run_decided_handoff()
 
