@@ -25,7 +25,11 @@ from hypothesis import strategies as st
 from trioagents.core import ProtocolError
 from trioagents.devserver._http import read_request
 from trioagents.devserver._media import parse_candidate_init
-from trioagents.protocol import decode_signal_request, decode_worker_message
+from trioagents.protocol import (
+    decode_signal_request,
+    decode_worker_message,
+    decode_worker_registration,
+)
 from trioagents.protocol._twirp import TWIRP_METHODS, decode_twirp_request
 
 TWIRP_PATHS = [f"/twirp/{name}" for name in TWIRP_METHODS] + ["/twirp/x", "/"]
@@ -62,6 +66,7 @@ def targets(examples: int) -> list[object]:
     def signal(data: bytes) -> None:
         check(decode_signal_request, data)
         check(decode_worker_message, data)
+        check(decode_worker_registration, data)
 
     @cfg
     @given(

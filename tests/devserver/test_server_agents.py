@@ -284,3 +284,28 @@ async def test_publisher_workers_get_a_job_per_first_publication() -> None:
                 assignment = await accept(ws)
                 assert assignment.job.type == agent.JT_PUBLISHER
                 assert assignment.job.participant.identity == "speaker"
+
+
+@pytest.mark.parametrize(
+    "first",
+    [
+        agent.WorkerMessage(ping=agent.WorkerPing(timestamp=1)),
+        agent.WorkerMessage(availability=agent.AvailabilityResponse(job_id="AJ_x", available=True)),
+        agent.WorkerMessage(update_worker=agent.UpdateWorkerStatus(status=agent.WS_AVAILABLE)),
+    ],
+    ids=["ping", "availability", "update_worker"],
+)
+async def test_a_first_message_other_than_register_closes_the_connection(
+    first: agent.WorkerMessage,
+) -> None:
+    """An unset oneof reads as a default message: it must not pass for a registration."""
+    with trio.fail_after(10):
+        async with open_devserver() as server:
+            async with open_agent(server) as ws:
+                await send(ws, first)
+                with pytest.raises(trio_websocket.ConnectionClosed) as info:
+                    await drain_until_closed(ws)
+                assert info.value.reason.code == 1002
+            assert server.statistics().workers == 0
+            await create_room(server, "after")  # nobody may get this room's job
+            assert server.statistics().jobs == 0

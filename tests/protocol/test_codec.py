@@ -13,6 +13,7 @@ from trioagents.protocol import (
     decode_signal_request,
     decode_signal_response,
     decode_worker_message,
+    decode_worker_registration,
 )
 
 DECODERS = [
@@ -20,6 +21,7 @@ DECODERS = [
     decode_signal_response,
     decode_worker_message,
     decode_server_message,
+    decode_worker_registration,
 ]
 
 
@@ -38,6 +40,20 @@ def test_empty_and_oversized_and_garbage_are_protocol_errors() -> None:
     with pytest.raises(RemoteProtocolError, match="malformed") as info:
         decode_signal_request(b"\xff\xff\xff")
     assert info.value.payload == b"\xff\xff\xff"
+
+
+def test_a_registration_must_be_a_register_message() -> None:
+    register = agent.WorkerMessage(register=agent.RegisterWorkerRequest(agent_name="a"))
+    assert decode_worker_registration(register.SerializeToString()).agent_name == "a"
+    others = [
+        agent.WorkerMessage(ping=agent.WorkerPing(timestamp=1)),
+        agent.WorkerMessage(availability=agent.AvailabilityResponse(job_id="j")),
+        agent.WorkerMessage(migrate_job=agent.MigrateJobRequest(job_ids=["j"])),
+    ]
+    for message in others:
+        kind = message.WhichOneof("message")
+        with pytest.raises(RemoteProtocolError, match=f"must be register, not {kind}"):
+            decode_worker_registration(message.SerializeToString())
 
 
 @pytest.mark.parametrize("decode", DECODERS)

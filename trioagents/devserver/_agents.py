@@ -27,7 +27,7 @@ import trio
 from livekit.protocol import agent, models
 
 from ..core import RemoteProtocolError, short_id
-from ..protocol import VideoGrants, decode_worker_message, mint_token
+from ..protocol import VideoGrants, decode_worker_message, decode_worker_registration, mint_token
 from ._dispatch import WorkerProfile, choose_worker, worker_matches
 from ._http import ServerWebSocket
 from ._outbox import Outbox
@@ -289,7 +289,7 @@ class AgentService:
         """
         register: agent.RegisterWorkerRequest | None = None
         with trio.move_on_after(REGISTER_TIMEOUT):
-            register = self._decode(await websocket.receive()).register
+            register = decode_worker_registration(_binary(await websocket.receive()))
         if register is None:
             raise RemoteProtocolError("worker did not register in time")
         async with trio.open_nursery() as nursery:
@@ -316,9 +316,7 @@ class AgentService:
 
     @staticmethod
     def _decode(data: bytes | str) -> agent.WorkerMessage:
-        if isinstance(data, str):
-            raise RemoteProtocolError("worker sent a text frame; binary protobuf expected")
-        return decode_worker_message(data)
+        return decode_worker_message(_binary(data))
 
     def _offer_pending_rooms(self, worker: WorkerConnection) -> None:
         if worker.register.type != agent.JT_ROOM:
@@ -365,3 +363,9 @@ class AgentService:
             if dispatch.agent_name == worker.register.agent_name:
                 participant = request.participant if request.HasField("participant") else None
                 self._start_launch(room, dispatch.id, request.type, participant)
+
+
+def _binary(data: bytes | str) -> bytes:
+    if isinstance(data, str):
+        raise RemoteProtocolError("worker sent a text frame; binary protobuf expected")
+    return data

@@ -9,6 +9,7 @@ from ._codec import decode_server_message as decode_server_message
 from ._codec import decode_signal_request as decode_signal_request
 from ._codec import decode_signal_response as decode_signal_response
 from ._codec import decode_worker_message as decode_worker_message
+from ._codec import decode_worker_registration as decode_worker_registration
 from ._openai_audio import PCMFramer as PCMFramer
 from ._openai_audio import encode_wav as encode_wav
 from ._openai_audio import speech_request_body as speech_request_body
@@ -139,6 +140,7 @@ __all__ = [
     "decode_signal_response",
     "decode_twirp_request",
     "decode_worker_message",
+    "decode_worker_registration",
     "encode_ipc_message",
     "encode_twirp_error",
     "encode_twirp_response",

@@ -10,6 +10,11 @@ server:
   in ``payload`` for debugging, never in the message);
 * nothing else escapes: protobuf's own exceptions are translated here.
 
+A oneof that is not set still reads as a default message (``message.register`` of a
+ping is an empty ``RegisterWorkerRequest``), so code that expects one kind asks
+``WhichOneof`` first: :func:`decode_worker_registration` does that for the first
+message of an ``/agent`` connection.
+
 Unknown fields are kept by protobuf and ignored, as the protocol intends for
 forward compatibility.
 """
@@ -30,6 +35,7 @@ __all__ = [
     "decode_signal_request",
     "decode_signal_response",
     "decode_worker_message",
+    "decode_worker_registration",
 ]
 
 MAX_MESSAGE_SIZE = 1 << 20  # 1 MiB: far above any legitimate signal message
@@ -76,3 +82,16 @@ def decode_worker_message(data: bytes) -> agent.WorkerMessage:
 
 def decode_server_message(data: bytes) -> agent.ServerMessage:
     return decode_envelope(agent.ServerMessage, data)
+
+
+def decode_worker_registration(data: bytes) -> agent.RegisterWorkerRequest:
+    """The first message of an ``/agent`` connection, which must be ``register``.
+
+    Raises :class:`RemoteProtocolError` for any other kind (a ping, an availability
+    answer): read through the unset oneof it would pass for an empty registration.
+    """
+    message = decode_worker_message(data)
+    kind = message.WhichOneof("message")
+    if kind != "register":
+        raise RemoteProtocolError(f"WorkerMessage: the first message must be register, not {kind}")
+    return message.register
