@@ -5,6 +5,7 @@ from __future__ import annotations
 import time
 from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
+from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlencode
 
@@ -148,42 +149,70 @@ async def settle() -> None:
 
 
 async def raw_upgrade(
-    server: DevServer, target: str, headers: Mapping[str, str] | None = None
+    server: DevServer,
+    target: str,
+    headers: Mapping[str, str] | None = None,
+    *,
+    omit: tuple[str, ...] = (),
 ) -> tuple[int, str]:
     """Send a websocket upgrade request by hand; return the refusal's status and body.
 
-    (trio-websocket leaks the socket of a rejected handshake, which -W error reports.)
+    ``headers`` replace or add to a valid handshake; ``omit`` names headers to leave
+    out. (trio-websocket leaks the socket of a rejected handshake, which -W error
+    reports.)
     """
+    response = await raw_upgrade_response(server, target, headers, omit=omit)
+    return response.status, response.body
+
+
+@dataclass
+class RawResponse:
+    status: int
+    body: str
+    headers: dict[str, str]
+
+
+async def raw_upgrade_response(
+    server: DevServer,
+    target: str,
+    headers: Mapping[str, str] | None = None,
+    *,
+    omit: tuple[str, ...] = (),
+) -> RawResponse:
+    """Like :func:`raw_upgrade`, with the response headers too."""
     import h11
 
     conn = h11.Connection(h11.CLIENT)
-    request_headers = [
-        ("host", f"127.0.0.1:{server.port}"),
-        ("upgrade", "websocket"),
-        ("connection", "Upgrade"),
-        ("sec-websocket-key", "dGhlIHNhbXBsZSBub25jZQ=="),
-        ("sec-websocket-version", "13"),
-        *(headers or {}).items(),
-    ]
+    wanted = {
+        "host": f"127.0.0.1:{server.port}",
+        "upgrade": "websocket",
+        "connection": "Upgrade",
+        "sec-websocket-key": "dGhlIHNhbXBsZSBub25jZQ==",
+        "sec-websocket-version": "13",
+        **(headers or {}),
+    }
+    request_headers = [(k, v) for k, v in wanted.items() if k not in omit]
     stream = await trio.open_tcp_stream("127.0.0.1", server.port)
     async with stream:
         await stream.send_all(
             conn.send(h11.Request(method="GET", target=target, headers=request_headers))
         )
-        status = 0
+        response = RawResponse(0, "", {})
         body = bytearray()
         while True:
             event = conn.next_event()
             if event is h11.NEED_DATA:
                 conn.receive_data(await stream.receive_some(65536))
             elif isinstance(event, h11.Response | h11.InformationalResponse):
-                status = event.status_code
-                if status == 101:
-                    return status, ""
+                response.status = event.status_code
+                response.headers = {k.decode().lower(): v.decode() for k, v in event.headers}
+                if response.status == 101:
+                    return response
             elif isinstance(event, h11.Data):
                 body += event.data
             else:
-                return status, body.decode()
+                response.body = body.decode()
+                return response
 
 
 async def drain_until_closed(ws: trio_websocket.WebSocketConnection) -> None:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+
 import pytest
 import trio
 
@@ -9,7 +11,16 @@ from trioagents.core import ConfigurationError
 from trioagents.devserver import DevServer, DevServerOptions, open_devserver
 from trioagents.protocol import VideoGrants, mint_token
 
-from ._client import expired_token, http_get, join_token, open_rtc, raw_upgrade, recv_signal
+from ._client import (
+    expired_token,
+    http_get,
+    join_token,
+    open_agent,
+    open_rtc,
+    raw_upgrade,
+    raw_upgrade_response,
+    recv_signal,
+)
 
 pytestmark = pytest.mark.slow
 
@@ -41,6 +52,35 @@ async def test_v1_websocket_upgrade_is_refused_with_404() -> None:
             status, _ = await raw_upgrade(server, "/rtc/v1?join_request=AA==", headers)
             assert status == 404
             assert (await raw_upgrade(server, "/rtc", headers))[0] == 101
+
+
+@pytest.mark.parametrize("path", ["/rtc?protocol=17", "/agent"])
+async def test_a_broken_handshake_with_a_valid_token_gets_400_or_426_and_one_log_line(
+    path: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.INFO, logger="trioagents")
+    with trio.fail_after(10):
+        async with open_devserver() as server:
+            if path == "/agent":
+                token = mint_token(
+                    server.api_key, server.api_secret, identity="", video=VideoGrants(agent=True)
+                )
+            else:
+                token = join_token(server, "a")
+            auth = {"authorization": f"Bearer {token}"}
+            no_key = await raw_upgrade_response(server, path, auth, omit=("sec-websocket-key",))
+            assert no_key.status == 400
+            assert "Sec-WebSocket-Key" in no_key.body
+            old = await raw_upgrade_response(server, path, {**auth, "sec-websocket-version": "8"})
+            assert old.status == 426
+            assert old.headers["sec-websocket-version"] == "13"
+            if path == "/agent":  # the server still serves a proper handshake
+                async with open_agent(server, token):
+                    pass
+    assert not [r for r in caplog.records if r.levelno >= logging.ERROR]
+    refused = [r for r in caplog.records if "handshake" in r.getMessage()]
+    assert len(refused) == 2
+    assert all(r.levelno == logging.WARNING and r.exc_info is None for r in refused)
 
 
 async def test_validate_says_success_or_why_not() -> None:

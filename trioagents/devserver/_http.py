@@ -29,7 +29,7 @@ import wsproto.events as ws_events
 
 from ..core import ConnectionClosedError, RemoteProtocolError
 
-__all__ = ["HttpRequest", "ServerWebSocket", "read_request", "send_response"]
+__all__ = ["HandshakeRefused", "HttpRequest", "ServerWebSocket", "read_request", "send_response"]
 
 MAX_HEAD = 64 * 1024
 MAX_BODY = 1 << 20
@@ -40,6 +40,15 @@ CORS_HEADERS: tuple[tuple[str, str], ...] = (
     ("access-control-allow-headers", "*"),
     ("access-control-allow-methods", "GET, POST, OPTIONS"),
 )
+
+
+class HandshakeRefused(RemoteProtocolError):
+    """wsproto refused a websocket upgrade (no ``Sec-WebSocket-Key``, a version other
+    than 13, ...); the HTTP refusal (``status``) has already been sent."""
+
+    def __init__(self, message: str, *, status: int) -> None:
+        super().__init__(message)
+        self.status = status
 
 
 @dataclass(slots=True)
@@ -144,6 +153,23 @@ async def send_response(
     await stream.send_all(out)
 
 
+async def _refuse_handshake(
+    stream: trio.abc.Stream, error: wsproto.utilities.RemoteProtocolError
+) -> int:
+    """Answer the HTTP refusal wsproto suggests (its messages name only headers)."""
+    hint = error.event_hint
+    status, headers = 400, []
+    if isinstance(hint, ws_events.RejectConnection):
+        status = hint.status_code
+        headers = [
+            (bytes(k).decode("latin-1"), bytes(v).decode("latin-1")) for k, v in hint.headers
+        ]
+    await send_response(
+        stream, status, f"bad websocket handshake: {error}".encode(), extra_headers=headers
+    )
+    return status
+
+
 class ServerWebSocket:
     """The server side of one websocket; obtain it from :meth:`accept`."""
 
@@ -158,9 +184,17 @@ class ServerWebSocket:
 
     @classmethod
     async def accept(cls, stream: trio.abc.Stream, request: HttpRequest) -> ServerWebSocket:
-        """Complete the upgrade for ``request`` (whose bytes are replayed into wsproto)."""
+        """Complete the upgrade for ``request`` (whose bytes are replayed into wsproto).
+
+        Raises :class:`HandshakeRefused` after answering 400 (or 426 with
+        ``Sec-WebSocket-Version: 13`` for another version) if the handshake is invalid.
+        """
         ws = wsproto.WSConnection(wsproto.ConnectionType.SERVER)
-        ws.receive_data(request.raw)
+        try:
+            ws.receive_data(request.raw)
+        except wsproto.utilities.RemoteProtocolError as exc:
+            status = await _refuse_handshake(stream, exc)
+            raise HandshakeRefused(f"websocket handshake refused: {exc}", status=status) from exc
         socket = cls(stream, ws)
         for event in ws.events():
             if isinstance(event, ws_events.Request):

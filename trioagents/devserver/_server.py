@@ -43,7 +43,7 @@ from ..protocol import (
 )
 from ..transport import AsyncioBridge, open_asyncio_bridge
 from ._agents import AgentService, FinishedJob
-from ._http import HttpRequest, ServerWebSocket, read_request, send_response
+from ._http import HandshakeRefused, HttpRequest, ServerWebSocket, read_request, send_response
 from ._hub import SignalHub
 from ._options import DevServerOptions
 from ._reaper import serve_room_reaper
@@ -159,6 +159,8 @@ class DevServer:
             with trio.fail_after(REQUEST_HEAD_TIMEOUT):
                 request = await read_request(stream)
             await self._route(stream, request)
+        except HandshakeRefused as exc:  # answered already; worth one line, not a traceback
+            log.warning("%s (HTTP %d)", exc, exc.status)
         except (RemoteProtocolError, trio.TooSlowError):
             await _best_effort(send_response(stream, 400, b"bad request"))
         except (ConnectionClosedError, trio.BrokenResourceError, trio.ClosedResourceError):
