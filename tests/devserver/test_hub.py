@@ -105,6 +105,50 @@ def test_senders_without_data_permission_garbage_and_metrics_are_dropped() -> No
     assert len(received(s["bob"])) == 1
 
 
+def _text_header(claimed: str, *, text: bool = True) -> models.DataPacket:
+    header = models.DataStream.Header(stream_id="s", topic="lk.transcription")
+    if text:
+        header.text_header.SetInParent()
+    else:
+        header.byte_header.name = "f"
+    return models.DataPacket(participant_identity=claimed, stream_header=header)
+
+
+def test_an_agent_may_attribute_text_streams_and_chat_to_someone_else() -> None:
+    """livekit-server keeps an agent's claimed identity (user transcripts) and marks
+    the content generated; the agent's own lines get the agent's identity."""
+    hub, s, _ = make_hub()
+    bot = s["bot"].participant
+    chat = models.DataPacket(participant_identity="alice", chat_message=models.ChatMessage(id="c"))
+    for packet in (_text_header("alice"), chat, _text_header(""), _text_header("bot")):
+        hub.route_data(bot, packet.SerializeToString(), reliable=True)
+    on_behalf, chat_line, unnamed, own = received(s["alice"])
+    assert on_behalf.participant_identity == "alice"
+    assert on_behalf.stream_header.text_header.generated
+    assert chat_line.participant_identity == "alice"
+    assert chat_line.chat_message.generated
+    for packet in (unnamed, own):
+        assert packet.participant_identity == "bot"
+        assert not packet.stream_header.text_header.generated
+    assert {p.participant_sid for p in received(s["alice"])} == {bot.sid}
+
+
+def test_only_agents_publish_on_behalf_and_only_text_headers() -> None:
+    hub, s, _ = make_hub()
+    hub.route_data(s["alice"].participant, _text_header("bob").SerializeToString(), reliable=True)
+    byte_stream = _text_header("alice", text=False).SerializeToString()
+    hub.route_data(s["bot"].participant, byte_stream, reliable=True)
+    chunk = models.DataPacket(
+        participant_identity="alice", stream_chunk=models.DataStream.Chunk(stream_id="s")
+    )
+    hub.route_data(s["bot"].participant, chunk.SerializeToString(), reliable=True)
+    forged, byte_header, chunk_packet = received(s["carol"])
+    assert forged.participant_identity == "alice"  # a standard participant cannot forge
+    assert not forged.stream_header.text_header.generated
+    assert byte_header.participant_identity == "bot"
+    assert chunk_packet.participant_identity == "bot"
+
+
 def test_publication_subscribes_others_and_first_subscriber_tells_publisher() -> None:
     hub, s, sent = make_hub()
     alice = s["alice"].participant

@@ -350,7 +350,7 @@ class FakeServer:
             header.topic = "echo:" + header.topic
             self.send_packet_to_client(models.DataPacket(stream_header=header))
         elif kind in ("stream_chunk", "stream_trailer"):
-            self.send_packet_to_client(packet)
+            self.send_packet_to_client(models.DataPacket.FromString(message))  # keep the record
 
     def call_client(self, method: str, payload: str, request_id: str = "req-1") -> None:
         request = models.RpcRequest(

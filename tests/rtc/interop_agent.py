@@ -1,6 +1,8 @@
 """Our side of the interop call, run inside the test's network namespace: joins as
-``agent`` with trioagents' Room, publishes a 660 Hz tone, sets ``lk.agent.state``,
-listens to ``user`` and reports the frequency it hears. Prints one JSON line.
+``agent`` (an agent token) with trioagents' Room, publishes a 660 Hz tone, sets
+``lk.agent.state``, sends one ``lk.transcription`` line of its own and one on the
+user's behalf, listens to ``user`` and reports the frequency it hears. Prints one
+JSON line.
 
 Usage: python interop_agent.py URL API_KEY API_SECRET ROOM
 """
@@ -72,6 +74,11 @@ async def call(url: str, token: str, result: dict[str, object]) -> None:
 
             nursery.start_soon(speak)
             await room.set_attributes({"lk.agent.state": "speaking"})
+            while "user" not in room.remote_participants:
+                await room.wait_state_changed()
+            topic = "lk.transcription"
+            await room.send_text("what the user said", topic=topic, sender_identity="user")
+            await room.send_text("what the agent said", topic=topic)
             audio = await hear_user(room, result)
             result["heard_hz"] = dominant_frequency(audio, 48000)
             result["rms"] = float(np.sqrt(np.mean(audio.astype(np.float64) ** 2)))
@@ -84,7 +91,7 @@ async def call(url: str, token: str, result: dict[str, object]) -> None:
 
 async def main() -> None:
     url, key, secret, room_name = sys.argv[1:5]
-    grants = VideoGrants(room_join=True, room=room_name, can_update_own_metadata=True)
+    grants = VideoGrants(room_join=True, room=room_name, can_update_own_metadata=True, agent=True)
     token = mint_token(key, secret, identity="agent", video=grants)
     result: dict[str, object] = {}
     try:

@@ -1,6 +1,7 @@
 """Runs in the interop venv (PyPI ``livekit``, the Rust SDK) as the human side of a call
 with our agent: joins as ``user``, publishes a 440 Hz tone, subscribes to ``agent`` and
-reports the frequency it hears. Prints one JSON line.
+reports the frequency it hears and the ``lk.transcription`` lines it received with
+their sender identities. Prints one JSON line.
 
 Usage: python interop_rust_user.py URL API_KEY API_SECRET ROOM
 Data for tests/rtc/test_interop_rust.py, not imported by the test suite.
@@ -42,6 +43,24 @@ async def call(url: str, token: str, result: dict) -> None:
         if who.identity == "agent" and not agent_track.done():
             agent_track.set_result(track)
 
+    transcripts: list[dict] = []
+    result["transcripts"] = transcripts
+    two_lines = asyncio.Event()
+
+    async def read_transcript(reader: rtc.TextStreamReader, identity: str) -> None:
+        text = await reader.read_all()
+        transcripts.append({"text": text, "identity": identity})
+        if len(transcripts) >= 2:
+            two_lines.set()
+
+    readers: set[asyncio.Task[None]] = set()
+
+    def on_transcript(reader: rtc.TextStreamReader, identity: str) -> None:
+        task = asyncio.ensure_future(read_transcript(reader, identity))
+        readers.add(task)
+        task.add_done_callback(readers.discard)
+
+    room.register_text_stream_handler("lk.transcription", on_transcript)
     await room.connect(url, token, rtc.RoomOptions(auto_subscribe=True))
     result["connected"] = True
     source = rtc.AudioSource(RATE, 1)
@@ -66,6 +85,7 @@ async def call(url: str, token: str, result: dict) -> None:
         result["rms"] = float(np.sqrt(np.mean(audio**2)))
         await stream.aclose()
         result["agent_state"] = await asyncio.wait_for(agent_attribute(room, "lk.agent.state"), 10)
+        await asyncio.wait_for(two_lines.wait(), 10)
         # stay (and keep sending our tone) until the agent says it heard us
         await asyncio.wait_for(agent_attribute(room, "interop.heard"), 40)
     finally:

@@ -150,6 +150,37 @@ async def test_text_streams_of_a_topic_arrive_in_the_order_they_were_opened() ->
             assert agent.statistics().dropped_streams == 0
 
 
+async def test_an_agent_sends_user_transcripts_on_the_users_behalf() -> None:
+    """As with livekit-server: an agent's stream naming the user arrives as the user's
+    (marked generated); its own lines, and a standard participant's claim, as the sender."""
+    agent_grants = VideoGrants(room_join=True, room="room", agent=True)
+    with trio.fail_after(20):
+        async with open_devserver() as server:
+            agent_token = mint_token(
+                server.api_key, server.api_secret, identity="agent", video=agent_grants
+            )
+            async with (
+                open_room(server.url, agent_token) as agent,
+                open_room(server.url, token(server, "user")) as user,
+                open_room(server.url, token(server, "other")) as other,
+                user.text_streams("lk.transcription") as transcripts,
+            ):
+                await agent.send_text("you said", topic="lk.transcription", sender_identity="user")
+                await agent.send_text("I said", topic="lk.transcription")
+                await other.send_text("forged", topic="lk.transcription", sender_identity="user")
+                seen = []
+                async for reader in transcripts:
+                    text = await reader.read_all()
+                    seen.append((text, reader.info.sender_identity, reader.info.generated))
+                    if len(seen) == 3:
+                        break
+                assert sorted(seen) == [
+                    ("I said", "agent", False),
+                    ("forged", "other", False),
+                    ("you said", "user", True),
+                ]
+
+
 async def test_signal_drop_rejoins_with_tracks_reestablished() -> None:
     with trio.fail_after(25):
         async with (

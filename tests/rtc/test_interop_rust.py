@@ -2,8 +2,10 @@
 
 The Rust client (human side) publishes 440 Hz and must hear our agent's 660 Hz; our
 agent must hear 440 Hz, and the client must see the agent's ``lk.agent.state``
-attribute. Everything runs inside a network namespace made by the test (libwebrtc
-ignores loopback), with the dev-server helper's harness (tests/interop/_harness.py).
+attribute and its ``lk.transcription`` lines with the identities livekit-server would
+give them: the agent's own line as the agent's, the user's transcript as the user's.
+Everything runs inside a network namespace made by the test (libwebrtc ignores
+loopback), with the dev-server helper's harness (tests/interop/_harness.py).
 """
 
 from __future__ import annotations
@@ -62,3 +64,5 @@ def test_rust_sdk_user_and_our_agent_hear_each_other() -> None:
     if abs(heard[0] - 660.0) >= 5 or abs(heard[1] - 440.0) >= 5 or heard[2] <= 3000:
         pytest.fail(f"wrong audio (their Hz, our Hz, our RMS) = {heard}:\n{context}")
     assert theirs["agent_state"] == "speaking", context
+    seen = {line["text"]: line["identity"] for line in theirs["transcripts"]}  # type: ignore[attr-defined]
+    assert seen == {"what the user said": "user", "what the agent said": "agent"}, context

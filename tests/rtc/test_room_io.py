@@ -114,6 +114,23 @@ async def test_open_room_io_forwards_state_and_transcripts() -> None:
             assert by_text["hello ag"]["lk.transcribed_track_id"] == "TR_bot"
             assert by_text["hello ag"]["lk.segment_id"] == by_text["hello agent"]["lk.segment_id"]
             assert by_text["Hi! How can I help?"]["lk.segment_id"] == reply.id
+            # user transcripts go out on the user's behalf (as livekit-agents sends them),
+            # every packet of the stream; the agent's own line claims nobody else
+            claimed: dict[str, set[str]] = {}
+            segment_of: dict[str, str] = {}
+            for packet in server.received_packets:
+                kind = packet.WhichOneof("value")
+                if kind == "stream_header":
+                    segment_of[packet.stream_header.stream_id] = packet.stream_header.attributes[
+                        "lk.segment_id"
+                    ]
+                if kind in ("stream_header", "stream_chunk", "stream_trailer"):
+                    stream_id = getattr(packet, kind).stream_id
+                    claimed.setdefault(segment_of[stream_id], set()).add(
+                        packet.participant_identity
+                    )
+            user_segment = by_text["hello agent"]["lk.segment_id"]
+            assert claimed == {user_segment: {"bot"}, reply.id: {""}}
 
 
 def open_room_with(server):  # type: ignore[no-untyped-def]

@@ -10,6 +10,12 @@ Data packets follow livekit-server's routing: the sender must have
 (also inside ``user`` packets; empty identity for hidden senders); ``transcription``
 packets are forwarded only from agents, ``metrics`` not at all; destinations are
 matched by identity; the sequence number is left untouched.
+
+Publishing on behalf of someone (livekit-server's ``handleReceivedDataMessage``):
+an agent's ``chat_message`` or *text* ``stream_header`` that names an identity other
+than the agent's own keeps that identity and is marked ``generated``; this is how
+livekit-agents attributes user transcripts to the user. Every other packet, an
+agent's own lines included, gets the sender's identity, whatever it said.
 """
 
 from __future__ import annotations
@@ -144,7 +150,7 @@ class SignalHub:
             return
         identity = "" if sender.hidden else sender.identity
         packet.participant_sid = sender.sid
-        if not (from_agent and which in ("chat_message", "stream_header")):
+        if not (from_agent and _on_behalf(packet, which, sender.identity)):
             packet.participant_identity = identity
         destinations = set(packet.destination_identities)
         if which == "user":
@@ -160,3 +166,19 @@ class SignalHub:
                 continue
             session.deliver_data(out, reliable=reliable)
             self.stats.data_forwarded += 1
+
+
+def _on_behalf(packet: models.DataPacket, which: str | None, own: str) -> bool:
+    """An agent's packet attributed to someone else: keep the identity, mark it generated."""
+    claimed = packet.participant_identity
+    if not claimed or claimed == own:
+        return False
+    if which == "chat_message":
+        packet.chat_message.generated = True
+        return True
+    if which == "stream_header" and packet.stream_header.WhichOneof("content_header") == (
+        "text_header"
+    ):
+        packet.stream_header.text_header.generated = True
+        return True
+    return False

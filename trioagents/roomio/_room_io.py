@@ -397,20 +397,26 @@ class _SessionForwarder:
             segment = f"SG_user_{self._user_segment}"
             if event.is_final:
                 self._user_segment += 1
-            await self._transcript(event.transcript, segment, event.is_final, self._track_sid())
+            final, track_sid = event.is_final, self._track_sid()
+            # on the user's behalf, as livekit-agents does: clients show it as theirs
+            await self._transcript(event.transcript, segment, final, track_sid, self._linked)
         elif isinstance(event, ConversationItemAdded):
             item = event.item
             # with a text output attached the paced stream already carried the text
             if _is_assistant_text(item) and not self._text_output.used:
                 await self._transcript(item.content, item.id, True, "")
 
-    async def _transcript(self, text: str, segment: str, final: bool, track_sid: str) -> None:
+    async def _transcript(
+        self, text: str, segment: str, final: bool, track_sid: str, sender: str = ""
+    ) -> None:
         attributes = {
             "lk.segment_id": segment,
             "lk.transcription_final": "true" if final else "false",
             "lk.transcribed_track_id": track_sid,
         }
-        await self._room.send_text(text, topic=TOPIC_TRANSCRIPTION, attributes=attributes)
+        await self._room.send_text(
+            text, topic=TOPIC_TRANSCRIPTION, attributes=attributes, sender_identity=sender
+        )
 
 
 def _is_assistant_text(item: object) -> TypeGuard[ChatMessage]:

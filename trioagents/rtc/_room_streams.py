@@ -76,9 +76,16 @@ class RoomStreams:
         *,
         attributes: Mapping[str, str] | None = None,
         destination_identities: Sequence[str] = (),
+        sender_identity: str = "",
     ) -> AsyncIterator[TextStreamWriter]:
-        """A text stream; the trailer is sent on exit (shielded, bounded, 1 s)."""
-        writer = TextStreamWriter(self._data.send_packet, topic, destination_identities)
+        """A text stream; the trailer is sent on exit (shielded, bounded, 1 s).
+
+        ``sender_identity``: publish on someone's behalf (an agent sending a user's
+        transcript); LiveKit servers honour it for agents only. Empty: ourselves.
+        """
+        writer = TextStreamWriter(
+            self._data.send_packet, topic, destination_identities, sender_identity=sender_identity
+        )
         await writer.open(attributes or {})
         try:
             yield writer
@@ -87,9 +94,16 @@ class RoomStreams:
                 await writer.aclose()
 
     async def send_text(
-        self, text: str, *, topic: str, attributes: Mapping[str, str] | None = None
+        self,
+        text: str,
+        *,
+        topic: str,
+        attributes: Mapping[str, str] | None = None,
+        sender_identity: str = "",
     ) -> None:
-        async with self.open_text_stream(topic, attributes=attributes) as writer:
+        async with self.open_text_stream(
+            topic, attributes=attributes, sender_identity=sender_identity
+        ) as writer:
             await writer.write(text)
 
     @asynccontextmanager

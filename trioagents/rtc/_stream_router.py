@@ -100,7 +100,9 @@ class DataStreams:
             reader = byte_reader = ByteStreamReader(byte_stream_info(header, sender))
             nursery.start_soon(byte_handler, byte_reader)
         else:
-            info = TextStreamInfo(header.stream_id, header.topic, sender, dict(header.attributes))
+            generated = header.text_header.generated
+            attributes = dict(header.attributes)
+            info = TextStreamInfo(header.stream_id, header.topic, sender, attributes, generated)
             reader = text_reader = TextStreamReader(info)
             if not self._deliver_text(text_reader, nursery):
                 self.dropped_streams += 1

@@ -4,6 +4,9 @@ Sending: :class:`TextStreamWriter` (from ``room.open_text_stream``) sends the
 header when opened, one chunk packet per :meth:`~TextStreamWriter.write` (split
 into ≤ 15 000-byte pieces on UTF-8 boundaries), and the trailer on close, whose
 attributes are merged into the header's (how ``lk.transcription_final`` is set).
+A ``sender_identity`` (an agent publishing a user's transcript on their behalf, as
+livekit-agents does) goes on every packet of the stream; the server keeps it only
+for agents and marks the text ``generated``, otherwise it stamps the sender.
 
 Receiving (routing is :class:`~._stream_router.DataStreams`): a handler
 registered per topic is started in the room's nursery with a
@@ -48,6 +51,7 @@ class TextStreamInfo:
     topic: str
     sender_identity: str
     attributes: Mapping[str, str] = field(default_factory=dict)
+    generated: bool = False  # an agent published it on the sender's behalf
 
 
 class StreamReaderBase(Generic[ChunkT]):
@@ -140,11 +144,19 @@ class StreamWriterBase:
     ``RoomClosedError`` once it is closed).
     """
 
-    def __init__(self, send: SendPacket, topic: str, destinations: Sequence[str]) -> None:
+    def __init__(
+        self,
+        send: SendPacket,
+        topic: str,
+        destinations: Sequence[str],
+        *,
+        sender_identity: str = "",
+    ) -> None:
         self.stream_id = str(uuid.uuid4())
         self.topic = topic
         self._send = send
         self._destinations = list(destinations)
+        self._sender_identity = sender_identity
         self._index = 0
         self._closed = False
 
@@ -177,6 +189,7 @@ class StreamWriterBase:
 
     async def _packet(self, packet: models.DataPacket) -> None:
         packet.destination_identities.extend(self._destinations)
+        packet.participant_identity = self._sender_identity
         await self._send(packet)
 
 
