@@ -17,10 +17,9 @@ def make_registry() -> tuple[Registry, list[Any]]:
     return Registry(on_event=events.append, wall_clock=lambda: 0.0), events
 
 
-def join(registry: Registry, identity: str, room: str) -> Any:
-    claims = TokenClaims(
-        api_key="k", identity=identity, video=VideoGrants(room_join=True, room=room)
-    )
+def join(registry: Registry, identity: str, room: str, *, agent: bool = False) -> Any:
+    grants = VideoGrants(room_join=True, room=room, agent=agent or None)
+    claims = TokenClaims(api_key="k", identity=identity, video=grants)
     return registry.join(claims, models.ClientInfo(), lambda m: None, lambda r: None)
 
 
@@ -65,3 +64,32 @@ async def test_the_reaper_loop_runs_on_trio_time(autojump_clock: trio.testing.Mo
         await trio.sleep(1.0)
         assert "idle" not in registry.rooms
         nursery.cancel_scope.cancel()
+
+
+async def test_a_room_left_with_only_its_agent_closes_after_the_departure_timeout(
+    autojump_clock: trio.testing.MockClock,
+) -> None:
+    """livekit-server's rule: agents do not keep a room alive (nor count as joining)."""
+    registry, events = make_registry()
+    user = join(registry, "user", "call")
+    agent = join(registry, "agent", "call", agent=True)
+    join(registry, "bot", "agents-only", agent=True)
+    closed: list[int] = []
+    agent.close = closed.append
+    async with trio.open_nursery() as nursery:
+        nursery.start_soon(
+            lambda: serve_room_reaper(registry, departure_timeout=20, default_empty_timeout=300)
+        )
+        await trio.sleep(100)
+        assert "call" in registry.rooms  # the user keeps it open
+        registry.leave(user, models.DisconnectReason.CLIENT_INITIATED)
+        await trio.sleep(19)
+        assert "call" in registry.rooms
+        await trio.sleep(2)
+        assert "call" not in registry.rooms
+        assert closed == [models.DisconnectReason.ROOM_DELETED]  # the agent is told
+        assert "agents-only" in registry.rooms  # nobody joined it: the empty timeout
+        await trio.sleep(200)
+        assert "agents-only" not in registry.rooms
+        nursery.cancel_scope.cancel()
+    assert [e.room.name for e in events if isinstance(e, RoomDeleted)] == ["call", "agents-only"]

@@ -5,6 +5,11 @@ one left; a room created through the API that nobody joined is deleted after its
 ``empty_timeout`` (or ``default_empty_timeout``). Deleting a room terminates its
 agent jobs (through the registry's RoomDeleted event).
 
+As in livekit-server (``Room.CloseIfEmpty``), *dependent* participants -- agents,
+egress, recorders -- do not keep a room alive and do not count as having joined it:
+a room left with only its agent closes after the departure timeout, and a room only
+an agent ever joined closes after its empty timeout.
+
 Times are Trio's clock; the loop checks once per ``interval`` (a checkpoint each
 time), so timeouts are honoured to within one interval.
 """
@@ -24,7 +29,7 @@ def reap_rooms(
     """Delete the rooms whose grace has run out at ``now``; return their names."""
     expired: list[str] = []
     for name, room in list(registry.rooms.items()):
-        if room.participants:
+        if room.occupied:
             room.empty_since = None
             continue
         if room.empty_since is None:

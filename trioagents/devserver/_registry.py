@@ -124,7 +124,11 @@ class ParticipantRecord:
 
 
 class RoomRecord:
-    """One room. ``ever_joined`` and ``empty_since`` (Trio time) serve the reaper."""
+    """One room. ``ever_joined`` and ``empty_since`` (Trio time) serve the reaper.
+
+    ``ever_joined`` is set by the first participant that is not dependent (agents,
+    egress and recorders neither keep a room alive nor count as having joined it).
+    """
 
     def __init__(self, info: models.Room) -> None:
         self.info = info
@@ -136,6 +140,11 @@ class RoomRecord:
     @property
     def name(self) -> str:
         return self.info.name
+
+    @property
+    def occupied(self) -> bool:
+        """Someone other than agents, egress or recorders is in the room."""
+        return any(not p.dependent for p in self.participants.values())
 
     def by_sid(self, sid: str) -> ParticipantRecord | None:
         return next((p for p in self.participants.values() if p.sid == sid), None)
@@ -273,7 +282,7 @@ class Registry:
         )
         participant = ParticipantRecord(room, info, send, close)
         room.participants[claims.identity] = participant
-        room.ever_joined = True
+        room.ever_joined = room.ever_joined or not participant.dependent
         return participant
 
     def set_state(
