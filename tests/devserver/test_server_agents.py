@@ -141,6 +141,18 @@ async def test_named_workers_only_get_explicit_dispatches_and_termination_on_del
             assignment = await accept(named)
             assert assignment.job.dispatch_id == dispatch.id
             assert assignment.job.agent_name == "helper"
+            listed = await twirp(
+                server,
+                "AgentDispatchService/ListDispatch",
+                agent_dispatch.ListAgentDispatchRequest(room="plain", dispatch_id=dispatch.id),
+                admin,
+            )
+            (shown,) = agent_dispatch.ListAgentDispatchResponse.FromString(
+                listed.content
+            ).agent_dispatches
+            (job,) = shown.state.jobs  # the running job, as livekit-server lists it
+            assert (job.id, job.state.status) == (assignment.job.id, agent.JS_RUNNING)
+            assert job.state.worker_id == assignment.job.state.worker_id
             await twirp(
                 server,
                 "AgentDispatchService/DeleteDispatch",

@@ -81,6 +81,18 @@ def test_rejections_have_stable_reasons() -> None:
     assert _reason(none_alg) == "malformed"
 
 
+@pytest.mark.parametrize("algorithm", ["HS384", "HS512"])
+def test_only_hs256_is_accepted_as_livekit_server_does(algorithm: str) -> None:
+    """livekit/protocol's verifier (auth/verifier.go, ``WithValidMethods`` HS256 only
+    since its jwt v5 migration, which livekit-server main builds on) refuses HS384 and
+    HS512 even with the right secret; so do we, with a message that says why."""
+    claims = {"iss": "devkey", "sub": "a", "exp": T0 + 99, "video": {"roomJoin": True}}
+    token = jwt.encode(claims, SECRET, algorithm=algorithm)
+    with pytest.raises(AuthError, match="HS256") as caught:
+        verify_token(token, KEYS, now=lambda: T0)
+    assert caught.value.reason == "malformed"
+
+
 def test_leeway_is_one_minute() -> None:
     token = _mint(ttl=100)
     verify_token(token, KEYS, now=lambda: T0 + 159)

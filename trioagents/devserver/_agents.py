@@ -123,6 +123,10 @@ class AgentService:
     def attach_rooms(self, rooms: Mapping[str, RoomRecord]) -> None:
         self._rooms = rooms
 
+    def jobs_of(self, dispatch_id: str) -> list[agent.Job]:
+        """The running jobs of a dispatch (their current state), oldest first."""
+        return [r.job for r in self.jobs.values() if r.job.dispatch_id == dispatch_id]
+
     # -- registry events (synchronous, never raise) ---------------------------------
 
     def on_registry_event(self, event: RegistryEvent) -> None:

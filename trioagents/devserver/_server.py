@@ -97,7 +97,7 @@ class DevServer:
         )
         self.agents.attach_rooms(self.registry.rooms)
         self.hub = SignalHub(self.registry, bridge, relay, self.server_info, options.wall_clock)
-        self.twirp = TwirpServices(self.registry)
+        self.twirp = TwirpServices(self.registry, self.agents.jobs_of)
 
     @property
     def url(self) -> str:

@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from google.protobuf.message import Message
-from livekit.protocol import agent_dispatch, models, room, rtc
+from livekit.protocol import agent, agent_dispatch, models, room, rtc
 
 from ..protocol import AuthError, TokenClaims, TwirpError, TwirpRequest, authorize_grant
 from ._registry import Registry, RoomRecord
@@ -20,6 +20,8 @@ from ._registry import Registry, RoomRecord
 __all__ = ["TwirpServices"]
 
 Handler = Callable[[Message, TokenClaims], Message]
+JobsOf = Callable[[str], list[agent.Job]]
+"""The jobs currently running for a dispatch id (the agent service knows them)."""
 
 
 def _require(claims: TokenClaims, grant: str, room_name: str | None = None) -> None:
@@ -30,8 +32,9 @@ def _require(claims: TokenClaims, grant: str, room_name: str | None = None) -> N
 
 
 class TwirpServices:
-    def __init__(self, registry: Registry) -> None:
+    def __init__(self, registry: Registry, jobs_of: JobsOf = lambda dispatch_id: []) -> None:
         self._registry = registry
+        self._jobs_of = jobs_of
         self._handlers: dict[str, Handler] = {
             "CreateRoom": self._create_room,
             "ListRooms": self._list_rooms,
@@ -137,11 +140,19 @@ class TwirpServices:
         _require(claims, "room_admin", message.room)
         record = self._room(message.room)
         found = [
-            d
+            self._with_jobs(d)
             for d in record.dispatches.values()
             if not message.dispatch_id or d.id == message.dispatch_id
         ]
         return agent_dispatch.ListAgentDispatchResponse(agent_dispatches=found)
+
+    def _with_jobs(self, dispatch: agent_dispatch.AgentDispatch) -> agent_dispatch.AgentDispatch:
+        """A copy of ``dispatch`` whose ``state.jobs`` lists its running jobs, as
+        livekit-server's ListDispatch does (the stored dispatch keeps none)."""
+        listed = agent_dispatch.AgentDispatch()
+        listed.CopyFrom(dispatch)
+        listed.state.jobs.extend(self._jobs_of(dispatch.id))
+        return listed
 
     def _delete_dispatch(self, message: Message, claims: TokenClaims) -> Message:
         assert isinstance(message, agent_dispatch.DeleteAgentDispatchRequest)

@@ -4,7 +4,9 @@ Minting (``mint_token``) is what a worker or a test does to join a room;
 verification (``verify_token``) is what the dev server does on every request.
 Both follow LiveKit's rules: ``iss`` is the API key, ``sub`` the identity, ``exp``
 is required, ``nbf`` is honoured, leeway one minute, grants in the ``video`` claim
-with camelCase names.
+with camelCase names. Only HS256 is accepted: livekit/protocol's verifier allows
+that one method (``WithValidMethods``) since its move to golang-jwt v5, which is what
+livekit-server builds on; its earlier go-jose verifier also took HS384/HS512.
 
 JWT times are wall-clock seconds by definition, so both functions take ``now``
 explicitly (defaulting to the system clock) instead of reading Trio's clock.
@@ -201,7 +203,9 @@ def _issuer(token: str) -> str:
     except jwt.PyJWTError as exc:
         raise AuthError("token is not a valid JWT", reason="malformed") from exc
     if header.get("alg") != "HS256":
-        raise AuthError("token must be signed with HS256", reason="malformed")
+        raise AuthError(
+            "token must be signed with HS256 (as livekit-server requires)", reason="malformed"
+        )
     issuer = unverified.get("iss")
     if not isinstance(issuer, str) or not issuer:
         raise AuthError("token has no issuer (iss = API key)", reason="missing_claim")
