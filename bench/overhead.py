@@ -68,7 +68,7 @@ async def one_session(turns: int, offset: float, measured: Measured) -> None:
     output = FakeAudioOutput()
     audio_in = FakeAudioInput(timeline)
     events = session.subscribe()
-    delay = session.options.min_endpointing_delay
+    delay, _ = session.options.endpointing_delays(detector=False)
     async with session.start(
         Agent(instructions="bench"), audio_input=audio_in, audio_output=output
     ):

@@ -46,6 +46,8 @@ from ._hooks import HookScopeKind as HookScopeKind
 from ._hooks import SessionObserver as SessionObserver
 from ._hooks import ToolCallGuard as ToolCallGuard
 from ._hooks import TurnCommitted as TurnCommitted
+from ._options import DEFAULT_BACKCHANNEL_WORDS as DEFAULT_BACKCHANNEL_WORDS
+from ._options import EndpointingMode as EndpointingMode
 from ._options import SessionOptions as SessionOptions
 from ._options import TurnDetectionMode as TurnDetectionMode
 from ._recognition import InlineVADStream as InlineVADStream
@@ -73,8 +75,8 @@ from ._tools_outcome import OutcomeKind as OutcomeKind
 from ._tools_outcome import ToolCallOutcome as ToolCallOutcome
 from ._tools_outcome import ToolStepResult as ToolStepResult
 from ._transcript_sync import TranscriptSynchronizer as TranscriptSynchronizer
-from ._turn_detection import TurnDetector as TurnDetector
 from ._turn_detection import UserTurn as UserTurn
+from ._turn_detector import TurnDetector as TurnDetector
 from ._usage import ModelUsage as ModelUsage
 from ._usage import SessionUsage as SessionUsage
 from ._workflow import Transition as Transition
@@ -85,6 +87,7 @@ from ._workflow import WorkflowState as WorkflowState
 __all__ = [
     "AGENT_BASE_MARKER",
     "AGENT_MARKER",
+    "DEFAULT_BACKCHANNEL_WORDS",
     "DEFAULT_INTERRUPT_DEADLINE",
     "DEFAULT_MAX_TOOL_STEPS",
     "Agent",
@@ -99,6 +102,7 @@ __all__ = [
     "ContextPolicy",
     "ConversationItemAdded",
     "Custom",
+    "EndpointingMode",
     "ErrorOccurred",
     "EventAssert",
     "FalseInterruptionDetected",

@@ -67,7 +67,12 @@ class AgentActivity:
             options, session.state, session.bus, can_pause=output is not None and output.can_pause
         )
         self.tracker = UserTurnTracker(
-            options, session.turn_detector, self._commit_user_turn, self._llm_input, session.hooks
+            options,
+            session.turn_detector,
+            self._commit_user_turn,
+            self._llm_input,
+            session.hooks,
+            session.state,
         )
         self.env = ReplyEnv(
             agent=agent,

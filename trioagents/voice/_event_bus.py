@@ -67,6 +67,7 @@ class StateTracker:
         self._bus = bus
         self.agent: AgentState = "initializing"
         self.user: UserState = "listening"
+        self.agent_spoke_at: float | None = None  # when the agent last began speaking
         self.agent_changed = trio.Event()
         self.user_changed = trio.Event()
         # either changed: one event to wait on (waiting for the first of two events
@@ -82,6 +83,8 @@ class StateTracker:
             return
         event = AgentStateChanged(self.agent, state, trio.current_time())
         self.agent = state
+        if state == "speaking":
+            self.agent_spoke_at = event.created_at
         self.agent_changed.set()
         self.agent_changed = trio.Event()
         self._mark_changed()

@@ -14,9 +14,23 @@ from typing import Literal
 
 from ..core import ConfigurationError
 
-__all__ = ["SessionOptions", "TurnDetectionMode"]
+__all__ = ["DEFAULT_BACKCHANNEL_WORDS", "EndpointingMode", "SessionOptions", "TurnDetectionMode"]
 
 TurnDetectionMode = Literal["auto", "manual"]
+EndpointingMode = Literal["fixed", "dynamic"]
+
+# Words that acknowledge rather than take the floor (compared lower-cased, without
+# punctuation; a hyphenated word also matches its parts: "uh-huh" = "uh huh").
+DEFAULT_BACKCHANNEL_WORDS: frozenset[str] = frozenset(
+    {
+        "mm", "mmm", "mhm", "mm-hm", "mm-hmm", "hm", "hmm", "uh-huh", "uh", "huh",
+        "yeah", "yep", "yup", "yes", "ok", "okay", "right", "sure", "alright",
+        "i", "see", "got", "it", "oh", "ah", "aha", "cool", "nice",
+    }
+)  # fmt: skip
+
+_NO_DETECTOR = (0.5, 3.0)  # LiveKit's endpointing defaults
+_WITH_DETECTOR = (0.3, 2.5)  # LiveKit's defaults with a turn detector
 
 
 @dataclass(frozen=True, slots=True)
@@ -25,7 +39,15 @@ class SessionOptions:
 
     * ``min_endpointing_delay``/``max_endpointing_delay``: silence after the user's
       last speech before the turn is committed; the turn detector picks ``max`` when
-      the user is unlikely to be done.
+      the user is unlikely to be done. ``None`` (the default): 0.5 s / 3.0 s, or
+      with a turn detector 0.3 s / 2.5 s (LiveKit's defaults for both cases).
+    * ``endpointing_mode``: ``"fixed"`` or ``"dynamic"`` (both delays learn the
+      user's pauses, an exponential moving average weighing history by
+      ``endpointing_alpha``, 0.9 as in LiveKit; see ``_endpointing.py``).
+    * ``turn_detector_timeout``: how long the endpointing wait waits for the turn
+      detector; slower (or failing) falls back to VAD endpointing for that turn.
+    * ``backchannel_words``: while the agent speaks, user speech made only of these
+      words ("mm-hm", "yeah") does not interrupt it; ``frozenset()`` disables.
     * ``allow_interruptions``, ``min_interruption_duration``,
       ``min_interruption_words``: when user speech interrupts the agent.
     * ``false_interruption_timeout``: a paused reply resumes if the user says nothing
@@ -52,8 +74,12 @@ class SessionOptions:
     false_interruption_timeout: float | None = 2.0
     resume_false_interruption: bool = True
     discard_audio_if_uninterruptible: bool = True
-    min_endpointing_delay: float = 0.5
-    max_endpointing_delay: float = 3.0
+    min_endpointing_delay: float | None = None
+    max_endpointing_delay: float | None = None
+    endpointing_mode: EndpointingMode = "fixed"
+    endpointing_alpha: float = 0.9
+    turn_detector_timeout: float = 0.5
+    backchannel_words: frozenset[str] = DEFAULT_BACKCHANNEL_WORDS
     preemptive_generation: bool = True
     max_unrecoverable_errors: int = 3
     content_filter_message: str = "I'm sorry, I can't help with that."
@@ -66,16 +92,28 @@ class SessionOptions:
     def __post_init__(self) -> None:
         _non_negative(
             min_interruption_duration=self.min_interruption_duration,
-            min_endpointing_delay=self.min_endpointing_delay,
-            max_endpointing_delay=self.max_endpointing_delay,
             close_grace=self.close_grace,
             playout_grace=self.playout_grace,
+            turn_detector_timeout=self.turn_detector_timeout,
         )
-        if self.max_endpointing_delay < self.min_endpointing_delay:
+        for name in ("min_endpointing_delay", "max_endpointing_delay"):
+            value = getattr(self, name)
+            if value is not None:
+                _non_negative(**{name: value})
+        for detector in (False, True):
+            low, high = self.endpointing_delays(detector=detector)
+            if high < low:
+                raise ConfigurationError(
+                    f"max_endpointing_delay must be >= min_endpointing_delay (got {high} < {low})"
+                )
+        if self.endpointing_mode not in ("fixed", "dynamic"):
             raise ConfigurationError(
-                "max_endpointing_delay must be >= min_endpointing_delay "
-                f"(got {self.max_endpointing_delay} < {self.min_endpointing_delay})"
+                f"endpointing_mode must be 'fixed' or 'dynamic', got {self.endpointing_mode!r}"
             )
+        if not 0 < self.endpointing_alpha < 1:
+            raise ConfigurationError("endpointing_alpha must be in (0, 1)")
+        if not isinstance(self.backchannel_words, frozenset):
+            object.__setattr__(self, "backchannel_words", frozenset(self.backchannel_words))
         if self.min_interruption_words < 0:
             raise ConfigurationError("min_interruption_words must be >= 0")
         if self.false_interruption_timeout is not None and self.false_interruption_timeout < 0:
@@ -90,6 +128,15 @@ class SessionOptions:
             raise ConfigurationError(
                 f"turn_detection must be 'auto' or 'manual', got {self.turn_detection!r}"
             )
+
+    def endpointing_delays(self, *, detector: bool) -> tuple[float, float]:
+        """``(min, max)`` endpointing delays, the defaults resolved for ``detector``."""
+        low, high = _WITH_DETECTOR if detector else _NO_DETECTOR
+        if self.min_endpointing_delay is not None:
+            low = self.min_endpointing_delay
+        if self.max_endpointing_delay is not None:
+            high = self.max_endpointing_delay
+        return low, max(high, low) if self.max_endpointing_delay is None else high
 
 
 def _non_negative(**values: float) -> None:

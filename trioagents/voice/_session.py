@@ -50,7 +50,7 @@ from ._options import SessionOptions
 from ._reply import ReplyPlan
 from ._run_result import RunResult, collect_run
 from ._speech_handle import SpeechHandle
-from ._turn_detection import TurnDetector
+from ._turn_detector import TurnDetector
 from ._usage import SessionUsage, UsageCollector, UsageKind
 from ._workflow import Workflow, WorkflowState
 

@@ -1,14 +1,17 @@
 """Deciding when the user's turn is over (endpointing and semantic turn detection).
 
-Inputs are speech start/end instants (from the VAD, or the STT without one) and
-transcripts. When the user has stopped speaking and a transcript exists, an
-*endpointing wait* starts in its own cancel scope: it asks the optional
-:class:`TurnDetector` how likely the user is done, picks ``min_endpointing_delay``
-(likely) or ``max_endpointing_delay`` (unlikely), and sleeps until
-``last_speaking_at + delay`` -- measured from the user's last speech, so the VAD's
-own silence window counts toward it. New speech cancels the wait (model call
-included); a new final transcript restarts it. Then the synchronous ``commit``
-callback decides; returning False keeps the transcript accumulating.
+Inputs are speech start/end instants (from the VAD, or the STT without one),
+transcripts and the input audio. When the user has stopped speaking and a
+transcript exists, an *endpointing wait* starts in its own cancel scope: it asks
+the optional :class:`TurnDetector` how likely the user is done (bounded by
+``turn_detector_timeout``; no answer or a ProviderError → VAD endpointing), lets
+:class:`~trioagents.voice._endpointing.Endpointing` pick the delay (min when
+likely, max when unlikely; learned from the user's pauses in dynamic mode), and
+sleeps until ``last_speaking_at + delay`` -- measured from the user's last speech,
+so the VAD's own silence window counts toward it. New speech cancels the wait
+(model call included: a model in a worker thread is abandoned); a new final
+transcript restarts it. Then the synchronous ``commit`` callback decides;
+returning False keeps the transcript accumulating.
 
 With ``turn_detection="manual"`` no endpointing wait ever starts: the turn ends
 when the application calls :meth:`UserTurnTracker.commit_manually` (through
@@ -24,29 +27,23 @@ the nursery of :meth:`UserTurnTracker.run`, so they cannot outlive the activity.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+import logging
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Literal, Protocol, runtime_checkable
+from typing import Literal
 
 import trio
 
 from ..core import AudioFrame, ChatContext
+from ._endpointing import Endpointing, TurnAudio, predict_or_fallback
+from ._event_bus import StateTracker
 from ._hooks import HookAttribute, SessionHooks
 from ._options import SessionOptions
+from ._turn_detector import TurnDetector
 
-__all__ = ["TurnDetector", "UserTurn", "UserTurnTracker"]
+__all__ = ["UserTurn", "UserTurnTracker"]
 
-
-@runtime_checkable
-class TurnDetector(Protocol):
-    """Semantic turn detection: P(the user finished their turn), from text and/or audio."""
-
-    @property
-    def unlikely_threshold(self) -> float: ...
-
-    async def predict_end_of_turn(
-        self, chat_ctx: ChatContext, transcript: str, audio: Sequence[AudioFrame]
-    ) -> float: ...
+logger = logging.getLogger("trioagents.voice.endpointing")
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,6 +54,7 @@ class UserTurn:
     committed_at: float
     manual: bool = False  # committed by the application (push to talk)
     reply: bool = True  # False: record the user's words, do not answer them
+    end_of_turn_probability: float | None = None  # the detector's verdict, if it gave one
 
     @property
     def end_of_turn_delay(self) -> float | None:
@@ -68,8 +66,6 @@ class UserTurn:
 class UserTurnTracker:
     """Accumulates one user turn; commits it through ``commit`` when endpointing says so."""
 
-    _MAX_AUDIO = 800  # frames kept for an audio turn detector (8 s of 10 ms frames)
-
     def __init__(
         self,
         options: SessionOptions,
@@ -77,8 +73,12 @@ class UserTurnTracker:
         commit: Callable[[UserTurn], bool],
         chat_ctx: Callable[[], ChatContext],
         hooks: SessionHooks | None = None,
+        state: StateTracker | None = None,
     ) -> None:
         self._options = options
+        self._endpointing = Endpointing(options, detector=detector is not None)
+        self._state = state  # when agent speech last started (dynamic endpointing)
+        self._probability: float | None = None
         self._hooks = hooks or SessionHooks()
         self._scope_id: str | None = None  # the open user_turn scope, if observed
         self._detector = detector
@@ -89,7 +89,7 @@ class UserTurnTracker:
         self._speaking = False
         self._started_at: float | None = None
         self._last_speaking_at: float | None = None
-        self._audio: list[AudioFrame] = []
+        self._audio = TurnAudio()
         self._wait: trio.CancelScope | None = None
         self._nursery: trio.Nursery | None = None
         self._manual = options.turn_detection == "manual"
@@ -125,14 +125,21 @@ class UserTurnTracker:
         finally:
             self._end_scope("cancelled", "session_closed")
 
+    @property
+    def delays(self) -> Endpointing:
+        """The endpointing delay policy (learned pauses in dynamic mode)."""
+        return self._endpointing
+
     def push_audio(self, frame: AudioFrame) -> None:
-        if self._speaking and len(self._audio) < self._MAX_AUDIO:
-            self._audio.append(frame)
+        self._audio.push(frame)
 
     def speech_started(self, at: float) -> None:
         self._cancel_wait()
         self._discard_until_speech = False
         self._speaking = True
+        agent_spoke_at = self._state.agent_spoke_at if self._state is not None else None
+        self._endpointing.user_started(at, agent_spoke_at)
+        self._audio.turn_started()
         if self._started_at is None:
             self._started_at = at
             hooks = self._hooks
@@ -142,6 +149,7 @@ class UserTurnTracker:
     def speech_ended(self, last_speaking_at: float) -> None:
         self._speaking = False
         self._last_speaking_at = last_speaking_at
+        self._endpointing.user_stopped(last_speaking_at)
         self._made_progress()
         self._start_wait()
 
@@ -170,8 +178,10 @@ class UserTurnTracker:
             self._manual_commit.cancel()
             self._manual_commit = None
         self._end_scope("cancelled", "cleared")
-        self._finals, self._interim, self._audio = [], "", []
+        self._finals, self._interim = [], ""
+        self._audio.clear()
         self._started_at = None
+        self._probability = None
         self._discard_until_speech = until_speech
 
     def commit_manually(self, *, transcript_timeout: float, reply: bool = True) -> None:
@@ -216,8 +226,12 @@ class UserTurnTracker:
         """Offer ``turn`` to the activity; a taken turn ends its scope and is cleared."""
         if not self._commit(turn):
             return
-        delay = turn.end_of_turn_delay
-        self._end_scope("ok", None, {"lk.end_of_turn_delay": delay} if delay is not None else {})
+        attributes: dict[str, HookAttribute] = {}
+        if turn.end_of_turn_delay is not None:
+            attributes["lk.end_of_turn_delay"] = turn.end_of_turn_delay
+        if turn.end_of_turn_probability is not None:
+            attributes["lk.eou.probability"] = turn.end_of_turn_probability
+        self._end_scope("ok", None, attributes)
         self.clear()
 
     def _end_scope(
@@ -269,16 +283,21 @@ class UserTurnTracker:
                 started_speaking_at=self._started_at,
                 stopped_speaking_at=self._last_speaking_at,
                 committed_at=trio.current_time(),
+                end_of_turn_probability=self._probability,
             )
             self._commit_turn(turn)
 
     async def _endpointing_delay(self) -> float:
-        options = self._options
-        if self._detector is None:
-            return options.min_endpointing_delay
-        probability = await self._detector.predict_end_of_turn(
-            self._chat_ctx(), self.transcript, tuple(self._audio)
-        )
-        if probability < self._detector.unlikely_threshold:
-            return options.max_endpointing_delay
-        return options.min_endpointing_delay
+        """The wait for this turn; asks the detector (abandoned if cancelled)."""
+        detector = self._detector
+        if detector is None:
+            return self._endpointing.min_delay
+        timeout = self._options.turn_detector_timeout
+        self._probability = None
+        with trio.move_on_after(timeout) as patience:
+            self._probability = await predict_or_fallback(
+                detector, self._chat_ctx(), self.transcript, self._audio.frames()
+            )
+        if patience.cancelled_caught:
+            logger.info("turn detector took over %.2f s; using VAD endpointing", timeout)
+        return self._endpointing.delay(self._probability, detector.unlikely_threshold)
