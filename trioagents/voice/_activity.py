@@ -343,6 +343,10 @@ class AgentActivity:
         short = min_words and len(turn.transcript.split()) < min_words
         if interruptible and short and not turn.manual:
             return False  # too short to take the floor; keep accumulating
+        speaking = active is not None and active.allow_interruptions and not turn.manual
+        if speaking and self.interruptions.is_backchannel(turn.transcript):
+            self.interruptions.resume_backchannel()  # "mm-hm" over the agent: not a turn
+            return True
         message = ChatMessage(
             role="user",
             content=turn.transcript,

@@ -7,17 +7,26 @@ the frame that makes the condition true is the one that stops the agent:
 
 * the speech must allow interruptions, the user must have spoken for
   ``min_interruption_duration`` and said ``min_interruption_words`` words;
+* what they said so far must not be a *backchannel*: words made only of
+  ``backchannel_words`` ("mm-hm", "yeah", "okay") acknowledge, they do not take
+  the floor. Words are known only once the STT delivers them: before that, the
+  VAD alone decides, so with a sink that can pause the agent pauses at the VAD
+  threshold and resumes as soon as the final transcript turns out to be a
+  backchannel; with ``min_interruption_words >= 1`` it does not even pause;
 * if the sink can pause and ``resume_false_interruption`` is on, the speech is
   *paused*; otherwise it is interrupted (``SpeechHandle.interrupt``: sink revoked,
   turn cancelled, in that order, before this call returns).
 
 A paused speech resumes ``false_interruption_timeout`` after the user stops
-speaking (a :class:`FalseInterruptionDetected` event), unless a final transcript
-with words arrived -- then the user really took the turn and the speech is
-interrupted. The resume timer lives in :meth:`run`'s nursery; new speech cancels it.
+speaking (a :class:`FalseInterruptionDetected` event), or at once when the final
+transcript is a backchannel; a final transcript with other words means the user
+really took the turn, and the speech is interrupted. The resume timer lives in
+:meth:`run`'s nursery; new speech cancels it.
 """
 
 from __future__ import annotations
+
+import re
 
 import trio
 
@@ -26,7 +35,20 @@ from ._events import AgentState, FalseInterruptionDetected
 from ._options import SessionOptions
 from ._speech_handle import SpeechHandle
 
-__all__ = ["InterruptionController"]
+__all__ = ["InterruptionController", "is_backchannel"]
+
+_WORD = re.compile(r"[\w'-]+")
+
+
+def is_backchannel(transcript: str, words: frozenset[str]) -> bool:
+    """``transcript`` has words and each is in ``words`` (case and punctuation ignored).
+
+    A hyphenated word matches as a whole or by its parts ("mm-hmm", "mm hmm").
+    """
+    tokens = _WORD.findall(transcript.lower())
+    if not tokens or not words:
+        return False
+    return all(t in words or all(p in words for p in t.split("-") if p) for t in tokens)
 
 
 class InterruptionController:
@@ -75,8 +97,15 @@ class InterruptionController:
         return self.current is not None and self.current.paused
 
     # ----------------------------------------------------------- user side
-    def user_speaking(self, speech_duration: float, words: int) -> None:
-        """Called for each VAD inference while the user speaks, and on transcripts."""
+    def is_backchannel(self, transcript: str) -> bool:
+        """``transcript`` only acknowledges (``backchannel_words``)."""
+        return is_backchannel(transcript, self._options.backchannel_words)
+
+    def user_speaking(self, speech_duration: float, transcript: str) -> None:
+        """Called for each VAD inference while the user speaks, and on transcripts.
+
+        ``transcript``: what the user said so far in this turn (maybe nothing yet).
+        """
         speech = self.current
         options = self._options
         if speech is None or speech.done() or speech.interrupted or speech.paused:
@@ -85,7 +114,9 @@ class InterruptionController:
             return
         if speech_duration < options.min_interruption_duration - 1e-9:
             return
-        if words < options.min_interruption_words:
+        if len(transcript.split()) < options.min_interruption_words:
+            return
+        if self.is_backchannel(transcript):
             return
         if self._pausing_enabled():
             self._paused_state = self._state.agent
@@ -106,13 +137,25 @@ class InterruptionController:
         self._timer = scope
         self._nursery.start_soon(self._resume_after, scope, trio.current_time() + timeout)
 
-    def final_transcript(self, words: int) -> None:
-        """Words were said: a paused speech was a real interruption."""
+    def final_transcript(self, transcript: str) -> None:
+        """Words were said (``transcript``: the turn so far): a paused speech resumes
+        if they were a backchannel, else the pause was a real interruption."""
         speech = self.current
-        needed = max(1, self._options.min_interruption_words)
-        if speech is not None and speech.paused and words >= needed:
+        if speech is None or not speech.paused:
+            return
+        if self.is_backchannel(transcript):
+            self.resume_backchannel()
+            return
+        if len(transcript.split()) >= max(1, self._options.min_interruption_words):
             self._cancel_timer()
             speech.interrupt(force=True, reason="user_barge_in")
+
+    def resume_backchannel(self) -> None:
+        """The user only acknowledged: a paused speech resumes now (no-op otherwise)."""
+        speech = self.current
+        if speech is not None and speech.paused:
+            self._cancel_timer()
+            self._resume(speech)
 
     # ----------------------------------------------------------- internals
     def _pausing_enabled(self) -> bool:
@@ -135,7 +178,10 @@ class InterruptionController:
             if self._timer is not scope or speech is None or not speech.paused:
                 return
             self._timer = None
-            speech.set_paused(False)
-            self._state.set_agent(self._paused_state or "speaking")
-            self._paused_state = None
-            self._bus.publish(FalseInterruptionDetected(speech.id, True, trio.current_time()))
+            self._resume(speech)
+
+    def _resume(self, speech: SpeechHandle) -> None:
+        speech.set_paused(False)
+        self._state.set_agent(self._paused_state or "speaking")
+        self._paused_state = None
+        self._bus.publish(FalseInterruptionDetected(speech.id, True, trio.current_time()))

@@ -182,7 +182,7 @@ class AudioRecognition:
         elif event.type is VADEventType.INFERENCE_DONE:
             if event.speaking:
                 self._speech_duration = event.speech_duration
-                self._interruptions.user_speaking(event.speech_duration, self._tracker.word_count)
+                self._interruptions.user_speaking(event.speech_duration, self._tracker.transcript)
         elif event.type is VADEventType.END_OF_SPEECH:
             self._speech_ended(event.timestamp - event.silence_duration)
 
@@ -236,13 +236,13 @@ class AudioRecognition:
             self._bus.publish(UserInputTranscribed(event.text, False, now))
             self._tracker.transcribed(event.text, final=False)
             if self._tracker.speaking:
-                self._interruptions.user_speaking(self._speech_duration, self._tracker.word_count)
+                self._interruptions.user_speaking(self._speech_duration, self._tracker.transcript)
         elif event.type is SpeechEventType.FINAL_TRANSCRIPT:
             self._bus.publish(UserInputTranscribed(event.text, True, now))
             if event.text.strip():
                 self._errors.succeeded("stt")
             self._tracker.transcribed(event.text, final=True)
-            self._interruptions.final_transcript(len(event.text.split()))
+            self._interruptions.final_transcript(self._tracker.transcript)
             if event.text.strip():
                 self._on_final(self._tracker.transcript)
         elif self._vad is None and event.type is SpeechEventType.START_OF_SPEECH:
