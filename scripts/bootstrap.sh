@@ -14,3 +14,8 @@ if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ]; then
     .venv/bin/python -m pip install --quiet -e ".[${extras}]"
     touch "$stamp"
 fi
+if [[ ",$extras," == *",turn,"* ]]; then
+    # the Smart Turn model is not a package of its own: take it out of the pipecat-ai
+    # wheel (pip, no dependencies; SHA-256 checked). Offline: its tests skip.
+    .venv/bin/trioagents fetch-turn-model >/dev/null || echo "bootstrap: Smart Turn model not fetched"
+fi

@@ -7,9 +7,10 @@
   ``LIVEKIT_URL``/``LIVEKIT_API_KEY``/``LIVEKIT_API_SECRET``, JSON logs, health on
   8081, SIGTERM/SIGINT drain for ``--drain-timeout``. ``--process-pool`` runs
   each job in a supervised child process.
-* ``console``, ``devserver``, ``demo``, ``trace``, ``supervise`` — delegate to the
-  voice text runner, the dev server, the demo, the timeline viewer and the
-  re-dispatch supervisor, imported only when asked for.
+* ``console``, ``devserver``, ``demo``, ``trace``, ``supervise``,
+  ``fetch-turn-model`` — delegate to the voice text runner, the dev server, the
+  demo, the timeline viewer, the re-dispatch supervisor and the Smart Turn model
+  fetcher, imported only when asked for.
 
 ``ENTRY`` is ``module:function`` (e.g. ``examples.echo:entrypoint``); the current
 directory is put on ``sys.path`` first, like ``python -m`` does.
@@ -35,6 +36,7 @@ DELEGATES = {
     "demo": ("trioagents.cli._demo", "main", "the demo"),
     "trace": ("trioagents.observability", "trace_main", "the session timeline viewer"),
     "supervise": ("trioagents.cli._supervise", "main", "the re-dispatch supervisor"),
+    "fetch-turn-model": ("trioagents.cli._fetch_model", "main", "the Smart Turn model fetcher"),
 }
 
 
@@ -71,7 +73,8 @@ def build_parser() -> argparse.ArgumentParser:
                        ("devserver", "run the embedded development server"),
                        ("demo", "run the end-to-end demo"),
                        ("trace", "render a decision log as an HTML timeline"),
-                       ("supervise", "re-dispatch agents whose worker died")):  # fmt: skip
+                       ("supervise", "re-dispatch agents whose worker died"),
+                       ("fetch-turn-model", "download the Smart Turn model")):  # fmt: skip
         sub = commands.add_parser(name, help=text)
         sub.add_argument("args", nargs=argparse.REMAINDER, help="passed to the subcommand")
     return parser

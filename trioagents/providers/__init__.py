@@ -2,6 +2,9 @@
 
 from ._adapters import SentenceStreamTTS as SentenceStreamTTS
 from ._adapters import VADSegmentedSTT as VADSegmentedSTT
+from ._combined_turn import DANGLING_WORDS as DANGLING_WORDS
+from ._combined_turn import AnyIncompleteDetector as AnyIncompleteDetector
+from ._combined_turn import DanglingWordDetector as DanglingWordDetector
 from ._energy_vad import EnergyVAD as EnergyVAD
 from ._espeak_tts import EspeakTTS as EspeakTTS
 from ._fallback import FallbackOptions as FallbackOptions
@@ -13,6 +16,8 @@ from ._fallback_adapters import open_fallback_llm as open_fallback_llm
 from ._fallback_adapters import open_fallback_stt as open_fallback_stt
 from ._fallback_adapters import open_fallback_tts as open_fallback_tts
 from ._http import OpenAIConnection as OpenAIConnection
+from ._llm_turn_detector import DEFAULT_TURN_INSTRUCTIONS as DEFAULT_TURN_INSTRUCTIONS
+from ._llm_turn_detector import LLMTurnDetector as LLMTurnDetector
 from ._openai_audio import OpenAISTT as OpenAISTT
 from ._openai_audio import OpenAITTS as OpenAITTS
 from ._openai_llm import OpenAILLM as OpenAILLM
@@ -29,9 +34,17 @@ from ._scripted_llm import Rule as Rule
 from ._scripted_llm import ScriptedLLM as ScriptedLLM
 from ._scripted_llm import ScriptedToolCall as ScriptedToolCall
 from ._silero_vad import SileroVAD as SileroVAD
+from ._smart_turn import EndOfTurnModel as EndOfTurnModel
+from ._smart_turn import SmartTurnDetector as SmartTurnDetector
+from ._smart_turn_model import fetch_model as fetch_smart_turn_model
 from ._vad_gate import VADOptions as VADOptions
 
 __all__ = [
+    "DANGLING_WORDS",
+    "DEFAULT_TURN_INSTRUCTIONS",
+    "AnyIncompleteDetector",
+    "DanglingWordDetector",
+    "EndOfTurnModel",
     "EnergyVAD",
     "EspeakTTS",
     "FallbackLLM",
@@ -39,6 +52,7 @@ __all__ = [
     "FallbackSTT",
     "FallbackStatistics",
     "FallbackTTS",
+    "LLMTurnDetector",
     "OpenAIConnection",
     "OpenAILLM",
     "OpenAISTT",
@@ -56,8 +70,10 @@ __all__ = [
     "ScriptedToolCall",
     "SentenceStreamTTS",
     "SileroVAD",
+    "SmartTurnDetector",
     "VADOptions",
     "VADSegmentedSTT",
+    "fetch_smart_turn_model",
     "open_fallback_llm",
     "open_fallback_stt",
     "open_fallback_tts",

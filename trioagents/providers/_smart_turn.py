@@ -1,0 +1,118 @@
+"""SmartTurnDetector: the offline Smart Turn v3.2 audio model as a turn detector.
+
+Smart Turn reads the *sound* of the end of the turn (intonation, lengthening,
+"um"), in 23 languages, from up to the last 8 s of the turn at 16 kHz. The session
+hands it the turn's audio (pre-roll, pauses and trailing silence included); it is
+mixed to mono and converted to 16 kHz, then features and inference run in a worker
+thread:
+
+* ``trio.to_thread.run_sync(..., abandon_on_cancel=True)``: new user speech
+  cancels the endpointing wait and the prediction is *abandoned* -- the call
+  returns at once, the thread finishes on its own and its result is dropped;
+* bounded by one :class:`trio.CapacityLimiter` per Trio run (:func:`inference_limiter`,
+  2 tokens: this machine kind has 2 cores). An abandoned thread keeps its token
+  until it finishes, so abandoned work still counts against the bound;
+* the model is loaded once per process (``shared_model``), on first use, in the
+  thread; every detector and session of the process shares it.
+
+``model=`` replaces the model by anything with a blocking ``predict(samples) ->
+float`` (tests, another ONNX turn model). Rejected alternative: running the model
+on the event loop -- 50 ms of inference would stall every session's audio.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+from typing import Protocol
+
+import numpy as np
+import trio
+from numpy.typing import NDArray
+
+from ..core import AudioFrame, ChatContext, concat_frames
+from ._log_mel import SAMPLE_RATE, WINDOW_SAMPLES
+from ._optional import mono_at, require
+from ._smart_turn_model import locate_model, shared_model
+
+__all__ = ["EndOfTurnModel", "SmartTurnDetector", "inference_limiter"]
+
+_LIMITER: trio.lowlevel.RunVar[trio.CapacityLimiter] = trio.lowlevel.RunVar(
+    "trioagents_turn_inference"
+)
+MAX_CONCURRENT_INFERENCES = 2
+
+
+def inference_limiter() -> trio.CapacityLimiter:
+    """The limiter of every SmartTurnDetector in this Trio run (adjust ``total_tokens``)."""
+    try:
+        return _LIMITER.get()
+    except LookupError:
+        limiter = trio.CapacityLimiter(MAX_CONCURRENT_INFERENCES)
+        _LIMITER.set(limiter)
+        return limiter
+
+
+class EndOfTurnModel(Protocol):
+    """A blocking audio end-of-turn model: P(complete) for 16 kHz mono float samples."""
+
+    def predict(self, samples: NDArray[np.float32]) -> float: ...
+
+
+class SmartTurnDetector:
+    """A :class:`~trioagents.voice.TurnDetector` over Smart Turn v3.2 (extra ``turn``).
+
+    ``model_path``: the ONNX file (default: see ``locate_model``). Construction
+    checks that onnxruntime and the file are there (ConfigurationError saying how to
+    get them) but loads nothing. ``unlikely_threshold`` 0.5 is the model's own
+    decision boundary.
+    """
+
+    def __init__(
+        self,
+        *,
+        model_path: str | os.PathLike[str] | None = None,
+        unlikely_threshold: float = 0.5,
+        model: EndOfTurnModel | None = None,
+    ) -> None:
+        if model is None:
+            require("onnxruntime", "turn")
+            model = shared_model(locate_model(model_path))
+        self._model = model
+        self._threshold = unlikely_threshold
+
+    @property
+    def label(self) -> str:
+        return "smart-turn-v3.2"
+
+    @property
+    def unlikely_threshold(self) -> float:
+        return self._threshold
+
+    async def predict_end_of_turn(
+        self, chat_ctx: ChatContext, transcript: str, audio: Sequence[AudioFrame]
+    ) -> float:
+        """P(the turn is over), from ``audio`` only (text and context are unused).
+
+        Runs in a worker thread (see the module docstring); cancellation abandons
+        it. Raises ProviderError if inference fails.
+        """
+        samples = _samples_16k(audio)
+        await trio.lowlevel.checkpoint()
+        return await trio.to_thread.run_sync(
+            self._model.predict, samples, abandon_on_cancel=True, limiter=inference_limiter()
+        )
+
+
+def _samples_16k(audio: Sequence[AudioFrame]) -> NDArray[np.float32]:
+    """The last 8 s of ``audio`` as 16 kHz mono float32 (one conversion, not per frame)."""
+    kept: list[AudioFrame] = []
+    seconds = 0.0
+    for frame in reversed(audio):
+        kept.append(frame)
+        seconds += frame.duration
+        if seconds >= WINDOW_SAMPLES / SAMPLE_RATE:
+            break
+    if not kept:
+        return np.zeros(0, dtype=np.float32)
+    return mono_at(concat_frames(kept[::-1]), SAMPLE_RATE)
