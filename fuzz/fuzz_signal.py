@@ -24,10 +24,12 @@ from trioagents.protocol import SignalClient, decode_signal_request
 from trioagents.rtc._data import decode_data_packet
 
 
-def check(messages: list[bytes], join_first: bool) -> None:
+def check(messages: list[bytes], join_first: bool, resumed: bool = False) -> None:
     client = SignalClient()
     if join_first:
         client.receive_message(join_response())
+    if resumed:  # a resumed link: the reconnect response must come first
+        client = SignalClient.resumed(client)
     for data in messages:
         with contextlib.suppress(RemoteProtocolError):
             client.receive_message(data)
@@ -41,9 +43,9 @@ def run(examples: int) -> None:
     fuzz_input = st.lists(st.one_of(server_message, st.binary(max_size=512)), max_size=20)
 
     @settings(max_examples=examples, deadline=None, suppress_health_check=list(HealthCheck))
-    @given(fuzz_input, st.booleans())
-    def fuzz(messages: list[bytes], join_first: bool) -> None:
-        check(messages, join_first)
+    @given(fuzz_input, st.booleans(), st.booleans())
+    def fuzz(messages: list[bytes], join_first: bool, resumed: bool) -> None:
+        check(messages, join_first, resumed)
 
     fuzz()
 

@@ -33,6 +33,10 @@ candidate_json = st.sampled_from(
 
 server_message = st.one_of(
     st.builds(
+        lambda n: response(reconnect=rtc.ReconnectResponse(last_message_seq=n)),
+        st.integers(0, 2**32 - 1),
+    ),
+    st.builds(
         lambda s: response(offer=rtc.SessionDescription(type="offer", sdp=s, id=1)), st.text()
     ),
     st.builds(

@@ -17,6 +17,7 @@ from trioagents.protocol import (
     ParticipantsUpdated,
     PongReceived,
     PublisherAnswerReceived,
+    Reconnected,
     RequestAnswered,
     SignalClient,
     SignalConnectOptions,
@@ -206,3 +207,49 @@ def test_message_fed_one_byte_short_is_an_error_or_ignored() -> None:
             client.receive_message(data[:cut])
         except RemoteProtocolError:
             continue
+
+
+def test_resume_url_names_the_participant_to_resume() -> None:
+    url, _ = signal_url("ws://h:1", "tok", resume_sid="PA_self")
+    query = parse_qs(urlsplit(url).query)
+    assert query["reconnect"] == ["1"]
+    assert query["sid"] == ["PA_self"]
+    assert query["reconnect_reason"] == [str(models.ReconnectReason.RR_SIGNAL_DISCONNECTED)]
+    plain, _ = signal_url("ws://h:1", "tok")
+    assert "reconnect" not in parse_qs(urlsplit(plain).query)
+
+
+def test_a_resumed_core_awaits_the_reconnect_response_and_keeps_ids() -> None:
+    first = joined()
+    first.send_offer("v=0 a")
+    first.send_offer("v=0 b")
+    resumed = SignalClient.resumed(first)
+    assert resumed.state is SignalState.AWAITING_RECONNECT
+    with pytest.raises(LocalProtocolError):
+        resumed.send_ping(1)
+    event = resumed.receive_message(response(reconnect=rtc.ReconnectResponse(last_message_seq=4)))
+    assert isinstance(event, Reconnected)
+    assert event.response.last_message_seq == 4
+    assert resumed.state is SignalState.JOINED
+    assert resumed.join is first.join
+    offer = decode_signal_request(resumed.send_offer("v=0 c")).offer
+    assert offer.id == 3  # ids go on: an answer to the old link's offer 2 is stale
+    sync = rtc.SyncState(subscription=rtc.UpdateSubscription(subscribe=False))
+    assert decode_signal_request(resumed.send_sync_state(sync)).WhichOneof("message") == (
+        "sync_state"
+    )
+
+
+def test_a_resume_refused_with_leave_or_answered_otherwise() -> None:
+    refused = SignalClient.resumed(joined())
+    leave = rtc.LeaveRequest(
+        reason=models.DisconnectReason.STATE_MISMATCH, action=rtc.LeaveRequest.RECONNECT
+    )
+    event = refused.receive_message(response(leave=leave))
+    assert event == LeaveRequested("STATE_MISMATCH", "reconnect")
+    assert refused.state is SignalState.CLOSED
+    confused = SignalClient.resumed(joined())
+    with pytest.raises(RemoteProtocolError, match="reconnect response first"):
+        confused.receive_message(join_response())
+    assert confused.state is SignalState.CLOSED
+    decode_signal_request(confused.send_leave())  # still allowed after the error

@@ -38,6 +38,7 @@ from ._signal_events import LocalTrackUnpublished as LocalTrackUnpublished
 from ._signal_events import ParticipantsUpdated as ParticipantsUpdated
 from ._signal_events import PongReceived as PongReceived
 from ._signal_events import PublisherAnswerReceived as PublisherAnswerReceived
+from ._signal_events import Reconnected as Reconnected
 from ._signal_events import RequestAnswered as RequestAnswered
 from ._signal_events import RoomUpdated as RoomUpdated
 from ._signal_events import SignalEvent as SignalEvent
@@ -106,6 +107,7 @@ __all__ = [
     "ParticipantsUpdated",
     "PongReceived",
     "PublisherAnswerReceived",
+    "Reconnected",
     "RequestAnswered",
     "RoomUpdated",
     "SSEDecoder",

@@ -9,10 +9,13 @@ States and transitions (the table ``_ACCEPTED`` below is the source of truth)::
 
     AWAITING_JOIN --join--> JOINED --leave (either side)--> CLOSED
     AWAITING_JOIN --leave--> CLOSED            (join refused)
+    AWAITING_RECONNECT --reconnect--> JOINED   (a resume: :meth:`SignalClient.resumed`)
+    AWAITING_RECONNECT --leave--> CLOSED       (resume refused: rejoin in full)
 
 * In ``AWAITING_JOIN`` the first message must be ``join`` (or ``leave``); anything
   else is a :class:`RemoteProtocolError` (the JS SDK's rule; it keeps a broken
-  server from half-joining us).
+  server from half-joining us). A resumed connection's first message must be the
+  ``reconnect`` response (or ``leave``), likewise.
 * In ``JOINED`` each handled message kind maps to one event; kinds we do not use
   (speaker levels, quality, data tracks…) are counted and dropped, as forward
   compatibility demands.
@@ -48,6 +51,7 @@ from ._signal_events import (
     ParticipantsUpdated,
     PongReceived,
     PublisherAnswerReceived,
+    Reconnected,
     RequestAnswered,
     RoomUpdated,
     SignalEvent,
@@ -72,6 +76,7 @@ _ACTIONS = {0: "disconnect", 1: "resume", 2: "reconnect"}
 
 class SignalState(enum.Enum):
     AWAITING_JOIN = "awaiting_join"
+    AWAITING_RECONNECT = "awaiting_reconnect"
     JOINED = "joined"
     CLOSED = "closed"
 
@@ -90,11 +95,17 @@ class SignalConnectOptions:
 
 
 def signal_url(
-    base_url: str, token: str, options: SignalConnectOptions = SignalConnectOptions()
+    base_url: str,
+    token: str,
+    options: SignalConnectOptions = SignalConnectOptions(),
+    *,
+    resume_sid: str = "",
 ) -> tuple[str, list[tuple[bytes, bytes]]]:
     """Return ``(url, extra_headers)`` for joining through ``base_url``.
 
     ``http(s)://`` becomes ``ws(s)://``; ``/rtc`` is appended to the URL's path.
+    ``resume_sid`` asks to resume that participant (``reconnect=1&sid=...`` with
+    ``reconnect_reason`` RR_SIGNAL_DISCONNECTED, as the SDKs send it).
     Raises :class:`ConfigurationError` for another scheme or an empty token.
     """
     parts = urlsplit(base_url)
@@ -113,6 +124,9 @@ def signal_url(
         "version": options.sdk_version,
         "auto_subscribe": "1" if options.auto_subscribe else "0",
     }
+    if resume_sid:
+        reason = str(models.ReconnectReason.RR_SIGNAL_DISCONNECTED)
+        query.update(reconnect="1", sid=resume_sid, reconnect_reason=reason)
     headers: list[tuple[bytes, bytes]] = []
     if options.token_in_query:
         query["access_token"] = token
@@ -134,6 +148,18 @@ class SignalClient:
         self._leave_sent = False
         self._now_ms = 0
 
+    @classmethod
+    def resumed(cls, previous: SignalClient) -> SignalClient:
+        """The core of a resumed connection: awaits the ``reconnect`` response.
+
+        Offer and request ids go on from ``previous`` (answers are matched by id).
+        """
+        client = cls()
+        client.state = SignalState.AWAITING_RECONNECT
+        client.join = previous.join
+        client._offer_id, client._request_id = previous._offer_id, previous._request_id
+        return client
+
     # -- receiving ---------------------------------------------------------------
 
     def receive_message(self, data: bytes) -> SignalEvent | None:
@@ -153,6 +179,11 @@ class SignalClient:
                     raise RemoteProtocolError(
                         f"expected a join response first, got {kind!r}", payload=bytes(data[:256])
                     )
+                if self.state is SignalState.AWAITING_RECONNECT:
+                    raise RemoteProtocolError(
+                        f"expected a reconnect response first, got {kind!r}",
+                        payload=bytes(data[:256]),
+                    )
                 self.ignored_messages += 1
                 return None
             return handler(self, message)
@@ -169,6 +200,10 @@ class SignalClient:
         self.join = join
         self.state = SignalState.JOINED
         return JoinAccepted(join)
+
+    def _on_reconnect(self, message: rtc.SignalResponse) -> SignalEvent:
+        self.state = SignalState.JOINED
+        return Reconnected(message.reconnect)
 
     def _on_leave(self, message: rtc.SignalResponse) -> SignalEvent:
         leave = message.leave
@@ -285,6 +320,10 @@ class SignalClient:
         )
         return self._request_id, self._send(rtc.SignalRequest(update_metadata=update))
 
+    def send_sync_state(self, state: rtc.SyncState) -> bytes:
+        """After a resume: what we last answered/offered, subscribe to and publish."""
+        return self._send(rtc.SignalRequest(sync_state=state))
+
     def send_ping(self, now_ms: int) -> bytes:
         self._now_ms = now_ms
         return self._send(rtc.SignalRequest(ping_req=rtc.Ping(timestamp=now_ms)))
@@ -313,6 +352,10 @@ _Handler = Callable[[SignalClient, rtc.SignalResponse], SignalEvent | None]
 _ACCEPTED: dict[SignalState, dict[str, _Handler]] = {
     SignalState.AWAITING_JOIN: {
         "join": SignalClient._on_join,
+        "leave": SignalClient._on_leave,
+    },
+    SignalState.AWAITING_RECONNECT: {
+        "reconnect": SignalClient._on_reconnect,
         "leave": SignalClient._on_leave,
     },
     SignalState.JOINED: {

@@ -20,6 +20,7 @@ __all__ = [
     "ParticipantsUpdated",
     "PongReceived",
     "PublisherAnswerReceived",
+    "Reconnected",
     "RequestAnswered",
     "RoomUpdated",
     "SignalEvent",
@@ -34,6 +35,14 @@ class JoinAccepted:
     """The server accepted the join; ``join`` is the ``livekit.JoinResponse``."""
 
     join: Any
+
+
+@dataclass(frozen=True, slots=True)
+class Reconnected:
+    """The server resumed our participant; ``response`` is the ``livekit.ReconnectResponse``
+    (ICE servers, client configuration, ``last_message_seq``)."""
+
+    response: Any
 
 
 @dataclass(frozen=True, slots=True)
@@ -144,6 +153,7 @@ class LeaveRequested:
 
 SignalEvent = (
     JoinAccepted
+    | Reconnected
     | SubscriberOfferReceived
     | PublisherAnswerReceived
     | IceCandidateReceived
