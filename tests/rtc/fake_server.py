@@ -71,6 +71,7 @@ class FakeServer:
         self.nursery = nursery
         self.port = 0
         self.joins = 0
+        self.resumes_refused = 0
         self.auth_headers: list[bool] = []
         self.session: Session | None = None
         self.received_audio: list[np.ndarray] = []
@@ -135,6 +136,13 @@ class FakeServer:
             return
         self.auth_headers.append(bool(header))
         ws = await request.accept()
+        if query.get("reconnect") == ["1"]:  # no resumes here: ask for a full rejoin
+            self.resumes_refused += 1
+            leave = rtc.LeaveRequest(
+                reason=models.STATE_MISMATCH, action=rtc.LeaveRequest.RECONNECT
+            )
+            await ws.send_message(rtc.SignalResponse(leave=leave).SerializeToString())
+            return
         self.joins += 1
         self._wake()
         session = Session(ws, claims.identity, f"PA_client{self.joins}")

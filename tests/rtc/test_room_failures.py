@@ -61,6 +61,7 @@ async def test_signal_drop_rejoins_and_media_resumes() -> None:
                 assert lost.attempt == 1
                 resumed = await next_event(room, ConnectionResumed)
                 assert resumed.attempts == 1
+                assert server.resumes_refused == 1  # resume first; refused: a full rejoin
                 assert server.joins == 2
                 # the same stream object keeps delivering from the new peer connection
                 assert await frames_from(stream, 10) == 10

@@ -48,6 +48,8 @@ class SessionPort(Protocol):
 
     def deliver_data(self, data: bytes, *, reliable: bool) -> None: ...
 
+    async def hand_over(self, websocket: Any) -> bool: ...
+
 
 @dataclass(slots=True)
 class HubStatistics:
@@ -68,6 +70,15 @@ class SignalHub:
     published: dict[str, RelayedTrack] = field(default_factory=dict)
     subscribers: dict[str, set[str]] = field(default_factory=dict)
     stats: HubStatistics = field(default_factory=HubStatistics)
+
+    def session_to_resume(self, room: str, identity: str, sid: str) -> SessionPort | None:
+        """The live session a ``reconnect=1`` request may take over (found by identity,
+        as livekit-server does; a given ``sid`` must match), or None."""
+        record = self.registry.rooms.get(room)
+        participant = record.participants.get(identity) if record is not None else None
+        if participant is None or (sid and participant.sid != sid):
+            return None
+        return self.sessions.get(participant.sid)
 
     def room_sessions(self, participant: ParticipantRecord) -> list[SessionPort]:
         return [

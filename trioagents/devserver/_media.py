@@ -31,7 +31,7 @@ from typing import Any
 import trio
 
 from ..core import RemoteProtocolError
-from ..transport import AsyncioBridge, open_peer_connection
+from ..transport import AsyncioBridge, adopt_remote_ice, open_peer_connection, restart_local_ice
 
 __all__ = [
     "DataArrived",
@@ -200,14 +200,19 @@ class ParticipantMedia:
             from aiortc import RTCSessionDescription
 
             await self._publisher.setRemoteDescription(RTCSessionDescription(offer_sdp, "offer"))
+            if adopt_remote_ice(self._publisher, offer_sdp):  # the client restarted ICE
+                restart_local_ice(self._publisher)
             await self._flush_candidates(False)
             await self._publisher.setLocalDescription(await self._publisher.createAnswer())
             return str(self._publisher.localDescription.sdp)
 
         return str(await self._run_sdp(answer))
 
-    async def offer_subscriber(self, additions: Sequence[RelayedTrack]) -> str:
-        """Add ``additions`` as sendonly transceivers and return a fresh offer SDP."""
+    async def offer_subscriber(
+        self, additions: Sequence[RelayedTrack], *, ice_restart: bool = False
+    ) -> str:
+        """Add ``additions`` as sendonly transceivers and return a fresh offer SDP
+        (with new ICE credentials when ``ice_restart``: a resume)."""
 
         async def offer() -> str:
             for added in additions:
@@ -216,6 +221,8 @@ class ParticipantMedia:
                 transceiver.sender._stream_id = f"{added.publisher_sid}|{added.track_sid}"
                 transceiver.sender._track_id = added.track_sid
                 self._proxies[added.track_sid] = (transceiver, proxy)
+            if ice_restart:
+                restart_local_ice(self._subscriber)
             await self._subscriber.setLocalDescription(await self._subscriber.createOffer())
             return str(self._subscriber.localDescription.sdp)
 
@@ -227,6 +234,7 @@ class ParticipantMedia:
             from aiortc import RTCSessionDescription
 
             await self._subscriber.setRemoteDescription(RTCSessionDescription(answer_sdp, "answer"))
+            adopt_remote_ice(self._subscriber, answer_sdp)
             await self._flush_candidates(True)
 
         await self._run_sdp(apply)

@@ -8,6 +8,11 @@ connection scope is cancelled) rather than buffered without bound.
 
 The writer task (:meth:`Outbox.serve`) is the only sender on the websocket apart from
 the reader's control frames, which go through the websocket's own send lock.
+
+A participant that resumes gets a new websocket: the outbox outlives its sockets.
+:meth:`rebind` points it at the new socket's scope; what was queued for the lost
+socket is dropped with :meth:`discard_pending` (the resume sends the full state
+again, and a stale message first would break the client's resume handshake).
 """
 
 from __future__ import annotations
@@ -31,6 +36,25 @@ class Outbox:
         self._send, self._receive = trio.open_memory_channel[Message | None](capacity)
         self.overflowed = False
         self.close_requested = False
+        self.closing = trio.Event()  # close_after_flush was called: no resume after this
+
+    def rebind(self, scope: trio.CancelScope) -> None:
+        """Serve a new socket whose connection scope is ``scope`` (a resume)."""
+        self._scope = scope
+        self.overflowed = False
+
+    def discard_pending(self) -> int:
+        """Drop every queued message (they were meant for a lost socket); return how many."""
+        dropped = 0
+        while True:
+            try:
+                message = self._receive.receive_nowait()
+            except (trio.WouldBlock, trio.EndOfChannel, trio.ClosedResourceError):
+                return dropped
+            if message is None:  # a close request stays a close request
+                self.close_after_flush()
+                return dropped
+            dropped += 1
 
     def put(self, message: Message) -> None:
         """Enqueue ``message``; on overflow disconnect the peer. Never raises."""
@@ -45,6 +69,7 @@ class Outbox:
     def close_after_flush(self) -> None:
         """Ask the writer to stop after the messages already queued. Never raises."""
         self.close_requested = True
+        self.closing.set()
         try:
             self._send.send_nowait(None)
         except (trio.WouldBlock, trio.ClosedResourceError, trio.BrokenResourceError):

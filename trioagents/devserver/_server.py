@@ -211,7 +211,11 @@ class DevServer:
         websocket = await ServerWebSocket.accept(stream, request)
         try:
             if request.param("reconnect") in ("1", "true"):
-                await websocket.send(_refuse_resume().SerializeToString())
+                session = self.hub.session_to_resume(
+                    claims.video.room or "", claims.identity, request.param("sid") or ""
+                )
+                if session is None or not await session.hand_over(websocket):
+                    await websocket.send(_refuse_resume().SerializeToString())
                 return
             await serve_rtc_session(self.hub, websocket, claims, client, auto_subscribe)
         except RemoteProtocolError as exc:

@@ -13,23 +13,26 @@ evicted:
   queued meanwhile ride on the next offer;
 * the media-event pump (tracks and data from aiortc, peer-connection states).
 
+A socket that drops without a leave does not end the participant while its
+subscriber PC is connected: the session detaches and waits for a resume on a new
+socket (see ``_resume.py``), then restarts ICE on the subscriber PC (and answers the
+client's ICE-restart offer for the publisher PC; ``transport/_ice_restart.py``).
+
 On exit, however it happens, the participant leaves the registry (others get a
 DISCONNECTED update) and its tracks stop being relayed; the PCs are closed by
 :func:`open_participant_media`, shielded and bounded.
-
-Resumes are refused with ``leave(STATE_MISMATCH, RECONNECT)``: aiortc cannot ICE-restart,
-so both SDKs fall back to a full re-join, which works.
 """
 
 from __future__ import annotations
 
 import logging
+from contextlib import suppress
 from typing import Any
 
 import trio
 from livekit.protocol import models, rtc
 
-from ..core import ConnectionClosedError, RemoteProtocolError
+from ..core import ConnectionClosedError, RemoteProtocolError, collapse_single_error
 from ..protocol import TokenClaims, decode_signal_request
 from ._hub import SignalHub
 from ._media import (
@@ -44,6 +47,13 @@ from ._media import (
 )
 from ._outbox import Outbox
 from ._registry import ParticipantRecord
+from ._resume import (
+    RESUME_WINDOW,
+    ResumeSlot,
+    full_reconnect_leave,
+    reconnect_messages,
+    sync_state_mismatch,
+)
 
 __all__ = ["SignalSession", "client_info_from_query", "serve_rtc_session"]
 
@@ -101,6 +111,9 @@ class SignalSession:
         self._answered = trio.Event()
         self._offer_id = 0
         self._subscribed: set[str] = set()
+        self._ice_restart = False
+        self.resume_slot = ResumeSlot()
+        self.resumes = 0
         self.leave_reason: models.DisconnectReason = models.DisconnectReason.UNKNOWN_REASON
 
     # -- SessionPort ---------------------------------------------------------------
@@ -124,6 +137,10 @@ class SignalSession:
     def deliver_data(self, data: bytes, *, reliable: bool) -> None:
         self.media.send_data(data, reliable=reliable)
 
+    async def hand_over(self, websocket: Any) -> bool:
+        """Resume on ``websocket`` if this session waits for one; returns when done with it."""
+        return await self.resume_slot.hand_over(websocket)
+
     # -- tasks ---------------------------------------------------------------------
 
     async def negotiate_subscriber(self) -> None:
@@ -132,7 +149,8 @@ class SignalSession:
             await self._offer_wanted.wait()
             self._offer_wanted = trio.Event()
             additions, self._queued = self._queued, []
-            sdp = await self.media.offer_subscriber(additions)
+            restart, self._ice_restart = self._ice_restart, False
+            sdp = await self.media.offer_subscriber(additions, ice_restart=restart)
             self._offer_id += 1
             self._answered = trio.Event()
             offer = rtc.SessionDescription(type="offer", sdp=sdp, id=self._offer_id)
@@ -144,6 +162,48 @@ class SignalSession:
             for track in additions:
                 if track.track_sid in self._subscribed:
                     self.hub.subscribed(self.participant, track.track_sid)
+
+    async def serve_socket(self, websocket: Any) -> bool:
+        """Read requests and write the outbox on ``websocket`` until either ends.
+
+        True when the socket was simply lost (no leave, no eviction, no overflow):
+        the participant may then resume on another one.
+        """
+        with collapse_single_error():  # a RemoteProtocolError from the reader, as itself
+            await self._serve_socket(websocket)
+        return not (self.outbox.close_requested or self.outbox.overflowed)
+
+    async def _serve_socket(self, websocket: Any) -> None:
+        async with trio.open_nursery() as nursery:
+            self.outbox.rebind(nursery.cancel_scope)
+            nursery.start_soon(self.outbox.serve, websocket)
+            with suppress(ConnectionClosedError):
+                await _read_requests(self, websocket)
+            nursery.cancel_scope.cancel()
+
+    def may_resume(self) -> bool:
+        """livekit-server keeps a participant whose PCs are up (``HasICEConnected``)."""
+        return self.participant.info.state == models.ParticipantInfo.ACTIVE
+
+    def resumed(self) -> None:
+        """A new socket took over: drop what the old one missed, send the full state,
+        restart ICE on the subscriber PC (any offer left unanswered is superseded)."""
+        self.resumes += 1
+        self.outbox.discard_pending()
+        for message in reconnect_messages(self.participant, self.hub.server_info()):
+            self.outbox.put(message)
+        self._ice_restart = True
+        self._answered.set()
+        self.request_offer()
+
+    def _sync_state(self, state: rtc.SyncState) -> None:
+        if sync_state_mismatch(self.participant, state):
+            log.info("resume state mismatch: full reconnect", extra={"sid": self.participant.sid})
+            self.leave_reason = models.DisconnectReason.STATE_MISMATCH
+            self.outbox.put(full_reconnect_leave())
+            self.outbox.close_after_flush()
+        elif state.HasField("subscription"):
+            self._update_subscription(state.subscription)
 
     async def pump_media(self, events: trio.MemoryReceiveChannel[MediaEvent]) -> None:
         async for event in events:
@@ -204,6 +264,8 @@ class SignalSession:
         elif which == "leave":
             self.leave_reason = models.DisconnectReason.CLIENT_INITIATED
             self.outbox.close_after_flush()
+        elif which == "sync_state":
+            self._sync_state(request.sync_state)
         elif which == "ping":
             self.outbox.put(rtc.SignalResponse(pong=int(self.hub.wall_clock() * 1000)))
         elif which == "ping_req":
@@ -212,7 +274,7 @@ class SignalSession:
                 timestamp=int(self.hub.wall_clock() * 1000),
             )
             self.outbox.put(rtc.SignalResponse(pong_resp=pong))
-        # track_setting, update_layers, sync_state, simulate, ...: accepted and ignored
+        # track_setting, update_layers, simulate, ...: accepted and ignored
 
     def _add_track(self, request: rtc.AddTrackRequest) -> None:
         perm = self.participant.info.permission
@@ -290,7 +352,7 @@ def _join_response(hub: SignalHub, me: ParticipantRecord) -> rtc.SignalResponse:
         ping_interval=PING_INTERVAL,
         ping_timeout=PING_TIMEOUT,
         client_configuration=models.ClientConfiguration(
-            resume_connection=models.ClientConfigSetting.DISABLED
+            resume_connection=models.ClientConfigSetting.ENABLED
         ),
     )
     return rtc.SignalResponse(join=join)
@@ -321,26 +383,49 @@ async def serve_rtc_session(
         hub.sessions[participant.sid] = session
         protocol_error: RemoteProtocolError | None = None
         try:
-            nursery.start_soon(outbox.serve, websocket)
             nursery.start_soon(session.pump_media, events_receive)
             nursery.start_soon(session.negotiate_subscriber)
             for track in hub.tracks_for(session):
                 session.subscribe(track)
             session.request_offer()  # the first offer exists even in an empty room
-            await _read_requests(session, websocket)
-        except ConnectionClosedError:
-            pass
+            await _serve_sockets(session, websocket)
         except RemoteProtocolError as exc:
             protocol_error = exc
         finally:
             reason = session.leave_reason
             if reason == models.DisconnectReason.UNKNOWN_REASON:
                 reason = models.DisconnectReason.SIGNAL_CLOSE
+            session.resume_slot.close()
             hub.registry.leave(participant, reason)
             hub.participant_gone(participant)
         nursery.cancel_scope.cancel()
     if protocol_error is not None:
         raise protocol_error
+
+
+async def _serve_sockets(session: SignalSession, websocket: Any) -> None:
+    """The first socket, then each resumed one, until the participant is gone.
+
+    A resumed socket is lent by the connection that accepted it; ``done`` gives it
+    back (the lender closes it) whatever happens here.
+    """
+    done: trio.Event | None = None
+    while True:
+        try:
+            lost = await session.serve_socket(websocket)
+        finally:
+            if done is not None:
+                done.set()
+        if not lost or not session.may_resume():
+            return
+        log.info(
+            "signal connection lost; waiting for a resume", extra={"sid": session.participant.sid}
+        )
+        handed = await session.resume_slot.wait(RESUME_WINDOW, session.outbox.closing)
+        if handed is None:
+            return
+        websocket, done = handed
+        session.resumed()
 
 
 async def _read_requests(session: SignalSession, websocket: Any) -> None:

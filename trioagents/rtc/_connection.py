@@ -1,21 +1,24 @@
-"""One join of a room: signal socket, signal core, publisher and subscriber PCs.
+"""One join of a room: the publisher and subscriber PCs and their signal links.
 
 :func:`open_room_connection` owns, for the duration of its ``async with`` block,
-the websocket, the two aiortc peer connections (closed shielded and bounded by
-``open_peer_connection``) and a nursery with exactly two tasks: the signal reader
-and the pinger. A reconnect throws the whole connection away and opens a new one
-(aiortc cannot ICE-restart, so a resume is never attempted).
+the two aiortc peer connections (closed shielded and bounded by
+``open_peer_connection``) and a nursery holding the current signal link
+(``_signal_link.py``: websocket, core, reader, pinger). The first link joins; when
+only the socket is lost, :meth:`RoomConnection.resume` opens another one with
+``reconnect=1`` on the same PCs (LiveKit's resume: ReconnectResponse, SyncState,
+ICE restart on both PCs). A refused or failed resume is the caller's cue to throw
+the whole connection away and join afresh.
 
 Concurrency rules:
 
-* The reader is the only task that receives; it applies events in order
+* The link's reader is the only task that receives; it applies events in order
   (subscriber offers are answered inline so their order is kept).
 * Sends go through the websocket's send lock; publisher negotiations are
   serialized by ``_negotiation_lock`` (one offer in flight).
-* The connection ends when the reader sees a leave, the socket closes, the
-  server is silent for ``ping_timeout``, or a protocol error occurs; then
-  :attr:`RoomConnection.outcome` says which and :meth:`wait_closed` returns.
-  A protocol error is answered with a leave before the socket closes.
+* A link ends when the reader sees a leave, the socket closes, the server is
+  silent for ``ping_timeout``, or a protocol error occurs; its outcome says which
+  and :meth:`wait_closed` returns it. A negotiation or request waiting on that link
+  fails with ConnectionClosedError.
 """
 
 from __future__ import annotations
@@ -23,41 +26,28 @@ from __future__ import annotations
 import json
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager, suppress
-from dataclasses import dataclass
+from functools import partial
 from typing import Any, Protocol, TypeVar
 
 import trio
+from livekit.protocol import rtc
 
-from ..core import ConnectionClosedError, RemoteProtocolError, TrioAgentsError
+from ..core import ConnectionClosedError, RemoteProtocolError, collapse_single_error
 from ..protocol import (
     IceCandidateReceived,
-    JoinAccepted,
-    LeaveRequested,
     LocalTrackPublished,
-    PongReceived,
     PublisherAnswerReceived,
     RequestAnswered,
-    SignalClient,
     SignalConnectOptions,
     SignalEvent,
     SubscriberOfferReceived,
-    signal_url,
 )
-from ..transport import AsyncioBridge, WebSocketClient, open_peer_connection, open_websocket_client
-from ._errors import JoinRefusedError
+from ..transport import AsyncioBridge, adopt_remote_ice, open_peer_connection, restart_local_ice
+from ._signal_link import ConnectionOutcome, SignalLink, serve_signal_link
 
 __all__ = ["ConnectionOutcome", "RoomConnection", "SignalHandler", "open_room_connection"]
 
 T = TypeVar("T")
-
-
-@dataclass(frozen=True, slots=True)
-class ConnectionOutcome:
-    """``kind``: "left" (server said disconnect), "reconnect", or "error" (``error`` set)."""
-
-    kind: str
-    reason: str
-    error: TrioAgentsError | None = None
 
 
 class SignalHandler(Protocol):
@@ -70,50 +60,104 @@ class SignalHandler(Protocol):
 
 class RoomConnection:
     def __init__(
-        self, bridge: AsyncioBridge, ws: WebSocketClient, core: SignalClient, join: Any
+        self,
+        bridge: AsyncioBridge,
+        publisher: Any,
+        subscriber: Any,
+        handler: SignalHandler,
+        nursery: trio.Nursery,
     ) -> None:
         self.bridge = bridge
-        self.join = join
-        self._ws = ws
-        self._core = core
-        self._publisher: Any = None
-        self._subscriber: Any = None
+        self.link: SignalLink | None = None
+        self.join: Any = None
+        self.resumes = 0
+        self._publisher = publisher
+        self._subscriber = subscriber
+        self._handler = handler
+        self._nursery = nursery
         self._channels: dict[bool, Any] = {}
+        self._remote_channels: list[Any] = []
         self._channels_open = trio.Event()
         self._negotiation_lock = trio.Lock()
         self._answer: trio.MemorySendChannel[str] | None = None
         self._pending_tracks: dict[str, trio.MemorySendChannel[Any]] = {}
         self._pending_requests: dict[int, trio.MemorySendChannel[RequestAnswered]] = {}
-        self._closed = trio.Event()
-        self.outcome: ConnectionOutcome | None = None
-        self.rtt_ms: int | None = None
-        self._last_heard = trio.current_time()
+        self._published: dict[str, Any] = {}  # cid -> TrackInfo, for SyncState
+        self._last_offer = ""
+        self._last_answer = ""
+
+    @property
+    def rtt_ms(self) -> int | None:
+        return self.link.rtt_ms if self.link is not None else None
 
     # -- signalling -------------------------------------------------------------------
 
+    def _live_link(self) -> SignalLink:
+        link = self.link
+        if link is None or link.closed.is_set():
+            raise ConnectionClosedError("the signal connection has ended")
+        return link
+
     async def send_signal(self, data: bytes) -> None:
-        await self._ws.send(data)
+        await self._live_link().send(data)
 
-    async def serve_reader(self, handler: SignalHandler) -> None:
-        """Receive until the connection ends; records :attr:`outcome`."""
-        try:
-            while True:
-                data = await self._ws.receive()
-                self._core.set_time(int(trio.current_time() * 1000))
-                event = self._core.receive_message(data)
-                self._last_heard = trio.current_time()
-                if event is not None and await self._dispatch(event, handler):
-                    return
-        except RemoteProtocolError as exc:
-            await self._leave_after_error()
-            self._finish(ConnectionOutcome("error", "protocol error", exc))
-        except ConnectionClosedError as exc:  # after our own leave the outcome is kept
-            self._finish(ConnectionOutcome("reconnect", "signal connection closed", exc))
+    async def open_link(
+        self, url: str, token: str, options: SignalConnectOptions, *, resume: bool = False
+    ) -> SignalLink:
+        """Start a link in the connection's nursery; returns after its first message.
 
-    async def _dispatch(self, event: SignalEvent, handler: SignalHandler) -> bool:
+        ``resume``: ``reconnect=1`` for the participant of the current link.
+        Raises what :func:`serve_signal_link` raises before its first message.
+        """
+        previous = self.link if resume else None
+        run = partial(serve_signal_link, url, token, options, self._dispatch, self._link_ended)
+        with collapse_single_error():  # the link's own error, not a group
+            link: SignalLink = await self._nursery.start(run, previous)
+        self.link = link
+        if self.join is None:
+            self.join = link.core.join
+        return link
+
+    async def resume(self, url: str, token: str, options: SignalConnectOptions) -> None:
+        """Resume on a new socket: reconnect response, SyncState, publisher ICE restart.
+
+        Raises ConnectionClosedError when a PC has failed (nothing to resume),
+        JoinRefusedError when the server refuses (it wants a full rejoin), or what
+        opening the link raises. The caller bounds it.
+        """
+        states: tuple[str, str] = await self.bridge.run(
+            _pc_states, self._publisher, self._subscriber
+        )
+        if any(state in ("failed", "closed") for state in states):
+            raise ConnectionClosedError("a peer connection failed: a resume cannot help")
+        link = await self.open_link(url, token, options, resume=True)
+        await link.send(link.core.send_sync_state(self._sync_state()))
+        await self.negotiate_publisher(ice_restart=True)
+        self.resumes += 1
+
+    def _sync_state(self) -> rtc.SyncState:
+        """What livekit clients report after a resume (mirrors the Rust SDK)."""
+        state = rtc.SyncState(
+            answer=rtc.SessionDescription(type="answer", sdp=self._last_answer),
+            offer=rtc.SessionDescription(type="offer", sdp=self._last_offer),
+            subscription=rtc.UpdateSubscription(subscribe=False),
+        )
+        for cid, info in self._published.items():
+            state.publish_tracks.append(rtc.TrackPublishedResponse(cid=cid, track=info))
+        for target, channels in (
+            (rtc.SignalTarget.PUBLISHER, list(self._channels.values())),
+            (rtc.SignalTarget.SUBSCRIBER, self._remote_channels),
+        ):
+            for channel in channels:
+                info = rtc.DataChannelInfo(label=channel.label, id=channel.id or 0, target=target)
+                state.data_channels.append(info)
+        return state
+
+    async def _dispatch(self, link: SignalLink, event: SignalEvent) -> None:
         if isinstance(event, SubscriberOfferReceived):
             sdp = await self._apply_remote(_answer_offer, self._subscriber, event.sdp)
-            await self.send_signal(self._core.send_answer(sdp, event.offer_id))
+            self._last_answer = sdp
+            await link.send(link.core.send_answer(sdp, event.offer_id))
         elif isinstance(event, PublisherAnswerReceived):
             if self._answer is not None:
                 with suppress(trio.WouldBlock):  # a second answer to one offer: ignored
@@ -125,78 +169,51 @@ class RoomConnection:
             _resolve(self._pending_tracks.pop(event.cid, None), event.track)
         elif isinstance(event, RequestAnswered):
             _resolve(self._pending_requests.pop(event.request_id, None), event)
-        elif isinstance(event, PongReceived):
-            self.rtt_ms = event.rtt_ms
-        elif isinstance(event, LeaveRequested):
-            kind = "left" if event.action == "disconnect" else "reconnect"
-            self._finish(ConnectionOutcome(kind, event.reason))
-            return True
         else:
-            await handler.on_event(event)
-        return False
+            await self._handler.on_event(event)
 
-    async def _leave_after_error(self) -> None:
-        # a dead socket makes the leave fail: nothing left to tell, so suppressed
-        with trio.CancelScope(shield=True), trio.move_on_after(1), suppress(TrioAgentsError):
-            await self.send_signal(self._core.send_leave("STATE_MISMATCH"))
-
-    async def serve_pings(self) -> None:
-        """Ping every ``ping_interval``; end the connection after ``ping_timeout`` of silence."""
-        interval = self.join.ping_interval or 5
-        timeout = self.join.ping_timeout or 15
-        while True:
-            await trio.sleep(interval)
-            if trio.current_time() - self._last_heard > timeout:
-                self._finish(ConnectionOutcome("reconnect", "server silent past ping timeout"))
-                return
-            try:
-                await self.send_signal(self._core.send_ping(int(trio.current_time() * 1000)))
-            except TrioAgentsError:
-                return  # the reader reports the closed socket
-
-    def _finish(self, outcome: ConnectionOutcome) -> None:
-        if self.outcome is None:
-            self.outcome = outcome
-        self._closed.set()
+    def _link_ended(self) -> None:
+        """The current link is over: whatever waits for an answer on it gives up."""
         if self._answer is not None:
-            self._answer.close()  # a negotiation waiting for the answer ends now
+            self._answer.close()
+        for pending in (self._pending_requests, self._pending_tracks):
+            for channel in pending.values():
+                channel.close()
+            pending.clear()
 
     async def wait_closed(self) -> ConnectionOutcome:
-        await self._closed.wait()
-        assert self.outcome is not None
-        return self.outcome
+        """Wait until the current link ends; its outcome."""
+        link = self._live_link() if self.link is None else self.link
+        await link.closed.wait()
+        assert link.outcome is not None
+        return link.outcome
 
     async def leave(self, *, close_socket: bool = True) -> None:
-        """Send our leave (client initiated) and close the socket; bound it by the caller.
-
-        Errors on an already dead socket are ignored: there is nobody left to tell.
-        """
-        self._finish(ConnectionOutcome("left", "CLIENT_INITIATED"))
-        with suppress(TrioAgentsError):
-            await self.send_signal(self._core.send_leave("CLIENT_INITIATED"))
-        if close_socket:
-            await self._ws.aclose()
+        """Send our leave (client initiated) and close the socket; bound it by the caller."""
+        if self.link is not None:
+            await self.link.leave(close_socket=close_socket)
 
     # -- peer connections -----------------------------------------------------------------
 
-    async def negotiate_publisher(self) -> None:
+    async def negotiate_publisher(self, *, ice_restart: bool = False) -> None:
         """Offer the publisher PC's current state and apply the server's answer.
 
-        Raises ConnectionClosedError when the connection ends before the answer
-        (the offer may or may not have been sent; the room's next join renegotiates).
+        ``ice_restart``: with new ICE credentials (after a resume). Raises
+        ConnectionClosedError when the link ends before the answer (the offer may or
+        may not have been sent; a resume or the next join renegotiates).
         """
         async with self._negotiation_lock:
             send, receive = trio.open_memory_channel[str](1)
             self._answer = send
             try:
-                if self._closed.is_set():
-                    raise ConnectionClosedError("the signal connection has ended")
-                sdp = await self.bridge.run(_create_offer, self._publisher)
-                if self._closed.is_set():  # the core would refuse the offer
+                link = self._live_link()
+                sdp = await self.bridge.run(_create_offer, self._publisher, ice_restart)
+                if link.closed.is_set():  # the core would refuse the offer
                     raise ConnectionClosedError("the signal connection ended during an offer")
-                await self.send_signal(self._core.send_offer(sdp))
+                self._last_offer = sdp
+                await link.send(link.core.send_offer(sdp))
                 answer = await receive.receive()
-            except trio.EndOfChannel:
+            except (trio.EndOfChannel, trio.ClosedResourceError):
                 ended = "the signal connection ended before the answer"
                 raise ConnectionClosedError(ended) from None
             finally:
@@ -228,9 +245,11 @@ class RoomConnection:
     async def publish_track(self, track: Any, name: str) -> Any:
         """``add_track``, wait for the TrackInfo, add the sender, renegotiate."""
         send, receive = trio.open_memory_channel[Any](1)
+        link = self._live_link()
         self._pending_tracks[track.id] = send
-        await self.send_signal(self._core.send_add_track(track.id, name))
-        info = await receive.receive()
+        await link.send(link.core.send_add_track(track.id, name))
+        info = await _answer_of(receive)
+        self._published[track.id] = info
         await self.bridge.run(_add_audio_sender, self._publisher, track)
         await self.negotiate_publisher()
         return info
@@ -241,26 +260,31 @@ class RoomConnection:
         Its transceiver goes ``inactive`` (aiortc cannot remove an m-line), which
         is what the server reads as the track being unpublished.
         """
+        self._published.pop(track.id, None)
         await self.bridge.run(_remove_audio_sender, self._publisher, track)
         await self.negotiate_publisher()
 
     async def update_subscription(self, track_sids: list[str], subscribe: bool) -> None:
-        await self.send_signal(self._core.send_subscription(track_sids, subscribe))
+        link = self._live_link()
+        await link.send(link.core.send_subscription(track_sids, subscribe))
 
     async def update_attributes(self, attributes: dict[str, str]) -> RequestAnswered:
-        request_id, data = self._core.send_update_attributes(attributes)
+        """Raises ConnectionClosedError when the link ends before the answer."""
+        link = self._live_link()
+        request_id, data = link.core.send_update_attributes(attributes)
         send, receive = trio.open_memory_channel[RequestAnswered](1)
         self._pending_requests[request_id] = send
-        await self.send_signal(data)
-        return await receive.receive()
+        await link.send(data)
+        answered: RequestAnswered = await _answer_of(receive)
+        return answered
 
     async def send_data(self, data: bytes, reliable: bool) -> None:
         """Send one packet on the publisher's data channel (waits for it to open)."""
         await self._channels_open.wait()
         self.bridge.call_soon(self._channels[reliable].send, data)
 
-    async def setup_peers(self, publisher: Any, subscriber: Any, handler: SignalHandler) -> None:
-        self._publisher, self._subscriber = publisher, subscriber
+    async def setup_peers(self) -> None:
+        publisher, subscriber, handler = self._publisher, self._subscriber, self._handler
         post = self.bridge.post
 
         def channel_open() -> None:
@@ -280,6 +304,7 @@ class RoomConnection:
 
             @subscriber.on("datachannel")  # type: ignore[untyped-decorator]
             def on_channel(channel: Any) -> None:
+                self._remote_channels.append(channel)
                 is_reliable = channel.label == "_reliable"
                 channel.on("message", lambda m: post(_deliver, handler.on_data, m, is_reliable))
 
@@ -293,18 +318,35 @@ def _deliver(on_data: Callable[[bytes, bool], None], message: object, reliable: 
 
 def _resolve(channel: trio.MemorySendChannel[Any] | None, value: Any) -> None:
     if channel is not None:
-        channel.send_nowait(value)
+        with suppress(trio.WouldBlock, trio.ClosedResourceError, trio.BrokenResourceError):
+            channel.send_nowait(value)
+
+
+async def _answer_of(receive: trio.MemoryReceiveChannel[T]) -> T:
+    """The server's answer to a request, or ConnectionClosedError if the link ended."""
+    try:
+        return await receive.receive()
+    except trio.EndOfChannel:
+        raise ConnectionClosedError("the signal connection ended before the answer") from None
+
+
+async def _pc_states(publisher: Any, subscriber: Any) -> tuple[str, str]:
+    return str(publisher.connectionState), str(subscriber.connectionState)
 
 
 async def _answer_offer(pc: Any, sdp: str) -> str:
     from aiortc import RTCSessionDescription
 
     await pc.setRemoteDescription(RTCSessionDescription(sdp=sdp, type="offer"))
+    if adopt_remote_ice(pc, sdp):  # the server restarted ICE (a resume): so do we
+        restart_local_ice(pc)
     await pc.setLocalDescription(await pc.createAnswer())
     return str(pc.localDescription.sdp)
 
 
-async def _create_offer(pc: Any) -> str:
+async def _create_offer(pc: Any, ice_restart: bool = False) -> str:
+    if ice_restart:
+        restart_local_ice(pc)
     await pc.setLocalDescription(await pc.createOffer())
     return str(pc.localDescription.sdp)
 
@@ -313,6 +355,7 @@ async def _apply_answer(pc: Any, sdp: str) -> None:
     from aiortc import RTCSessionDescription
 
     await pc.setRemoteDescription(RTCSessionDescription(sdp=sdp, type="answer"))
+    adopt_remote_ice(pc, sdp)
 
 
 async def _add_audio_sender(pc: Any, track: Any) -> None:
@@ -359,33 +402,16 @@ async def open_room_connection(
     the join, ConnectionClosedError if it hangs up first, and
     :class:`JoinRefusedError` when the server answers with a leave.
     """
-    ws_url, headers = signal_url(url, token, options)
-    async with open_websocket_client(ws_url, extra_headers=headers) as ws:
-        core = SignalClient()
-        join = await _receive_join(ws, core)
+    with collapse_single_error():  # a refused join is raised as itself
         async with (
             open_peer_connection(bridge) as publisher,
             open_peer_connection(bridge) as subscriber,
             trio.open_nursery() as nursery,
         ):
-            connection = RoomConnection(bridge, ws, core, join.join)
-            await connection.setup_peers(publisher, subscriber, handler)
-            nursery.start_soon(connection.serve_reader, handler)
-            nursery.start_soon(connection.serve_pings)
+            connection = RoomConnection(bridge, publisher, subscriber, handler, nursery)
+            await connection.setup_peers()
+            await connection.open_link(url, token, options)
             try:
                 yield connection
             finally:
                 nursery.cancel_scope.cancel()
-
-
-async def _receive_join(ws: WebSocketClient, core: SignalClient) -> JoinAccepted:
-    try:
-        event = core.receive_message(await ws.receive())
-    except RemoteProtocolError:
-        with trio.CancelScope(shield=True), trio.move_on_after(1), suppress(TrioAgentsError):
-            await ws.send(core.send_leave("JOIN_FAILURE"))
-        raise
-    if isinstance(event, LeaveRequested):
-        raise JoinRefusedError(event.reason)
-    assert isinstance(event, JoinAccepted)  # the core accepts nothing else first
-    return event

@@ -3,8 +3,11 @@
 ``async with open_room(url, token) as room:`` joins and returns once the first
 join succeeded (JoinResponse received, publisher negotiated). Inside, one
 supervisor task (:meth:`Room._serve`) owns the current
-:class:`~._connection.RoomConnection`; when it ends with "reconnect" (socket
-dropped, server silent, leave with a reconnect action) the supervisor waits the
+:class:`~._connection.RoomConnection`. When only its signal socket is lost (socket
+dropped, server silent, leave with a resume action) it first *resumes* on a new
+socket (``reconnect=1``: same participant, same PCs and tracks, ICE restarted;
+media and data keep flowing meanwhile). When the resume is refused or fails, or
+the server asks for a full reconnect, the supervisor waits the
 :class:`ReconnectPolicy` delay and joins again with a fresh connection, then
 re-publishes every open :class:`AudioSource` and lets every open
 :class:`AudioStream` pick its track up again. Conversation state above (the voice
@@ -89,6 +92,7 @@ class RoomStatistics:
     audio_frames_discarded: int  # received on tracks nobody subscribed to
     rtt_ms: int | None
     dropped_streams: int = 0  # data streams nobody handled, or a full ``text_streams`` queue
+    resumes: int = 0  # signal links resumed in place (not counted in ``joins``)
 
 
 @dataclass(slots=True)
@@ -126,6 +130,7 @@ class Room(RoomStreams):
         self._subscribed_sids: set[str] = set()
         self._data = DataPlane(self._send_raw, self._emit, nursery)
         self._joins = 0
+        self._resumes = 0
         self._events_dropped = 0
 
     # -- public state ---------------------------------------------------------------
@@ -170,6 +175,7 @@ class Room(RoomStreams):
             self._remote_audio.frames_discarded,
             rtt,
             self._data.streams.dropped_streams,
+            self._resumes,
         )
 
     def _emit(self, event: RoomEvent) -> None:
@@ -228,12 +234,15 @@ class Room(RoomStreams):
             self._events_send.close()  # ``async for event in room.events()`` ends
             self._wake()
 
+    def _signal_options(self) -> SignalConnectOptions:
+        return SignalConnectOptions(
+            auto_subscribe=self._options.auto_subscribe, token_in_query=self._options.token_in_query
+        )
+
     async def _join_once(
         self, task_status: trio.TaskStatus[None], failures: int
     ) -> ConnectionOutcome:
-        options = SignalConnectOptions(
-            auto_subscribe=self._options.auto_subscribe, token_in_query=self._options.token_in_query
-        )
+        options = self._signal_options()
         with trio.CancelScope(deadline=trio.current_time() + self._options.join_timeout) as scope:
             async with open_room_connection(
                 self._bridge, self._url, self._token, options, self
@@ -252,7 +261,7 @@ class Room(RoomStreams):
                 else:
                     self._emit(ConnectionResumed(failures))
                 try:
-                    return await connection.wait_closed()
+                    return await self._hold(connection)
                 finally:
                     self._connection = None
                     for source in self._sources:
@@ -260,6 +269,25 @@ class Room(RoomStreams):
                     self._remote_audio.clear()
                     self._wake()
         raise ConnectError("joining the room timed out")
+
+    async def _hold(self, connection: RoomConnection) -> ConnectionOutcome:
+        """Keep ``connection`` until it ends, resuming its signal link when only that
+        was lost; a refused or failed resume asks the supervisor for a full rejoin."""
+        while True:
+            outcome = await connection.wait_closed()
+            if outcome.kind != "resume":
+                return outcome
+            if self._options.reconnect.max_attempts == 0:
+                return ConnectionOutcome("reconnect", outcome.reason)
+            self._emit(ConnectionLost(outcome.reason, 1))
+            try:
+                with trio.fail_after(self._options.join_timeout):
+                    await connection.resume(self._url, self._token, self._signal_options())
+            except (TrioAgentsError, trio.TooSlowError) as exc:
+                return ConnectionOutcome("reconnect", f"resume failed ({type(exc).__name__})")
+            self._resumes += 1
+            self._wake()
+            self._emit(ConnectionResumed(0))
 
     def _on_joined(self, join: Any) -> None:
         self.name, self.sid = join.room.name, join.room.sid
