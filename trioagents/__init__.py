@@ -32,6 +32,7 @@ from .voice import AgentSession as AgentSession
 from .voice import AgentStateChanged as AgentStateChanged
 from .voice import AudioInput as AudioInput
 from .voice import AudioOutput as AudioOutput
+from .voice import CircularWaitError as CircularWaitError
 from .voice import ConversationItemAdded as ConversationItemAdded
 from .voice import Custom as Custom
 from .voice import ErrorOccurred as ErrorOccurred
@@ -44,9 +45,11 @@ from .voice import Reset as Reset
 from .voice import RunContext as RunContext
 from .voice import RunResult as RunResult
 from .voice import SessionClosed as SessionClosed
+from .voice import SessionClosedError as SessionClosedError
 from .voice import SessionOptions as SessionOptions
 from .voice import SpeechCreated as SpeechCreated
 from .voice import SpeechHandle as SpeechHandle
+from .voice import SpeechPriority as SpeechPriority
 from .voice import StopResponse as StopResponse
 from .voice import Summarize as Summarize
 from .voice import TurnDetector as TurnDetector
@@ -66,6 +69,7 @@ __all__ = [
     "AudioOutput",
     "ChatContext",
     "ChatMessage",
+    "CircularWaitError",
     "ConfigurationError",
     "ContentFilterError",
     "ConversationItemAdded",
@@ -88,10 +92,12 @@ __all__ = [
     "RunResult",
     "SayMessage",
     "SessionClosed",
+    "SessionClosedError",
     "SessionOptions",
     "SkipTurn",
     "SpeechCreated",
     "SpeechHandle",
+    "SpeechPriority",
     "StopResponse",
     "Summarize",
     "ToolError",

@@ -47,6 +47,7 @@ class LLMRequest:
     chat_ctx: ChatContext
     tools: tuple[ToolSpec, ...]
     record: StreamRecord = field(repr=False)
+    tool_choice: ToolChoice = "auto"
 
 
 class FakeLLM:
@@ -96,7 +97,7 @@ class FakeLLM:
         script = self.script_for(chat_ctx)
         last = chat_ctx.messages()[-1] if chat_ctx.messages() else ChatMessage("user", "")
         with self.streams.track(last.content) as record:
-            self.requests.append(LLMRequest(chat_ctx.copy(), tuple(tools), record))
+            self.requests.append(LLMRequest(chat_ctx.copy(), tuple(tools), record, tool_choice))
             yield _FakeLLMStream(script, record)
 
 

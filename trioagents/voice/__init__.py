@@ -46,6 +46,7 @@ from ._hooks import HookScopeKind as HookScopeKind
 from ._hooks import SessionObserver as SessionObserver
 from ._hooks import ToolCallGuard as ToolCallGuard
 from ._hooks import TurnCommitted as TurnCommitted
+from ._model_settings import current_tool_choice as current_tool_choice
 from ._options import DEFAULT_BACKCHANNEL_WORDS as DEFAULT_BACKCHANNEL_WORDS
 from ._options import EndpointingMode as EndpointingMode
 from ._options import SessionOptions as SessionOptions
@@ -56,8 +57,11 @@ from ._run_result import EventAssert as EventAssert
 from ._run_result import RunExpectations as RunExpectations
 from ._run_result import RunResult as RunResult
 from ._session import AgentSession as AgentSession
+from ._speech_handle import CircularWaitError as CircularWaitError
 from ._speech_handle import InterruptionNotAllowedError as InterruptionNotAllowedError
+from ._speech_handle import SessionClosedError as SessionClosedError
 from ._speech_handle import SpeechHandle as SpeechHandle
+from ._speech_queue import SpeechPriority as SpeechPriority
 from ._tools import DEFAULT_INTERRUPT_DEADLINE as DEFAULT_INTERRUPT_DEADLINE
 from ._tools import FunctionTool as FunctionTool
 from ._tools import InterruptPolicy as InterruptPolicy
@@ -99,6 +103,7 @@ __all__ = [
     "AgentTaskCancelledError",
     "AudioInput",
     "AudioOutput",
+    "CircularWaitError",
     "ContextPolicy",
     "ConversationItemAdded",
     "Custom",
@@ -127,6 +132,7 @@ __all__ = [
     "RunExpectations",
     "RunResult",
     "SessionClosed",
+    "SessionClosedError",
     "SessionEvent",
     "SessionObserver",
     "SessionOptions",
@@ -134,6 +140,7 @@ __all__ = [
     "SessionUsageUpdated",
     "SpeechCreated",
     "SpeechHandle",
+    "SpeechPriority",
     "SpeechSource",
     "StopResponse",
     "Summarize",
@@ -160,6 +167,7 @@ __all__ = [
     "UtteranceSink",
     "Workflow",
     "WorkflowState",
+    "current_tool_choice",
     "find_function_tools",
     "function_tool",
     "is_agent",

@@ -11,20 +11,22 @@ Scope tree (each level an ``async with`` owned by the one above)::
         ├── agent entries (one task per on_enter; see _transitions.py)
         └── scheduler ── turn scope        run_reply(): one SpeechHandle
                          ├── utterance     Utterance.run(): TTS + playout (child scope)
+                         ├── nested speech say()/generate_reply() from inside the turn,
+                         │                 played in the turn's scope (_nested_speech.py)
                          └── tool step     run_tool_calls(): one shielded scope per tool
                              └── AgentTask (from a tool) serves the queue itself
                                  until complete(): nested turn scopes
         (between two turns) the scheduler runs a decided handoff: plan, on_exit, swap
 
-Speeches play one at a time in queue order. The activity glues the pieces with
-synchronous callbacks (commit a user turn, start a preemptive generation) and owns
-nothing the pieces could share by accident: turns get a :class:`ReplyEnv`.
+Speeches play one at a time, by priority, then in the order created. The activity
+glues the pieces with synchronous callbacks (commit a user turn, start a preemptive
+generation) and owns nothing the pieces could share by accident: turns get a
+:class:`ReplyEnv`.
 """
 
 from __future__ import annotations
 
 import dataclasses
-import math
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any
 
@@ -37,9 +39,11 @@ from ._events import ConversationItemAdded, SpeechCreated, SpeechSource
 from ._generation import LLMGeneration
 from ._hooks import TurnCommitted
 from ._interruption import InterruptionController
+from ._nested_speech import CURRENT_TURN, in_turn_chain
 from ._recognition import AudioRecognition, RecognitionHooks
 from ._reply import ReplyEnv, ReplyPlan, run_reply
-from ._speech_handle import SpeechHandle
+from ._speech_handle import CircularWaitError, SessionClosedError, SpeechHandle
+from ._speech_queue import SpeechPriority, SpeechQueue, get_unless
 from ._task_switch import run_agent_task
 from ._tool_runner import SessionToolRunner
 from ._transitions import CURRENT_ACTIVITY, IN_TURN, Switcher
@@ -89,9 +93,12 @@ class AgentActivity:
             text_output=session.text_output,
             usage=session.usage_collector,
             provider_label=session.provider_label,
+            play_nested=self._play_nested,
         )
-        self._queue_send, self._queue = trio.open_memory_channel[ReplyPlan](math.inf)
+        self._queue: SpeechQueue[ReplyPlan] = SpeechQueue()
         self._pending: list[SpeechHandle] = []
+        self._suspended: list[SpeechHandle] = []  # turns whose tool serves the queue
+        self.closed: SessionClosedError | None = None
         self.current: SpeechHandle | None = None
         self._preemptive: LLMGeneration | None = None
         self._nursery: trio.Nursery | None = None
@@ -160,9 +167,13 @@ class AgentActivity:
         self.session.bus.publish(ConversationItemAdded(item, trio.current_time()))
 
     def spawn(self, fn: Callable[..., Awaitable[None]], *args: Any) -> None:
-        """Run ``fn(*args)`` in the activity's nursery (it ends with the activity)."""
+        """Run ``fn(*args)`` in the activity's nursery (it ends with the activity).
+
+        The task belongs to no turn, even when spawned from one: speech it creates
+        joins the queue.
+        """
         assert self._nursery is not None, "the activity is running"
-        self._nursery.start_soon(fn, *args)
+        self._nursery.start_soon(_outside_turns, fn, *args)
 
     async def run_agent_task(self, task: AgentTask[Any], *, nested: bool) -> None:
         """Run ``task`` as the active agent until it completes (see _agent_task.py)."""
@@ -197,28 +208,93 @@ class AgentActivity:
             await self._changed.wait()
 
     async def wait_idle(self) -> None:
-        """Return once :attr:`idle` (checkpoints)."""
+        """Return once :attr:`idle` (checkpoints); SessionClosedError once closing."""
         await trio.lowlevel.checkpoint()
         while not self.idle:
+            if self.closed is not None:
+                raise SessionClosedError(self.closed.reason, self.closed.error)
             await self._changed.wait()
+        if self.closed is not None:
+            raise SessionClosedError(self.closed.reason, self.closed.error)
+
+    def close_speeches(self, reason: str, error: BaseException | None) -> None:
+        """The session closes: every speech not finished is cut; its waiters are told."""
+        self.closed = SessionClosedError(reason, error)
+        self._cancel_preemptive()
+        for speech in [*self._suspended, self.current, *self._pending]:
+            if speech is not None:
+                speech.close(reason, error)
+        self.notify()
 
     # ------------------------------------------------------------ speeches
-    def enqueue(self, plan: ReplyPlan, source: SpeechSource) -> SpeechHandle:
-        plan.agent = self.agent
-        self._pending.append(plan.speech)
-        self.notify()
-        self.session.bus.publish(
-            SpeechCreated(plan.speech.id, source, source != "user_turn", trio.current_time())
-        )
-        self._queue_send.send_nowait(plan)
-        return plan.speech
+    def schedule(self, plan: ReplyPlan, source: SpeechSource) -> SpeechHandle:
+        """Nest ``plan`` in the running turn that created it, else queue it."""
+        turn = CURRENT_TURN.get()
+        if turn is not None and (not turn.closed or turn.speech.interrupted):
+            plan.agent = self.agent
+            self._publish_created(plan.speech, source)
+            turn.add(plan)  # born interrupted (and done) if the turn was cut
+            return plan.speech
+        return self.enqueue(plan, source)
 
-    def new_handle(self, source: SpeechSource, allow_interruptions: bool | None) -> SpeechHandle:
+    def enqueue(self, plan: ReplyPlan, source: SpeechSource) -> SpeechHandle:
+        speech = plan.speech
+        plan.agent = self.agent
+        self._pending.append(speech)
+        speech.wait_guard = self._check_wait
+        speech.on_interrupt(lambda: self._drop_pending(speech))
+        self.notify()
+        self._publish_created(speech, source)
+        self._queue.put(plan, speech.priority)
+        return speech
+
+    def _publish_created(self, speech: SpeechHandle, source: SpeechSource) -> None:
+        self.session.bus.publish(
+            SpeechCreated(speech.id, source, source != "user_turn", trio.current_time())
+        )
+
+    def _drop_pending(self, speech: SpeechHandle) -> None:
+        """A queued speech interrupted before it started is done at once."""
+        if speech in self._pending:
+            self._pending.remove(speech)
+            speech.mark_done()
+            self.notify()
+
+    def _check_wait(self, speech: SpeechHandle) -> None:
+        """Refuse an await of a queued speech from inside the turn it waits behind."""
+        turn = CURRENT_TURN.get()
+        if turn is None:
+            return
+        if in_turn_chain(speech, turn):
+            raise CircularWaitError("a turn cannot wait for itself or for an enclosing turn")
+        if speech in self._pending and not self._suspended:
+            raise CircularWaitError(
+                "this speech is queued behind the turn that awaits it; create it from "
+                "inside the turn (it then plays nested) or do not await it there"
+            )
+
+    def new_handle(
+        self,
+        source: SpeechSource,
+        allow_interruptions: bool | None,
+        priority: int = SpeechPriority.NORMAL,
+    ) -> SpeechHandle:
         if allow_interruptions is None:
             allow_interruptions = self.agent.allow_interruptions
         if allow_interruptions is None:
             allow_interruptions = self.session.options.allow_interruptions
-        return SpeechHandle(source=source, allow_interruptions=allow_interruptions)
+        return SpeechHandle(
+            source=source, allow_interruptions=allow_interruptions, priority=priority
+        )
+
+    async def _play_nested(self, plan: ReplyPlan) -> None:
+        """Play a nested speech inside the running turn (see _nested_speech.py)."""
+        if plan.agent is not self.agent:
+            plan.chat_ctx = None
+        parent = plan.speech.parent
+        await self._run_reply_observed(plan)
+        if parent is not None and not parent.done() and not parent.interrupted:
+            self.session.state.set_agent("thinking")  # back to the turn's tool step
 
     def interrupt_all(self, *, force: bool = False, reason: str = "api_interrupt") -> None:
         """Interrupt the current and queued speeches, stopping at an uninterruptible one.
@@ -236,13 +312,18 @@ class AgentActivity:
             speech.interrupt(force=force, reason=reason)
 
     async def _schedule(self) -> None:
-        async for plan in self._queue:
+        while True:
+            plan = await self._queue.get()
             await self.switcher.wait_settled()
             await self.run_plan(plan)
 
     async def run_plan(self, plan: ReplyPlan) -> None:
         """Play one queued speech, then run the handoff it decided, if any."""
         speech = plan.speech
+        if speech.done():  # interrupted while queued
+            if plan.preemptive is not None:
+                plan.preemptive.cancel()
+            return
         self._pending.remove(speech)
         if plan.agent is not self.agent:  # queued before a switch: rebuild for this agent
             plan.chat_ctx = None
@@ -312,14 +393,27 @@ class AgentActivity:
             note.attributes["lk.to_agent"] = self.agent.name
 
     async def serve_until(self, done: trio.Event) -> None:
-        """Play queued speeches in this task until ``done`` is set (AgentTask from a tool)."""
+        """Play queued speeches in this task until ``done`` is set (AgentTask from a tool).
+
+        Takes turns with the speeches the calling turn nests (its ``floor``).
+        """
         parent, self.current = self.current, None  # the suspended turn cannot be barged in on
+        turn = CURRENT_TURN.get()
+        if parent is not None:
+            self._suspended.append(parent)
         try:
             while not done.is_set():
-                plan = await _receive_unless(self._queue, done)
-                if plan is not None:
+                plan = await get_unless(self._queue, done)
+                if plan is None:
+                    continue
+                if turn is None:
+                    await self.run_plan(plan)
+                    continue
+                async with turn.floor:
                     await self.run_plan(plan)
         finally:
+            if parent is not None:
+                self._suspended.remove(parent)
             self.current = parent
 
     def record_item(self, item: ChatItem) -> None:
@@ -364,7 +458,7 @@ class AgentActivity:
             force=False, reason="user_barge_in"
         )  # a preemptive generation is checked below
         if self._nursery is not None:
-            self._nursery.start_soon(self._reply_to_user, turn, message)
+            self.spawn(self._reply_to_user, turn, message)
         return True
 
     def commit_user_turn(
@@ -424,21 +518,9 @@ class AgentActivity:
             self._preemptive = None
 
 
-async def _receive_unless(
-    queue: trio.MemoryReceiveChannel[ReplyPlan], done: trio.Event
-) -> ReplyPlan | None:
-    """The next plan, or None as soon as ``done`` is set (nothing is lost)."""
-    plan: ReplyPlan | None = None
-    async with trio.open_nursery() as nursery:
-
-        async def cancel_when_done() -> None:
-            await done.wait()
-            nursery.cancel_scope.cancel()
-
-        nursery.start_soon(cancel_when_done)
-        plan = await queue.receive()
-        nursery.cancel_scope.cancel()
-    return plan
+async def _outside_turns(fn: Callable[..., Awaitable[None]], *args: Any) -> None:
+    CURRENT_TURN.set(None)  # this task's own context (a copy of the spawner's)
+    await fn(*args)
 
 
 def _turn_metrics(turn: UserTurn) -> dict[str, float]:

@@ -34,6 +34,7 @@ from ..core import (
     ToolSpec,
 )
 from ._handoff import ContextPolicy
+from ._model_settings import current_tool_choice
 from ._tools import find_function_tools
 
 if TYPE_CHECKING:
@@ -169,7 +170,8 @@ class Agent:
         llm: LLM | None = self.session.llm
         if llm is None:
             raise ConfigurationError("the session has no LLM; pass AgentSession(llm=...)")
-        async with llm.chat(chat_ctx, tools=tools) as stream:
+        choice = current_tool_choice() if tools else "auto"
+        async with llm.chat(chat_ctx, tools=tools, tool_choice=choice) as stream:
             async for event in stream:
                 await events.send(event)
 

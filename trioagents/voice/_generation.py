@@ -36,9 +36,11 @@ from ..core import (
     LLMToolCall,
     LLMUsage,
     ProviderError,
+    ToolChoice,
     ToolSpec,
 )
 from ._agent import Agent
+from ._model_settings import TOOL_CHOICE
 from ._speech_handle import SpeechHandle
 from ._usage import UsageCollector
 
@@ -100,8 +102,10 @@ class LLMGeneration:
         *,
         usage: UsageCollector | None = None,
         provider: str = "llm",
+        tool_choice: ToolChoice = "auto",
     ) -> None:
         self.agent = agent
+        self.tool_choice: ToolChoice = tool_choice
         self._usage = usage
         self._provider = provider
         self.chat_ctx = chat_ctx
@@ -121,6 +125,7 @@ class LLMGeneration:
         """Run the step until it ends, fails (``error`` is set) or is cancelled."""
         try:
             with self._scope:
+                TOOL_CHOICE.set(self.tool_choice)  # this task only: read by llm_node
                 self.started_at = trio.current_time()
                 if self._usage is not None:
                     self._usage.llm_request(self._provider)

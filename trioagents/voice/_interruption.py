@@ -65,6 +65,7 @@ class InterruptionController:
         self._bus = bus
         self._can_pause = can_pause
         self.current: SpeechHandle | None = None
+        self._playing: list[SpeechHandle] = []  # current last
         self._paused_state: AgentState | None = None
         self._timer: trio.CancelScope | None = None
         self._nursery: trio.Nursery | None = None
@@ -78,11 +79,15 @@ class InterruptionController:
 
     # ----------------------------------------------------------- speech side
     def begin(self, handle: SpeechHandle) -> None:
+        """``handle`` plays now (a nested speech plays inside the turn that began first)."""
+        self._playing.append(handle)
         self.current = handle
 
     def end(self, handle: SpeechHandle) -> None:
+        if handle in self._playing:
+            self._playing.remove(handle)
         if self.current is handle:
-            self.current = None
+            self.current = self._playing[-1] if self._playing else None
             self._paused_state = None
             self._cancel_timer()
 
@@ -123,7 +128,7 @@ class InterruptionController:
             speech.set_paused(True)
             self._state.set_agent("listening")
         else:
-            speech.interrupt(reason="user_barge_in")
+            _outermost(speech).interrupt(reason="user_barge_in")
 
     def user_started_speaking(self) -> None:
         self._cancel_timer()
@@ -148,7 +153,7 @@ class InterruptionController:
             return
         if len(transcript.split()) >= max(1, self._options.min_interruption_words):
             self._cancel_timer()
-            speech.interrupt(force=True, reason="user_barge_in")
+            _outermost(speech).interrupt(force=True, reason="user_barge_in")
 
     def resume_backchannel(self) -> None:
         """The user only acknowledged: a paused speech resumes now (no-op otherwise)."""
@@ -185,3 +190,13 @@ class InterruptionController:
         self._state.set_agent(self._paused_state or "speaking")
         self._paused_state = None
         self._bus.publish(FalseInterruptionDetected(speech.id, True, trio.current_time()))
+
+
+def _outermost(speech: SpeechHandle) -> SpeechHandle:
+    """What a barge-in on ``speech`` interrupts: the outermost interruptible turn it is
+    nested in (a tool's "one moment" is cut together with the turn that said it)."""
+    while speech.parent is not None and speech.parent.allow_interruptions:
+        if speech.parent.done():
+            break
+        speech = speech.parent
+    return speech

@@ -12,6 +12,11 @@ Three tasks in the utterance's own nursery (the child scope of the turn):
    :class:`TranscriptSynchronizer`; flush and wait for the sink to report playout
    (bounded by the expected end + ``playout_grace``).
 
+Pre-rendered audio (``say(text, audio=frames)``) replaces step 2: the frames are
+played as they come, ``text`` being their transcript (one segment, so the heard
+text is cut in proportion to the audio played). An item that is not an
+:class:`~trioagents.AudioFrame` ends the utterance with a logged error.
+
 Without an audio output the text itself is "played": it is heard as it arrives.
 A TTS :class:`~trioagents.ProviderError` is stored in ``error`` and ends the
 utterance; cancellation propagates.
@@ -19,7 +24,9 @@ utterance; cancellation propagates.
 
 from __future__ import annotations
 
+import logging
 import math
+from collections.abc import AsyncIterable
 
 import trio
 
@@ -33,6 +40,8 @@ from ._transcript_sync import TranscriptSynchronizer
 from ._usage import UsageCollector
 
 __all__ = ["Utterance"]
+
+logger = logging.getLogger("trioagents.voice.playout")
 
 _FRAME_BUFFER = 512  # frames synthesized ahead of playout (~10 s of 20 ms frames)
 
@@ -68,6 +77,7 @@ class Utterance:
         self.sink = UtteranceSink(output) if output is not None else None
         self.sync = TranscriptSynchronizer()
         self.fixed_text: str | None = None  # say(): the text, for a retry
+        self.fixed_audio: AsyncIterable[AudioFrame] | None = None  # say(audio=...)
         self.text_heard = ""  # text mode: everything received so far
         self.error: ProviderError | None = None
         self.playback: PlaybackFinished | None = None
@@ -123,7 +133,8 @@ class Utterance:
         sentences_send, sentences = trio.open_memory_channel[str](math.inf)
         frames_send, frames = trio.open_memory_channel[AudioFrame | _SentenceMark](_FRAME_BUFFER)
         async with trio.open_nursery() as nursery:
-            nursery.start_soon(_split, text, sentences_send)
+            split = _split if self.fixed_audio is None else _whole
+            nursery.start_soon(split, text, sentences_send)
             nursery.start_soon(self._synthesize, sentences, frames_send, nursery.cancel_scope)
             if self.text_output is not None:
                 nursery.start_soon(self._pace_transcript, self.text_output, sink)
@@ -168,7 +179,8 @@ class Utterance:
                     await frames.send(mark)
                     if self.tts_requested_at is None:
                         self.tts_requested_at = trio.current_time()
-                    self.usage.tts_sentence(self.tts_provider, len(sentence))
+                    if self.fixed_audio is None:  # pre-rendered audio costs no TTS
+                        self.usage.tts_sentence(self.tts_provider, len(sentence))
                     try:
                         mark.duration = await self._synthesize_one(sentence, frames)
                     except ProviderError as exc:
@@ -189,12 +201,16 @@ class Utterance:
         failures: list[ProviderError] = []
         try:
             async with trio.open_nursery() as nursery:
-                nursery.start_soon(_run_node, self.agent, sentence, send, failures)
+                if self.fixed_audio is not None:
+                    nursery.start_soon(_relay_audio, self.fixed_audio, send, self.speech.id)
+                else:
+                    nursery.start_soon(_run_node, self.agent, sentence, send, failures)
                 async for frame in recv:
                     duration += frame.duration
                     await frames.send(frame)
         finally:  # synthesized audio counts even when the utterance was cut
-            self.usage.tts_audio(self.tts_provider, duration)
+            if self.fixed_audio is None:
+                self.usage.tts_audio(self.tts_provider, duration)
         if failures:
             raise failures[0]  # bare, not wrapped in the nursery's exception group
         return duration
@@ -264,6 +280,34 @@ async def _run_node(
             await agent.tts_node(text, out)
         except ProviderError as exc:
             failures.append(exc)
+
+
+async def _relay_audio(
+    audio: AsyncIterable[AudioFrame], out: trio.MemorySendChannel[AudioFrame], speech_id: str
+) -> None:
+    """Pre-rendered frames into the utterance; stops at the first item that is not a frame."""
+    async with out:
+        try:
+            async for frame in audio:
+                if not isinstance(frame, AudioFrame):
+                    logger.error(
+                        "say(audio=...) yielded something that is not an AudioFrame; "
+                        "the rest of this speech is skipped",
+                        extra={"speech_id": speech_id, "item_type": type(frame).__name__},
+                    )
+                    break
+                await out.send(frame)
+        finally:
+            aclose = getattr(audio, "aclose", None)
+            if aclose is not None:  # an async generator: run its cleanup now
+                await aclose()
+
+
+async def _whole(text: trio.MemoryReceiveChannel[str], out: trio.MemorySendChannel[str]) -> None:
+    """All of ``text`` as one segment (the transcript of pre-rendered audio)."""
+    async with out:
+        pieces = [piece async for piece in text]
+        await out.send("".join(pieces) or " ")
 
 
 async def _split(text: trio.MemoryReceiveChannel[str], out: trio.MemorySendChannel[str]) -> None:

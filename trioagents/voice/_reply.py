@@ -13,17 +13,22 @@ assistant message (``interrupted=True`` when cut). Nothing heard → no message.
 
 Provider errors are resolved by the :class:`ErrorPolicy` after the step's scope
 exited, so a user hook never runs inside a half-cancelled step.
+
+Speech created while the turn runs (a tool's ``say``) is *nested*: it plays inside
+the turn's scope during the tool step and before the next LLM step
+(:mod:`._nested_speech`).
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
+from collections.abc import AsyncIterable, Awaitable, Callable
 from dataclasses import dataclass, field
 
 import trio
 
 from ..core import (
+    AudioFrame,
     ChatContext,
     ChatItem,
     ChatMessage,
@@ -34,6 +39,7 @@ from ..core import (
     ProviderError,
     RetryRequest,
     SayMessage,
+    ToolChoice,
 )
 from ._agent import Agent
 from ._audio_io import AudioOutput, TextOutput
@@ -43,9 +49,11 @@ from ._events import SessionUsageUpdated, TurnMetricsCollected
 from ._generation import LLMGeneration, ToolCallExecutor
 from ._hooks import SessionHooks
 from ._interruption import InterruptionController
+from ._nested_speech import CURRENT_TURN, NestedSpeeches
 from ._options import SessionOptions
 from ._playout import Utterance
 from ._speech_handle import SpeechHandle
+from ._tools_exec import tool_choice_for_step
 from ._turn_detection import UserTurn
 from ._usage import UsageCollector, UsageKind
 
@@ -70,14 +78,24 @@ class ReplyEnv:
     hooks: SessionHooks = field(default_factory=SessionHooks)
     usage: UsageCollector = field(default_factory=UsageCollector)
     provider_label: Callable[[UsageKind], str] = str  # "llm" -> the session LLM's label
+    play_nested: Callable[[ReplyPlan], Awaitable[None]] | None = None  # default: run_reply
 
 
 @dataclass(slots=True)
 class ReplyPlan:
-    """``text`` set: speak it (``say``); else generate with the LLM (maybe preemptively)."""
+    """``text`` set: speak it (``say``); else generate with the LLM (maybe preemptively).
+
+    ``audio``: pre-rendered frames played instead of synthesizing ``text`` (``text``
+    is then the transcript). ``instructions``: added to the agent's instructions
+    for this reply's LLM steps only. ``tool_choice``: for the first LLM step (see
+    :func:`tool_choice_for_step`).
+    """
 
     speech: SpeechHandle
     text: str | None = None
+    audio: AsyncIterable[AudioFrame] | None = None
+    instructions: str | None = None
+    tool_choice: ToolChoice = "auto"
     user_turn: UserTurn | None = None
     preemptive: LLMGeneration | None = None
     chat_ctx: ChatContext | None = None  # first step's LLM input (default: the agent's)
@@ -111,6 +129,8 @@ class _Turn:
         self.utterance: Utterance | None = None
         self.utterance_scope_id: str | None = None
         self.scope = trio.CancelScope()
+        play = env.play_nested or (lambda nested: run_reply(env, nested))
+        self.nested = NestedSpeeches(plan.speech, CURRENT_TURN.get(), play)
 
     def _interrupted(self) -> None:
         if self.utterance is not None and self.utterance.sink is not None:
@@ -118,32 +138,48 @@ class _Turn:
         self.scope.cancel()
 
     async def run(self) -> None:
-        env = self.env
-        with self.scope:
-            self.speech.on_interrupt(self._interrupted)
-            env.interruptions.begin(self.speech)
-            env.state.set_agent("thinking")
-            text, generation = self.plan.text, self.plan.preemptive
-            self.plan.preemptive = None
-            for step in range(env.options.max_tool_steps + 1):
-                last = step == env.options.max_tool_steps
-                again = await self._step(text, generation, tools_allowed=not last)
-                text, generation = None, None
-                if not again:
-                    break
+        token = CURRENT_TURN.set(self.nested)  # this task and the turn's subtasks
+        try:
+            with self.scope:
+                await self._run_steps()
+        finally:
+            self.nested.close()
+            CURRENT_TURN.reset(token)
         self._publish_metrics()
 
+    async def _run_steps(self) -> None:
+        env = self.env
+        self.speech.on_interrupt(self._interrupted)
+        env.interruptions.begin(self.speech)
+        env.state.set_agent("thinking")
+        text, generation = self.plan.text, self.plan.preemptive
+        self.plan.preemptive = None
+        for step in range(1, env.options.max_tool_steps + 2):
+            choice = tool_choice_for_step(
+                step, max_tool_steps=env.options.max_tool_steps, requested=self.plan.tool_choice
+            )
+            again = await self._step(text, generation, tool_choice=choice)
+            text, generation = None, None
+            if not again:
+                break
+        await self.nested.drain()  # speech created during the last LLM step
+
     async def _step(
-        self, text: str | None, generation: LLMGeneration | None, *, tools_allowed: bool
+        self, text: str | None, generation: LLMGeneration | None, *, tool_choice: ToolChoice
     ) -> bool:
         """One LLM step (or fixed text) played out; True if the LLM must speak again."""
         env = self.env
         owned = text is None and generation is None
         if owned:
-            tools = env.agent.tool_specs if tools_allowed else ()
+            tools = env.agent.tool_specs if tool_choice != "none" else ()
             chat_ctx, self.plan.chat_ctx = self.plan.chat_ctx or env.agent.llm_input(), None
             generation = LLMGeneration(
-                env.agent, chat_ctx, tools, usage=env.usage, provider=env.provider_label("llm")
+                env.agent,
+                _with_instructions(chat_ctx, env.agent.instructions, self.plan.instructions),
+                tools,
+                usage=env.usage,
+                provider=env.provider_label("llm"),
+                tool_choice=tool_choice,
             )
         utterance = Utterance(
             env.agent,
@@ -154,6 +190,8 @@ class _Turn:
             env.text_output,
         )
         utterance.fixed_text = text
+        if text is not None:
+            utterance.fixed_audio, self.plan.audio = self.plan.audio, None
         self.utterance = utterance
         calls: list[LLMToolCall] = []
         with env.hooks.scope(
@@ -278,7 +316,10 @@ class _Turn:
             return await self._handle_failure(*failure, utterance)
         if not calls or self.speech.interrupted:
             return False
-        outcome = await self.env.tool_executor(self.env.agent, self.speech, calls)
+        env = self.env
+        outcome = await self.nested.serve_while(
+            lambda: env.tool_executor(env.agent, self.speech, calls)
+        )
         for item in outcome.items:
             self.speech.chat_items.append(item)
             self.env.record_item(item)
@@ -294,9 +335,11 @@ class _Turn:
         )
         if isinstance(action, RetryRequest) and not utterance.started:
             # run the failed step again (fixed text again, or a fresh generation)
-            return await self._step(utterance.fixed_text, None, tools_allowed=True)
+            if utterance.fixed_text is not None:
+                self.plan.audio = utterance.fixed_audio  # not started: nothing was consumed
+            return await self._step(utterance.fixed_text, None, tool_choice="auto")
         if isinstance(action, SayMessage):
-            await self._step(action.text, None, tools_allowed=False)
+            await self._step(action.text, None, tool_choice="none")
         elif isinstance(action, EndSession):
             env.end_session(action.reason, error)
         return False
@@ -322,3 +365,17 @@ async def _close_generation(generation: LLMGeneration, grace: float) -> None:
     generation.cancel()
     with trio.CancelScope(shield=True), trio.move_on_after(grace):
         await generation.wait_closed()
+
+
+def _with_instructions(chat_ctx: ChatContext, instructions: str, extra: str | None) -> ChatContext:
+    """``chat_ctx`` with ``extra`` added to the agent's instructions (this reply only)."""
+    if not extra:
+        return chat_ctx
+    items = list(chat_ctx)
+    combined = f"{instructions}\n\n{extra}" if instructions else extra
+    first = items[0] if items else None
+    if isinstance(first, ChatMessage) and first.role == "system" and first.content == instructions:
+        items[0] = ChatMessage(role="system", content=combined, created_at=first.created_at)
+    else:
+        items.insert(0, ChatMessage(role="system", content=combined))
+    return ChatContext(items)

@@ -8,8 +8,13 @@ everything inside; each turn's cleanup is shielded and bounded by
 completes within a few graces even with a sink that never reports playout and an
 LLM that hangs. A :class:`SessionClosed` event is the last event published.
 
-When the session closes itself (error, ``close()``), the body of the ``async with``
-is cancelled too: the conversation is over. ``close_reason`` tells why.
+When the session closes itself (error, ``close()``), the conversation is over. A
+call of the block's body that waits on the session -- ``run()``, ``wait_idle()``,
+awaiting a speech handle -- raises :class:`SessionClosedError` carrying the close
+reason, so the body learns why; a body that waits on anything else is cancelled
+(``close_reason`` tells why). So is a body that carries on after such an error.
+Calls made after the close (``say()``, ``run()``...) raise ``SessionClosedError``.
+An error leaving the block is raised as itself, not as an exception group of one.
 
 Workflow: ``start()`` builds (or takes) the :class:`Workflow` of the first agent,
 so an unknown handoff target or an unreachable state fails at start-up, and the
@@ -19,9 +24,10 @@ session refuses at run time any handoff the workflow does not declare. A plain
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
-from typing import Generic, TypeVar
+from collections.abc import AsyncIterable, AsyncIterator, Iterator
+from contextlib import asynccontextmanager, contextmanager
+from contextvars import ContextVar
+from typing import Any, Generic, TypeVar
 
 import trio
 
@@ -30,26 +36,31 @@ from ..core import (
     STT,
     TTS,
     VAD,
+    AudioFrame,
     ChatContext,
     ChatMessage,
     ConfigurationError,
     ErrorHandler,
     ErrorSource,
     ProviderError,
+    ToolChoice,
+    collapse_single_error,
 )
 from ._activity import AgentActivity
 from ._agent import Agent
 from ._audio_io import AudioInput, AudioOutput, TextOutput
 from ._error_policy import ErrorPolicy
 from ._event_bus import EventBus, StateTracker
-from ._events import AgentState, SessionClosed, SessionEvent, UserState
+from ._events import AgentState, SessionClosed, SessionEvent, SpeechSource, UserState
 from ._generation import ToolCallExecutor
 from ._handoff_agent import is_abstract_agent_class
 from ._hooks import SessionHooks, SessionObserver, ToolCallGuard
+from ._nested_speech import CURRENT_TURN
 from ._options import SessionOptions
 from ._reply import ReplyPlan
 from ._run_result import RunResult, collect_run
-from ._speech_handle import SpeechHandle
+from ._speech_handle import SessionClosedError, SpeechHandle
+from ._speech_queue import SpeechPriority
 from ._turn_detector import TurnDetector
 from ._usage import SessionUsage, UsageCollector, UsageKind
 from ._workflow import Workflow, WorkflowState
@@ -57,6 +68,9 @@ from ._workflow import Workflow, WorkflowState
 __all__ = ["AgentSession"]
 
 UserdataT = TypeVar("UserdataT")
+
+_BODY_OF: ContextVar[AgentSession[Any] | None] = ContextVar("trioagents_body_of", default=None)
+"""The session whose ``async with`` body this task runs (set at the yield)."""
 
 
 class AgentSession(Generic[UserdataT]):
@@ -100,7 +114,10 @@ class AgentSession(Generic[UserdataT]):
         self.close_reason: str | None = None
         self._close_error: ProviderError | None = None
         self._activity: AgentActivity | None = None
-        self._scope: trio.CancelScope | None = None
+        self._scope: trio.CancelScope | None = None  # body and internals
+        self._internal_scope: trio.CancelScope | None = None  # the activity
+        self._closing = False
+        self._body_waits = 0  # calls of the body waiting on the session right now
         self._closed = trio.Event()
 
     # ------------------------------------------------------------ properties
@@ -195,19 +212,31 @@ class AgentSession(Generic[UserdataT]):
         ) as note:
             hooks.session_scope_id = note.scope_id
             try:
-                async with trio.open_nursery() as nursery:
-                    self._scope = nursery.cancel_scope
-                    await nursery.start(activity.run, audio_input)
-                    try:
-                        yield self
-                    finally:
-                        # revoke sinks at the cancel point
-                        activity.interrupt_all(force=True, reason="session_closed")
-                        activity.close_tasks()
-                        nursery.cancel_scope.cancel()
+                with collapse_single_error():
+                    async with trio.open_nursery() as nursery:
+                        self._scope = nursery.cancel_scope
+                        await nursery.start(self._run_activity, activity, audio_input)
+                        token = _BODY_OF.set(self)
+                        try:
+                            yield self
+                        finally:
+                            _BODY_OF.reset(token)
+                            self._close_internals("user_initiated", None)
+                            nursery.cancel_scope.cancel()
             finally:
                 await self._finish(activity.agent)
                 note.reason = self.close_reason
+
+    async def _run_activity(
+        self,
+        activity: AgentActivity,
+        audio_input: AudioInput | None,
+        *,
+        task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED,
+    ) -> None:
+        with trio.CancelScope() as scope:
+            self._internal_scope = scope
+            await activity.run(audio_input, task_status=task_status)
 
     async def _finish(self, agent: Agent) -> None:
         """``on_exit`` of the agent active at close (shielded, bounded); then SessionClosed."""
@@ -221,15 +250,42 @@ class AgentSession(Generic[UserdataT]):
         self._closed.set()
 
     def close(self, reason: str = "user_initiated", error: ProviderError | None = None) -> None:
-        """End the session now (synchronous): everything inside ``start()`` is cancelled."""
+        """End the session now (synchronous; see the module docstring).
+
+        Every speech not finished is cut at once (its sink revoked); the session's
+        own tasks are cancelled; the body's waits on the session raise
+        :class:`SessionClosedError`, or, if it waits on none, the body is cancelled.
+        """
+        self._close_internals(reason, error)
+        if self._scope is not None and self._body_waits == 0:
+            self._scope.cancel()
+
+    def _close_internals(self, reason: str, error: ProviderError | None) -> None:
+        if self._closing:
+            return
+        self._closing = True
         if self.close_reason is None:
             self.close_reason, self._close_error = reason, error
         if self._activity is not None:
             # revoke sinks at the cancel point
-            self._activity.interrupt_all(force=True, reason="session_closed")
+            self._activity.close_speeches(self.close_reason, self._close_error)
             self._activity.close_tasks()
-        if self._scope is not None:
-            self._scope.cancel()
+        if self._internal_scope is not None:
+            self._internal_scope.cancel()
+
+    @contextmanager
+    def _body_wait(self) -> Iterator[None]:
+        """Count a wait of the block's body on the session (see :meth:`close`)."""
+        if _BODY_OF.get() is not self:
+            yield
+            return
+        self._body_waits += 1
+        try:
+            yield
+        finally:
+            self._body_waits -= 1
+            if self._closing and self._body_waits == 0 and self._scope is not None:
+                self._scope.cancel()  # the body was told; what it does next is cancelled
 
     async def wait_closed(self) -> None:
         await self._closed.wait()
@@ -239,33 +295,73 @@ class AgentSession(Generic[UserdataT]):
         self,
         text: str,
         *,
+        audio: AsyncIterable[AudioFrame] | None = None,
         allow_interruptions: bool | None = None,
         add_to_chat_ctx: bool = True,
+        priority: int = SpeechPriority.NORMAL,
     ) -> SpeechHandle:
-        """Queue ``text`` to be spoken; returns its handle at once."""
-        activity = self._require_activity()
-        speech = activity.new_handle("say", allow_interruptions)
-        plan = ReplyPlan(speech=speech, text=text, add_to_chat_ctx=add_to_chat_ctx)
-        return activity.enqueue(plan, "say")
+        """Speak ``text``; returns its handle at once (await it to wait for playout).
+
+        ``audio``: pre-rendered frames to play instead of synthesizing ``text``
+        (``text`` is their transcript). Called from inside a turn (a tool), the
+        speech is nested in that turn (see ``docs/design.md``); otherwise it is
+        queued by ``priority`` (:class:`SpeechPriority`). Raises
+        :class:`SessionClosedError` once the session closed.
+        """
+        if not isinstance(text, str):
+            raise ConfigurationError("say() needs the text to speak (a str)")
+        activity = self._require_open()
+        speech = self._new_handle(activity, "say", allow_interruptions, priority)
+        plan = ReplyPlan(speech=speech, text=text, audio=audio, add_to_chat_ctx=add_to_chat_ctx)
+        return activity.schedule(plan, "say")
 
     def generate_reply(
         self,
         *,
         user_input: str | None = None,
+        instructions: str | None = None,
+        tool_choice: ToolChoice | None = None,
         allow_interruptions: bool | None = None,
+        priority: int = SpeechPriority.NORMAL,
     ) -> SpeechHandle:
-        """Queue an LLM reply (after recording ``user_input`` as a user message, if given)."""
-        activity = self._require_activity()
+        """An LLM reply (after recording ``user_input`` as a user message, if given).
+
+        ``instructions`` are added to the agent's for this reply only.
+        ``tool_choice`` defaults to ``"auto"``, and to ``"none"`` inside a tool
+        (LiveKit Agents' rule: a tool's reply does not call tools again). Nested or
+        queued as :meth:`say`. Raises :class:`SessionClosedError` once closed.
+        """
+        activity = self._require_open()
+        if tool_choice is None:
+            tool_choice = "none" if CURRENT_TURN.get() is not None else "auto"
         if user_input is not None:
             activity.record_item(
                 ChatMessage(role="user", content=user_input, created_at=trio.current_time())
             )
-        speech = activity.new_handle("generate_reply", allow_interruptions)
+        speech = self._new_handle(activity, "generate_reply", allow_interruptions, priority)
         # The LLM sees the conversation as it is now, not as it will be when this reply
         # reaches the front of the queue: an opening reply queued before the user spoke
         # must not answer (and act on) words said after it was asked for.
-        plan = ReplyPlan(speech=speech, chat_ctx=activity.agent.llm_input())
-        return activity.enqueue(plan, "generate_reply")
+        plan = ReplyPlan(
+            speech=speech,
+            chat_ctx=activity.agent.llm_input(),
+            instructions=instructions,
+            tool_choice=tool_choice,
+        )
+        return activity.schedule(plan, "generate_reply")
+
+    def _new_handle(
+        self,
+        activity: AgentActivity,
+        source: SpeechSource,
+        allow_interruptions: bool | None,
+        priority: int,
+    ) -> SpeechHandle:
+        if isinstance(priority, bool) or not isinstance(priority, int):
+            raise ConfigurationError("priority must be an int (SpeechPriority.LOW/NORMAL/HIGH)")
+        speech = activity.new_handle(source, allow_interruptions, priority)
+        speech.wait_tracker = self._body_wait
+        return speech
 
     def interrupt(self, *, force: bool = False) -> None:
         """Interrupt the current and queued speeches (synchronous; see AgentActivity)."""
@@ -320,7 +416,9 @@ class AgentSession(Generic[UserdataT]):
         ``on_enter`` hook running (a hook awaiting an AgentTask counts as waiting).
         Checkpoints; raises ConfigurationError when the session is not running.
         """
-        await self._require_activity().wait_idle()
+        activity = self._require_open()
+        with self._body_wait():
+            await activity.wait_idle()
 
     async def run(self, *, user_input: str) -> RunResult:
         """Text-mode turn: record ``user_input``, reply, return the ordered events.
@@ -330,9 +428,12 @@ class AgentSession(Generic[UserdataT]):
         again (see :meth:`wait_idle`), so a handoff and the new agent's opening words
         are part of the result. What the agent heard never depends on scheduling.
 
-        Raises the :class:`~trioagents.ProviderError` that made the reply fail, if any.
+        Raises the :class:`~trioagents.ProviderError` that made the reply fail, if any,
+        and :class:`SessionClosedError` if the session closed before the run ended.
         """
-        return await collect_run(self, user_input)
+        self._require_open()
+        with self._body_wait():
+            return await collect_run(self, user_input)
 
     # ------------------------------------------------------------ internals
     def _require_activity(self) -> AgentActivity:
@@ -341,6 +442,12 @@ class AgentSession(Generic[UserdataT]):
                 "the session is not running: use `async with session.start(agent)`"
             )
         return self._activity
+
+    def _require_open(self) -> AgentActivity:
+        activity = self._require_activity()
+        if self._closing or self._closed.is_set():
+            raise SessionClosedError(self.close_reason or "user_initiated", self._close_error)
+        return activity
 
     def _cancel_reason(self) -> str:
         return self.close_reason or "session_closed"

@@ -18,6 +18,12 @@ unwind. Nothing else of the turn runs meanwhile (LLM, TTS and playout were
 cancelled with the turn), so the old reply cannot speak; the session only has to
 not wait on the old turn before listening again, which is its business.
 
+A tool that awaits a speech nested in its turn (``await ctx.session.say(...)``)
+when that turn is interrupted is cancelled at that await, whatever its policy: the
+speech and the tool waiting on it end together (:mod:`._nested_speech`). A
+:class:`SessionClosedError` raised in a tool while the session closes is its
+cancellation too, not an internal error.
+
 Exactly-once commit: ``commit`` is called once, synchronously, with the outcomes in
 call order, before this function returns *or* re-raises the cancellation. Calls
 that fail before running (unknown tool, invalid arguments) are decided without a
@@ -33,6 +39,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Mapping, Sequence
+from contextvars import ContextVar
 from typing import Any
 
 import trio
@@ -40,6 +47,7 @@ import trio
 from ..core import ConfigurationError, FunctionCall, ToolChoice, ToolError
 from ._hooks import ToolCallGuard
 from ._run_context import RunContext
+from ._speech_handle import SessionClosedError
 from ._tools import FunctionTool, StopResponse
 from ._tools_args import ToolArgumentsError
 from ._tools_outcome import (
@@ -52,12 +60,15 @@ from ._tools_outcome import (
     reconcile_step,
 )
 
-__all__ = ["DEFAULT_MAX_TOOL_STEPS", "run_tool_calls", "tool_choice_for_step"]
+__all__ = ["DEFAULT_MAX_TOOL_STEPS", "TOOL_SCOPE", "run_tool_calls", "tool_choice_for_step"]
 
 logger = logging.getLogger("trioagents.voice.tools")
 
 DEFAULT_MAX_TOOL_STEPS = 3
 _MAX_NAME_IN_MESSAGE = 64
+
+TOOL_SCOPE: ContextVar[trio.CancelScope | None] = ContextVar("trioagents_tool_scope", default=None)
+"""The cancel scope of the tool running in this task (set by :func:`run_tool_calls`)."""
 
 
 class _PendingCall:
@@ -195,6 +206,7 @@ async def _run_call(
     assert entry.tool is not None
     call, tool = entry.call, entry.tool
     with entry.scope:
+        TOOL_SCOPE.set(entry.scope)  # this tool's own task
         try:
             context = make_context(call)
 
@@ -205,6 +217,8 @@ async def _run_call(
             entry.outcome = outcome_for_value(call, value, now=trio.current_time())
         except StopResponse as exc:
             entry.outcome = _stop_outcome(call, exc)
+        except SessionClosedError:
+            pass  # the session is closing: this tool's cancellation
         except ToolError as exc:
             now = trio.current_time()
             entry.outcome = error_outcome(call, "tool_error", str(exc), now=now, exception=exc)
@@ -235,6 +249,8 @@ def _cancelled_outcome(entry: _PendingCall) -> ToolCallOutcome:
     assert entry.tool is not None
     now = trio.current_time()
     if entry.tool.options.on_interrupt == "cancel":
+        return error_outcome(entry.call, "cancelled", CANCELLED_MESSAGE, now=now)
+    if entry.scope.deadline > now:  # cancelled, not timed out
         return error_outcome(entry.call, "cancelled", CANCELLED_MESSAGE, now=now)
     deadline = entry.tool.options.interrupt_deadline
     message = (
