@@ -109,9 +109,22 @@ async def test_grants_are_checked_with_twirp_error_codes() -> None:
             )
             assert wrong.status_code == 403
             assert "different room" in wrong.json()["msg"]
+            roomless = admin_token(server, room_admin=True)
+            for method, request_for_room in (
+                ("RoomService/ListParticipants", room.ListParticipantsRequest(room="y")),
+                ("AgentDispatchService/CreateDispatch", _dispatch_request("y")),
+            ):
+                nowhere = await twirp(server, method, request_for_room, roomless)
+                assert nowhere.status_code == 403, method
+                assert "video.room" in nowhere.json()["msg"]
+            assert "y" not in server.registry.rooms
             unknown = await twirp(server, "RoomService/Nope", request, "garbage")
             assert unknown.status_code == 404
             assert unknown.json()["code"] == "bad_route"
+
+
+def _dispatch_request(room_name: str) -> agent_dispatch.CreateAgentDispatchRequest:
+    return agent_dispatch.CreateAgentDispatchRequest(room=room_name, agent_name="a")
 
 
 async def test_list_and_remove_participants() -> None:

@@ -113,6 +113,55 @@ def test_service_grants() -> None:
     assert info.value.reason == "missing_grant"
 
 
+def test_room_admin_without_a_room_administers_no_room() -> None:
+    """livekit-server's EnsureAdminPermission: ``!RoomAdmin || room != Video.Room``
+    is denied, so a roomAdmin grant that names no room is admin of nothing."""
+    claims = verify_token(_mint(video=VideoGrants(room_admin=True)), KEYS, now=lambda: T0)
+    for room in ("r1", "any-room", None):
+        with pytest.raises(AuthError, match=r"video\.room") as info:
+            authorize_grant(claims, "room_admin", room)
+        assert info.value.reason == "missing_claim"
+    empty = verify_token(_mint(video=VideoGrants(room_admin=True, room="")), KEYS, now=lambda: T0)
+    with pytest.raises(AuthError):
+        authorize_grant(empty, "room_admin", "r1")
+
+
+def _raw(payload: str) -> str:
+    """An HS256 token over a payload written by hand (JSON with NaN or Infinity)."""
+
+    def b64(data: bytes) -> str:
+        return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
+
+    header = b64(json.dumps({"alg": "HS256", "typ": "JWT"}).encode())
+    signing_input = f"{header}.{b64(payload.encode())}"
+    algorithm = jwt.get_algorithm_by_name("HS256")
+    signature = algorithm.sign(signing_input.encode(), algorithm.prepare_key(SECRET))
+    return f"{signing_input}.{b64(signature)}"
+
+
+@pytest.mark.parametrize(
+    ("claim", "value"),
+    [
+        ("exp", "NaN"),
+        ("exp", "Infinity"),
+        ("exp", "-Infinity"),
+        ("nbf", "NaN"),
+        ("nbf", "-Infinity"),
+        ("iat", "NaN"),
+    ],
+)
+def test_non_finite_time_claims_are_rejected(claim: str, value: str) -> None:
+    times = {"exp": str(T0 + 99), "nbf": str(T0), "iat": str(T0)}
+    times[claim] = value
+    fields = ", ".join(f'"{name}": {raw}' for name, raw in times.items())
+    token = _raw(
+        f'{{"iss": "devkey", "sub": "a", {fields}, "video": {{"roomJoin": true, "room": "r1"}}}}'
+    )
+    with pytest.raises(AuthError, match=f"{claim} must be a finite number") as info:
+        verify_token(token, KEYS, now=lambda: T0)
+    assert info.value.reason == "malformed"
+
+
 def test_grant_type_errors_are_malformed() -> None:
     bad = jwt.encode(
         {"iss": "devkey", "sub": "a", "exp": T0 + 99, "video": {"roomJoin": "yes"}},

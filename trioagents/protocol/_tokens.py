@@ -3,7 +3,8 @@
 Minting (``mint_token``) is what a worker or a test does to join a room;
 verification (``verify_token``) is what the dev server does on every request.
 Both follow LiveKit's rules: ``iss`` is the API key, ``sub`` the identity, ``exp``
-is required, ``nbf`` is honoured, leeway one minute, grants in the ``video`` claim
+is required, ``nbf`` is honoured, time claims must be finite (JSON ``NaN`` and
+``Infinity`` are ``malformed``), leeway one minute, grants in the ``video`` claim
 with camelCase names. Only HS256 is accepted: livekit/protocol's verifier allows
 that one method (``WithValidMethods``) since its move to golang-jwt v5, which is what
 livekit-server builds on; its earlier go-jose verifier also took HS384/HS512.
@@ -19,11 +20,12 @@ to fix. The token itself and the secret never appear in messages.
 
 from __future__ import annotations
 
+import math
 import time
 import warnings
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, fields
-from typing import Any
+from typing import Any, TypeGuard
 
 import jwt
 from jwt.warnings import InsecureKeyLengthWarning
@@ -214,13 +216,24 @@ def _issuer(token: str) -> str:
 
 def _check_times(claims: Mapping[str, Any], now: float, leeway: float) -> None:
     exp = claims.get("exp")
-    if not isinstance(exp, int | float) or isinstance(exp, bool):
+    if not _is_number(exp):
         raise AuthError("token has no expiry (exp is required)", reason="missing_claim")
+    nbf = claims.get("nbf")
+    for name, value in (("exp", exp), ("nbf", nbf), ("iat", claims.get("iat"))):
+        if _is_number(value) and not math.isfinite(value):
+            # Python's json reads NaN and Infinity; NaN compares false with every
+            # time, so an unchecked ``exp: NaN`` would never expire.
+            raise AuthError(
+                f"token claim {name} must be a finite number of seconds", reason="malformed"
+            )
     if now > exp + leeway:
         raise AuthError("token has expired; mint a new one", reason="expired")
-    nbf = claims.get("nbf")
-    if isinstance(nbf, int | float) and not isinstance(nbf, bool) and now + leeway < nbf:
+    if _is_number(nbf) and now + leeway < nbf:
         raise AuthError("token is not valid yet (nbf in the future)", reason="not_yet_valid")
+
+
+def _is_number(value: object) -> TypeGuard[int | float]:
+    return isinstance(value, int | float) and not isinstance(value, bool)
 
 
 def _claims(api_key: str, claims: Mapping[str, Any]) -> TokenClaims:
@@ -271,9 +284,19 @@ def authorize_join(claims: TokenClaims, room: str | None = None) -> str:
 def authorize_grant(claims: TokenClaims, grant: str, room: str | None = None) -> None:
     """Check a service grant (``room_create``, ``room_list``, ``room_admin``, ``agent``).
 
-    For ``room_admin`` with a ``room``, the token's ``video.room`` must match it.
+    ``room_admin`` is the right to administer one room, as in livekit-server's
+    ``EnsureAdminPermission``: the token must name that room in ``video.room``
+    (``missing_claim`` if it names none, ``wrong_room`` if it names another one). A
+    ``roomAdmin`` grant without a room administers no room.
     """
     if not getattr(claims.video, grant, None):
         raise AuthError(f"token lacks the video.{_camel(grant)} grant", reason="missing_grant")
-    if grant == "room_admin" and room is not None and claims.video.room not in (None, room):
+    if grant != "room_admin":
+        return
+    if not claims.video.room:
+        raise AuthError(
+            "token does not name a room (video.room); roomAdmin applies to that room only",
+            reason="missing_claim",
+        )
+    if room is not None and room != claims.video.room:
         raise AuthError("token is for a different room", reason="wrong_room")
