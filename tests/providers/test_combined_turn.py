@@ -27,8 +27,11 @@ class Fixed:
 
 @pytest.mark.parametrize(
     ("text", "p"),
-    [("I'd like a table for", 0.05), ("my number is", 0.95), ("um", 0.05), ("yes", 0.95),
-     ("four people.", 0.95), ("", 0.95), ("send it to my", 0.05)],
+    [("I'd like a table for", 0.05), ("um", 0.05), ("yes", 0.95), ("four people.", 0.95),
+     ("", 0.95), ("send it to my", 0.05),
+     # a copula after a noun hangs; after a pronoun it ends the sentence
+     ("my number is", 0.05), ("The order number is", 0.05), ("is", 0.05),
+     ("yes it is", 0.95), ("here they are", 0.95), ("I am", 0.95), ("that's what it is", 0.95)],
 )  # fmt: skip
 async def test_dangling_words(text: str, p: float) -> None:
     assert await DanglingWordDetector().predict_end_of_turn(ChatContext(), text, ()) == p

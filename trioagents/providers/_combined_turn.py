@@ -8,11 +8,13 @@ any detector thinks the user will go on, the session waits. A detector that fail
 session falls back to VAD endpointing). Cancellation cancels them all.
 
 :class:`DanglingWordDetector` is a text rule for English: a transcript that ends
-in a function word ("for", "the", "my", "is", "and"...) or a filler ("um", "uh")
-is unlikely to be a finished turn. It costs nothing and needs no model. Measured
-on synthetic speech (``bench/turn_detection.py``), Smart Turn's audio verdict
-alone misses most mid-sentence pauses that carry no hesitation sound, because
-the speech before the pause sounds final; the words give them away.
+in a function word ("for", "the", "my", "and"...) or a filler ("um", "uh") is
+unlikely to be a finished turn, and so is one ending in a copula after a noun ("my
+name is", "the order number is"; but "yes it is", "here they are" are whole).
+It costs nothing and needs no model. Measured on synthetic speech
+(``bench/turn_detection.py``), Smart Turn's audio verdict alone misses most
+mid-sentence pauses that carry no hesitation sound, because the speech before the
+pause sounds final; the words give them away.
 
 Rejected alternative: averaging probabilities -- one confident "complete" would
 outvote a clear "the user stopped after 'for'".
@@ -76,12 +78,29 @@ DANGLING_WORDS: frozenset[str] = frozenset(
         "er",
         "erm",
     ]
-)  # words that rarely end an answer ("it", "is", "in", "on" do: "yes it is", "come in")
+)  # words that rarely end an answer ("it", "in", "on" do: "yes it is", "come in")
+COPULAS = frozenset(["is", "are", "was", "were", "am"])
+# a copula after one of these ends a sentence ("yes it is", "there you are", "I am")
+_PRONOUNS = frozenset(
+    ["it", "that", "this", "there", "here", "he", "she", "they", "we", "you", "i"]
+)
 _WORD = re.compile(r"[\w']+")
 
 
+def dangles(words: Sequence[str], dangling: frozenset[str] = DANGLING_WORDS) -> bool:
+    """The last of ``words`` (lower case) leaves the sentence hanging."""
+    if not words:
+        return False
+    if words[-1] in COPULAS:
+        return len(words) < 2 or words[-2] not in _PRONOUNS
+    return words[-1] in dangling
+
+
 class DanglingWordDetector:
-    """P(end of turn) 0.05 when the transcript's last word dangles, else 0.95."""
+    """P(end of turn) 0.05 when the transcript's last word dangles, else 0.95.
+
+    ``words``: the dangling words (a copula after a noun always dangles).
+    """
 
     def __init__(self, words: frozenset[str] = DANGLING_WORDS) -> None:
         self._words = words
@@ -100,7 +119,7 @@ class DanglingWordDetector:
         """Synchronous rule behind an async face (one checkpoint)."""
         await trio.lowlevel.checkpoint()
         words = _WORD.findall(transcript.lower())
-        return 0.05 if words and words[-1] in self._words else 0.95
+        return 0.05 if dangles(words, self._words) else 0.95
 
 
 class AnyIncompleteDetector:
