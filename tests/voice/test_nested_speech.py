@@ -17,6 +17,7 @@ from trioagents.core import (
     FunctionCall,
     FunctionCallOutput,
     LLMToolCall,
+    ProviderConnectionError,
 )
 from trioagents.testing import FakeLLM, LLMScript, speech
 from trioagents.voice import (
@@ -26,6 +27,7 @@ from trioagents.voice import (
     InterruptionNotAllowedError,
     RunContext,
     SessionClosedError,
+    SessionOptions,
     SpeechHandle,
     SpeechPriority,
     function_tool,
@@ -442,3 +444,22 @@ async def test_a_body_that_swallows_the_error_is_cancelled_next(
         with pytest.raises(SessionClosedError):
             await handle
         await trio.sleep_forever()  # cancelled: the conversation is over
+
+
+async def test_run_learns_that_errors_closed_the_session(
+    autojump_clock: trio.testing.MockClock,
+) -> None:
+    """The issue's case: max_unrecoverable_errors closes the session under a run()."""
+    error = ProviderConnectionError("reset", provider="fake-llm")
+    session = AgentSession(
+        llm=FakeLLM(default=LLMScript(error=error)),
+        options=SessionOptions(max_unrecoverable_errors=1),
+    )
+    async with session.start(Agent(instructions="")):
+        with pytest.raises(SessionClosedError) as info:
+            await session.run(user_input="hi")
+        assert info.value.reason == "error"
+        assert info.value.error is error
+        assert info.value.__cause__ is error
+        await trio.sleep_forever()  # told once; the rest of the body is cancelled
+    assert session.close_reason == "error"

@@ -48,6 +48,7 @@ class SessionClosedError(TrioAgentsError):
         super().__init__(f"the session is closed (reason: {reason})")
         self.reason = reason
         self.error = error
+        self.__cause__ = error
 
 
 class CircularWaitError(TrioAgentsError):
@@ -206,9 +207,7 @@ class SpeechHandle:
         with self.wait_tracker():
             await self._done.wait()
         if self._closed is not None:
-            raise SessionClosedError(self._closed.reason, self._closed.error) from (
-                self._closed.error
-            )
+            raise SessionClosedError(self._closed.reason, self._closed.error)
         if self.after_wait is not None:
             await self.after_wait(self)
 
