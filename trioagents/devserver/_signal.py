@@ -10,7 +10,11 @@ evicted:
 * the outbox writer;
 * the subscriber negotiator: one server offer at a time; each offer waits for the
   client's answer (bounded by ``ANSWER_TIMEOUT``) before the next, and subscriptions
-  queued meanwhile ride on the next offer;
+  queued meanwhile ride on the next offer. A renegotiation also waits (same bound)
+  until the subscriber PC first connected: aiortc starts a new m-line's sender and
+  receiver only from a connect step that finds DTLS up, so an m-line added while
+  the first DTLS handshake runs would never carry media on either side (a track
+  published while an agent joins was never heard);
 * the media-event pump (tracks and data from aiortc, peer-connection states).
 
 A socket that drops without a leave does not end the participant while its
@@ -109,6 +113,7 @@ class SignalSession:
         self._queued: list[RelayedTrack] = []
         self._offer_wanted = trio.Event()
         self._answered = trio.Event()
+        self._subscriber_up = trio.Event()  # the subscriber PC connected once
         self._offer_id = 0
         self._subscribed: set[str] = set()
         self._ice_restart = False
@@ -147,6 +152,9 @@ class SignalSession:
         """Send one subscriber offer at a time; runs until cancelled."""
         while True:
             await self._offer_wanted.wait()
+            if self._offer_id and not self._subscriber_up.is_set():
+                with trio.move_on_after(ANSWER_TIMEOUT):
+                    await self._subscriber_up.wait()
             self._offer_wanted = trio.Event()
             additions, self._queued = self._queued, []
             restart, self._ice_restart = self._ice_restart, False
@@ -230,6 +238,7 @@ class SignalSession:
 
     def _peer_state(self, event: PeerStateChanged) -> None:
         if event.subscriber and event.state == "connected":
+            self._subscriber_up.set()
             self.hub.registry.set_state(self.participant, models.ParticipantInfo.ACTIVE)
         elif event.state == "failed":
             self.leave_reason = models.DisconnectReason.MEDIA_FAILURE
