@@ -13,8 +13,11 @@ member marked available. When a member fails with a
 * otherwise the member is marked unavailable and a probe task starts in the
   group's nursery; if nothing reached the consumer yet, the call moves on to the
   next member; if tokens or audio were delivered the error is re-raised (the user
-  heard part of a reply), and the *next* call starts on the next member. That is
-  how a read timeout mid-stream (livekit/agents #2897) no longer ends sessions;
+  heard part of a reply) with ``failed_over`` set to the label of the member the
+  group switched to, and the *next* call starts there. The voice pipeline reads
+  ``failed_over`` to continue the turn on that member (``SessionOptions.mid_stream_failover``)
+  and does not count the error as unrecoverable. That is how a read timeout
+  mid-stream (livekit/agents #2897) no longer ends sessions;
 * when every member failed in one call, a :class:`ProviderError` "all providers
   failed" is raised ``from`` the last error, keeping its ``retryable`` bit. Members
   already marked unavailable are still tried (after the available ones) before
@@ -23,8 +26,14 @@ member marked available. When a member fails with a
 The probe calls the member every ``probe_interval`` seconds (growing by
 ``probe_backoff`` to ``max_probe_interval``), each attempt bounded by
 ``probe_timeout``; on success the member is available again and, being earlier in
-the list, current again. Probes are the group's own background work: they live
-in the nursery of the ``open_fallback_*`` block and stop with it.
+the list, current again. A probe proves a *whole* short request (the default
+probes read a completion or a synthesis to its end), so a member that fails
+mid-stream does not pass it by answering the first event. A member that keeps
+failing stays demoted longer each time: its *n*-th demotion waits
+``probe_interval × probe_backoff^(n-1)`` (at most ``max_probe_interval``) before
+the first probe, and the count is forgiven after ``forgive_after`` whole calls in a
+row succeeded on it. Probes are the group's own background work: they live in the
+nursery of the ``open_fallback_*`` block and stop with it.
 
 Unlike agents-js #2399, a member's error is forwarded with its own class and
 ``retryable`` bit, never upgraded to "unrecoverable".
@@ -51,22 +60,27 @@ class FallbackOptions:
     probe_backoff: float = 2.0
     max_probe_interval: float = 60.0
     probe_timeout: float = 10.0
+    forgive_after: int = 3
 
     def __post_init__(self) -> None:
         if self.probe_interval <= 0 or self.probe_timeout <= 0 or self.probe_backoff < 1:
             raise ConfigurationError(
                 "FallbackOptions: probe_interval and probe_timeout must be > 0, probe_backoff >= 1"
             )
+        if self.forgive_after < 1:
+            raise ConfigurationError("FallbackOptions: forgive_after must be >= 1")
 
 
 @dataclass(frozen=True, slots=True)
 class FallbackStatistics:
-    """``available[i]`` is member i's state; ``current`` the member calls start on."""
+    """``available[i]`` is member i's state; ``current`` the member calls start on;
+    ``demotions[i]`` how often member i was demoted since last forgiven."""
 
     current: int
     available: tuple[bool, ...]
     failovers: int
     recoveries: int
+    demotions: tuple[int, ...] = ()
 
 
 class MemberGroup(Generic[P]):
@@ -88,6 +102,8 @@ class MemberGroup(Generic[P]):
         self.label = label
         self._available = [True] * len(members)
         self._probing = [False] * len(members)
+        self._demotions = [0] * len(members)
+        self._clean_calls = [0] * len(members)
         self._nursery = nursery
         self._probe = probe
         self._options = options
@@ -99,13 +115,27 @@ class MemberGroup(Generic[P]):
 
     def statistics(self) -> FallbackStatistics:
         return FallbackStatistics(
-            self.current_index(), tuple(self._available), self._failovers, self._recoveries
+            self.current_index(),
+            tuple(self._available),
+            self._failovers,
+            self._recoveries,
+            tuple(self._demotions),
         )
+
+    def label_of(self, index: int) -> str:
+        return str(getattr(self.members[index], "label", index))
+
+    def takeover_after(self, index: int) -> str | None:
+        """The label of the member that takes over from ``index``, or None if none is up."""
+        others = [i for i, ok in enumerate(self._available) if ok and i != index]
+        return self.label_of(others[0]) if others else None
 
     def mark_failed(self, index: int) -> None:
         """Mark member ``index`` unavailable and start probing it (once)."""
         if self._available[index]:
             self._failovers += 1
+            self._demotions[index] += 1
+        self._clean_calls[index] = 0
         self._available[index] = False
         if not self._probing[index]:
             self._probing[index] = True
@@ -120,6 +150,12 @@ class MemberGroup(Generic[P]):
         self.mark_failed(current)
         return True
 
+    def mark_succeeded(self, index: int) -> None:
+        """A whole call succeeded on ``index``; enough in a row forgive its demotions."""
+        self._clean_calls[index] += 1
+        if self._clean_calls[index] >= self._options.forgive_after:
+            self._demotions[index] = 0
+
     def order_from(self, start: int) -> list[int]:
         """Members to try in one call: available ones first (in list order), then the rest."""
         rest = [i for i in range(len(self.members)) if i != start]
@@ -130,7 +166,9 @@ class MemberGroup(Generic[P]):
         )
 
     async def _probe_until_recovered(self, index: int) -> None:
-        interval = self._options.probe_interval
+        options = self._options
+        growth = options.probe_backoff ** max(0, self._demotions[index] - 1)
+        interval = min(options.max_probe_interval, options.probe_interval * growth)
         try:
             while True:
                 await trio.sleep(interval)
@@ -168,8 +206,10 @@ class FallbackRecovery(Generic[P]):
         await trio.lowlevel.checkpoint()
         if isinstance(error, ContentFilterError):
             raise error
-        self._group.mark_failed(self._index_of(failed))
+        index = self._index_of(failed)
+        self._group.mark_failed(index)
         if delivered:
+            error.failed_over = self._group.takeover_after(index)
             raise error
         self._position += 1
         if self._position >= len(self._order):
@@ -183,7 +223,9 @@ class FallbackRecovery(Generic[P]):
         return self._group.members[self._order[self._position]]
 
     def succeeded(self, provider: P) -> None:
-        self._order = self._group.order_from(self._index_of(provider))
+        index = self._index_of(provider)
+        self._group.mark_succeeded(index)
+        self._order = self._group.order_from(index)
         self._position = 0
 
     def preferred(self, current: P) -> P | None:

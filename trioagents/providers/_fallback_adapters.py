@@ -1,9 +1,10 @@
 """The LLM, TTS and STT fallback adapters and their ``open_*`` entry points.
 
 The group logic lives in :mod:`._fallback`; this module only binds it to each
-provider protocol and supplies the default probes (a one-word chat read to the
-first event, a one-word synthesis read to the first frame, 200 ms of silence
-through a recognition stream). A custom ``probe`` may be passed instead.
+provider protocol and supplies the default probes, each a whole short request read
+to its end (a one-word chat completion, a one-word synthesis, 200 ms of silence
+through a recognition stream): a member that answers the first event and then
+fails mid-stream does not pass. A custom ``probe`` may be passed instead.
 
 Each adapter implements :class:`~trioagents.core.SupportsFailover`, so a session's
 error handler answering :class:`~trioagents.core.FallBack` can switch members.
@@ -26,6 +27,9 @@ from ..core import (
     ChatMessage,
     ConfigurationError,
     LLMEvent,
+    LLMTextDelta,
+    LLMToolCall,
+    ProviderError,
     STTStream,
     ToolChoice,
     ToolSpec,
@@ -115,18 +119,32 @@ class FallbackSTT(_FallbackBase[STT]):
         return open_recovering_stt_stream(FallbackRecovery(self._group), language)
 
 
+_PROBE_PROMPT = "Reply with the single word: ok"
+
+
 async def probe_llm(llm: LLM) -> None:
-    """Open a one-word chat and read its first event."""
-    async with llm.chat(ChatContext([ChatMessage("user", "ping")])) as events:
-        async for _ in events:
-            break
+    """Read a one-word completion to its end; an empty one fails the probe."""
+    answered = False
+    chat_ctx = ChatContext([ChatMessage("user", _PROBE_PROMPT)])
+    async with llm.chat(chat_ctx) as events:
+        async for event in events:
+            answered = answered or isinstance(event, LLMTextDelta | LLMToolCall)
+    if not answered:
+        raise ProviderError(
+            "probe: the completion ended without output", provider=llm.label, retryable=True
+        )
 
 
 async def probe_tts(tts: TTS) -> None:
-    """Synthesize a word and read the first frame."""
+    """Synthesize a word to the end; no audio fails the probe."""
+    seconds = 0.0
     async with tts.synthesize("ok") as frames:
-        async for _ in frames:
-            break
+        async for frame in frames:
+            seconds += frame.duration
+    if seconds <= 0:
+        raise ProviderError(
+            "probe: the synthesis ended without audio", provider=tts.label, retryable=True
+        )
 
 
 async def probe_stt(stt: STT) -> None:

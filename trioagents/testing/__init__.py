@@ -28,6 +28,7 @@ from ._openai_server import RecordedRequest as RecordedRequest
 from ._openai_server import open_openai_server as open_openai_server
 from ._openai_server import serve_openai_server as serve_openai_server
 from ._openai_server_faults import Fault as Fault
+from ._openai_server_faults import Healthy as Healthy
 from ._openai_server_faults import ResetAfter as ResetAfter
 from ._openai_server_faults import RespondWithStatus as RespondWithStatus
 from ._openai_server_faults import SendGarbage as SendGarbage
@@ -65,6 +66,7 @@ __all__ = [
     "Fault",
     "FaultInjector",
     "FaultKind",
+    "Healthy",
     "LLMRequest",
     "LLMScript",
     "OpenAIFaultInjector",

@@ -8,6 +8,7 @@ none queued it answers normally. Faults:
 
 * :class:`ResetAfter` -- send that many bytes of the response, then reset (RST).
 * :class:`StallAfter` -- send that many bytes, then go silent until the client leaves.
+* :class:`Healthy` -- answer normally (a passing request between faults).
 * :class:`RespondWithStatus` -- an error status with body and headers
   (:func:`rate_limited`, :func:`server_error`, :func:`content_filtered` build the
   usual ones).

@@ -13,6 +13,7 @@ from typing import TypeAlias
 
 __all__ = [
     "Fault",
+    "Healthy",
     "ResetAfter",
     "RespondWithStatus",
     "SendGarbage",
@@ -52,7 +53,14 @@ class SendGarbage:
     body: bytes | None = None  # None: the endpoint's default garbage
 
 
-Fault: TypeAlias = ResetAfter | StallAfter | RespondWithStatus | TruncateBody | SendGarbage
+@dataclass(frozen=True, slots=True)
+class Healthy:
+    """Answer normally: a request that passes in a scripted sequence of faults."""
+
+
+Fault: TypeAlias = (
+    ResetAfter | StallAfter | RespondWithStatus | TruncateBody | SendGarbage | Healthy
+)
 
 
 def rate_limited(retry_after: float = 1.0) -> RespondWithStatus:
