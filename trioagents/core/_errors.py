@@ -90,7 +90,15 @@ class ProviderError(TrioAgentsError):
 
     ``retryable`` says whether the same request may succeed if sent again. The retry
     policy reads only this bit; it never inspects messages.
+
+    ``failed_over`` is set by a fallback group that re-raises a member's error after
+    part of the output was delivered (a mid-stream failure): the label of the member
+    the group switched to, which takes the next request. None otherwise. The voice
+    pipeline continues the turn on that member and does not count the error as
+    unrecoverable (the group survived it).
     """
+
+    failed_over: str | None
 
     def __init__(
         self,
@@ -106,6 +114,7 @@ class ProviderError(TrioAgentsError):
         self.retryable = retryable
         self.status = status
         self.body = body
+        self.failed_over = None
 
 
 class ProviderConnectionError(ProviderError):

@@ -49,6 +49,7 @@ from ._hooks import TurnCommitted as TurnCommitted
 from ._model_settings import current_tool_choice as current_tool_choice
 from ._options import DEFAULT_BACKCHANNEL_WORDS as DEFAULT_BACKCHANNEL_WORDS
 from ._options import EndpointingMode as EndpointingMode
+from ._options import MidStreamFailover as MidStreamFailover
 from ._options import SessionOptions as SessionOptions
 from ._options import TurnDetectionMode as TurnDetectionMode
 from ._recognition import InlineVADStream as InlineVADStream
@@ -124,6 +125,7 @@ __all__ = [
     "InterruptionNotAllowedError",
     "KeepAll",
     "KeepLastTurns",
+    "MidStreamFailover",
     "ModelUsage",
     "OutcomeKind",
     "PlaybackFinished",

@@ -9,7 +9,13 @@ asks the optional :data:`~trioagents.ErrorHandler`, and returns the action:
   ends the session (reason ``"error"``) -- a hook cannot keep a broken session alive;
 * default for :class:`~trioagents.ContentFilterError`: say
   ``content_filter_message`` (not counted: the provider works, it refused);
+* an error a fallback group survived by switching (``error.failed_over`` set) is
+  not counted either: the next request goes to a healthy member;
 * default otherwise: skip the turn.
+
+:meth:`recovered` reports an error the turn itself got past (a mid-stream
+failover that continued the reply): published with action ``RetryRequest``,
+counted as nothing, no hook asked.
 
 ``FallBack`` is turned into a retry only if the provider implements
 ``SupportsFailover`` and ``fail_over()`` succeeded; else it becomes ``SkipTurn``.
@@ -75,7 +81,8 @@ class ErrorPolicy:
     ) -> ErrorAction:
         """Decide what to do about ``error``; publishes :class:`ErrorOccurred`."""
         filtered = isinstance(error, ContentFilterError)
-        count = self.consecutive(source) + (0 if filtered else 1)
+        survived = error.failed_over is not None
+        count = self.consecutive(source) + (0 if filtered or survived else 1)
         self._consecutive[source] = count
         action: ErrorAction | None = None
         if self._handler is not None:
@@ -88,6 +95,11 @@ class ErrorPolicy:
             action = self._fail_over(source)
         self._bus.publish(ErrorOccurred(source, error, action, count, trio.current_time()))
         return action
+
+    def recovered(self, source: ErrorSource, error: ProviderError) -> None:
+        """Publish an error the turn got past by failing over (see the module docs)."""
+        count = self.consecutive(source)
+        self._bus.publish(ErrorOccurred(source, error, RetryRequest(), count, trio.current_time()))
 
     def _fail_over(self, source: ErrorSource) -> ErrorAction:
         provider = self._provider_of(source)

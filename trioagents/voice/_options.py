@@ -14,10 +14,17 @@ from typing import Literal
 
 from ..core import ConfigurationError
 
-__all__ = ["DEFAULT_BACKCHANNEL_WORDS", "EndpointingMode", "SessionOptions", "TurnDetectionMode"]
+__all__ = [
+    "DEFAULT_BACKCHANNEL_WORDS",
+    "EndpointingMode",
+    "MidStreamFailover",
+    "SessionOptions",
+    "TurnDetectionMode",
+]
 
 TurnDetectionMode = Literal["auto", "manual"]
 EndpointingMode = Literal["fixed", "dynamic"]
+MidStreamFailover = Literal["continue", "restart", "off"]
 
 # Words that acknowledge rather than take the floor (compared lower-cased, without
 # punctuation; a hyphenated word also matches its parts: "uh-huh" = "uh huh").
@@ -59,6 +66,16 @@ class SessionOptions:
       end of turn is confirmed.
     * ``max_unrecoverable_errors``: consecutive provider errors of one source that
       close the session.
+    * ``mid_stream_failover``: what a turn does when a fallback group's member fails
+      after part of the reply was delivered and the group switched
+      (``ProviderError.failed_over``). ``"continue"`` (default): the next member goes
+      on from the words already produced (LLM: the partial reply is its prefix; TTS:
+      synthesis resumes at the first word not yet heard). ``"restart"``: what was
+      not yet played is dropped and the step starts over on the next member (LLM:
+      a fresh reply after the heard part; TTS: the cut sentence again). ``"off"``:
+      the turn ends with the fragment and the error goes to the error policy (not
+      counted as unrecoverable). Either way a system note in the chat context says
+      what happened.
     * ``close_grace``: bound on every shielded cleanup step (sink drain, stream close).
     * ``playout_grace``: how long past the expected end of audio the session waits
       for a sink to report playback finished before assuming it did.
@@ -83,6 +100,7 @@ class SessionOptions:
     preemptive_generation: bool = True
     max_unrecoverable_errors: int = 3
     content_filter_message: str = "I'm sorry, I can't help with that."
+    mid_stream_failover: MidStreamFailover = "continue"
     close_grace: float = 2.0
     playout_grace: float = 2.0
     user_away_timeout: float | None = 15.0
@@ -124,6 +142,11 @@ class SessionOptions:
             raise ConfigurationError("max_unrecoverable_errors must be >= 1")
         if self.max_tool_steps < 0:
             raise ConfigurationError("max_tool_steps must be >= 0")
+        if self.mid_stream_failover not in ("continue", "restart", "off"):
+            raise ConfigurationError(
+                "mid_stream_failover must be 'continue', 'restart' or 'off', "
+                f"got {self.mid_stream_failover!r}"
+            )
         if self.turn_detection not in ("auto", "manual"):
             raise ConfigurationError(
                 f"turn_detection must be 'auto' or 'manual', got {self.turn_detection!r}"

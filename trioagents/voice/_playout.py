@@ -20,13 +20,20 @@ text is cut in proportion to the audio played). An item that is not an
 Without an audio output the text itself is "played": it is heard as it arrives.
 A TTS :class:`~trioagents.ProviderError` is stored in ``error`` and ends the
 utterance; cancellation propagates.
+
+Except a mid-sentence failover: a fallback TTS that switched after part of a
+sentence was synthesized (``error.failed_over``) makes the utterance go on, unless
+``failover_policy`` is ``"off"``. The cut sentence's transcript is revised to the
+words its audio covered (estimated at the utterance's speaking rate), and the next
+member synthesizes the rest of it (``"continue"``: from the first word not covered)
+or all of it again (``"restart"``); ``on_failover`` is told.
 """
 
 from __future__ import annotations
 
 import logging
 import math
-from collections.abc import AsyncIterable
+from collections.abc import AsyncIterable, Callable
 
 import trio
 
@@ -35,8 +42,9 @@ from ._agent import Agent
 from ._audio_io import AudioOutput, PlaybackFinished, TextOutput, UtteranceSink
 from ._event_bus import StateTracker
 from ._hooks import SessionHooks
+from ._options import MidStreamFailover
 from ._speech_handle import SpeechHandle
-from ._transcript_sync import TranscriptSynchronizer
+from ._transcript_sync import TranscriptSynchronizer, whole_words
 from ._usage import UsageCollector
 
 __all__ = ["Utterance"]
@@ -44,6 +52,7 @@ __all__ = ["Utterance"]
 logger = logging.getLogger("trioagents.voice.playout")
 
 _FRAME_BUFFER = 512  # frames synthesized ahead of playout (~10 s of 20 ms frames)
+_MAX_FAILOVERS = 3  # per sentence
 
 
 class _SentenceMark:
@@ -88,6 +97,8 @@ class Utterance:
         self.usage = UsageCollector()  # set by the turn: the session's
         self.tts_provider = "tts"
         self.scope_id: str | None = None  # the utterance's scope id (the tts parent)
+        self.failover_policy: MidStreamFailover = "off"  # set by the turn
+        self.on_failover: Callable[[ProviderError, bool], None] = _ignore_failover
         self._active = False
         self._output_paused = False
         self._paused_at = 0.0
@@ -182,20 +193,67 @@ class Utterance:
                     if self.fixed_audio is None:  # pre-rendered audio costs no TTS
                         self.usage.tts_sentence(self.tts_provider, len(sentence))
                     try:
-                        mark.duration = await self._synthesize_one(sentence, frames)
+                        await self._synthesize_sentence(mark, frames)
                     except ProviderError as exc:
                         self.error = exc
                         note.outcome, note.reason = "error", type(exc).__name__
                         utterance_scope.cancel()
                         return
 
+    async def _synthesize_sentence(
+        self, mark: _SentenceMark, frames: trio.MemorySendChannel[AudioFrame | _SentenceMark]
+    ) -> None:
+        """Synthesize ``mark``'s sentence, going on after mid-sentence failovers."""
+        for attempt in range(_MAX_FAILOVERS + 1):
+            delivered: list[float] = []
+            try:
+                mark.duration = await self._synthesize_one(mark.text, frames, delivered)
+                return
+            except ProviderError as exc:
+                covered = delivered[0] if delivered else 0.0
+                last = attempt == _MAX_FAILOVERS
+                rest = None if last else self._after_failover(mark, exc, covered)
+                if rest is None:
+                    raise
+            if not rest:
+                return  # the audio covered the whole sentence
+            mark = _SentenceMark(rest)
+            await frames.send(mark)
+            self.usage.tts_sentence(self.tts_provider, len(rest))
+
+    def _after_failover(
+        self, mark: _SentenceMark, error: ProviderError, covered: float
+    ) -> str | None:
+        """Revise ``mark`` to the words its audio covered; the text to synthesize next.
+
+        None: no failover (policy off, no takeover, nothing synthesized, pre-rendered
+        audio); "": the audio covered every word.
+        """
+        policy = self.failover_policy
+        if policy == "off" or error.failed_over is None or covered <= 0:
+            return None
+        if self.fixed_audio is not None:
+            return None
+        sentence = mark.text
+        chars = int(covered * self.sync.chars_per_second())
+        spoken = whole_words(sentence, chars)
+        mark.text, mark.duration = spoken, covered
+        rest = sentence if policy == "restart" else sentence[len(spoken) :].strip()
+        self.on_failover(error, policy == "restart")
+        return rest
+
     def _cancel_reason(self) -> str:
         return self.speech.interrupt_reason or "superseded"
 
     async def _synthesize_one(
-        self, sentence: str, frames: trio.MemorySendChannel[AudioFrame | _SentenceMark]
+        self,
+        sentence: str,
+        frames: trio.MemorySendChannel[AudioFrame | _SentenceMark],
+        delivered: list[float] | None = None,
     ) -> float:
-        """Run ``tts_node`` for one sentence, relaying its frames; returns the audio length."""
+        """Run ``tts_node`` for one sentence, relaying its frames; returns the audio length.
+
+        ``delivered`` gets the audio length relayed when a ProviderError is raised."""
         send, recv = trio.open_memory_channel[AudioFrame](0)
         duration = 0.0
         failures: list[ProviderError] = []
@@ -212,6 +270,8 @@ class Utterance:
             if self.fixed_audio is None:
                 self.usage.tts_audio(self.tts_provider, duration)
         if failures:
+            if delivered is not None:
+                delivered.append(duration)
             raise failures[0]  # bare, not wrapped in the nursery's exception group
         return duration
 
@@ -223,6 +283,8 @@ class Utterance:
         mark: _SentenceMark | None = None
         async for item in frames:
             if isinstance(item, _SentenceMark):
+                if mark is not None:
+                    self.sync.revise_text(mark.text)  # cut by a failover: the words covered
                 self.sync.begin_sentence(item.text)
                 mark = item
                 continue
@@ -237,6 +299,8 @@ class Utterance:
             self.sync.push_audio(item.duration)
             if self.first_output_at is None:
                 self._mark_started()
+        if mark is not None:
+            self.sync.revise_text(mark.text)
         self.sync.end_sentence()
         if sink.started:
             await self._wait_for_playout(sink)
@@ -267,6 +331,10 @@ class Utterance:
                 self.playback = await self.output.wait_for_playout()
             if not scope.cancelled_caught:
                 return
+
+
+def _ignore_failover(error: ProviderError, restarted: bool) -> None:
+    del error, restarted
 
 
 async def _run_node(

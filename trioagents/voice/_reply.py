@@ -14,6 +14,20 @@ assistant message (``interrupted=True`` when cut). Nothing heard → no message.
 Provider errors are resolved by the :class:`ErrorPolicy` after the step's scope
 exited, so a user hook never runs inside a half-cancelled step.
 
+Mid-stream failover (``SessionOptions.mid_stream_failover``): when the LLM fails
+after part of the reply was produced and its fallback group switched
+(``ProviderError.failed_over``), the step goes on inside the same scope. With
+``"continue"`` a new generation on the next member gets the produced text as a
+partial assistant message and is asked to go on from there; its words flow into
+the same utterance, so the user hears one reply and the chat context holds it as
+one message. With ``"restart"`` the step's nursery is cancelled (what was not yet
+played is dropped, the heard part is recorded ``interrupted=True``) and the step
+runs again. A failed generation that had already produced tool calls is always
+restarted (its calls have not run). Each failover leaves a system note in the chat
+context after the reply and an :class:`ErrorOccurred` with action ``RetryRequest``;
+it counts as no unrecoverable error. The TTS does the same per sentence
+(:mod:`._playout`).
+
 Speech created while the turn runs (a tool's ``say``) is *nested*: it plays inside
 the turn's scope during the tool step and before the next LLM step
 (:mod:`._nested_speech`).
@@ -58,6 +72,12 @@ from ._turn_detection import UserTurn
 from ._usage import UsageCollector, UsageKind
 
 __all__ = ["ReplyEnv", "ReplyPlan", "run_reply"]
+
+_MAX_FAILOVERS = 3  # per step: a group that keeps switching gives up after this
+_CONTINUE = (
+    "Your previous reply was cut off by a technical fault right after the text above. "
+    "Continue it from exactly that point: do not repeat it and do not mention the fault."
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -129,6 +149,9 @@ class _Turn:
         self.utterance: Utterance | None = None
         self.utterance_scope_id: str | None = None
         self.scope = trio.CancelScope()
+        self.notes: list[str] = []  # failover notes, recorded after the step's message
+        self.restart: ProviderError | None = None  # the step is to run again (failover)
+        self.step_choice: ToolChoice = "auto"
         play = env.play_nested or (lambda nested: run_reply(env, nested))
         self.nested = NestedSpeeches(plan.speech, CURRENT_TURN.get(), play)
 
@@ -189,6 +212,10 @@ class _Turn:
             env.options.playout_grace,
             env.text_output,
         )
+        utterance.failover_policy = env.options.mid_stream_failover
+        utterance.on_failover = self._tts_failed_over
+        self.step_choice = tool_choice
+        generations = [generation] if generation is not None else []
         utterance.fixed_text = text
         if text is not None:
             utterance.fixed_audio, self.plan.audio = self.plan.audio, None
@@ -205,19 +232,20 @@ class _Turn:
                     send, recv = trio.open_memory_channel[str](math.inf)
                     if owned and generation is not None:
                         await nursery.start(generation.run)
-                    nursery.start_soon(self._feed, generation, text, send, calls)
+                    nursery.start_soon(self._feed, generations, text, send, calls, nursery)
                     nursery.start_soon(utterance.run, recv)
             finally:
                 # shielded; each await inside is bounded by close_grace on its own, so
                 # the heard text is recorded even when the stream close used up its grace
                 with trio.CancelScope(shield=True):
-                    if generation is not None:
-                        await _close_generation(generation, env.options.close_grace)
+                    for each in generations:
+                        await _close_generation(each, env.options.close_grace)
                     await self._commit_heard(utterance)
             if self.speech.interrupted:  # cut, even if no checkpoint raised Cancelled here
                 note.outcome, note.reason = "cancelled", self._cancel_reason()
             elif utterance.error is not None:
                 note.outcome, note.reason = "error", type(utterance.error).__name__
+        generation = generations[-1] if generations else None
         return await self._after_step(generation, utterance, calls)
 
     def _cancel_reason(self) -> str:
@@ -225,22 +253,78 @@ class _Turn:
 
     async def _feed(
         self,
-        generation: LLMGeneration | None,
+        generations: list[LLMGeneration],
         text: str | None,
         out: trio.MemorySendChannel[str],
         calls: list[LLMToolCall],
+        step: trio.Nursery,
     ) -> None:
         async with out:
-            if generation is None:
+            if not generations:
                 await out.send(text or "")
                 return
-            await self._relay(generation, out, calls)
+            produced: list[str] = []
+            while True:
+                generation = generations[-1]
+                await self._relay(generation, out, calls, produced)
+                successor = self._failover_successor(generation, calls, produced, generations)
+                if successor is None:
+                    return
+                if self.restart is not None:
+                    step.cancel_scope.cancel()  # drop what was not played; run the step again
+                    return
+                await step.start(successor.run)
+                generations.append(successor)
+
+    def _failover_successor(
+        self,
+        failed: LLMGeneration,
+        calls: list[LLMToolCall],
+        produced: list[str],
+        generations: list[LLMGeneration],
+    ) -> LLMGeneration | None:
+        """After ``failed`` ended: the generation that continues the step, or None.
+
+        Sets ``self.restart`` (and returns the failed generation) when the step must
+        start over instead; see the module docstring.
+        """
+        error, policy = failed.error, self.env.options.mid_stream_failover
+        if error is None or error.failed_over is None or policy == "off":
+            return None
+        if len(generations) > _MAX_FAILOVERS or self.speech.interrupted:
+            return None
+        self.env.errors.recovered("llm", error)
+        if policy == "restart" or calls:
+            self.restart = error
+            self.notes.append(_failover_note("LLM", error, "answered again"))
+            return failed
+        self.notes.append(_failover_note("LLM", error, "continued the reply"))
+        chat_ctx = failed.chat_ctx.copy()
+        partial = "".join(produced)
+        if partial.strip():
+            chat_ctx.append(ChatMessage(role="assistant", content=partial, interrupted=True))
+            chat_ctx.append(ChatMessage(role="system", content=_CONTINUE))
+        return LLMGeneration(
+            failed.agent,
+            chat_ctx,
+            failed.tools,
+            usage=self.env.usage,
+            provider=self.env.provider_label("llm"),
+            tool_choice=failed.tool_choice,
+        )
+
+    def _tts_failed_over(self, error: ProviderError, restarted: bool) -> None:
+        """The utterance went on after a TTS member failed mid-sentence."""
+        self.env.errors.recovered("tts", error)
+        what = "spoke the sentence again" if restarted else "spoke the rest"
+        self.notes.append(_failover_note("TTS", error, what))
 
     async def _relay(
         self,
         generation: LLMGeneration,
         out: trio.MemorySendChannel[str],
         calls: list[LLMToolCall],
+        produced: list[str],
     ) -> None:
         """Forward one generation's text; reported as an ``llm`` scope."""
         hooks = self.env.hooks
@@ -252,6 +336,7 @@ class _Turn:
                     ttft = generation.ttft
                     if ttft is not None:
                         self.plan.metrics.setdefault("llm_ttft", ttft)
+                    produced.append(event.text)
                     await out.send(event.text)
                 elif isinstance(event, LLMToolCall):
                     calls.append(event)
@@ -272,11 +357,19 @@ class _Turn:
             message = ChatMessage(
                 role="assistant",
                 content=heard,
-                interrupted=position is not None or self.speech.interrupted,
+                interrupted=(
+                    position is not None or self.speech.interrupted or self.restart is not None
+                ),
                 created_at=trio.current_time(),
             )
             self.speech.chat_items.append(message)
             self.env.record_item(message)
+        notes, self.notes = self.notes, []
+        for text in notes:
+            if self.plan.add_to_chat_ctx:
+                self.env.record_item(
+                    ChatMessage(role="system", content=text, created_at=trio.current_time())
+                )
 
     async def _settle_playback(self, utterance: Utterance) -> float | None:
         """Seconds heard, or None when everything generated was played."""
@@ -307,6 +400,10 @@ class _Turn:
     async def _after_step(
         self, generation: LLMGeneration | None, utterance: Utterance, calls: list[LLMToolCall]
     ) -> bool:
+        if self.restart is not None and not self.speech.interrupted:
+            self.restart = None
+            calls.clear()  # the failed generation's calls never ran
+            return await self._step(None, None, tool_choice=self.step_choice)
         failure: tuple[ErrorSource, ProviderError] | None = None
         if generation is not None and generation.error is not None:
             failure = ("llm", generation.error)
@@ -358,6 +455,14 @@ class _Turn:
                 created_at=trio.current_time(),
             )
         )
+
+
+def _failover_note(kind: str, error: ProviderError, what: str) -> str:
+    """The system note a mid-stream failover leaves in the chat context."""
+    return (
+        f"[{kind} failover: {error.provider} failed mid-reply ({type(error).__name__}); "
+        f"{error.failed_over} {what}.]"
+    )
 
 
 async def _close_generation(generation: LLMGeneration, grace: float) -> None:

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-__all__ = ["STANDARD_CHARS_PER_SECOND", "TranscriptSynchronizer"]
+__all__ = ["STANDARD_CHARS_PER_SECOND", "TranscriptSynchronizer", "whole_words"]
 
 STANDARD_CHARS_PER_SECOND = 16.0
 """≈ 170 words per minute of English text, the estimate used before any sentence of an
@@ -60,6 +60,11 @@ class TranscriptSynchronizer:
         if self._sentences:
             self._sentences[-1].expected = duration
 
+    def revise_text(self, text: str) -> None:
+        """The current sentence's audio covers ``text`` only (a TTS cut mid-sentence)."""
+        if self._sentences:
+            self._sentences[-1].text = text.strip()
+
     def push_audio(self, duration: float) -> None:
         """Audio of the current sentence was written to the sink."""
         if self._sentences:
@@ -93,7 +98,7 @@ class TranscriptSynchronizer:
                 parts.append(sentence.text)
                 continue
             chars = int(len(sentence.text) * (position - sentence.start) / duration + 1e-9)
-            parts.append(_whole_words(sentence.text, chars))
+            parts.append(whole_words(sentence.text, chars))
             break
         return " ".join(p for p in parts if p)
 
@@ -102,7 +107,7 @@ class TranscriptSynchronizer:
             self._sentences[-1].complete = True
 
 
-def _whole_words(text: str, chars: int) -> str:
+def whole_words(text: str, chars: int) -> str:
     """Prefix of ``text`` made of the words entirely within its first ``chars`` characters."""
     if chars >= len(text):
         return text
