@@ -461,6 +461,36 @@ class AgentActivity:
             self.spawn(self._reply_to_user, turn, message)
         return True
 
+    def commit_trailing_speech(self) -> ChatMessage | None:
+        """The session closed: words the STT delivered that no turn committed yet go
+        on the record as an unanswered user message (returned; None if there were none)."""
+        turn = self.tracker.pending()
+        if turn is None:
+            return None
+        if turn.started_speaking_at is None and self.session.vad is not None:
+            return None  # no speech since the last commit: the STT catching up on it
+        self.tracker.clear()
+        message = ChatMessage(
+            role="user",
+            content=turn.transcript,
+            created_at=turn.committed_at,
+            metrics=_turn_metrics(turn),
+        )
+        self.record_item(message)
+        return message
+
+    def snapshot_after(self, message: ChatMessage) -> TurnCommitted:
+        """The turn boundary right after ``message`` was recorded (no speech of its own)."""
+        workflow = self.switcher.workflow
+        return TurnCommitted(
+            chat_ctx=self.agent.chat_ctx.copy(),
+            agent_name=self.agent.name,
+            fsm_state=workflow.current.__name__ if workflow is not None else None,
+            userdata=self.session.userdata_or_none,
+            speech_id=message.id,
+            created_at=trio.current_time(),
+        )
+
     def commit_user_turn(
         self, *, transcript_timeout: float, stt_flush_duration: float, skip_reply: bool
     ) -> None:

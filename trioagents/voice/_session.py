@@ -24,6 +24,7 @@ session refuses at run time any handoff the workflow does not declare. A plain
 
 from __future__ import annotations
 
+import logging
 from collections.abc import AsyncIterable, AsyncIterator, Iterator
 from contextlib import asynccontextmanager, contextmanager
 from contextvars import ContextVar
@@ -66,6 +67,8 @@ from ._usage import SessionUsage, UsageCollector, UsageKind
 from ._workflow import Workflow, WorkflowState
 
 __all__ = ["AgentSession"]
+
+logger = logging.getLogger("trioagents.voice.session")
 
 UserdataT = TypeVar("UserdataT")
 
@@ -224,6 +227,7 @@ class AgentSession(Generic[UserdataT]):
                             self._close_internals("user_initiated", None)
                             nursery.cancel_scope.cancel()
             finally:
+                await self._commit_trailing_speech(activity)
                 await self._finish(activity.agent)
                 note.reason = self.close_reason
 
@@ -237,6 +241,26 @@ class AgentSession(Generic[UserdataT]):
         with trio.CancelScope() as scope:
             self._internal_scope = scope
             await activity.run(audio_input, task_status=task_status)
+
+    async def _commit_trailing_speech(self, activity: AgentActivity) -> None:
+        """Record what the user said that no turn committed (shielded, bounded).
+
+        Words the STT delivered before the close -- mid-speech, or a final transcript
+        waiting for endpointing -- become an unanswered user message in the history,
+        and observers (the journal) commit the turn, within ``close_grace``. A session
+        taken over by another worker leaves the journal to that worker.
+        """
+        message = activity.commit_trailing_speech()
+        if message is None or not self.hooks.active or self.close_reason == "taken_over":
+            return
+        with trio.CancelScope(shield=True), trio.move_on_after(self.options.close_grace):
+            try:
+                await self.hooks.turn_committed(activity.snapshot_after(message))
+            except Exception as exc:  # closing: report it, keep closing (not Cancelled)
+                logger.error(
+                    "the last user words could not be committed at close",
+                    extra={"error_type": type(exc).__name__},
+                )
 
     async def _finish(self, agent: Agent) -> None:
         """``on_exit`` of the agent active at close (shielded, bounded); then SessionClosed."""

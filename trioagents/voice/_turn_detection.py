@@ -167,6 +167,19 @@ class UserTurnTracker:
         if not self._speaking:
             self._start_wait()
 
+    def pending(self) -> UserTurn | None:
+        """What the user said that no turn committed yet (finals, then the interim
+        words), as an unanswered turn; None if nothing was transcribed."""
+        if not self.transcript:
+            return None
+        return UserTurn(
+            transcript=self.transcript,
+            started_speaking_at=self._started_at,
+            stopped_speaking_at=None if self._speaking else self._last_speaking_at,
+            committed_at=trio.current_time(),
+            reply=False,
+        )
+
     def clear(self, *, until_speech: bool = False) -> None:
         """Drop the buffered turn (after a commit, or ``clear_user_turn``).
 
@@ -220,7 +233,10 @@ class UserTurnTracker:
                 manual=True,
                 reply=reply,
             )
+            with_interim = bool(self._interim)
             self._commit_turn(turn)
+            if with_interim:  # the final that catches up repeats those words: drop it
+                self._discard_until_speech = True
 
     def _commit_turn(self, turn: UserTurn) -> None:
         """Offer ``turn`` to the activity; a taken turn ends its scope and is cleared."""
