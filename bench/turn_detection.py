@@ -13,7 +13,8 @@ committed -- unless the next speech starts first, which cancels the wait.
 
 * **false end of turn**: the turn is committed before the user's last word (a cut);
 * **missed turn**: a complete sentence judged unfinished, so the user waits the
-  max delay (2.5 s) for an answer;
+  max delay (2.5 s) for an answer; *missed after a pause*: the same at the end of
+  a mid-sentence case that was not cut (the words after the pause end the turn);
 * **EOT delay**: last word -> commit, median over complete sentences that were not cut.
 
 Detectors: none (LiveKit's defaults, VAD silence 0.55 s + 0.5 s; and a fast
@@ -81,6 +82,7 @@ class Segment:
 class Verdict:
     probability: float | None  # None: the detector failed
     latency: float  # seconds, measured
+    threshold: float = 0.5  # the detector's unlikely_threshold
 
 
 @dataclass(frozen=True, slots=True)
@@ -144,7 +146,6 @@ def simulate(
     segments: Sequence[Segment],
     verdict: Callable[[int], Verdict] | None,
     config: Config,
-    threshold: float = 0.5,
 ) -> Outcome:
     """When the session would commit the turn (the first wait not cancelled by speech).
 
@@ -165,7 +166,7 @@ def simulate(
             answer = verdict(index)
             lag = min(answer.latency, timeout)
             probability = answer.probability if answer.latency <= timeout else None
-            delay = endpointing.delay(probability, threshold)
+            delay = endpointing.delay(probability, answer.threshold)
         commit = max(segment.last_speech + delay, segment.ended + lag)
         resumed = segments[index + 1].started if index + 1 < len(segments) else math.inf
         if commit < resumed:
@@ -193,7 +194,7 @@ async def ask_all(detector: TurnDetector, clip: Clip, segments: Sequence[Segment
             p: float | None = await detector.predict_end_of_turn(ChatContext(), transcript, audio)
         except Exception:  # a ProviderError: the session falls back to VAD endpointing
             p = None
-        verdicts.append(Verdict(p, time.perf_counter() - started))
+        verdicts.append(Verdict(p, time.perf_counter() - started, detector.unlikely_threshold))
     return verdicts
 
 
@@ -209,6 +210,7 @@ def summarize(
     whole = [(c, o) for c, o in pairs if not c.mid_sentence]
     high = Endpointing(config.options, detector=config.detector is not None).max_delay
     kept = [(c, o) for c, o in whole if not o.cut(c) and o.committed_at is not None]
+    resumed = [(c, o) for c, o in pairs if c.mid_sentence and not o.cut(c)]
     delays = [o.committed_at - c.speech_end for c, o in kept if o.committed_at is not None]
     result: dict[str, object] = {
         "vad_silence_s": config.vad_silence,
@@ -219,6 +221,10 @@ def summarize(
         "false_eot_mid_complete_prefix": sum(o.cut(c) for c, o in closed_mid),
         "false_eot_complete": sum(o.cut(c) for c, o in whole),
         "missed": sum(1 for _, o in kept if o.delay is not None and o.delay >= high - 1e-9),
+        "mid_not_cut": len(resumed),
+        "missed_after_pause": sum(
+            1 for _, o in resumed if o.delay is not None and o.delay >= high - 1e-9
+        ),
         "eot_delay_p50_s": round(statistics.median(delays), 3) if delays else None,
     }
     if latencies:
@@ -245,6 +251,7 @@ COLUMNS = (
     ("cut, prefix whole", "false_eot_mid_complete_prefix", "mid_complete_prefix"),
     ("cut, sentence", "false_eot_complete", "complete"),
     ("missed turns", "missed", "complete"),
+    ("missed, paused", "missed_after_pause", "mid_not_cut"),
 )
 
 
@@ -287,8 +294,8 @@ def configs(fast: float, llm_name: str | None) -> list[Config]:
     return found
 
 
-def make_detectors(llm: OpenAILLM) -> dict[str, TurnDetector]:
-    smart = SmartTurnDetector()
+def make_detectors(llm: OpenAILLM, smart_threshold: float) -> dict[str, TurnDetector]:
+    smart = SmartTurnDetector(unlikely_threshold=smart_threshold)
     judge = LLMTurnDetector(llm)
     return {
         "smart-turn": smart,
@@ -313,7 +320,7 @@ async def all_verdicts(
         connection = OpenAIConnection(base_url=base_url, api_key=api_key)
         llm = OpenAILLM(args.llm_model or "judge", connection=connection,
                         extra_body={"max_tokens": 2, "temperature": 0})  # fmt: skip
-        detectors = make_detectors(llm)
+        detectors = make_detectors(llm, args.smart_threshold)
         await ask_all(detectors["smart-turn"], clips[0], segments[0])  # load the model
         return {
             key: [await ask_all(detectors[key], c, s) for c, s in zip(clips, segments, strict=True)]
@@ -376,6 +383,8 @@ def main() -> None:
     parser.add_argument("--voices", default="piper,espeak")
     parser.add_argument("--vad-silence", type=float, default=FAST_VAD,
                         help="VAD min_silence_duration with a detector (s)")  # fmt: skip
+    parser.add_argument("--smart-threshold", type=float, default=0.5,
+                        help="Smart Turn's unlikely_threshold (its own boundary: 0.5)")  # fmt: skip
     parser.add_argument("--verbose", action="store_true", help="every case's verdicts")
     parser.add_argument("--llm-base-url", help="an OpenAI-compatible server to judge with")
     parser.add_argument("--llm-model", help="its model name (with --llm-base-url)")
