@@ -23,7 +23,7 @@ from trioagents.voice import AgentSession, SessionOptions, Workflow
 from .agents import Booking, GreeterAgent
 from .text_chat import make_llm, run_text_chat
 
-__all__ = ["DEMO", "RULES", "WORKFLOW", "build_session", "main"]
+__all__ = ["DEMO", "RULES", "SPOKEN_DEMO", "WORKFLOW", "build_session", "main"]
 
 WORKFLOW = Workflow(GreeterAgent)
 """The validated booking workflow (``WORKFLOW.to_mermaid()`` draws it)."""
@@ -60,6 +60,9 @@ RULES = (
 """The offline script: what the agents say and which tools they call."""
 
 DEMO = ("Hi, I'd like to book a table", "Ada, 4 people at 7pm", "yes")
+SPOKEN_DEMO = ("Hi, I'd like to book a table", "Ada, 4 people at ... 7pm", "yes")
+"""The ``trioagents demo`` caller's lines: ``...`` is a pause mid-sentence, which the
+agent's turn detector must not take for the end of the turn."""
 
 
 def build_session(

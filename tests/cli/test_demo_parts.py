@@ -9,11 +9,16 @@ from hypothesis import strategies as st
 
 from trioagents.cli import _main
 from trioagents.cli._demo_agent import DEFAULT_AGENT, load_agent_spec
+from trioagents.cli._demo_caller import MID_SENTENCE_PAUSE, CallerScript
 from trioagents.cli._demo_pipeline import (
+    CallerVoice,
     DigitNormalizingSTT,
     ToneTTS,
     choose_agent_pipeline,
+    grammar_phrases,
     spoken_form,
+    tone_for,
+    without_pauses,
     written_form,
 )
 from trioagents.cli._demo_report import DemoReporter
@@ -99,9 +104,55 @@ async def test_reporter_pairs_turns_and_summarizes() -> None:
     assert any("AGENT   Hi there   [heard after 800 ms]" in line for line in lines)
 
 
+def test_the_grammar_also_accepts_the_pieces_between_pauses_and_commas() -> None:
+    phrases = grammar_phrases(["Hi, I'd like it", "Ada, 4 people at ... 7pm", "Hi"])
+    assert len(phrases) == len(set(phrases)) == 9
+    assert set(phrases) == {
+        "Hi I'd like it", "Hi", "I'd like it",
+        "Ada four people at seven pm", "Ada four people at", "Ada",
+        "four people at seven pm", "four people at", "seven pm",
+    }  # fmt: skip
+    assert without_pauses("Ada, 4 people at ... 7pm") == "Ada, 4 people at 7pm"
+
+
+async def test_a_pause_mark_is_silence_between_parts_synthesized_apart() -> None:
+    tts = ToneTTS(sample_rate=16000)
+    script = await CallerScript.synthesize(["a b ... c"], CallerVoice(tts, "tones"))
+    seconds = sum(frame.duration for frame in script.audio[0])
+    tones = (tone_for("a b", 16000).size + tone_for("c", 16000).size) / 16000
+    assert seconds == pytest.approx(tones + MID_SENTENCE_PAUSE, abs=0.021)
+
+
+async def test_a_turn_committed_while_the_caller_speaks_is_a_false_cut() -> None:
+    lines: list[str] = []
+    reporter = DemoReporter(lines.append, started_at=0.0)
+    reporter.caller_said("Ada, 4 people at ... 7pm", "spoken")
+    reporter.agent_heard("ada 4 people at")
+    reporter.user_turn_committed(2.0)  # during the line
+    reporter.agent_heard("7pm")
+    reporter.user_turn_committed(4.4)  # after it
+    reporter.caller_line_ended(0.5, 4.0)
+    assert reporter.false_cuts == 1
+    assert reporter.turns[-1].heard_as == "ada 4 people at 7pm"
+    assert "false cuts (turn taken while the caller was mid-line): 1" in reporter.summary()
+
+
+def test_without_smart_turn_the_pipeline_says_so_and_keeps_the_vad_default(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    def unavailable(**_: object) -> None:
+        raise ConfigurationError("no model")
+
+    monkeypatch.setattr("trioagents.providers.SmartTurnDetector", unavailable)
+    pipeline = choose_agent_pipeline(["hello"])
+    assert pipeline.turn_detector is None
+    assert any(n.startswith("turn detector: none, fixed 0.5 s endpointing") for n in pipeline.notes)
+    assert not any("silence window" in note for note in pipeline.notes)
+
+
 def test_agent_spec_loading() -> None:
     spec = load_agent_spec(DEFAULT_AGENT)
-    assert spec.caller_lines == ("Hi, I'd like to book a table", "Ada, 4 people at 7pm", "yes")
+    assert spec.caller_lines == ("Hi, I'd like to book a table", "Ada, 4 people at ... 7pm", "yes")
     assert load_agent_spec(DEFAULT_AGENT, ["only this"]).caller_lines == ("only this",)
     with pytest.raises(ConfigurationError, match="module:factory"):
         load_agent_spec("nocolon")

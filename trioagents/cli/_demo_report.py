@@ -14,6 +14,10 @@ Two latencies are shown per turn, measured by different parties on purpose:
 * ``metrics``: the agent session's own ``TurnMetricsCollected`` event (end of
   turn delay, LLM time to first token, TTS time to first byte, end-to-end from
   the user's last speech to the first frame at the agent's sink).
+
+A *false cut* is a user turn the agent committed while the caller was still
+saying its line (between the line's first and last frame): the agent took a
+pause mid-sentence for the end of the turn.
 """
 
 from __future__ import annotations
@@ -47,6 +51,8 @@ class DemoReporter:
     turns: list[Turn] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
     job_status: str = "unknown"
+    user_turns_at: list[float] = field(default_factory=list)  # when the agent committed each
+    false_cuts: int = 0
 
     def _line(self, text: str) -> None:
         self.emit(f"{trio.current_time() - self.started_at:6.2f}s  {text}")
@@ -66,10 +72,23 @@ class DemoReporter:
         self._line(f"CALLER  {line}   ({how})")
 
     def agent_heard(self, text: str) -> None:
-        """The agent's final transcript of the caller (sent back as lk.transcription)."""
-        if self.turns and self.turns[-1].heard_as is None:
-            self.turns[-1].heard_as = text
+        """A final transcript of the caller (sent back as lk.transcription); a line
+        said with pauses comes in pieces, joined."""
+        if self.turns and self.turns[-1].caller_line is not None:
+            turn = self.turns[-1]
+            turn.heard_as = text if turn.heard_as is None else f"{turn.heard_as} {text}"
         self._line(f"        (agent heard: {text!r})")
+
+    def user_turn_committed(self, at: float) -> None:
+        """The agent's session recorded a user turn (its ``ConversationItemAdded``)."""
+        self.user_turns_at.append(at)
+
+    def caller_line_ended(self, started: float, ended: float) -> None:
+        """The caller's line played from ``started`` to ``ended``: count false cuts."""
+        cuts = sum(1 for at in self.user_turns_at if started <= at < ended)
+        if cuts:
+            self.false_cuts += cuts
+            self._line(f"        FALSE CUT: the agent ended the caller's turn mid-line ({cuts}x)")
 
     def agent_said(self, text: str, latency: float | None) -> None:
         if not self.turns or self.turns[-1].reply is not None:
@@ -113,6 +132,7 @@ class DemoReporter:
         )
         if e2e:
             lines.append(f"session e2e latency: median {statistics.median(e2e) * 1000:.0f} ms")
+        lines.append(f"false cuts (turn taken while the caller was mid-line): {self.false_cuts}")
         lines.append(f"job status on the dev server: {self.job_status}")
         lines += [f"used {note}" for note in self.notes]
         lines.append(f"total {trio.current_time() - self.started_at:.1f} s")
