@@ -52,6 +52,7 @@ from trioagents.testing import (
     OpenAIServer,
     ResetAfter,
     SendGarbage,
+    ServeHTMLPage,
     StallAfter,
     TruncateBody,
     content_filtered,
@@ -77,6 +78,7 @@ FAULTS: dict[str, dict[str, Fault | None]] = {
     "content_filter": dict.fromkeys(KINDS, content_filtered()),
     "truncated": {"llm": TruncateBody(3), "stt": TruncateBody(1), "tts": TruncateBody(2)},
     "garbage": dict.fromkeys(KINDS, SendGarbage()),
+    "html_page": dict.fromkeys(KINDS, ServeHTMLPage()),
 }
 
 EXPECTED: dict[tuple[str, str], str] = {
@@ -93,6 +95,7 @@ EXPECTED: dict[tuple[str, str], str] = {
     ("truncated", "stt"): "retried",
     ("truncated", "tts"): "error_after_delivery",
     **{("garbage", kind): "failed_over" for kind in KINDS},
+    **{("html_page", kind): "failed_over" for kind in KINDS},  # not retried: same page again
 }
 
 

@@ -17,10 +17,22 @@ from trioagents.core import (
     ProviderStatusError,
     ToolSpec,
 )
-from trioagents.providers import OpenAIConnection, OpenAILLM, OpenAISTT, OpenAITTS
-from trioagents.testing import OpenAIServerOptions, SendGarbage, open_openai_server
+from trioagents.providers import (
+    OpenAIConnection,
+    OpenAILLM,
+    OpenAISTT,
+    OpenAITTS,
+    with_retry,
+)
+from trioagents.testing import (
+    OpenAIServerOptions,
+    RespondWithStatus,
+    SendGarbage,
+    ServeHTMLPage,
+    open_openai_server,
+)
 
-from ._support import collect_chat, connection, tone_burst, user_says
+from ._support import collect_chat, connection, policy, tone_burst, user_says
 
 CALL = LLMToolCall("call_9", "get_weather", '{"city": "Oslo", "unit": "C"}')
 
@@ -91,6 +103,50 @@ async def test_errors_inside_a_200_stream(
     if error is ProviderStatusError:
         assert info.value.retryable
         assert info.value.status == 503
+
+
+async def test_chat_html_page_is_a_malformed_response_not_retried(
+    autojump_clock: trio.abc.Clock,
+) -> None:
+    async with open_openai_server() as server:
+        server.script(ServeHTMLPage(), endpoint="chat")
+        llm = with_retry(OpenAILLM("m", connection=connection(server.base_url)), policy())
+        with pytest.raises(ProviderError) as info:
+            await collect_chat(llm)
+        attempts = len(server.requests_to("chat"))
+    assert type(info.value) is ProviderError
+    assert info.value.retryable is False
+    assert "malformed response" in str(info.value)
+    assert "text/html" in str(info.value)
+    assert attempts == 1
+
+
+@pytest.mark.parametrize(
+    ("content_type", "accepted"),
+    [
+        ("text/event-stream", True),
+        ("text/event-stream; charset=utf-8", True),
+        ("Text/Event-Stream", True),
+        (None, True),  # no header: read the body as SSE
+        ("application/json", False),  # a non-streamed answer to a streamed request
+        ("text/plain", False),
+    ],
+)
+async def test_chat_content_type(
+    content_type: str | None, accepted: bool, autojump_clock: trio.abc.Clock
+) -> None:
+    body = sse({"choices": [{"delta": {"content": "Hi"}, "finish_reason": "stop"}]})
+    body += b"data: [DONE]\n\n"
+    headers = (("content-type", content_type),) if content_type else ()
+    async with open_openai_server() as server:
+        server.script(RespondWithStatus(200, body, headers), endpoint="chat")
+        llm = OpenAILLM("m", connection=connection(server.base_url))
+        if accepted:
+            assert await collect_chat(llm) == [LLMTextDelta("Hi")]
+        else:
+            with pytest.raises(ProviderError, match="malformed response") as info:
+                await collect_chat(llm)
+            assert info.value.retryable is False
 
 
 async def test_tts_request_and_audio_format(autojump_clock: trio.abc.Clock) -> None:

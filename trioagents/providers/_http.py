@@ -13,9 +13,9 @@ status >= 400                                :class:`ProviderStatusError` (408/4
                                              5xx retryable) with ``retry_after``; a
                                              moderation body gives
                                              :class:`ContentFilterError` (never retried)
-malformed body (our protocol cores raise)    :class:`ProviderError`, *not* retryable: the
-                                             same server will likely say the same thing;
-                                             a fallback adapter still fails over
+malformed body (our protocol cores raise),   :class:`ProviderError`, *not* retryable: the
+a 200 of the wrong content type              same server will likely say the same thing;
+(a proxy's ``text/html`` page)               a fallback adapter still fails over
 ==========================================  ==========================================
 
 ``trio.Cancelled`` is never caught: barge-in cancels the scope, the ``async with``
@@ -63,7 +63,9 @@ __all__ = [
     "close_chunks",
     "malformed_response",
     "map_httpx_error",
+    "media_type",
     "open_response",
+    "wrong_content_type",
 ]
 
 T = TypeVar("T")
@@ -137,6 +139,17 @@ def malformed_response(exc: RemoteProtocolError, provider: str) -> ProviderError
         retryable=False,
         body=exc.payload,
     )
+
+
+def media_type(response: httpx.Response) -> str:
+    """The response's media type, lower-cased, without parameters ("" if none)."""
+    value: str = response.headers.get("content-type", "")
+    return value.split(";")[0].strip().lower()
+
+
+def wrong_content_type(expected: str, got: str, provider: str) -> ProviderError:
+    """A 2xx answer of another format than the endpoint's (not retryable)."""
+    return malformed_response(RemoteProtocolError(f"expected {expected}, got {got}"), provider)
 
 
 @functools.cache

@@ -31,7 +31,9 @@ from ._http import (
     OpenAIConnection,
     malformed_response,
     map_httpx_error,
+    media_type,
     open_response,
+    wrong_content_type,
 )
 
 __all__ = ["OpenAISTT", "OpenAITTS"]
@@ -76,11 +78,9 @@ class OpenAITTS:
         async with open_response(
             self._client, self._connection, request, provider=self.label
         ) as response:
-            kind = response.headers.get("content-type", "")
+            kind = media_type(response)
             if kind.startswith(("text/", "application/json")):
-                raise malformed_response(
-                    RemoteProtocolError("expected audio, got " + kind.split(";")[0]), self.label
-                )
+                raise wrong_content_type("audio", kind, self.label)
             frames = _PCMFrames(response, PCMFramer(self._sample_rate), self.label)
             try:
                 yield frames

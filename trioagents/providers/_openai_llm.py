@@ -9,12 +9,14 @@ Cancellation: the response lives inside ``async with llm.chat(...)``; cancelling
 the scope around it closes the HTTP response (shielded, bounded), so the server
 sees the client go away within the same cancel. No task is started.
 
-Errors: see :mod:`trioagents.providers._http` for the mapping. In addition, a
-stream that ends without ``[DONE]``/``finish_reason`` is a
-:class:`ProviderConnectionError` (truncated), an in-stream error object is a
-:class:`ProviderStatusError` (or :class:`ContentFilterError`), and
-``finish_reason == "content_filter"`` raises :class:`ContentFilterError` after the
-text already delivered.
+Errors: see :mod:`trioagents.providers._http` for the mapping. A 200 whose
+content type is not ``text/event-stream`` (a proxy's ``text/html`` page, a
+non-streamed ``application/json`` answer) is a malformed response, not retried;
+a missing content type is read as SSE. In addition, a stream that ends without
+``[DONE]``/``finish_reason`` is a :class:`ProviderConnectionError` (truncated),
+an in-stream error object is a :class:`ProviderStatusError` (or
+:class:`ContentFilterError`), and ``finish_reason == "content_filter"`` raises
+:class:`ContentFilterError` after the text already delivered.
 """
 
 from __future__ import annotations
@@ -45,10 +47,14 @@ from ..protocol import (
 from ._http import (
     DecodedBody,
     OpenAIConnection,
+    media_type,
     open_response,
+    wrong_content_type,
 )
 
 __all__ = ["OpenAILLM"]
+
+_SSE = "text/event-stream"
 
 
 class OpenAILLM:
@@ -89,6 +95,9 @@ class OpenAILLM:
         async with open_response(
             self._client, self._connection, request, provider=self._label
         ) as response:
+            kind = media_type(response)
+            if kind not in ("", _SSE):
+                raise wrong_content_type(_SSE, kind, self._label)
             events = _ChatEvents(response, self._label)
             try:
                 yield events

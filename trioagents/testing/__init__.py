@@ -32,6 +32,7 @@ from ._openai_server_faults import Healthy as Healthy
 from ._openai_server_faults import ResetAfter as ResetAfter
 from ._openai_server_faults import RespondWithStatus as RespondWithStatus
 from ._openai_server_faults import SendGarbage as SendGarbage
+from ._openai_server_faults import ServeHTMLPage as ServeHTMLPage
 from ._openai_server_faults import StallAfter as StallAfter
 from ._openai_server_faults import TruncateBody as TruncateBody
 from ._openai_server_faults import content_filtered as content_filtered
@@ -78,6 +79,7 @@ __all__ = [
     "ResetAfter",
     "RespondWithStatus",
     "SendGarbage",
+    "ServeHTMLPage",
     "StallAfter",
     "StreamRecord",
     "StreamTracker",

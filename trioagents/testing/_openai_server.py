@@ -16,6 +16,8 @@ none queued it answers normally. Faults:
   then ends cleanly without ``[DONE]``) or ``units`` body chunks (speech and
   transcription declare a ``Content-Length`` and the connection closes short).
 * :class:`SendGarbage` -- a 200 whose body is garbage for that endpoint.
+* :class:`ServeHTMLPage` -- a 200 ``text/html`` page, whatever the endpoint (a
+  proxy's or captive portal's answer).
 
 Connection refused needs no server: :func:`refused_base_url`.
 
@@ -51,6 +53,7 @@ from ._openai_server_faults import (
     ResetAfter,
     RespondWithStatus,
     SendGarbage,
+    ServeHTMLPage,
     StallAfter,
     TruncateBody,
 )
@@ -234,6 +237,8 @@ class OpenAIServer:
             return _Reply(404, [("content-type", "text/plain")], [b"not found"], True)
         if isinstance(fault, SendGarbage):
             return _garbage_reply(endpoint, fault.body)
+        if isinstance(fault, ServeHTMLPage):
+            return _Reply(200, [("content-type", "text/html; charset=utf-8")], [fault.body], True)
         reply = self._normal_reply(endpoint, body)
         reply.declared_length = sum(len(chunk) for chunk in reply.chunks)
         if isinstance(fault, TruncateBody):

@@ -17,6 +17,7 @@ __all__ = [
     "ResetAfter",
     "RespondWithStatus",
     "SendGarbage",
+    "ServeHTMLPage",
     "StallAfter",
     "TruncateBody",
     "content_filtered",
@@ -58,8 +59,22 @@ class Healthy:
     """Answer normally: a request that passes in a scripted sequence of faults."""
 
 
+@dataclass(frozen=True, slots=True)
+class ServeHTMLPage:
+    """A 200 ``text/html`` page on any endpoint: what a proxy, captive portal or
+    misconfigured base URL answers in place of the API."""
+
+    body: bytes = b"<!doctype html><html><body><h1>Sign in to continue</h1></body></html>"
+
+
 Fault: TypeAlias = (
-    ResetAfter | StallAfter | RespondWithStatus | TruncateBody | SendGarbage | Healthy
+    ResetAfter
+    | StallAfter
+    | RespondWithStatus
+    | TruncateBody
+    | SendGarbage
+    | Healthy
+    | ServeHTMLPage
 )
 
 
