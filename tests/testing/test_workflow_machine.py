@@ -18,7 +18,12 @@ from hypothesis.stateful import run_state_machine_as_test
 from trioagents.core import LLM
 from trioagents.providers import Rule, ScriptedLLM, ScriptedToolCall
 from trioagents.testing import WorkflowMachine, WorkflowViolation
-from trioagents.testing._workflow_replay import Disconnected, UserSaid, replay
+from trioagents.testing._workflow_replay import (
+    Disconnected,
+    ProviderErrorInjected,
+    UserSaid,
+    replay,
+)
 from trioagents.voice import Agent, AgentSession, function_tool
 
 QUICK = settings(max_examples=30, stateful_step_count=6, deadline=None, database=None)
@@ -164,6 +169,20 @@ def test_a_correct_workflow_passes_every_check() -> None:
         close_bound=5.0,
     )
     run_state_machine_as_test(machine_for(Second, ["hi", "next"]), settings=QUICK)
+
+
+def test_a_session_ended_by_its_error_policy_is_a_legitimate_end() -> None:
+    """Three provider errors in a row close the session (max_unrecoverable_errors):
+    the replay stops applying operations and checks the closed session; found by the
+    restaurant machine once ``wait_idle`` raised SessionClosedError."""
+    failing = [ProviderErrorInjected(), UserSaid("hi")] * 3
+    replay(
+        lambda llm: (AgentSession(llm=llm), Second()),
+        lambda: ScriptedLLM(RULES),
+        [*failing, UserSaid("hi")],
+        settle_bound=60.0,
+        close_bound=5.0,
+    )
 
 
 def test_the_silence_check_flags_output_from_an_agent_that_left() -> None:

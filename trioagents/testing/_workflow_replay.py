@@ -57,6 +57,7 @@ from ..voice import (
     ConversationItemAdded,
     ErrorOccurred,
     InterruptionNotAllowedError,
+    SessionClosedError,
     SessionEvent,
     SpeechCreated,
     Workflow,
@@ -269,7 +270,7 @@ async def _replay(
     closing_at: list[float] = []
     async with session.start(agent, workflow=workflow):
         with trio.move_on_after(settle_bound):
-            await session.wait_idle()  # the caller hears the opening first
+            await _wait_idle(session)  # the caller hears the opening first
         for index, operation in enumerate(operations):
             following = operations[index + 1] if index + 1 < len(operations) else None
             settle = not (isinstance(following, Disconnected) and following.after is not None)
@@ -329,11 +330,21 @@ async def _apply(
                 session.interrupt()
 
 
+async def _wait_idle(session: AgentSession[object]) -> None:
+    """``wait_idle``; if the session ended itself (the error policy after
+    ``max_unrecoverable_errors``), wait for the close to cancel the body, as it does:
+    the remaining operations are moot and the closed session is checked."""
+    try:
+        await session.wait_idle()
+    except SessionClosedError:
+        await trio.sleep_forever()
+
+
 async def _settle(
     session: AgentSession[object], settle_bound: float, log: _Log, operation: Operation
 ) -> None:
     with trio.move_on_after(settle_bound) as scope:
-        await session.wait_idle()
+        await _wait_idle(session)
     if scope.cancelled_caught:
         log.violations.append(
             f"the session did not settle within {settle_bound}s after {operation}"
