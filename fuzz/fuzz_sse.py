@@ -1,8 +1,10 @@
 """Fuzz the SSE decoder: it parses, or raises RemoteProtocolError; never anything else.
 
 Run: ``python fuzz/fuzz_sse.py [EXAMPLES]`` (default 20000). Inputs mix random
-bytes with mutated event-stream fragments, fed in random splits; the split must
-not change the outcome. ``tests/protocol/test_sse_fuzz.py`` runs a quick pass.
+bytes, mutated event-stream fragments and runs of ``data:`` lines around the
+decoder's (small) line and event caps, fed in random splits; the split must not
+change the outcome, and no event larger than the cap comes out.
+``tests/protocol/test_sse_fuzz.py`` runs a quick pass.
 """
 
 from __future__ import annotations
@@ -34,8 +36,16 @@ FRAGMENTS = [
     b"}",
     b" ",
 ]
+MAX_LINE, MAX_EVENT = 256, 300
+data_lines = st.lists(
+    st.tuples(st.integers(0, 280), st.sampled_from([b"\n", b"\r\n", b"\r", b"\n\n"])).map(
+        lambda t: b"data: " + b"d" * t[0] + t[1]
+    ),
+    max_size=12,
+).map(b"".join)
 payloads = st.one_of(
     st.binary(max_size=512),
+    data_lines,
     st.lists(st.one_of(st.sampled_from(FRAGMENTS), st.binary(max_size=8)), max_size=60).map(
         b"".join
     ),
@@ -43,12 +53,13 @@ payloads = st.one_of(
 
 
 def outcome(chunks: list[bytes]) -> object:
-    decoder = SSEDecoder(max_line_bytes=256)
+    decoder = SSEDecoder(max_line_bytes=MAX_LINE, max_event_bytes=MAX_EVENT)
     try:
         events = [e for chunk in chunks for e in decoder.feed(chunk)]
         events.extend(decoder.end_of_stream())
     except RemoteProtocolError:
         return "protocol-error"
+    assert all(len(e.data.encode()) <= MAX_EVENT for e in events), "an event passed the cap"
     return events
 
 

@@ -11,9 +11,10 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from trioagents.core import AudioFrame, RemoteProtocolError
+from trioagents.core import AudioFrame, ConfigurationError, RemoteProtocolError
 from trioagents.protocol import (
     PCMFramer,
+    TranscriptionBody,
     encode_wav,
     is_content_filter,
     parse_error_body,
@@ -107,3 +108,20 @@ def test_wav_round_trip_and_transcription_text() -> None:
     for bad in (b"<html>", b'{"txt": 1}', b"\xff"):
         with pytest.raises(RemoteProtocolError):
             transcription_text(bad)
+
+
+def test_transcription_body_is_capped() -> None:
+    body = TranscriptionBody(max_bytes=32)
+    for piece in (b'{"text": ', b'"hello"', b"}"):
+        body.feed(piece)
+    assert body.text() == "hello"
+    endless = TranscriptionBody(max_bytes=32)
+    endless.feed(b'{"text": "' + b"x" * 22)  # exactly 32 bytes
+    with pytest.raises(RemoteProtocolError, match="larger than 32 bytes"):
+        endless.feed(b"x")
+    with pytest.raises(RemoteProtocolError, match="larger than 32 bytes"):
+        TranscriptionBody(max_bytes=32).declare("33")
+    TranscriptionBody(max_bytes=32).declare("32")
+    TranscriptionBody(max_bytes=32).declare("not a number")  # h11 refuses those earlier
+    with pytest.raises(ConfigurationError):
+        TranscriptionBody(max_bytes=0)

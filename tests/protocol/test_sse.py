@@ -98,5 +98,49 @@ def test_overlong_line_is_refused() -> None:
         decoder.feed(b"data: " + b"x" * 32)
 
 
+def test_an_event_is_capped_not_only_its_lines() -> None:
+    """``data:`` lines and never the blank line (the attack sent 300 MB of them):
+    refused at the line that passes the event cap (4 MiB); nothing past it is held."""
+    decoder = SSEDecoder()
+    line = b"data: " + b"x" * (64 * 1024 - 7) + b"\n"  # 64 KiB, well under the line cap
+    for _ in range(64):
+        assert decoder.feed(line) == []
+    with pytest.raises(RemoteProtocolError, match="event larger than 4194304 bytes"):
+        decoder.feed(line)  # the 65th line would pass the cap
+
+
+def test_the_event_cap_counts_one_event_at_a_time() -> None:
+    decoder = SSEDecoder(max_event_bytes=40)
+    body = b"data: " + b"a" * 10 + b"\ndata: " + b"b" * 10 + b"\n\n"  # 32 bytes an event
+    assert len(decoder.feed(body * 5)) == 5
+    with pytest.raises(RemoteProtocolError, match="event larger than 40 bytes"):
+        decoder.feed(b"data: 12345\n" * 4)
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        b"data: " + b"x" * 300 + b"\n\n",  # a long line that arrives whole
+        b"a" * 300 + b"\n",  # an unknown field, ignored if it were short
+    ],
+)
+def test_the_line_cap_does_not_depend_on_the_split(body: bytes) -> None:
+    for split in ([body], [bytes([b]) for b in body]):
+        with pytest.raises(RemoteProtocolError, match="line longer than 256 bytes"):
+            _feed_all(SSEDecoder(max_line_bytes=256), split)
+
+
+def _feed_all(decoder: SSEDecoder, chunks: list[bytes]) -> None:
+    for chunk in chunks:
+        decoder.feed(chunk)
+
+
+def test_a_line_at_the_cap_with_its_cr_held_is_accepted() -> None:
+    decoder = SSEDecoder(max_line_bytes=16)
+    line = b"data: " + b"y" * 10  # exactly 16 bytes
+    assert decoder.feed(line + b"\r") == []  # the \r waits for a possible \n
+    assert decoder.feed(b"\n\r\n") == [ServerSentEvent("y" * 10)]
+
+
 def test_bad_retry_is_ignored() -> None:
     assert decode([b"retry: 1x\ndata: a\n\n"]) == [ServerSentEvent("a")]

@@ -149,6 +149,44 @@ async def test_chat_content_type(
             assert info.value.retryable is False
 
 
+async def test_chat_event_without_end_is_refused_at_the_cap(
+    autojump_clock: trio.abc.Clock,
+) -> None:
+    endless = b"".join(b"data: " + b"x" * 1018 + b"\n" for _ in range(5 * 1024))  # 5 MiB
+    async with open_openai_server() as server:
+        server.script(SendGarbage(endless), endpoint="chat")
+        llm = with_retry(OpenAILLM("m", connection=connection(server.base_url)), policy())
+        with pytest.raises(ProviderError, match="event larger than 4194304 bytes") as info:
+            await collect_chat(llm)
+        attempts = len(server.requests_to("chat"))
+    assert info.value.retryable is False
+    assert attempts == 1
+
+
+@pytest.mark.parametrize("declared", [True, False])
+async def test_stt_response_is_capped(declared: bool, autojump_clock: trio.abc.Clock) -> None:
+    """A 2 MiB transcript: refused at 1 MiB, whether declared (Content-Length, nothing
+    read) or only streamed (chunked: refused as the cap is passed)."""
+    big = b'{"text": "' + b"x" * (2 << 20) + b'"}'
+    reply = RespondWithStatus(
+        200, big, (("content-type", "application/json"),), chunked=not declared
+    )
+    async with open_openai_server() as server:
+        server.script(reply, endpoint="transcription")
+        stt = with_retry(OpenAISTT(connection=connection(server.base_url)), policy())
+        with pytest.raises(ProviderError, match="larger than 1048576 bytes") as info:
+            await stt.recognize(tone_burst())
+        attempts = len(server.requests_to("transcription"))
+    assert info.value.retryable is False
+    assert attempts == 1
+    async with open_openai_server() as server:
+        server.script(reply, endpoint="transcription")
+        roomy = OpenAISTT(connection=connection(server.base_url), max_response_bytes=4 << 20)
+        assert (await roomy.recognize(tone_burst())).text == "x" * (2 << 20)
+    with pytest.raises(ConfigurationError):
+        OpenAISTT(max_response_bytes=0)
+
+
 async def test_tts_request_and_audio_format(autojump_clock: trio.abc.Clock) -> None:
     async with open_openai_server() as server:
         tts = OpenAITTS("tts-1", voice="nova", connection=connection(server.base_url))

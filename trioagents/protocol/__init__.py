@@ -11,6 +11,7 @@ from ._codec import decode_signal_response as decode_signal_response
 from ._codec import decode_worker_message as decode_worker_message
 from ._codec import decode_worker_registration as decode_worker_registration
 from ._openai_audio import PCMFramer as PCMFramer
+from ._openai_audio import TranscriptionBody as TranscriptionBody
 from ._openai_audio import encode_wav as encode_wav
 from ._openai_audio import speech_request_body as speech_request_body
 from ._openai_audio import transcription_text as transcription_text
@@ -121,6 +122,7 @@ __all__ = [
     "TokenRefreshed",
     "ToolCallAssembler",
     "TrackMuteRequested",
+    "TranscriptionBody",
     "TwirpError",
     "TwirpMethod",
     "TwirpRequest",

@@ -9,7 +9,10 @@
   dangling half sample.
 * Transcription (``POST /audio/transcriptions``): :func:`encode_wav` packs frames
   into a WAV file for the multipart upload; :func:`transcription_text` reads the
-  ``{"text": ...}`` answer.
+  ``{"text": ...}`` answer, and :class:`TranscriptionBody` collects that answer
+  from a body arriving in any split, refusing one larger than ``max_bytes``
+  (1 MiB by default: a transcript is a few KiB, and a server or proxy that
+  streams without end must not grow our memory without bound).
 
 Malformed bodies raise :class:`~trioagents.core.RemoteProtocolError`.
 """
@@ -24,8 +27,11 @@ from typing import Any
 
 from ..core import AudioFrame, ConfigurationError, RemoteProtocolError, concat_frames
 
+_DEFAULT_MAX_TRANSCRIPTION = 1 << 20
+
 __all__ = [
     "PCMFramer",
+    "TranscriptionBody",
     "encode_wav",
     "speech_request_body",
     "transcription_text",
@@ -108,3 +114,40 @@ def transcription_text(raw: bytes) -> str:
     if not isinstance(text, str):
         raise RemoteProtocolError("transcription body has no text", payload=raw[:256])
     return text
+
+
+class TranscriptionBody:
+    """A transcription answer, fed in any split; refused past ``max_bytes``.
+
+    :meth:`declare` checks a ``Content-Length`` before any byte is read;
+    :meth:`feed` raises as soon as the bytes held would pass the cap (nothing
+    beyond it is kept); :meth:`text` parses the whole answer. All three raise
+    :class:`RemoteProtocolError`.
+    """
+
+    __slots__ = ("_body", "_max")
+
+    def __init__(self, *, max_bytes: int = _DEFAULT_MAX_TRANSCRIPTION) -> None:
+        if max_bytes <= 0:
+            raise ConfigurationError("max_bytes must be positive")
+        self._max = max_bytes
+        self._body = bytearray()
+
+    def declare(self, content_length: str | None) -> None:
+        """Refuse a body whose declared length already passes the cap."""
+        declared = (content_length or "").strip()
+        if declared.isdigit() and int(declared) > self._max:
+            raise self._too_large()
+
+    def feed(self, data: bytes) -> None:
+        if len(self._body) + len(data) > self._max:
+            raise self._too_large()
+        self._body += data
+
+    def text(self) -> str:
+        return transcription_text(bytes(self._body))
+
+    def _too_large(self) -> RemoteProtocolError:
+        return RemoteProtocolError(
+            f"transcription body larger than {self._max} bytes", payload=bytes(self._body[:64])
+        )

@@ -16,8 +16,12 @@ tell truncation from a clean end can ask whether bytes were left over.
 
 What the spec tolerates but we refuse with
 :class:`~trioagents.core.RemoteProtocolError` (the stream is then unusable):
-invalid UTF-8, a NUL byte, and a line longer than ``max_line_bytes`` (a peer
-that never sends a newline must not grow our buffer without bound).
+invalid UTF-8, a NUL byte, a line longer than ``max_line_bytes`` (1 MiB; a peer
+that never sends a newline must not grow our buffer without bound) and an event
+whose ``data`` lines add up to more than ``max_event_bytes`` (4 MiB; a peer that
+sends ``data:`` lines and never the blank line that ends the event must not
+either). Both limits are checked per line, so the outcome never depends on how
+the bytes were split.
 
 Rejected alternative: decoding with ``str.splitlines`` on a decoded buffer. It
 also splits at ``\\x0b``, ``\\x1c``, ``\\u2028`` and friends, which the spec does
@@ -33,6 +37,7 @@ from ..core import RemoteProtocolError
 __all__ = ["SSEDecoder", "ServerSentEvent"]
 
 _DEFAULT_MAX_LINE = 1 << 20
+_DEFAULT_MAX_EVENT = 4 << 20
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,12 +53,26 @@ class ServerSentEvent:
 class SSEDecoder:
     """Incremental event-stream decoder; one per response body."""
 
-    __slots__ = ("_buffer", "_data", "_event", "_has_data", "_id", "_max_line", "_retry")
+    __slots__ = (
+        "_buffer",
+        "_data",
+        "_data_bytes",
+        "_event",
+        "_has_data",
+        "_id",
+        "_max_event",
+        "_max_line",
+        "_retry",
+    )
 
-    def __init__(self, *, max_line_bytes: int = _DEFAULT_MAX_LINE) -> None:
+    def __init__(
+        self, *, max_line_bytes: int = _DEFAULT_MAX_LINE, max_event_bytes: int = _DEFAULT_MAX_EVENT
+    ) -> None:
         self._buffer = bytearray()
         self._max_line = max_line_bytes
+        self._max_event = max_event_bytes
         self._data: list[str] = []
+        self._data_bytes = 0
         self._has_data = False
         self._event = ""
         self._id: str | None = None
@@ -67,7 +86,8 @@ class SSEDecoder:
     def feed(self, data: bytes) -> list[ServerSentEvent]:
         """Add bytes; return the events they complete.
 
-        Raises :class:`RemoteProtocolError` on invalid UTF-8, NUL, or an overlong line.
+        Raises :class:`RemoteProtocolError` on invalid UTF-8, NUL, an overlong line
+        or an oversized event.
         """
         self._buffer += data
         events: list[ServerSentEvent] = []
@@ -83,10 +103,9 @@ class SSEDecoder:
                     events.append(event)
         finally:
             del self._buffer[:start]  # one compaction per feed keeps big feeds linear
-        if len(self._buffer) > self._max_line:
-            raise RemoteProtocolError(
-                "event-stream line too long", payload=bytes(self._buffer[:64])
-            )
+        held = len(self._buffer) - self._buffer.endswith(b"\r")  # a held \r ends the line
+        if held > self._max_line:
+            raise self._line_too_long(bytes(self._buffer[:64]))
         return events
 
     def end_of_stream(self) -> list[ServerSentEvent]:
@@ -117,7 +136,14 @@ class SSEDecoder:
         skip = 2 if buffer[carriage + 1] == 0x0A else 1
         return bytes(buffer[start:carriage]), carriage + skip
 
+    def _line_too_long(self, head: bytes) -> RemoteProtocolError:
+        return RemoteProtocolError(
+            f"event-stream line longer than {self._max_line} bytes", payload=head
+        )
+
     def _process_line(self, raw: bytes) -> ServerSentEvent | None:
+        if len(raw) > self._max_line:
+            raise self._line_too_long(raw[:64])
         if b"\x00" in raw:
             raise RemoteProtocolError("NUL byte in event stream", payload=raw[:64])
         try:
@@ -131,6 +157,11 @@ class SSEDecoder:
         name, _, value = line.partition(":")
         value = value.removeprefix(" ")
         if name == "data":
+            self._data_bytes += len(raw)
+            if self._data_bytes > self._max_event:
+                raise RemoteProtocolError(
+                    f"event-stream event larger than {self._max_event} bytes", payload=raw[:64]
+                )
             self._data.append(value)
             self._has_data = True
         elif name == "event":
@@ -156,5 +187,6 @@ class SSEDecoder:
 
     def _reset_event(self) -> None:
         self._data = []
+        self._data_bytes = 0
         self._has_data = False
         self._event = ""

@@ -7,7 +7,9 @@ LLM text as it streams.
 
 :class:`OpenAISTT` is a :class:`~trioagents.core.BatchSTT`: the utterance is sent
 as a WAV upload to ``/audio/transcriptions``. Wrap it with
-:class:`~trioagents.providers.VADSegmentedSTT` to stream.
+:class:`~trioagents.providers.VADSegmentedSTT` to stream. The answer is read up
+to ``max_response_bytes`` (1 MiB): a larger one (declared or streamed) is a
+malformed response, and the connection is closed at the cap.
 
 Both close their HTTP response when the enclosing scope is cancelled; neither
 starts a task. Error mapping as in :mod:`trioagents.providers._http`; a 200
@@ -25,10 +27,11 @@ import httpx
 import trio
 
 from ..core import AudioFrame, RemoteProtocolError, SpeechEvent, SpeechEventType
-from ..protocol import PCMFramer, encode_wav, speech_request_body, transcription_text
+from ..protocol import PCMFramer, TranscriptionBody, encode_wav, speech_request_body
 from ._http import (
     DecodedBody,
     OpenAIConnection,
+    close_chunks,
     malformed_response,
     map_httpx_error,
     media_type,
@@ -110,11 +113,14 @@ class OpenAISTT:
         connection: OpenAIConnection | None = None,
         client: httpx.AsyncClient | None = None,
         language: str | None = None,
+        max_response_bytes: int = 1 << 20,
     ) -> None:
         self._model = model
         self._connection = connection or OpenAIConnection()
         self._client = client
         self._language = language
+        TranscriptionBody(max_bytes=max_response_bytes)  # ConfigurationError now, not per call
+        self._max_response = max_response_bytes
 
     @property
     def label(self) -> str:
@@ -134,15 +140,14 @@ class OpenAISTT:
             "data": data,
             "files": {"file": ("audio.wav", encode_wav(frames), "audio/wav")},
         }
-        async with open_response(
-            self._client, self._connection, request, provider=self.label
-        ) as response:
-            try:
-                raw = await response.aread()
-            except httpx.HTTPError as exc:
-                raise map_httpx_error(exc, self.label) from exc
+        body = TranscriptionBody(max_bytes=self._max_response)
         try:
-            text = transcription_text(raw)
+            async with open_response(
+                self._client, self._connection, request, provider=self.label
+            ) as response:
+                body.declare(response.headers.get("content-length"))
+                await _read_body(response, body, self.label)
+            text = body.text()
         except RemoteProtocolError as exc:
             raise malformed_response(exc, self.label) from exc
         return SpeechEvent(
@@ -151,3 +156,15 @@ class OpenAISTT:
             language=chosen,
             timestamp=trio.current_time(),
         )
+
+
+async def _read_body(response: httpx.Response, body: TranscriptionBody, label: str) -> None:
+    """Feed the whole response to ``body``; the body iterator is always finished."""
+    chunks = response.aiter_bytes()
+    try:
+        async for chunk in chunks:
+            body.feed(chunk)
+    except httpx.HTTPError as exc:
+        raise map_httpx_error(exc, label) from exc
+    finally:
+        await close_chunks(chunks)

@@ -9,7 +9,8 @@ none queued it answers normally. Faults:
 * :class:`ResetAfter` -- send that many bytes of the response, then reset (RST).
 * :class:`StallAfter` -- send that many bytes, then go silent until the client leaves.
 * :class:`Healthy` -- answer normally (a passing request between faults).
-* :class:`RespondWithStatus` -- an error status with body and headers
+* :class:`RespondWithStatus` -- a status (an error, or a 200 of your own) with body
+  and headers, optionally chunked (no ``Content-Length``)
   (:func:`rate_limited`, :func:`server_error`, :func:`content_filtered` build the
   usual ones).
 * :class:`TruncateBody` -- stop after ``units`` SSE events (chat: the chunked body
@@ -232,7 +233,8 @@ class OpenAIServer:
 
     def _reply_for(self, endpoint: Endpoint | None, body: bytes, fault: Fault | None) -> _Reply:
         if isinstance(fault, RespondWithStatus):
-            return _Reply(fault.status, list(fault.headers), [fault.body], content_length=True)
+            length = not fault.chunked
+            return _Reply(fault.status, list(fault.headers), [fault.body], content_length=length)
         if endpoint is None:
             return _Reply(404, [("content-type", "text/plain")], [b"not found"], True)
         if isinstance(fault, SendGarbage):

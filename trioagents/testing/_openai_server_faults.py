@@ -39,9 +39,13 @@ class StallAfter:
 
 @dataclass(frozen=True, slots=True)
 class RespondWithStatus:
+    """A response of ``status`` with ``body``; ``chunked`` sends it without a
+    ``Content-Length`` (chunked transfer encoding), so only its end says its size."""
+
     status: int
     body: bytes = b""
     headers: tuple[tuple[str, str], ...] = ()
+    chunked: bool = False
 
 
 @dataclass(frozen=True, slots=True)
