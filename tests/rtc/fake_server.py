@@ -21,6 +21,7 @@ an audio track ``TR_bot`` playing a tone. It speaks the real ``/rtc`` protocol
 
 from __future__ import annotations
 
+import asyncio
 import re
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -79,6 +80,12 @@ class FakeServer:
         self.leaves: list[int] = []
         self.attribute_updates: list[dict[str, str]] = []
         self.drop_on_next_offer = False  # close the signal instead of answering, once
+        # publish the bot's track in a second subscriber offer, sent the instant the
+        # first answer arrives (as livekit-server does when a track appears mid-join),
+        # with our DTLS side slow to start so the client's handshake is surely still
+        # running when that offer arrives
+        self.late_track = False
+        self.subscriber_answers = 0
         self.joined = trio.Event()
         self.next_join = "normal"  # or "refuse", "garbage", "mute"
         self.ping = (1, 3)  # JoinResponse ping_interval, ping_timeout
@@ -227,7 +234,16 @@ class FakeServer:
             answer = rtc.SessionDescription(type="answer", sdp=sdp, id=request.offer.id)
             return [rtc.SignalResponse(answer=answer)]
         if kind == "answer":
+            self.subscriber_answers += 1
+            if self.late_track and self.subscriber_answers == 2:
+                # our own PC must be connected before it applies the answer, or
+                # aiortc would not start our sender (the client's side is the test)
+                await self.bridge.run(_wait_connected, session.subscriber)
             await self.bridge.run(_set_answer, session.subscriber, request.answer.sdp)
+            if self.late_track and self.subscriber_answers == 1:
+                sdp = await self.bridge.run(self._add_bot_track, session)
+                offer = rtc.SessionDescription(type="offer", sdp=sdp, id=2)
+                return [rtc.SignalResponse(offer=offer)]
         elif kind == "add_track":
             self._next_track += 1
             info = models.TrackInfo(
@@ -283,6 +299,14 @@ class FakeServer:
         session.subscriber = pc
         session.channels["_reliable"] = pc.createDataChannel("_reliable")
         session.channels["_lossy"] = pc.createDataChannel("_lossy", ordered=False, maxRetransmits=0)
+        if not self.late_track:
+            return await self._add_bot_track(session)
+        _delay_dtls(pc.sctp.transport, LATE_TRACK_DTLS_DELAY)
+        await pc.setLocalDescription(await pc.createOffer())
+        return str(pc.localDescription.sdp)
+
+    async def _add_bot_track(self, session: Session) -> str:
+        pc = session.subscriber
         track = PacedAudioTrack()
         track.push(tone(BOT_TONE_HZ, 30.0))
         session.tracks.append(track)
@@ -373,6 +397,42 @@ def _send_when_open(channel: Any, data: bytes) -> None:
         channel.send(data)
     else:
         channel.once("open", lambda: channel.send(data))
+
+
+LATE_TRACK_DTLS_DELAY = 0.5
+
+
+def _delay_dtls(dtls: Any, seconds: float) -> None:
+    """Make the fake's own DTLS transport start ``seconds`` late (a loaded server)."""
+    start = dtls.start
+
+    async def late_start(parameters: Any) -> None:
+        await asyncio.sleep(seconds)
+        await start(parameters)
+
+    dtls.start = late_start
+
+
+async def _wait_connected(pc: Any) -> None:
+    """On the loop: until ``pc``'s (bundled) DTLS transport is connected.
+
+    Not ``connectionState``: the new m-line of our pending offer has a transport of
+    its own until the answer bundles it, so the PC reads "connecting" till then.
+    """
+    dtls = pc.sctp.transport
+    if dtls.state == "connected":
+        return
+    connected = asyncio.get_running_loop().create_future()
+
+    def on_state() -> None:
+        if dtls.state == "connected" and not connected.done():
+            connected.set_result(None)
+
+    dtls.on("statechange", on_state)
+    try:
+        await connected
+    finally:
+        dtls.remove_listener("statechange", on_state)
 
 
 async def _set_answer(pc: Any, sdp: str) -> None:

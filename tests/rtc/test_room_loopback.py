@@ -229,3 +229,24 @@ async def test_cancelling_at_any_point_leaves_nothing_behind(cancel_after: float
             started = trio.current_time()
             assert await bridge.run(tasks_left) == []
             assert trio.current_time() - started < 1
+
+
+async def test_a_track_offered_while_the_subscriber_connects_is_heard() -> None:
+    """livekit-server renegotiates the subscriber PC when a track appears while we
+    join; answered during the first DTLS handshake, aiortc would never start that
+    track's receiver (silence for the whole call). The room answers it once the
+    subscriber PC is up, and hears the track."""
+    with trio.fail_after(15):
+        async with open_fake_server() as server:
+            server.late_track = True
+            async with open_room(server.url, make_token()) as room:
+                received = []
+                async with room.subscribe_audio("TR_bot", sample_rate=16000) as stream:
+                    async for frame in stream:
+                        received.append(frame.data[:, 0])
+                        if sum(map(len, received)) >= 16000:
+                            break
+                assert server.subscriber_answers == 2
+    samples = np.concatenate(received)[4000:]
+    assert np.abs(samples).max() > 1000
+    assert abs(dominant_frequency(samples, 16000) - BOT_TONE_HZ) < 5

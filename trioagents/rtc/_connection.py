@@ -12,7 +12,10 @@ the whole connection away and join afresh.
 Concurrency rules:
 
 * The link's reader is the only task that receives; it applies events in order
-  (subscriber offers are answered inline so their order is kept).
+  (subscriber offers are answered inline so their order is kept). The exception:
+  a renegotiation offer that arrives before the subscriber PC first connected is
+  answered by ``answer_late_offers`` once it has (aiortc would leave the new
+  track silent), and offers behind it queue there too, in order.
 * Sends go through the websocket's send lock; publisher negotiations are
   serialized by ``_negotiation_lock`` (one offer in flight).
 * A link ends when the reader sees a leave, the socket closes, the server is
@@ -48,6 +51,11 @@ from ._signal_link import ConnectionOutcome, SignalLink, serve_signal_link
 __all__ = ["ConnectionOutcome", "RoomConnection", "SignalHandler", "open_room_connection"]
 
 T = TypeVar("T")
+
+SUBSCRIBER_CONNECT_WAIT = 10.0
+"""Longest a renegotiation offer waits for the subscriber PC's first connection."""
+MAX_LATE_OFFERS = 8
+"""Offers queued before the subscriber PC connected; more is a protocol error."""
 
 
 class SignalHandler(Protocol):
@@ -85,6 +93,11 @@ class RoomConnection:
         self._published: dict[str, Any] = {}  # cid -> TrackInfo, for SyncState
         self._last_offer = ""
         self._last_answer = ""
+        self._subscriber_up = trio.Event()
+        self._late_offers_pending = 0
+        self._late_send, self._late_receive = trio.open_memory_channel[
+            tuple[SignalLink, SubscriberOfferReceived]
+        ](MAX_LATE_OFFERS)
 
     @property
     def rtt_ms(self) -> int | None:
@@ -155,9 +168,10 @@ class RoomConnection:
 
     async def _dispatch(self, link: SignalLink, event: SignalEvent) -> None:
         if isinstance(event, SubscriberOfferReceived):
-            sdp = await self._apply_remote(_answer_offer, self._subscriber, event.sdp)
-            self._last_answer = sdp
-            await link.send(link.core.send_answer(sdp, event.offer_id))
+            if self._must_wait_for_subscriber():
+                self._queue_late_offer(link, event)
+            else:
+                await self._answer_subscriber(link, event)
         elif isinstance(event, PublisherAnswerReceived):
             if self._answer is not None:
                 with suppress(trio.WouldBlock):  # a second answer to one offer: ignored
@@ -171,6 +185,54 @@ class RoomConnection:
             _resolve(self._pending_requests.pop(event.request_id, None), event)
         else:
             await self._handler.on_event(event)
+
+    async def _answer_subscriber(self, link: SignalLink, event: SubscriberOfferReceived) -> None:
+        sdp = await self._apply_remote(_answer_offer, self._subscriber, event.sdp)
+        self._last_answer = sdp
+        await link.send(link.core.send_answer(sdp, event.offer_id))
+
+    def _must_wait_for_subscriber(self) -> bool:
+        """A renegotiation before the subscriber PC first connected waits for it.
+
+        aiortc starts the receiver of a new m-line only from the connect step that
+        runs after a description is applied, and only if DTLS is connected then: an
+        offer answered during the first handshake leaves that track silent for the
+        whole call. livekit-server sends such an offer when a track is published
+        while we join. The first offer, and every later one once connected, is
+        answered at once; while offers wait, later ones queue behind them (order).
+        """
+        first = not self._last_answer
+        return self._late_offers_pending > 0 or (not first and not self._subscriber_up.is_set())
+
+    def _queue_late_offer(self, link: SignalLink, event: SubscriberOfferReceived) -> None:
+        try:
+            self._late_send.send_nowait((link, event))
+        except trio.WouldBlock:
+            raise RemoteProtocolError(
+                "the server sent more subscriber offers than it waited answers for"
+            ) from None
+        self._late_offers_pending += 1
+
+    async def answer_late_offers(self) -> None:
+        """Run until cancelled: answer queued offers once the subscriber PC is up.
+
+        Waits at most ``SUBSCRIBER_CONNECT_WAIT`` (then answers anyway: a PC that
+        never connects is the resume/rejoin logic's to handle). An offer whose link
+        has ended is dropped (the next link resynchronises); one that cannot be
+        applied ends its link as a protocol error, as it would have in the reader.
+        """
+        async for link, event in self._late_receive:
+            with trio.move_on_after(SUBSCRIBER_CONNECT_WAIT):
+                await self._subscriber_up.wait()
+            try:
+                if not link.closed.is_set():
+                    await self._answer_subscriber(link, event)
+            except RemoteProtocolError as exc:
+                await link.fail(exc)
+            except ConnectionClosedError:
+                pass  # the link ended while we waited: nobody to answer
+            finally:
+                self._late_offers_pending -= 1
 
     def _link_ended(self) -> None:
         """The current link is over: whatever waits for an answer on it gives up."""
@@ -302,6 +364,11 @@ class RoomConnection:
             def on_track(track: Any) -> None:
                 post(handler.on_remote_track, track.id, track)
 
+            @subscriber.on("connectionstatechange")  # type: ignore[untyped-decorator]
+            def on_state() -> None:
+                if subscriber.connectionState == "connected":
+                    post(self._subscriber_up.set)
+
             @subscriber.on("datachannel")  # type: ignore[untyped-decorator]
             def on_channel(channel: Any) -> None:
                 self._remote_channels.append(channel)
@@ -410,6 +477,7 @@ async def open_room_connection(
         ):
             connection = RoomConnection(bridge, publisher, subscriber, handler, nursery)
             await connection.setup_peers()
+            nursery.start_soon(connection.answer_late_offers)
             await connection.open_link(url, token, options)
             try:
                 yield connection

@@ -100,10 +100,14 @@ class SignalLink:
                 elif event is not None:
                     await dispatch(self, event)
         except RemoteProtocolError as exc:
-            await self._leave_after_error()
-            self.finish(ConnectionOutcome("error", "protocol error", exc))
+            await self.fail(exc)
         except ConnectionClosedError:  # after our own leave the outcome is kept
             self.finish(ConnectionOutcome("resume", "signal connection closed"))
+
+    async def fail(self, error: RemoteProtocolError) -> None:
+        """End the link for a protocol error of the server's: a leave, then the outcome."""
+        await self._leave_after_error()
+        self.finish(ConnectionOutcome("error", "protocol error", error))
 
     async def _leave_after_error(self) -> None:
         # a dead socket makes the leave fail: nothing left to tell, so suppressed
