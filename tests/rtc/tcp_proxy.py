@@ -10,9 +10,10 @@ import trio
 
 
 class TcpProxy:
-    def __init__(self, nursery: trio.Nursery, target_port: int) -> None:
+    def __init__(self, nursery: trio.Nursery, target_port: int, target_host: str) -> None:
         self._nursery = nursery
         self._target_port = target_port
+        self._target_host = target_host
         self._scopes: set[trio.CancelScope] = set()
         self.port = 0
         self.connections = 0
@@ -27,7 +28,7 @@ class TcpProxy:
         with trio.CancelScope() as scope:
             self._scopes.add(scope)
             try:
-                server = await trio.open_tcp_stream("127.0.0.1", self._target_port)
+                server = await trio.open_tcp_stream(self._target_host, self._target_port)
                 async with client, server, trio.open_nursery() as nursery:
                     nursery.start_soon(_pipe, client, server, nursery.cancel_scope)
                     nursery.start_soon(_pipe, server, client, nursery.cancel_scope)
@@ -48,9 +49,12 @@ async def _pipe(
 
 
 @asynccontextmanager
-async def open_tcp_proxy(target_port: int) -> AsyncIterator[TcpProxy]:
+async def open_tcp_proxy(
+    target_port: int, target_host: str = "127.0.0.1"
+) -> AsyncIterator[TcpProxy]:
+    """Listens on 127.0.0.1 (an ephemeral port), forwards to the target."""
     async with trio.open_nursery() as nursery:
-        proxy = TcpProxy(nursery, target_port)
+        proxy = TcpProxy(nursery, target_port, target_host)
         listeners = await nursery.start(partial(trio.serve_tcp, proxy.handle, 0, host="127.0.0.1"))
         proxy.port = listeners[0].socket.getsockname()[1]
         try:
