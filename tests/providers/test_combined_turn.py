@@ -40,11 +40,27 @@ async def test_dangling_words(text: str, p: float) -> None:
 async def test_any_incomplete_takes_the_lowest_rescaled_verdict(
     autojump_clock: trio.testing.MockClock,
 ) -> None:
-    # 0.15 against a 0.2 threshold is "unlikely": 0.375 on a 0.5 scale
-    both = AnyIncompleteDetector([Fixed(0.9, delay=1.0), Fixed(0.15, 0.2)])
+    # 0.6 against a 0.2 threshold is "likely": 0.75 on a 0.5 scale
+    both = AnyIncompleteDetector([Fixed(0.9, delay=1.0), Fixed(0.6, 0.2, delay=1.0)])
     start = trio.current_time()
-    assert await both.predict_end_of_turn(ChatContext(), "x", ()) == pytest.approx(0.375)
+    assert await both.predict_end_of_turn(ChatContext(), "x", ()) == pytest.approx(0.75)
     assert trio.current_time() - start == pytest.approx(1.0)  # asked concurrently
+
+
+async def test_an_unlikely_verdict_settles_it_without_waiting_for_the_rest(
+    autojump_clock: trio.testing.MockClock,
+) -> None:
+    """A slow model must not hold back (or, past the session's detector timeout,
+    throw away) what the dangling-word rule already knows."""
+    slow = Fixed(0.9, delay=30.0)
+    # 0.15 against a 0.2 threshold is "unlikely": 0.375 on a 0.5 scale
+    either = AnyIncompleteDetector([slow, Fixed(0.15, 0.2, delay=0.1)])
+    start = trio.current_time()
+    assert await either.predict_end_of_turn(ChatContext(), "x", ()) == pytest.approx(0.375)
+    assert trio.current_time() - start == pytest.approx(0.1)  # the slow one was cancelled
+    rule = AnyIncompleteDetector([slow, DanglingWordDetector()])
+    assert await rule.predict_end_of_turn(ChatContext(), "a table for", ()) < 0.5
+    assert trio.current_time() - start == pytest.approx(0.1)
 
 
 async def test_a_failing_member_is_left_out_unless_all_fail() -> None:

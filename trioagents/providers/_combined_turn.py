@@ -7,6 +7,13 @@ any detector thinks the user will go on, the session waits. A detector that fail
 (ProviderError) is left out; if all fail, the error of the first propagates (the
 session falls back to VAD endpointing). Cancellation cancels them all.
 
+An "unlikely" verdict settles it at once: the others are cancelled and it is
+returned. The session's choice is binary (the short delay or the long one), and the
+lowest verdict can only go lower, so waiting for the rest would change nothing but
+the latency -- and under load a slow model would run the whole call into
+``turn_detector_timeout``, losing the cheap rule's verdict with it (the session
+would then fall back to the VAD delay and cut the user off after "a table for").
+
 :class:`DanglingWordDetector` is a text rule for English: a transcript that ends
 in a function word ("for", "the", "my", "and"...) or a filler ("um", "uh") is
 unlikely to be a finished turn, and so is one ending in a copula after a noun ("my
@@ -140,7 +147,8 @@ class AnyIncompleteDetector:
     async def predict_end_of_turn(
         self, chat_ctx: ChatContext, transcript: str, audio: Sequence[AudioFrame]
     ) -> float:
-        """The lowest rescaled verdict; raises the first ProviderError if all failed."""
+        """The lowest rescaled verdict (the first "unlikely" one, without waiting for
+        the rest); raises the first ProviderError if all failed."""
         results: list[float | ProviderError] = [
             ProviderError("no verdict", provider="turn", retryable=False)
         ] * len(self._detectors)
@@ -151,7 +159,9 @@ class AnyIncompleteDetector:
             except ProviderError as exc:
                 results[index] = exc
                 return
-            results[index] = self._rescale(p, detector.unlikely_threshold)
+            results[index] = verdict = self._rescale(p, detector.unlikely_threshold)
+            if verdict < self._threshold:
+                nursery.cancel_scope.cancel()  # settled: see the module docstring
 
         async with trio.open_nursery() as nursery:
             for index, detector in enumerate(self._detectors):
