@@ -52,3 +52,14 @@ async def blocks_event_loop(ctx: JobContext) -> None:
     import time
 
     time.sleep(30)  # noqa: ASYNC251 - the point: a blocking call that never checkpoints
+
+
+async def kills_itself(ctx: JobContext) -> None:
+    import signal
+
+    os.kill(os.getpid(), signal.SIGKILL)  # what `kill -9 <pid>` from outside does
+    await trio.sleep(3600)
+
+
+async def exits_with_status_3(ctx: JobContext) -> None:
+    os._exit(3)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import math
 
@@ -14,7 +15,8 @@ from hypothesis import strategies as st
 from trioagents.core import ConfigurationError
 from trioagents.worker import WorkerOptions
 from trioagents.worker._http import render_metrics, serve_health
-from trioagents.worker._job import InProcessExecutor
+from trioagents.worker._job import InProcessExecutor, signal_name
+from trioagents.worker._pool import describe_exit
 from trioagents.worker._slots import JobSlots
 from trioagents.worker._worker import Worker
 
@@ -103,6 +105,25 @@ def test_metrics_text_format() -> None:
     assert "# TYPE trioagents_worker_active_jobs gauge\ntrioagents_worker_active_jobs 0\n" in text
     assert "trioagents_worker_max_concurrent_jobs 2" in text
     assert text.endswith("\n")
+
+
+def test_crash_counter_is_rendered_with_escaped_labels() -> None:
+    stats = _worker().statistics()
+    text = render_metrics(stats)
+    assert "# TYPE trioagents_worker_jobs_crashed_total counter\n" in text  # even before one
+    crashed = {("crashed", "SIGKILL"): 2, ('odd "reason"\n', "none"): 1}
+    text = render_metrics(dataclasses.replace(stats, jobs_crashed=crashed))
+    assert 'trioagents_worker_jobs_crashed_total{reason="crashed",signal="SIGKILL"} 2\n' in text
+    assert 'reason="odd \\"reason\\"\\n",signal="none"} 1\n' in text
+
+
+def test_exit_descriptions() -> None:
+    assert describe_exit(-9) == "killed by SIGKILL"
+    assert describe_exit(-15) == "killed by SIGTERM"
+    assert describe_exit(3) == "exit status 3"
+    assert describe_exit(None) == "exit status unknown"
+    assert signal_name(-200) == "SIG200"  # no such signal: still a readable label
+    assert signal_name(0) is None
 
 
 async def _get(address: tuple[str, int], target: str, method: str = "GET") -> tuple[int, bytes]:

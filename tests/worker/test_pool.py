@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import json
+import logging
 import os
+import signal
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -260,3 +262,86 @@ async def test_a_prewarmed_child_that_died_while_idle_fails_the_job_cleanly(
             # the pool goes on: the next job gets a fresh child
             outcome = await pool.run_job(_info(tmp_path, "AJ_2"), JobControl())
             assert outcome.status == agent.JS_SUCCESS
+
+
+def _died_warnings(caplog: pytest.LogCaptureFixture) -> list[logging.LogRecord]:
+    return [r for r in caplog.records if r.getMessage().startswith("job process died")]
+
+
+async def test_a_child_killed_by_a_signal_is_a_warning_with_the_signal(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    # Seen in an attack run: `kill -9` of a job process was logged at INFO as
+    # "job ended reason=crashed", with neither the exit status nor the signal.
+    with trio.fail_after(LIMIT):
+        async with open_process_pool(_options("kills_itself")) as pool:
+            outcome = await pool.run_job(_info(tmp_path), JobControl())
+    assert (outcome.status, outcome.reason) == (agent.JS_FAILED, "crashed")
+    assert outcome.process_lost
+    assert (outcome.exit_code, outcome.signal) == (-signal.SIGKILL, "SIGKILL")
+    assert outcome.error == "job process died (killed by SIGKILL)"
+    [record] = _died_warnings(caplog)
+    assert record.levelno == logging.WARNING
+    assert record.getMessage() == "job process died (killed by SIGKILL)"
+    assert record.job_id == "AJ_1"  # type: ignore[attr-defined]
+    assert record.exit_code == -signal.SIGKILL  # type: ignore[attr-defined]
+    assert record.signal == "SIGKILL"  # type: ignore[attr-defined]
+
+
+async def test_a_child_that_exits_gives_its_exit_status(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    with trio.fail_after(LIMIT):
+        async with open_process_pool(_options("exits_with_status_3")) as pool:
+            outcome = await pool.run_job(_info(tmp_path), JobControl())
+    assert (outcome.exit_code, outcome.signal) == (3, None)
+    [record] = _died_warnings(caplog)
+    assert record.levelno == logging.WARNING
+    assert record.getMessage() == "job process died (exit status 3)"
+    assert (record.exit_code, record.signal) == (3, None)  # type: ignore[attr-defined]
+
+
+async def test_a_supervision_kill_carries_the_exit_code_without_a_died_warning(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    with trio.fail_after(LIMIT):
+        options = _options("blocks_event_loop", ping_interval=0.1, ping_timeout=0.5)
+        async with open_process_pool(options) as pool:
+            outcome = await pool.run_job(_info(tmp_path), JobControl())
+    assert (outcome.reason, outcome.signal) == ("unresponsive", "SIGKILL")
+    assert _died_warnings(caplog) == []  # the kill was logged (ERROR) when decided
+
+
+async def test_worker_counts_a_job_whose_process_was_killed(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    from tests.worker.fake_agent_server import FakeAgentServer
+    from trioagents.worker import WorkerOptions, open_worker
+    from trioagents.worker._http import render_metrics
+
+    caplog.set_level(logging.INFO, logger="trioagents.worker")
+    server = FakeAgentServer()
+    with trio.fail_after(LIMIT):
+        async with trio.open_nursery() as nursery:
+            await nursery.start(server.serve)
+            options = WorkerOptions(url=server.url, status_interval=0.1, shutdown_grace=0.5)
+            async with (
+                open_process_pool(_options("kills_itself")) as pool,
+                open_worker(options, _unused_entrypoint, executor=pool) as worker,
+            ):
+                await worker.wait_registered()
+                await server.current.send(_availability("AJ_1", "unused"))
+                await server.wait_until(lambda: server.current.of_kind("availability"))
+                await server.assign(_job("AJ_1", "unused"), "agent-AJ_1")
+                await server.wait_status("AJ_1", agent.JS_FAILED)
+                stats = worker.statistics()
+            nursery.cancel_scope.cancel()
+    assert dict(stats.jobs_crashed) == {("crashed", "SIGKILL"): 1}
+    assert stats.jobs_failed == 1
+    text = render_metrics(stats)
+    assert 'trioagents_worker_jobs_crashed_total{reason="crashed",signal="SIGKILL"} 1\n' in text
+    [update] = [m.update_job for m in server.current.of_kind("update_job")
+                if m.update_job.status == agent.JS_FAILED]  # fmt: skip
+    assert update.error == "job process died (killed by SIGKILL)"
+    [ended] = [r for r in caplog.records if r.getMessage() == "job ended"]
+    assert (ended.exit_code, ended.signal) == (-signal.SIGKILL, "SIGKILL")  # type: ignore[attr-defined]

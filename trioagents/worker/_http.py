@@ -9,7 +9,7 @@ One request per connection (``Connection: close``), a 64 KiB request limit and a
 10 s read deadline per connection, so a slow client cannot hold a task forever.
 
 Rejected alternative: ``prometheus-client``. It brings a registry of global state
-and its own HTTP server thread; four gauges and three counters are a few lines of
+and its own HTTP server thread; a dozen gauges and counters are a few lines of
 text format, rendered on demand from :meth:`Worker.statistics`.
 """
 
@@ -54,7 +54,16 @@ def render_metrics(stats: WorkerStatistics) -> str:
     lines = []
     for name, kind, help_text, value in rows:
         lines += [f"# HELP {name} {help_text}", f"# TYPE {name} {kind}", f"{name} {value}"]
+    name = "trioagents_worker_jobs_crashed_total"
+    lines += [f"# HELP {name} Jobs whose process ended without a report, by reason and signal",
+              f"# TYPE {name} counter"]  # fmt: skip
+    for (reason, signal), count in sorted(stats.jobs_crashed.items()):
+        lines.append(f'{name}{{reason="{_escape(reason)}",signal="{_escape(signal)}"}} {count}')
     return "\n".join(lines) + "\n"
+
+
+def _escape(value: str) -> str:
+    return value.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n")
 
 
 def _route(worker: Worker, target: bytes) -> tuple[int, str, bytes]:

@@ -28,6 +28,7 @@ from __future__ import annotations
 import importlib
 import inspect
 import logging
+import signal
 from collections.abc import Awaitable, Callable, Mapping
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass, field
@@ -51,6 +52,7 @@ __all__ = [
     "RoomFactory",
     "default_room_factory",
     "run_job",
+    "signal_name",
 ]
 
 logger = logging.getLogger("trioagents.worker")
@@ -109,9 +111,34 @@ class JobInfo:
 
 @dataclass(frozen=True, slots=True)
 class JobOutcome:
+    """How a job ended.
+
+    ``process_lost`` is true when a pool child ended without reporting (it died, or
+    the supervisor killed it); ``exit_code`` is then its ``returncode`` (negative:
+    the signal number), ``None`` if it could not be reaped.
+    """
+
     status: int  # agent.JS_SUCCESS or agent.JS_FAILED
     error: str = ""
     reason: str = ""
+    process_lost: bool = False
+    exit_code: int | None = None
+
+    @property
+    def signal(self) -> str | None:
+        """The name of the signal that ended the child (``"SIGKILL"``), if one did."""
+        return signal_name(self.exit_code)
+
+
+def signal_name(returncode: int | None) -> str | None:
+    """``"SIGKILL"`` for ``-9``; ``None`` for a normal exit or no code; ``"SIG40"``
+    for a signal without a name."""
+    if returncode is None or returncode >= 0:
+        return None
+    try:
+        return signal.Signals(-returncode).name
+    except ValueError:
+        return f"SIG{-returncode}"
 
 
 @dataclass(slots=True)

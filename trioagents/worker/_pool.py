@@ -17,7 +17,10 @@ Supervision of a child running a job (all tasks of one nursery per job):
 * the job's shutdown request is forwarded; if the child has not finished
   ``kill_grace`` seconds after that (the child's own entrypoint grace plus a
   margin), it is killed;
-* a child that exits without reporting fails the job with its exit code.
+* a child that exits without reporting fails the job (``JS_FAILED "crashed"``); a
+  warning ``job process died (killed by SIGKILL)`` carries ``exit_code`` and
+  ``signal`` as ``extra`` fields, and the outcome carries the exit code so the
+  worker counts it (``trioagents_worker_jobs_crashed_total``).
 
 Idle children are kept at ``num_idle_processes`` by a warmer task; a job takes an
 idle child or, if none is ready, spawns one. Leaving :func:`open_process_pool`
@@ -31,6 +34,7 @@ a process we can kill, and the child is a plain module anyone can run by hand.
 from __future__ import annotations
 
 import base64
+import dataclasses
 import logging
 import os
 import sys
@@ -46,17 +50,20 @@ from livekit.protocol import agent
 
 from ..core import ConfigurationError, collapse_single_error
 from ..protocol import IpcFrameDecoder, encode_ipc_message
-from ._job import JobControl, JobInfo, JobOutcome
+from ._job import JobControl, JobInfo, JobOutcome, signal_name
 
 __all__ = [
     "ProcessPool",
     "ProcessPoolOptions",
     "ProcessPoolStatistics",
+    "describe_exit",
     "open_process_pool",
     "read_rss_mb",
 ]
 
 logger = logging.getLogger("trioagents.worker")
+
+CRASHED = "crashed"  # the outcome reason of a child that exited without reporting
 
 
 @dataclass(frozen=True, slots=True)
@@ -89,6 +96,14 @@ class ProcessPoolStatistics:
     idle: int  # prewarmed, waiting for a job
     live: int  # every child not yet reaped (idle or running a job)
     spawning: int
+
+
+def describe_exit(returncode: int | None) -> str:
+    """``"killed by SIGKILL"``, ``"exit status 3"`` or ``"exit status unknown"``."""
+    if returncode is None:
+        return "exit status unknown"
+    name = signal_name(returncode)
+    return f"killed by {name}" if name is not None else f"exit status {returncode}"
 
 
 def read_rss_mb(pid: int) -> float | None:
@@ -217,22 +232,39 @@ class ProcessPool:
         return await self._spawn()
 
     async def run_job(self, info: JobInfo, control: JobControl) -> JobOutcome:
-        """Run one job in a child; the child is always gone when this returns."""
+        """Run one job in a child; the child is always gone when this returns.
+
+        A child that ended without reporting (it died, or supervision killed it)
+        gives an outcome with ``process_lost`` and its ``exit_code``; one that died
+        on its own is also logged as a warning naming the exit status or signal.
+        """
         child = await self._take()
         try:
-            job = base64.b64encode(info.job.SerializeToString()).decode()
-            start = {"type": "start_job", "url": info.url, "token": info.token, "job": job,
-                     "worker_id": info.worker_id, "identity": info.identity}  # fmt: skip
-            try:
-                await child.send(start)
-            except (trio.BrokenResourceError, trio.ClosedResourceError):  # died while idle
-                error = "job process exited before the job started"
-                logger.error(error, extra={"job_id": info.id})
-                return JobOutcome(agent.JS_FAILED, error, "crashed")
-            return await _Supervision(child, control, self.options, info.id).run()
+            outcome = await self._start_and_supervise(child, info, control)
         finally:
             self._live.discard(child)
             await child.kill()
+        if not outcome.process_lost:
+            return outcome
+        code = child.process.returncode
+        if outcome.reason == CRASHED:  # supervision kills were logged when decided
+            logger.warning("job process died (%s)", describe_exit(code),
+                           extra={"job_id": info.id, "reason": outcome.reason,
+                                  "exit_code": code, "signal": signal_name(code)})  # fmt: skip
+        return dataclasses.replace(outcome, exit_code=code)
+
+    async def _start_and_supervise(
+        self, child: _Child, info: JobInfo, control: JobControl
+    ) -> JobOutcome:
+        job = base64.b64encode(info.job.SerializeToString()).decode()
+        start = {"type": "start_job", "url": info.url, "token": info.token, "job": job,
+                 "worker_id": info.worker_id, "identity": info.identity}  # fmt: skip
+        try:
+            await child.send(start)
+        except (trio.BrokenResourceError, trio.ClosedResourceError):  # died while idle
+            error = "job process exited before the job started"
+            return JobOutcome(agent.JS_FAILED, error, CRASHED, process_lost=True)
+        return await _Supervision(child, control, self.options, info.id).run()
 
     async def aclose(self) -> None:
         for child in list(self._live):
@@ -255,7 +287,7 @@ class _Supervision:
     def _fail(self, error: str, nursery: trio.Nursery) -> None:
         if self.outcome is None:
             logger.error("job process killed", extra={"job_id": self.job_id, "reason": error})
-            self.outcome = JobOutcome(agent.JS_FAILED, error, error)
+            self.outcome = JobOutcome(agent.JS_FAILED, error, error, process_lost=True)
         nursery.cancel_scope.cancel()
 
     async def run(self) -> JobOutcome:
@@ -264,9 +296,9 @@ class _Supervision:
             nursery.start_soon(self._ping, nursery)
             nursery.start_soon(self._watch_memory, nursery)
             nursery.start_soon(self._forward_shutdown, nursery)
-        if self.outcome is None:
-            code = self.child.process.returncode
-            self.outcome = JobOutcome(agent.JS_FAILED, f"job process exited ({code})", "crashed")
+        if self.outcome is None:  # _read saw EOF and reaped the child: returncode is set
+            error = f"job process died ({describe_exit(self.child.process.returncode)})"
+            self.outcome = JobOutcome(agent.JS_FAILED, error, CRASHED, process_lost=True)
         return self.outcome
 
     async def _read(self, nursery: trio.Nursery) -> None:

@@ -28,7 +28,9 @@ from __future__ import annotations
 import logging
 import math
 from collections import deque
+from collections.abc import Mapping
 from dataclasses import dataclass
+from types import MappingProxyType
 
 import trio
 from livekit.protocol import agent
@@ -72,6 +74,9 @@ class WorkerStatistics:
     jobs_failed: int
     registrations: int
     pending_reports: int
+    # jobs whose pool process ended without a report, by (outcome reason, signal name
+    # or "none" for an exit status): ("crashed", "SIGKILL"), ("unresponsive", "SIGKILL")
+    jobs_crashed: Mapping[tuple[str, str], int]
 
 
 class Worker:
@@ -101,6 +106,7 @@ class Worker:
         self._draining = False
         self._connection_failed = False
         self._counters = {"started": 0, "succeeded": 0, "failed": 0, "registrations": 0}
+        self._crashed: dict[tuple[str, str], int] = {}
 
     # -- public -------------------------------------------------------------------
 
@@ -120,6 +126,7 @@ class Worker:
             jobs_failed=self._counters["failed"],
             registrations=self._counters["registrations"],
             pending_reports=len(self._outbox),
+            jobs_crashed=MappingProxyType(dict(self._crashed)),
         )
 
     def load(self) -> float:
@@ -209,7 +216,12 @@ class Worker:
             self._notify()
         key = "succeeded" if outcome.status == agent.JS_SUCCESS else "failed"
         self._counters[key] += 1
-        logger.info("job ended", extra={"job_id": info.id, "reason": outcome.reason})
+        fields: dict[str, object] = {"job_id": info.id, "reason": outcome.reason}
+        if outcome.process_lost:
+            crash = (outcome.reason, outcome.signal or "none")
+            self._crashed[crash] = self._crashed.get(crash, 0) + 1
+            fields.update(exit_code=outcome.exit_code, signal=outcome.signal)
+        logger.info("job ended", extra=fields)
         self._report(info.id, outcome.status, outcome.error)
 
     async def _run_with_timeout(self, info: JobInfo, control: JobControl) -> JobOutcome:
