@@ -109,8 +109,10 @@ class AgentService:
         api_secret: str,
         server_info: Callable[[], models.ServerInfo],
         rng: random.Random | None = None,
+        register_timeout: float = REGISTER_TIMEOUT,
     ) -> None:
         self._nursery = nursery
+        self._register_timeout = register_timeout
         self._api_key = api_key
         self._api_secret = api_secret
         self._server_info = server_info
@@ -288,14 +290,19 @@ class AgentService:
     async def serve_worker(self, websocket: ServerWebSocket) -> None:
         """Serve one ``/agent`` websocket until it closes.
 
+        A connection that sends no ``register`` within ``register_timeout`` (Trio
+        time) is closed here with code 1008 and reason ``register_timeout: ...``.
         Raises :class:`RemoteProtocolError` (after which the caller closes the socket) on
         undecodable messages or a first message that is not ``register``.
         """
         register: agent.RegisterWorkerRequest | None = None
-        with trio.move_on_after(REGISTER_TIMEOUT):
+        with trio.move_on_after(self._register_timeout):
             register = decode_worker_registration(_binary(await websocket.receive()))
         if register is None:
-            raise RemoteProtocolError("worker did not register in time")
+            reason = f"register_timeout: no register within {self._register_timeout:g} s"
+            log.warning("closing /agent connection: %s", reason)
+            await websocket.aclose(1008, reason)
+            return
         async with trio.open_nursery() as nursery:
             outbox = Outbox(nursery.cancel_scope)
             worker = WorkerConnection(short_id("AW"), register, outbox)

@@ -37,6 +37,18 @@ class DevServerOptions:
     ``departure_timeout``: seconds an emptied room lives on (livekit-server: 20).
     ``empty_timeout``: seconds a room nobody joined lives, unless CreateRoom set one
     (livekit-server: 300).
+
+    Limits (see ``_limits``; each refusal says which limit it hit):
+    ``max_room_name_length`` / ``max_identity_length``: bytes of UTF-8
+    (livekit-server's ``limit.max_room_name_length`` and
+    ``limit.max_participant_identity_length``: 256); a longer room name is
+    ``invalid_argument`` on CreateRoom/CreateDispatch and HTTP 400 on ``/rtc``, a
+    longer identity HTTP 400 on ``/rtc``.
+    ``max_connections``: open TCP connections (HTTP requests and websockets
+    together); one more is answered HTTP 503.
+    ``register_timeout``: seconds an ``/agent`` connection has to send ``register``
+    (livekit-server: 10); then it is closed with code 1008 and reason
+    ``register_timeout``. Trio time.
     """
 
     host: str = "127.0.0.1"
@@ -48,6 +60,10 @@ class DevServerOptions:
     seed: int | None = None
     departure_timeout: float = 20.0
     empty_timeout: float = 300.0
+    max_room_name_length: int = 256
+    max_identity_length: int = 256
+    max_connections: int = 1000
+    register_timeout: float = 10.0
 
     def __post_init__(self) -> None:
         if not self.api_keys or not all(k and s for k, s in self.api_keys.items()):
@@ -63,6 +79,12 @@ class DevServerOptions:
                 ) from exc
         if self.departure_timeout < 0 or self.empty_timeout < 0:
             raise ConfigurationError("departure_timeout and empty_timeout must be >= 0 seconds")
+        if min(self.max_room_name_length, self.max_identity_length, self.max_connections) < 1:
+            raise ConfigurationError(
+                "max_room_name_length, max_identity_length and max_connections must be >= 1"
+            )
+        if not self.register_timeout > 0:
+            raise ConfigurationError("register_timeout must be > 0 seconds, e.g. 10.0")
         if not self.ice_host_addresses:
             raise ConfigurationError("ice_host_addresses needs at least one address")
         parts = self.server_version.split(".") if _SEMVER.match(self.server_version) else []

@@ -45,6 +45,7 @@ from ..transport import AsyncioBridge, open_asyncio_bridge
 from ._agents import AgentService, FinishedJob
 from ._http import HandshakeRefused, HttpRequest, ServerWebSocket, read_request, send_response
 from ._hub import SignalHub
+from ._limits import ConnectionGate, identity_error, room_name_error
 from ._options import DevServerOptions
 from ._reaper import serve_room_reaper
 from ._registry import Registry
@@ -56,6 +57,7 @@ __all__ = ["DevServer", "DevServerStatistics", "open_devserver", "serve_devserve
 log = logging.getLogger("trioagents.devserver")
 
 REQUEST_HEAD_TIMEOUT = 10.0
+REFUSAL_READ_TIMEOUT = 1.0
 _V1_GONE = b"v1 signalling is not available on this server; use /rtc"
 
 
@@ -70,6 +72,8 @@ class DevServerStatistics:
     data_forwarded: int
     data_dropped: int
     jobs_finished: int = 0  # ended jobs remembered (see ``DevServer.finished_jobs``)
+    connections: int = 0  # open TCP connections (HTTP and websocket)
+    connections_refused: int = 0  # answered 503: over ``max_connections``
 
 
 class DevServer:
@@ -91,13 +95,17 @@ class DevServer:
             api_secret=options.api_secret,
             server_info=self.server_info,
             rng=random.Random(options.seed),
+            register_timeout=options.register_timeout,
         )
         self.registry = Registry(
             on_event=self.agents.on_registry_event, wall_clock=options.wall_clock
         )
         self.agents.attach_rooms(self.registry.rooms)
         self.hub = SignalHub(self.registry, bridge, relay, self.server_info, options.wall_clock)
-        self.twirp = TwirpServices(self.registry, self.agents.jobs_of)
+        self.twirp = TwirpServices(
+            self.registry, self.agents.jobs_of, max_room_name_length=options.max_room_name_length
+        )
+        self.connections = ConnectionGate(options.max_connections)
 
     @property
     def url(self) -> str:
@@ -138,6 +146,8 @@ class DevServer:
             data_forwarded=stats.data_forwarded,
             data_dropped=stats.data_dropped,
             jobs_finished=len(self.agents.finished),
+            connections=self.connections.open,
+            connections_refused=self.connections.refused,
         )
 
     def finished_jobs(self) -> list[FinishedJob]:
@@ -154,7 +164,32 @@ class DevServer:
     # -- connections -----------------------------------------------------------------
 
     async def handle_connection(self, stream: trio.abc.Stream) -> None:
-        """Serve one TCP connection; never raises (except cancellation)."""
+        """Serve one TCP connection; never raises (except cancellation).
+
+        Over ``max_connections`` the connection is answered 503 (after its request
+        head, read for at most ``REFUSAL_READ_TIMEOUT``, so that closing does not
+        reset the connection before the client reads the answer) and closed.
+        """
+        if not self.connections.try_enter():
+            await self._refuse_connection(stream)
+            return
+        try:
+            await self._serve_connection(stream)
+        finally:
+            self.connections.leave()
+
+    async def _refuse_connection(self, stream: trio.abc.Stream) -> None:
+        try:
+            with trio.move_on_after(REFUSAL_READ_TIMEOUT), suppress(RemoteProtocolError):
+                await read_request(stream)
+            await send_response(stream, 503, self.connections.refusal)
+        except (trio.BrokenResourceError, trio.ClosedResourceError):
+            pass
+        finally:
+            with trio.CancelScope(shield=True), trio.move_on_after(1):
+                await stream.aclose()
+
+    async def _serve_connection(self, stream: trio.abc.Stream) -> None:
         try:
             with trio.fail_after(REQUEST_HEAD_TIMEOUT):
                 request = await read_request(stream)
@@ -192,11 +227,24 @@ class DevServer:
 
     async def _validate(self, stream: trio.abc.Stream, request: HttpRequest) -> None:
         try:
-            authorize_join(self._verify(request.bearer_token()))
+            claims = self._verify(request.bearer_token())
+            authorize_join(claims)
         except AuthError as exc:
             await send_response(stream, _auth_status(exc), _auth_text(exc))
             return
+        over = self._name_limit_error(claims)
+        if over is not None:
+            await send_response(stream, 400, over.encode())
+            return
         await send_response(stream, 200, b"success")
+
+    def _name_limit_error(self, claims: TokenClaims) -> str | None:
+        """Why ``claims`` may not join (a name over its limit), logged; else ``None``."""
+        over = room_name_error(claims.video.room or "", self.options.max_room_name_length)
+        over = over or identity_error(claims.identity, self.options.max_identity_length)
+        if over is not None:
+            log.warning("refusing /rtc connection: %s", over)
+        return over
 
     async def _serve_rtc(self, stream: trio.abc.Stream, request: HttpRequest) -> None:
         try:
@@ -206,6 +254,10 @@ class DevServer:
             await ServerWebSocket.reject(
                 stream, request, _auth_status(exc), _auth_text(exc).decode()
             )
+            return
+        over = self._name_limit_error(claims)
+        if over is not None:
+            await ServerWebSocket.reject(stream, request, 400, over)
             return
         client, auto_subscribe = client_info_from_query(request.query)
         websocket = await ServerWebSocket.accept(stream, request)

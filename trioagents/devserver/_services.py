@@ -9,15 +9,19 @@ token's room equal to the request's room for participants and dispatches.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 
 from google.protobuf.message import Message
 from livekit.protocol import agent, agent_dispatch, models, room, rtc
 
 from ..protocol import AuthError, TokenClaims, TwirpError, TwirpRequest, authorize_grant
+from ._limits import room_name_error
 from ._registry import Registry, RoomRecord
 
 __all__ = ["TwirpServices"]
+
+log = logging.getLogger("trioagents.devserver")
 
 Handler = Callable[[Message, TokenClaims], Message]
 JobsOf = Callable[[str], list[agent.Job]]
@@ -32,9 +36,16 @@ def _require(claims: TokenClaims, grant: str, room_name: str | None = None) -> N
 
 
 class TwirpServices:
-    def __init__(self, registry: Registry, jobs_of: JobsOf = lambda dispatch_id: []) -> None:
+    def __init__(
+        self,
+        registry: Registry,
+        jobs_of: JobsOf = lambda dispatch_id: [],
+        *,
+        max_room_name_length: int = 256,
+    ) -> None:
         self._registry = registry
         self._jobs_of = jobs_of
+        self._max_room_name_length = max_room_name_length
         self._handlers: dict[str, Handler] = {
             "CreateRoom": self._create_room,
             "ListRooms": self._list_rooms,
@@ -59,11 +70,18 @@ class TwirpServices:
             raise TwirpError("not_found", "room not found")
         return found
 
+    def _check_new_room_name(self, name: str) -> None:
+        if not name:
+            raise TwirpError("invalid_argument", "room name is required")
+        over = room_name_error(name, self._max_room_name_length)
+        if over is not None:
+            log.warning("refusing Twirp call: %s", over)
+            raise TwirpError("invalid_argument", over)
+
     def _create_room(self, message: Message, claims: TokenClaims) -> Message:
         assert isinstance(message, room.CreateRoomRequest)
         _require(claims, "room_create")
-        if not message.name:
-            raise TwirpError("invalid_argument", "room name is required")
+        self._check_new_room_name(message.name)
         record, _ = self._registry.create_room(
             message.name,
             metadata=message.metadata,
@@ -124,8 +142,7 @@ class TwirpServices:
     def _create_dispatch(self, message: Message, claims: TokenClaims) -> Message:
         assert isinstance(message, agent_dispatch.CreateAgentDispatchRequest)
         _require(claims, "room_admin", message.room)
-        if not message.room:
-            raise TwirpError("invalid_argument", "room name is required")
+        self._check_new_room_name(message.room)
         existing = self._registry.rooms.get(message.room)
         if existing is not None:
             return self._registry.add_dispatch(existing, message.agent_name, message.metadata)
