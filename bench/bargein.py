@@ -11,6 +11,11 @@ user speech is delivered -- to:
 * llm_closed / tts_closed: the LLM and TTS streams of the reply finished closing.
 
     python bench/bargein.py --runs 30
+    python bench/bargein.py --runs 30 --vad energy   # the library's gated VAD stream
+
+``--vad energy`` runs the EnergyVAD (the same gated, inline stream SileroVAD uses)
+with a threshold under the timeline's marker samples, so it hears the scripted user
+where the timeline says.
 
 Prints one JSON line at the end.
 """
@@ -65,7 +70,16 @@ def condition_instant(delivered: list[tuple[float, int]], marker: int) -> float:
     return frames[round(MIN_DURATION / 0.01) - 1]
 
 
-async def one_run(barge_in: float) -> dict[str, float]:
+def make_vad(kind: str) -> object:
+    if kind == "energy":
+        from trioagents.providers import EnergyVAD, VADOptions
+
+        options = VADOptions(min_speech_duration=0.05, min_silence_duration=0.3)
+        return EnergyVAD(threshold=1e-5, options=options)
+    return FakeVAD()
+
+
+async def one_run(barge_in: float, vad_kind: str = "fake") -> dict[str, float]:
     timeline = Timeline(
         [speech(0.3, 0.8, "tell me everything"), speech(barge_in, barge_in + 1.0, "stop")],
         tail=0.5,
@@ -74,7 +88,10 @@ async def one_run(barge_in: float) -> dict[str, float]:
     tts = FakeTTS(frame_interval=0.02)  # synthesizes at real speed: a stream is open
     output = FakeAudioOutput()  # 20 ms frames, 200 ms device queue
     session: AgentSession[None] = AgentSession(
-        stt=FakeSTT(timeline, final_delay=0.0), llm=llm, tts=tts, vad=FakeVAD()
+        stt=FakeSTT(timeline, final_delay=0.0),
+        llm=llm,
+        tts=tts,
+        vad=make_vad(vad_kind),  # type: ignore[arg-type]
     )
     audio_in = StampedInput(timeline)
     async with session.start(
@@ -99,11 +116,11 @@ def percentile(values: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
 
 
-async def main(runs: int, seed: int) -> None:
+async def main(runs: int, seed: int, vad_kind: str = "fake") -> None:
     rng = random.Random(seed)
     results = []
     for index in range(runs):
-        result = await one_run(barge_in=1.6 + rng.uniform(0.0, 0.3))
+        result = await one_run(barge_in=1.6 + rng.uniform(0.0, 0.3), vad_kind=vad_kind)
         results.append(result)
         print(
             f"run {index + 1}: stop {result['stop'] * 1000:.3f} ms, "
@@ -113,6 +130,7 @@ async def main(runs: int, seed: int) -> None:
     ms = {k: [r[k] * 1000 for r in results] for k in ("stop", "llm_closed", "tts_closed")}
     summary = {
         "runs": runs,
+        "vad": vad_kind,
         "stop_p50_ms": round(statistics.median(ms["stop"]), 3),
         "stop_p99_ms": round(percentile(ms["stop"], 0.99), 3),
         "stop_max_ms": round(max(ms["stop"]), 3),
@@ -127,5 +145,6 @@ if __name__ == "__main__":
     parser = argparse.ArgumentParser(description="barge-in latency (real time)")
     parser.add_argument("--runs", type=int, default=30)
     parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--vad", choices=["fake", "energy"], default="fake")
     args = parser.parse_args()
-    trio.run(main, args.runs, args.seed)
+    trio.run(main, args.runs, args.seed, args.vad)

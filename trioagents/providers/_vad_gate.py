@@ -2,17 +2,23 @@
 
 A VAD model (energy, Silero) produces one speech probability per window of
 audio; :class:`SpeechGate` turns that into ``START_OF_SPEECH`` /
-``END_OF_SPEECH`` with LiveKit's hysteresis: speech starts once probability has
+``END_OF_SPEECH`` with LiveKit's hysteresis, and an ``INFERENCE_DONE`` per window while
+speech lasts (and, with ``emit_inference``, while silent too): speech starts once probability has
 stayed at or above ``activation_threshold`` for ``min_speech_duration`` seconds of
 audio, and ends once it has stayed below for ``min_silence_duration``. Durations
 are counted in *audio* seconds, so the gate behaves identically whether audio
 arrives in real time or all at once; event timestamps come from Trio's clock,
 read by the stream that owns the gate.
 
-:class:`GatedVADStream` is the stream object both VADs return: ``push_frame``
-runs the model synchronously (a few hundred microseconds per window) and queues
-events on an unbounded channel (events are tiny and at most one per window);
-``end_input`` ends speech in progress and closes the channel. It owns no task.
+:class:`GatedVADStream` is the stream object both VADs return. It is an
+:class:`~trioagents.voice.InlineVADStream`: ``push_frame_nowait`` runs the model
+synchronously (a few hundred microseconds per window) and returns the events, so the
+session judges barge-in in the same task step that received the frame (no
+scheduling point in between: the playout cannot slip out a frame after the
+interruption instant). Used the asynchronous way, ``push_frame`` queues the same
+events on an unbounded channel (tiny, at most one per window) for ``async for``.
+``end_input`` ends speech in progress, queues that last event and closes the
+channel (an inline user drains it). It owns no task.
 """
 
 from __future__ import annotations
@@ -80,7 +86,9 @@ class SpeechGate:
         elif self._speaking and self._below >= options.min_silence_duration and self._below > 0:
             events.append(self._event(VADEventType.END_OF_SPEECH, now, probability))
             self._speaking, self._speech = False, 0.0
-        if options.emit_inference:
+        if self._speaking or options.emit_inference:
+            # while speaking, every window reports how long the speech has lasted: the
+            # session's barge-in rule (min_interruption_duration) reads it from these
             events.append(self._event(VADEventType.INFERENCE_DONE, now, probability))
         return events
 
@@ -149,13 +157,20 @@ class GatedVADStream:
     async def push_frame(self, frame: AudioFrame) -> None:
         """Score ``frame`` now (CPU, no I/O) and queue events. A checkpoint."""
         await trio.lowlevel.checkpoint()
+        for event in self.push_frame_nowait(frame):
+            self._send.send_nowait(event)
+
+    def push_frame_nowait(self, frame: AudioFrame) -> list[VADEvent]:
+        """Score ``frame`` now and return its events (the inline path; nothing queued)."""
         if self._ended:
             raise LocalProtocolError("push_frame after end_input")
         now = trio.current_time()
         self._audio.add(frame)
+        events: list[VADEvent] = []
         for probability, duration in self._scorer(frame):
-            for event in self._gate.feed(probability, duration, now):
-                self._send.send_nowait(self._audio.attach(event))
+            gated = self._gate.feed(probability, duration, now)
+            events.extend(self._audio.attach(event) for event in gated)
+        return events
 
     async def end_input(self) -> None:
         await trio.lowlevel.checkpoint()
