@@ -41,12 +41,19 @@ from ._support import tone_burst
 SENTENCES = ["please turn on the kitchen lights", "what is the weather like today"]
 
 
-async def vad_events(vad: object, frames: list[AudioFrame]) -> list[tuple[VADEventType, float]]:
+async def vad_events(
+    vad: object, frames: list[AudioFrame], *, inference: bool = False
+) -> list[tuple[VADEventType, float]]:
+    """Start/end events (and, with ``inference``, the per-window ones) in order."""
     async with vad.stream() as stream:  # type: ignore[attr-defined]
         for frame in frames:
             await stream.push_frame(frame)
         await stream.end_input()
-        return [(e.type, round(e.speech_duration, 2)) async for e in stream]
+        return [
+            (e.type, round(e.speech_duration, 2))
+            async for e in stream
+            if inference or e.type is not VADEventType.INFERENCE_DONE
+        ]
 
 
 async def test_energy_vad_finds_the_burst(autojump_clock: trio.abc.Clock) -> None:
@@ -54,6 +61,21 @@ async def test_energy_vad_finds_the_burst(autojump_clock: trio.abc.Clock) -> Non
     kinds = [kind for kind, _ in events]
     assert kinds == [VADEventType.START_OF_SPEECH, VADEventType.END_OF_SPEECH]
     assert events[1][1] == pytest.approx(1.0 + 0.55, abs=0.05)  # speech + hangover
+
+
+async def test_the_vad_reports_each_window_while_speech_lasts(
+    autojump_clock: trio.abc.Clock,
+) -> None:
+    """What barge-in (min_interruption_duration) is measured on; nothing while silent."""
+    events = await vad_events(
+        EnergyVAD(), tone_burst(lead=0.3, speech=1.0, tail=1.0), inference=True
+    )
+    inferences = [d for kind, d in events if kind is VADEventType.INFERENCE_DONE]
+    start = next(i for i, (kind, _) in enumerate(events) if kind is VADEventType.START_OF_SPEECH)
+    assert events[start + 1][0] is VADEventType.INFERENCE_DONE  # from the first window on
+    assert inferences == sorted(inferences)
+    assert inferences[-1] == pytest.approx(1.0 + 0.55, abs=0.05)
+    assert events[-1][0] is VADEventType.END_OF_SPEECH
 
 
 async def test_energy_vad_silence_and_open_speech_at_end(autojump_clock: trio.abc.Clock) -> None:
