@@ -522,3 +522,35 @@ async def test_room_io_on_a_room_that_ends_before_anyone_joins_raises() -> None:
                 async with open_room_io(room, AgentSession()):
                     pytest.fail("linked to nobody")
             assert room.closed
+
+
+@pytest.mark.parametrize("attempt", range(3))
+async def test_an_rpc_to_an_agent_that_just_appeared_is_answered(attempt: int) -> None:
+    """The request reaches the agent while its data channel may still be opening: the
+    dev server holds reliable packets until it opens (it used to drop them, and the
+    caller waited until its own deadline)."""
+
+    async def double(invocation: RpcInvocation) -> str:
+        return invocation.payload * 2
+
+    with trio.fail_after(20):
+        async with (
+            open_devserver() as server,
+            open_room(server.url, token(server, "user")) as user,
+            trio.open_nursery() as nursery,
+        ):
+            joined = trio.Event()
+
+            async def agent_side() -> None:
+                async with open_room(server.url, token(server, "agent")) as agent:
+                    agent.register_rpc_method("double", double)
+                    joined.set()
+                    await trio.sleep_forever()
+
+            nursery.start_soon(agent_side)
+            await joined.wait()  # registered at once after the join (else: 1400)
+            while "agent" not in user.remote_participants:
+                await user.wait_state_changed()
+            with trio.fail_after(5):  # well inside the 7 s ack timeout
+                assert await user.perform_rpc("agent", "double", "ab") == "abab"
+            nursery.cancel_scope.cancel()

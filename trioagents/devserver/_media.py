@@ -128,6 +128,10 @@ def parse_candidate_init(text: str) -> tuple[str, str | None, int | None] | None
     )
 
 
+MAX_UNSENT_RELIABLE_BYTES = 1 << 20
+"""Reliable data held for a participant whose data channel is still opening."""
+
+
 class ParticipantMedia:
     """Handle to one participant's PCs; obtain it from :func:`open_participant_media`."""
 
@@ -147,7 +151,10 @@ class ParticipantMedia:
         self._channels: dict[bool, Any] = {}
         self._pending_candidates: dict[bool, list[Any]] = {True: [], False: []}
         self._proxies: dict[str, Any] = {}
+        self._unsent: list[bytes] = []  # reliable packets waiting for the channel to open
+        self._unsent_bytes = 0
         self.offers_sent = 0
+        self.data_dropped = 0  # lossy packets before the channel opened, or over the cap
 
     def _post(self, event: MediaEvent) -> None:
         """asyncio side: hand ``event`` to Trio. Never raises; drops when full/closed."""
@@ -292,14 +299,38 @@ class ParticipantMedia:
             await pc.addIceCandidate(candidate)
 
     def send_data(self, data: bytes, *, reliable: bool) -> None:
-        """Queue ``data`` on our ``_reliable``/``_lossy`` channel. Never blocks or raises."""
+        """Queue ``data`` on our ``_reliable``/``_lossy`` channel. Never blocks or raises.
+
+        Reliable packets sent before the channel opened (a participant that just
+        joined: an RPC to it, a chat line) wait for it, in order, up to
+        ``MAX_UNSENT_RELIABLE_BYTES``; lossy ones are dropped, as on the wire.
+        """
 
         def send() -> None:
             channel = self._channels.get(reliable)
             if channel is not None and channel.readyState == "open":
+                self._flush_unsent(channel)
                 channel.send(data)
+            elif reliable and channel is not None and channel.readyState == "connecting":
+                self._hold(channel, data)
+            else:
+                self.data_dropped += 1
 
         self._bridge.call_soon(send)
+
+    def _hold(self, channel: Any, data: bytes) -> None:  # on the loop
+        if self._unsent_bytes + len(data) > MAX_UNSENT_RELIABLE_BYTES:
+            self.data_dropped += 1
+            return
+        if not self._unsent:
+            channel.once("open", lambda: self._flush_unsent(channel))
+        self._unsent.append(data)
+        self._unsent_bytes += len(data)
+
+    def _flush_unsent(self, channel: Any) -> None:  # on the loop
+        unsent, self._unsent, self._unsent_bytes = self._unsent, [], 0
+        for data in unsent:
+            channel.send(data)
 
     def stop_relay(self, track_sid: str) -> None:
         """Stop sending a track that was unpublished (its m-line stays, idle)."""

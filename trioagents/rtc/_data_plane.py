@@ -58,6 +58,8 @@ class DataPlane:
             self._emit(DataReceived(user.payload, user.topic, sender, reliable))
         elif kind == "rpc_request":
             self._nursery.start_soon(self.rpc.serve_request, packet.rpc_request, sender)
+        elif kind == "rpc_ack":
+            self.rpc.on_ack(packet.rpc_ack)
         elif kind == "rpc_response":
             self.rpc.on_response(packet.rpc_response)
         elif kind in ("stream_header", "stream_chunk", "stream_trailer"):

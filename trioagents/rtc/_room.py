@@ -57,6 +57,7 @@ from ._errors import JoinRefusedError, RequestRefusedError, RoomClosedError
 from ._events import (
     ConnectionLost,
     ConnectionResumed,
+    ParticipantDisconnected,
     RemoteTrackSubscribed,
     RoomDisconnected,
     RoomEvent,
@@ -180,6 +181,8 @@ class Room(RoomStreams):
 
     def _emit(self, event: RoomEvent) -> None:
         """Never raises: runs inside callbacks posted from the loop thread."""
+        if isinstance(event, ParticipantDisconnected):
+            self._data.rpc.participant_left(event.identity)
         try:
             self._events_send.send_nowait(event)
         except trio.WouldBlock:
