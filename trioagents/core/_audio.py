@@ -32,6 +32,10 @@ class AudioFrame:
 
     data: NDArray[np.int16]
     sample_rate: int
+    text_end: int | None = None
+    """Alignment, set by a TTS that knows it: how many characters of the text it was
+    given have been spoken by the end of this frame (the session's heard-text cut
+    reads it; LiveKit's timed transcripts). ``None``: not known."""
 
     def __post_init__(self) -> None:
         data = self.data

@@ -6,7 +6,9 @@ the heard text of a half-synthesized sentence is exact in tests. Every sample of
 frame holds ``1 +`` the number of characters fully spoken by the end of that frame,
 so a test can recover the heard text from what a sink actually played (see
 :func:`heard_chars`). ``ttfb`` delays the first frame, ``frame_interval`` paces the
-rest (0: all at once, faster than real time).
+rest (0: all at once, faster than real time). Each frame carries its alignment
+(``AudioFrame.text_end``: the characters spoken by its end) unless ``aligned=False``
+(a provider that gives none).
 
 ``errors`` maps a sentence (exact text) to the error its synthesis raises.
 """
@@ -37,12 +39,14 @@ class FakeTTS:
         chars_per_second: float = 16.0,
         errors: Mapping[str, ProviderError] | None = None,
         hang: bool = False,
+        aligned: bool = True,
     ) -> None:
         self.ttfb = ttfb
         self.frame_interval = frame_interval
         self.chars_per_second = chars_per_second
         self.errors = dict(errors or {})
         self.hang = hang
+        self.aligned = aligned
         self.streams = StreamTracker()
 
     @property
@@ -86,13 +90,14 @@ class _FakeTTSStream:
         if self._offset >= self._total:
             raise StopAsyncIteration
         end = min(self._offset + _FRAME, self._total)
-        spoken = int(end / self._samples_per_char + 1e-9)
+        # the last frame speaks the whole text (rounding the length must not lose a char)
+        spoken = len(self._text) if end >= self._total else int(end / self._samples_per_char + 1e-9)
         data = np.full((end - self._offset, 1), min(spoken + 1, 32767), dtype=np.int16)
         data.flags.writeable = False  # ours alone: AudioFrame need not copy it
         self._offset = end
         if self._record.first_output_at is None:
             self._record.first_output_at = trio.current_time()
-        return AudioFrame(data, _SAMPLE_RATE)
+        return AudioFrame(data, _SAMPLE_RATE, text_end=spoken if owner.aligned else None)
 
 
 def heard_chars(frame_values: Sequence[int]) -> list[int]:

@@ -79,6 +79,7 @@ from ._tools_outcome import HandoffRequest as HandoffRequest
 from ._tools_outcome import OutcomeKind as OutcomeKind
 from ._tools_outcome import ToolCallOutcome as ToolCallOutcome
 from ._tools_outcome import ToolStepResult as ToolStepResult
+from ._transcript_sync import SpeakingRate as SpeakingRate
 from ._transcript_sync import TranscriptSynchronizer as TranscriptSynchronizer
 from ._turn_detection import UserTurn as UserTurn
 from ._turn_detector import TurnDetector as TurnDetector
@@ -140,6 +141,7 @@ __all__ = [
     "SessionOptions",
     "SessionUsage",
     "SessionUsageUpdated",
+    "SpeakingRate",
     "SpeechCreated",
     "SpeechHandle",
     "SpeechPriority",

@@ -285,6 +285,7 @@ class Utterance:
             if isinstance(item, _SentenceMark):
                 if mark is not None:
                     self.sync.revise_text(mark.text)  # cut by a failover: the words covered
+                    self._measured(mark)
                 self.sync.begin_sentence(item.text)
                 mark = item
                 continue
@@ -297,13 +298,22 @@ class Utterance:
             if not await sink.write(item):
                 return
             self.sync.push_audio(item.duration)
+            if item.text_end is not None:  # the TTS's own alignment
+                self.sync.align(item.text_end)
             if self.first_output_at is None:
                 self._mark_started()
         if mark is not None:
             self.sync.revise_text(mark.text)
+            self._measured(mark)
         self.sync.end_sentence()
         if sink.started:
             await self._wait_for_playout(sink)
+
+    def _measured(self, mark: _SentenceMark) -> None:
+        """The sentence's synthesis has finished (the next mark, or the end, came after
+        it): its measured duration, which its last frame may have outrun."""
+        if mark.duration is not None:
+            self.sync.expect_duration(mark.duration)
 
     async def _gate(self) -> None:
         if self.speech.allow_interruptions:

@@ -68,6 +68,7 @@ from ._options import SessionOptions
 from ._playout import Utterance
 from ._speech_handle import SpeechHandle
 from ._tools_exec import tool_choice_for_step
+from ._transcript_sync import SpeakingRate, TranscriptSynchronizer
 from ._turn_detection import UserTurn
 from ._usage import UsageCollector, UsageKind
 
@@ -99,6 +100,7 @@ class ReplyEnv:
     usage: UsageCollector = field(default_factory=UsageCollector)
     provider_label: Callable[[UsageKind], str] = str  # "llm" -> the session LLM's label
     play_nested: Callable[[ReplyPlan], Awaitable[None]] | None = None  # default: run_reply
+    speaking_rate: SpeakingRate = field(default_factory=SpeakingRate)  # the agent's voice
 
 
 @dataclass(slots=True)
@@ -212,6 +214,7 @@ class _Turn:
             env.options.playout_grace,
             env.text_output,
         )
+        utterance.sync = TranscriptSynchronizer(env.speaking_rate)  # this voice's measured rate
         utterance.failover_policy = env.options.mid_stream_failover
         utterance.on_failover = self._tts_failed_over
         self.step_choice = tool_choice

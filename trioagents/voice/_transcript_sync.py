@@ -2,28 +2,62 @@
 
 Each sentence is spoken by one TTS request; the synchronizer records, in the order
 audio was written to the sink, where each sentence starts and how long its audio is.
-Within a sentence, characters are assumed to be spoken at a constant rate (the
-sentence's audio duration divided by its length) -- the re-estimated speech rate.
-While a sentence's audio is still being written, its duration is the one reported
-when its synthesis finished (``expect_duration``), else estimated from the rate
-observed so far (or ``STANDARD_CHARS_PER_SECOND`` before any audio).
+Where a sentence's characters fall in its audio comes, best first, from:
+
+1. the TTS's own alignment: a frame whose ``text_end`` says how many characters had
+   been spoken by its end (ElevenLabs/Cartesia-style providers, the testing fake);
+   between two such marks the characters are spread evenly;
+2. the sentence's measured audio: its duration once its synthesis finished
+   (``expect_duration``), spread evenly over its characters;
+3. while it is still being synthesized, a speaking rate *measured* on this voice:
+   the sentences of this utterance whose synthesis finished, else the
+   :class:`SpeakingRate` shared by the utterances of one agent (what earlier replies
+   measured), else ``STANDARD_CHARS_PER_SECOND`` before any audio at all.
 
 :meth:`heard_text` returns the words whose last character had been played at a given
 playback position: a word cut off mid-way was not heard. Nothing played → ``""``.
-
-Rejected alternative: TTS word timestamps. Few providers give them, and a duration
-estimate already bounds the error to one word, which is what the chat context needs.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
-__all__ = ["STANDARD_CHARS_PER_SECOND", "TranscriptSynchronizer", "whole_words"]
+__all__ = ["STANDARD_CHARS_PER_SECOND", "SpeakingRate", "TranscriptSynchronizer", "whole_words"]
 
 STANDARD_CHARS_PER_SECOND = 16.0
-"""≈ 170 words per minute of English text, the estimate used before any sentence of an
-utterance has finished synthesizing (LiveKit starts at 3.83 syllables per second)."""
+"""≈ 170 words per minute of English text, the estimate used before any sentence has
+been measured (LiveKit starts at 3.83 syllables per second)."""
+
+
+class SpeakingRate:
+    """Characters per second of one voice, measured on whole synthesized sentences.
+
+    Shared by the utterances of one agent activity (one TTS): a reply cut while its
+    first sentence is still being synthesized is estimated at the rate the earlier
+    replies measured, not at a fixed guess. A running mean weighted by audio time
+    (the last ``window`` seconds count), so a voice change is followed.
+    """
+
+    __slots__ = ("_chars", "_seconds", "window")
+
+    def __init__(self, window: float = 60.0) -> None:
+        self.window = window
+        self._chars = 0.0
+        self._seconds = 0.0
+
+    def observe(self, chars: int, seconds: float) -> None:
+        if chars <= 0 or seconds <= 0:
+            return
+        self._chars += chars
+        self._seconds += seconds
+        if self._seconds > self.window:
+            keep = self.window / self._seconds
+            self._chars *= keep
+            self._seconds *= keep
+
+    def estimate(self) -> float | None:
+        """Measured characters per second, or None before any measurement."""
+        return self._chars / self._seconds if self._seconds > 0 else None
 
 
 @dataclass(slots=True)
@@ -33,15 +67,17 @@ class _Sentence:
     duration: float = 0.0
     complete: bool = False
     expected: float | None = None  # total audio, once synthesis finished
+    marks: list[tuple[float, int]] = field(default_factory=list)  # (audio s, chars spoken)
 
 
 class TranscriptSynchronizer:
     """Record sentences and their audio; answer "what had been heard at position p"."""
 
-    __slots__ = ("_sentences",)
+    __slots__ = ("_rate", "_sentences")
 
-    def __init__(self) -> None:
+    def __init__(self, rate: SpeakingRate | None = None) -> None:
         self._sentences: list[_Sentence] = []
+        self._rate = rate
 
     @property
     def text(self) -> str:
@@ -70,6 +106,13 @@ class TranscriptSynchronizer:
         if self._sentences:
             self._sentences[-1].duration += duration
 
+    def align(self, chars: int) -> None:
+        """The TTS says: by the end of the audio pushed so far, ``chars`` characters of
+        the current sentence's text (as given to it) had been spoken."""
+        if self._sentences:
+            sentence = self._sentences[-1]
+            sentence.marks.append((sentence.duration, max(0, chars)))
+
     def end_sentence(self) -> None:
         self._close_last()
 
@@ -78,10 +121,14 @@ class TranscriptSynchronizer:
         return sum(s.duration for s in self._sentences)
 
     def chars_per_second(self) -> float:
+        """The speaking rate measured so far (see the module docstring, 3)."""
         done = [s for s in self._sentences if s.complete and s.duration > 0]
         chars = sum(len(s.text) for s in done)
         seconds = sum(s.duration for s in done)
-        return chars / seconds if chars and seconds else STANDARD_CHARS_PER_SECOND
+        if chars and seconds:
+            return chars / seconds
+        shared = self._rate.estimate() if self._rate is not None else None
+        return shared if shared is not None else STANDARD_CHARS_PER_SECOND
 
     def heard_text(self, position: float) -> str:
         """The whole words played by ``position`` seconds into the utterance."""
@@ -90,21 +137,54 @@ class TranscriptSynchronizer:
         for sentence in self._sentences:
             if position <= sentence.start or not sentence.text:
                 break
-            duration = sentence.duration
-            if not sentence.complete:
-                estimate = sentence.expected or len(sentence.text) / rate
-                duration = max(duration, estimate)
-            if duration <= 0 or position >= sentence.start + duration - 1e-9:
+            offset = position - sentence.start
+            chars = _spoken_chars(sentence, offset, rate)
+            if chars >= len(sentence.text):
                 parts.append(sentence.text)
                 continue
-            chars = int(len(sentence.text) * (position - sentence.start) / duration + 1e-9)
             parts.append(whole_words(sentence.text, chars))
             break
         return " ".join(p for p in parts if p)
 
     def _close_last(self) -> None:
-        if self._sentences:
-            self._sentences[-1].complete = True
+        if not self._sentences:
+            return
+        last = self._sentences[-1]
+        measured = last.expected is not None and abs(last.duration - last.expected) < 1e-6
+        if not last.complete and self._rate is not None and measured:  # played whole
+            self._rate.observe(len(last.text), last.duration)
+        last.complete = True
+
+
+def _spoken_chars(sentence: _Sentence, offset: float, rate: float) -> int:
+    """Characters of ``sentence`` spoken ``offset`` seconds into its audio."""
+    length = len(sentence.text)
+    if sentence.marks:
+        return min(length, _from_marks(sentence, offset, rate))
+    duration = sentence.duration
+    if not sentence.complete:
+        estimate = sentence.expected or length / rate
+        duration = max(duration, estimate)
+    if duration <= 0 or offset >= duration - 1e-9:
+        return length
+    return int(length * offset / duration + 1e-9)
+
+
+def _from_marks(sentence: _Sentence, offset: float, rate: float) -> int:
+    """Interpolate between the TTS's alignment marks (evenly within a gap)."""
+    previous_at, previous_chars = 0.0, 0
+    for at, chars in sentence.marks:
+        if at >= offset - 1e-9:
+            span = at - previous_at
+            if span <= 0:
+                return chars
+            share = (offset - previous_at) / span
+            return previous_chars + int((chars - previous_chars) * share + 1e-9)
+        previous_at, previous_chars = at, chars
+    # past the last mark: the rest at the measured rate, up to the sentence's end
+    if sentence.expected is not None and offset >= sentence.expected - 1e-9:
+        return len(sentence.text)
+    return previous_chars + int((offset - previous_at) * rate + 1e-9)
 
 
 def whole_words(text: str, chars: int) -> str:
