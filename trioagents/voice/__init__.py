@@ -53,9 +53,16 @@ from ._options import MidStreamFailover as MidStreamFailover
 from ._options import SessionOptions as SessionOptions
 from ._options import TurnDetectionMode as TurnDetectionMode
 from ._recognition import InlineVADStream as InlineVADStream
+from ._run_assert import AgentHandoffAssert as AgentHandoffAssert
+from ._run_assert import ChatMessageAssert as ChatMessageAssert
+from ._run_assert import EventAssert as EventAssert
+from ._run_assert import FunctionCallAssert as FunctionCallAssert
+from ._run_assert import FunctionCallOutputAssert as FunctionCallOutputAssert
+from ._run_assert import RunEvent as RunEvent
+from ._run_assert import RunEventType as RunEventType
 from ._run_context import RunContext as RunContext
-from ._run_result import EventAssert as EventAssert
-from ._run_result import RunExpectations as RunExpectations
+from ._run_expect import EventRangeAssert as EventRangeAssert
+from ._run_expect import RunExpectations as RunExpectations
 from ._run_result import RunResult as RunResult
 from ._session import AgentSession as AgentSession
 from ._speech_handle import CircularWaitError as CircularWaitError
@@ -98,6 +105,7 @@ __all__ = [
     "DEFAULT_MAX_TOOL_STEPS",
     "Agent",
     "AgentHandedOff",
+    "AgentHandoffAssert",
     "AgentSession",
     "AgentState",
     "AgentStateChanged",
@@ -105,6 +113,7 @@ __all__ = [
     "AgentTaskCancelledError",
     "AudioInput",
     "AudioOutput",
+    "ChatMessageAssert",
     "CircularWaitError",
     "ContextPolicy",
     "ConversationItemAdded",
@@ -112,7 +121,10 @@ __all__ = [
     "EndpointingMode",
     "ErrorOccurred",
     "EventAssert",
+    "EventRangeAssert",
     "FalseInterruptionDetected",
+    "FunctionCallAssert",
+    "FunctionCallOutputAssert",
     "FunctionTool",
     "HandoffKind",
     "HandoffPlan",
@@ -132,6 +144,8 @@ __all__ = [
     "PlaybackFinished",
     "Reset",
     "RunContext",
+    "RunEvent",
+    "RunEventType",
     "RunExpectations",
     "RunResult",
     "SessionClosed",

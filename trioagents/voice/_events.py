@@ -7,8 +7,8 @@ event carries ``created_at`` from Trio's clock.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Literal, TypeAlias
+from dataclasses import dataclass, field
+from typing import Any, Literal, TypeAlias
 
 from ..core import ChatItem, ErrorAction, ErrorSource, ProviderError
 from ._usage import SessionUsage
@@ -115,14 +115,17 @@ class AgentHandedOff:
     """The active agent changed: a handoff, or an AgentTask started or completed.
 
     Published at the instant of the switch (after the old agent's ``on_exit``,
-    before the new agent's ``on_enter``); names are class names, as in the
-    workflow and in :class:`~trioagents.core.AgentHandoff` items.
+    before the new agent's ``on_enter``), right after the
+    :class:`~trioagents.core.AgentHandoff` item; names are class names, as in the
+    workflow and in those items. ``agent`` is the new agent object (None in an
+    event built by hand); it takes no part in equality.
     """
 
     old_agent: str
     new_agent: str
     kind: HandoffKind
     created_at: float
+    agent: Any = field(default=None, compare=False, repr=False)
 
 
 @dataclass(frozen=True, slots=True)

@@ -274,7 +274,7 @@ class Switcher:
         activity.record_history(item)
         now = trio.current_time()
         names = (agent_name(old), agent_name(new))
-        activity.session.bus.publish(AgentHandedOff(*names, kind, now))
+        activity.session.bus.publish(AgentHandedOff(*names, kind, now, agent=new))
 
     def start_entering(self, agent: Agent) -> None:
         """Start ``agent.on_enter()`` in its own task of the activity nursery."""
