@@ -70,6 +70,7 @@ from ._speech_handle import InterruptionNotAllowedError as InterruptionNotAllowe
 from ._speech_handle import SessionClosedError as SessionClosedError
 from ._speech_handle import SpeechHandle as SpeechHandle
 from ._speech_queue import SpeechPriority as SpeechPriority
+from ._tool_mocks import mock_tools as mock_tools
 from ._tools import DEFAULT_INTERRUPT_DEADLINE as DEFAULT_INTERRUPT_DEADLINE
 from ._tools import FunctionTool as FunctionTool
 from ._tools import InterruptPolicy as InterruptPolicy
@@ -190,6 +191,7 @@ __all__ = [
     "function_tool",
     "is_agent",
     "is_agent_class",
+    "mock_tools",
     "plan_handoff",
     "record_unconfigured_tool_calls",
     "run_tool_calls",

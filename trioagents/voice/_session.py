@@ -62,6 +62,7 @@ from ._reply import ReplyPlan
 from ._run_result import RunResult, collect_run
 from ._speech_handle import SessionClosedError, SpeechHandle
 from ._speech_queue import SpeechPriority
+from ._tool_mocks import tool_mock_scope
 from ._turn_detector import TurnDetector
 from ._usage import SessionUsage, UsageCollector, UsageKind
 from ._workflow import Workflow, WorkflowState
@@ -193,6 +194,9 @@ class AgentSession(Generic[UserdataT]):
         from a journal: that agent entered on the previous worker and the
         conversation continues with the user's next turn).
 
+        The session gets its own ``mock_tools`` scope: mocks entered around this
+        call or inside the block apply to its tools (see ``_tool_mocks``).
+
         Raises ConfigurationError (before anything runs) for an invalid workflow
         or one whose initial state is not ``agent``'s class.
         """
@@ -215,7 +219,7 @@ class AgentSession(Generic[UserdataT]):
         ) as note:
             hooks.session_scope_id = note.scope_id
             try:
-                with collapse_single_error():
+                with collapse_single_error(), tool_mock_scope():
                     async with trio.open_nursery() as nursery:
                         self._scope = nursery.cancel_scope
                         await nursery.start(self._run_activity, activity, audio_input)

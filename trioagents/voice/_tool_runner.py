@@ -22,6 +22,8 @@ Each invocation goes through the session's hooks (a ``tool`` scope per call,
 child of the turn, when observers are attached; like LiveKit Agents' spans it
 carries the call's arguments and a text output as attributes) and ``session.tool_call_guard``
 (the journal's replay of recorded results), both inside the tool's shielded scope.
+Tools replaced by a test's ``mock_tools`` (:mod:`._tool_mocks`) run their mock
+through the same path.
 """
 
 from __future__ import annotations
@@ -37,6 +39,7 @@ from ._generation import ToolStepOutcome
 from ._hooks import SessionHooks, ToolCallGuard
 from ._run_context import RunContext
 from ._speech_handle import SpeechHandle
+from ._tool_mocks import apply_tool_mocks
 from ._tools import FunctionTool, ToolSet
 from ._tools_exec import run_tool_calls
 from ._tools_outcome import ToolStepResult, refuse_handoff
@@ -65,6 +68,7 @@ class SessionToolRunner:
         now = trio.current_time()
         calls = [FunctionCall(c.call_id, c.name, c.arguments, created_at=now) for c in llm_calls]
         tools = ToolSet(tool for tool in agent.tools if isinstance(tool, FunctionTool))
+        tools = apply_tool_mocks(agent, tools)  # a test's mock_tools(), if any
         session = self._activity.session
         userdata = session.userdata_or_none
 

@@ -225,6 +225,57 @@ class FunctionTool:
             result = await result
         return result
 
+    def with_implementation(self, fn: Callable[..., Any]) -> FunctionTool:
+        """This tool (same name, schema, options and validation) running ``fn`` instead.
+
+        ``fn`` (sync or async) is called with the validated arguments it declares by
+        name, plus the :class:`~trioagents.voice.RunContext` if it declares the
+        tool's context parameter; a ``**kwargs`` parameter receives them all. What it
+        returns or raises is the tool's result. Used by ``mock_tools``.
+        """
+        replaced = object.__new__(_ReplacedTool)
+        replaced._definition = self._definition
+        replaced._instance = self._instance
+        replaced._fn = fn
+        return replaced
+
+
+class _ReplacedTool(FunctionTool):
+    """A tool whose implementation was swapped (see :meth:`FunctionTool.with_implementation`)."""
+
+    __slots__ = ("_fn",)
+
+    _fn: Callable[..., Any]
+
+    def __repr__(self) -> str:
+        return f"<FunctionTool {self.name} (replaced)>"
+
+    async def invoke(self, arguments: Mapping[str, Any], context: RunContext[Any]) -> Any:
+        kwargs = dict(arguments)
+        context_name = self.signature.context_parameter
+        if context_name is not None:
+            kwargs[context_name] = context
+        result = self._fn(**_accepted(self._fn, kwargs))
+        if inspect.isawaitable(result):
+            result = await result
+        return result
+
+
+def _accepted(fn: Callable[..., Any], kwargs: dict[str, Any]) -> dict[str, Any]:
+    """The part of ``kwargs`` that ``fn`` declares (all of it for ``**kwargs``)."""
+    try:
+        parameters = inspect.signature(fn).parameters.values()
+    except (TypeError, ValueError):  # no signature to read (some builtins): pass everything
+        return kwargs
+    if any(p.kind is inspect.Parameter.VAR_KEYWORD for p in parameters):
+        return kwargs
+    named = {
+        p.name
+        for p in parameters
+        if p.kind in (inspect.Parameter.POSITIONAL_OR_KEYWORD, inspect.Parameter.KEYWORD_ONLY)
+    }
+    return {name: value for name, value in kwargs.items() if name in named}
+
 
 @overload
 def function_tool(fn: Callable[..., Any], /) -> FunctionTool: ...
