@@ -2,7 +2,9 @@
 
 ``result.expect`` (:mod:`._run_expect`) hands out an :class:`EventAssert` per
 event. Each ``is_*`` check returns a typed assert for the matched event, which
-gives the chat item (``.item``, plus its main fields as properties).
+gives the chat item (``.item``, plus its main fields as properties) and, for a
+message, :meth:`ChatMessageAssert.judge` (an LLM decides whether it fulfils an
+intent).
 
 Every failure is an ``AssertionError`` whose first line names the event index and
 what was expected, followed by a listing of the run's events with the failing one
@@ -23,6 +25,7 @@ from dataclasses import dataclass
 from typing import Any, Literal, TypeAlias
 
 from ..core import (
+    LLM,
     AgentHandoff,
     ChatItem,
     ChatMessage,
@@ -30,6 +33,7 @@ from ..core import (
     FunctionCall,
     FunctionCallOutput,
 )
+from ._judge import judge_message
 
 __all__ = [
     "AgentHandoffAssert",
@@ -143,6 +147,28 @@ class ChatMessageAssert(ItemAssert):
     @property
     def content(self) -> str:
         return self.item.content
+
+    async def judge(self, llm: LLM, *, intent: str) -> ChatMessageAssert:
+        """Ask ``llm`` whether this message fulfils ``intent``; returns ``self``.
+
+        The LLM is asked to call a ``check_intent(success, reason)`` tool (see
+        :mod:`._judge`). Raises ``AssertionError`` carrying the judge's reason when
+        it says no, or when its answer cannot be read; ``ProviderError`` from the
+        LLM propagates. Cancellable while the completion streams.
+        """
+        if not intent.strip():
+            raise self._fail("judge() needs a non-empty intent")
+        if not self.item.content.strip():
+            raise self._fail("the message to judge is empty")
+        verdict = await judge_message(llm, self.item.content, intent)
+        if verdict.problem is not None:
+            raise self._fail(f"the judge's answer could not be used: {verdict.problem}")
+        if not verdict.success:
+            raise self._fail(
+                f"the judge says the message does not fulfil the intent {intent!r}: "
+                f"{verdict.reason}"
+            )
+        return self
 
 
 class FunctionCallAssert(ItemAssert):
