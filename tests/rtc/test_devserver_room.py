@@ -554,3 +554,29 @@ async def test_an_rpc_to_an_agent_that_just_appeared_is_answered(attempt: int) -
             with trio.fail_after(5):  # well inside the 7 s ack timeout
                 assert await user.perform_rpc("agent", "double", "ab") == "abab"
             nursery.cancel_scope.cancel()
+
+
+async def test_an_assertion_in_a_start_in_room_body_comes_out_as_itself() -> None:
+    """A failing check inside the call's block is the test's AssertionError, not a group."""
+    from trioagents.providers import ScriptedLLM
+    from trioagents.roomio import start_in_room
+    from trioagents.voice import Agent, AgentSession
+
+    with trio.fail_after(20):
+        async with (
+            open_devserver() as server,
+            open_room(server.url, token(server, "agent")) as room,
+            open_room(server.url, token(server, "user")),
+        ):
+            session: AgentSession[None] = AgentSession(llm=ScriptedLLM(default="Hi there!"))
+
+            async def call() -> None:
+                async with start_in_room(session, Agent(instructions="test"), room) as io:
+                    result = await session.run(user_input="hello")
+                    assert io.linked_identity == "user"
+                    result.expect.skip_next().next_event().is_message(contains="goodbye")
+
+            with pytest.raises(AssertionError) as excinfo:
+                await call()
+    assert type(excinfo.value) is AssertionError
+    assert "expected a message containing 'goodbye'" in str(excinfo.value)

@@ -40,7 +40,9 @@
 
 The forwarder runs in the block's nursery; the room's own supervisor keeps the
 conversation going across reconnects (the session never sees the drop beyond a
-short gap of input audio).
+short gap of input audio). An error leaving the block (the body's, a failed
+assertion included) is raised as itself when it is the only one, not as an
+exception group of one; several concurrent errors stay a group.
 """
 
 from __future__ import annotations
@@ -55,7 +57,7 @@ from typing import TYPE_CHECKING, Any, TypeGuard
 import trio
 from livekit.protocol import models
 
-from ..core import AudioFrame, ChatMessage, TrioAgentsError
+from ..core import AudioFrame, ChatMessage, TrioAgentsError, collapse_single_error
 from ..rtc import AudioSource, AudioStream, Room, RoomClosedError, TextStreamReader
 from ..voice import (
     AgentStateChanged,
@@ -296,38 +298,41 @@ async def open_room_io(
 ) -> AsyncIterator[RoomIO]:
     """Link ``session`` to ``room`` for the block (see the module docstring)."""
     events = session.subscribe()
-    async with (
-        _chat_lines(room, enabled=text_input is not False) as lines,
-        room.publish_audio(sample_rate=output_sample_rate, name=track_name) as source,
-        trio.open_nursery() as nursery,
-    ):
-        identity = await _wait_linkable(room, participant_identity)
-        send, frames = trio.open_memory_channel[AudioFrame](_AUDIO_HANDOFF)
-        audio_input = LinkedAudioInput(identity, frames)
-        nursery.start_soon(
-            partial(
-                follow_participant_audio,
-                room,
-                audio_input,
-                send,
-                sample_rate=input_sample_rate,
-                num_channels=1,
+    with collapse_single_error():  # the body's own error comes out as itself
+        async with (
+            _chat_lines(room, enabled=text_input is not False) as lines,
+            room.publish_audio(sample_rate=output_sample_rate, name=track_name) as source,
+            trio.open_nursery() as nursery,
+        ):
+            identity = await _wait_linkable(room, participant_identity)
+            send, frames = trio.open_memory_channel[AudioFrame](_AUDIO_HANDOFF)
+            audio_input = LinkedAudioInput(identity, frames)
+            nursery.start_soon(
+                partial(
+                    follow_participant_audio,
+                    room,
+                    audio_input,
+                    send,
+                    sample_rate=input_sample_rate,
+                    num_channels=1,
+                )
             )
-        )
-        text_output = RoomTextOutput()
-        forwarder = _SessionForwarder(room, identity, lambda: audio_input.track_sid, text_output)
-        nursery.start_soon(forwarder.run, events)
-        nursery.start_soon(text_output.serve, room, lambda: source.track_sid)
-        if close_on_disconnect:
-            nursery.start_soon(_close_when_gone, room, session, identity)
-        if lines is not None:
-            callback = default_text_input if text_input is True else text_input
-            assert callback is not False
-            nursery.start_soon(_serve_text_input, lines, session, identity, callback)
-        try:
-            yield RoomIO(audio_input, RoomAudioOutput(source), identity, source, text_output)
-        finally:
-            nursery.cancel_scope.cancel()
+            text_output = RoomTextOutput()
+            forwarder = _SessionForwarder(
+                room, identity, lambda: audio_input.track_sid, text_output
+            )
+            nursery.start_soon(forwarder.run, events)
+            nursery.start_soon(text_output.serve, room, lambda: source.track_sid)
+            if close_on_disconnect:
+                nursery.start_soon(_close_when_gone, room, session, identity)
+            if lines is not None:
+                callback = default_text_input if text_input is True else text_input
+                assert callback is not False
+                nursery.start_soon(_serve_text_input, lines, session, identity, callback)
+            try:
+                yield RoomIO(audio_input, RoomAudioOutput(source), identity, source, text_output)
+            finally:
+                nursery.cancel_scope.cancel()
 
 
 async def _close_when_gone(room: Room, session: AgentSession[Any], identity: str) -> None:
