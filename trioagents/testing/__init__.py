@@ -1,4 +1,11 @@
-"""Layer 8: the public test kit (fakes, scripted timelines, state-machine helpers)."""
+"""Layer 8: the public test kit (fakes, scripted timelines, state-machine helpers).
+
+Hypothesis is needed only by :class:`WorkflowMachine`, which is imported on first
+use (``trioagents.testing.WorkflowMachine`` or ``from trioagents.testing import
+WorkflowMachine``), so the rest of the kit imports without it.
+"""
+
+from typing import TYPE_CHECKING, Any
 
 from ._conformance import CheckResult as CheckResult
 from ._conformance import ConformanceReport as ConformanceReport
@@ -46,9 +53,11 @@ from ._timeline import noise as noise
 from ._timeline import speech as speech
 from ._tracking import StreamRecord as StreamRecord
 from ._tracking import StreamTracker as StreamTracker
-from ._workflow_machine import WorkflowMachine as WorkflowMachine
 from ._workflow_replay import ChaosLLM as ChaosLLM
 from ._workflow_replay import WorkflowViolation as WorkflowViolation
+
+if TYPE_CHECKING:
+    from ._workflow_machine import WorkflowMachine as WorkflowMachine
 
 __all__ = [
     "AcceptedFrame",
@@ -101,3 +110,20 @@ __all__ = [
     "server_error",
     "speech",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    """``WorkflowMachine`` on first use: it needs Hypothesis, nothing else here does."""
+    if name != "WorkflowMachine":
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    try:
+        from ._workflow_machine import WorkflowMachine
+    except ImportError as exc:
+        if exc.name is None or exc.name.split(".")[0] != "hypothesis":
+            raise
+        raise ImportError(
+            "trioagents.testing.WorkflowMachine needs Hypothesis: "
+            "pip install 'trioagents[testing]' (or hypothesis)"
+        ) from exc
+    globals()["WorkflowMachine"] = WorkflowMachine
+    return WorkflowMachine
