@@ -27,6 +27,7 @@ from ._fake_text_output import PublishedTranscript as PublishedTranscript
 from ._fake_tts import FakeTTS as FakeTTS
 from ._fake_tts import heard_chars as heard_chars
 from ._fake_vad import FakeVAD as FakeVAD
+from ._openai_server import ChatReply as ChatReply
 from ._openai_server import ClientDisconnected as ClientDisconnected
 from ._openai_server import Endpoint as Endpoint
 from ._openai_server import OpenAIServer as OpenAIServer
@@ -62,6 +63,7 @@ if TYPE_CHECKING:
 __all__ = [
     "AcceptedFrame",
     "ChaosLLM",
+    "ChatReply",
     "CheckResult",
     "ClientDisconnected",
     "ConformanceReport",

@@ -20,9 +20,13 @@ __all__ = ["chat_events", "speech_pcm"]
 
 def chat_events(text: str, tool_calls: Sequence[LLMToolCall] = ()) -> list[bytes]:
     """The SSE events of one streamed completion: one per word, tool calls split in two
-    argument fragments, the finish reason, a usage chunk and ``[DONE]``."""
-    events: list[dict[str, Any]] = [{"delta": {"role": "assistant", "content": ""}}]
-    words = text.split(" ")
+    argument fragments, the finish reason, a usage chunk and ``[DONE]``. Empty text
+    with tool calls streams no content (``content: null``), as OpenAI does."""
+    silent = not text and bool(tool_calls)
+    events: list[dict[str, Any]] = [
+        {"delta": {"role": "assistant", "content": None if silent else ""}}
+    ]
+    words = [] if silent else text.split(" ")
     events.extend(
         {"delta": {"content": word if i == 0 else " " + word}} for i, word in enumerate(words)
     )

@@ -4,7 +4,14 @@ It serves ``POST .../chat/completions`` (SSE chunks, text and tool calls),
 ``.../audio/speech`` (raw 24 kHz PCM) and ``.../audio/transcriptions`` (JSON),
 one request per connection, over ``h11`` on ``127.0.0.1``. Each request takes the
 next :data:`Fault` queued for its endpoint (:meth:`OpenAIServer.script`); with
-none queued it answers normally. Faults:
+none queued it answers normally.
+
+A normal chat answer is the next :class:`ChatReply` queued with
+:meth:`OpenAIServer.script_chat` (one per completion, in order: a tool call,
+then -- once the client sent the tool's output back -- the text), or the
+options' ``chat_text``/``chat_tool_calls`` when none is queued. A queued reply is
+used up only by a request answered in full; a faulted one (error status, reset,
+stall, truncation) leaves it for the retry. Faults:
 
 * :class:`ResetAfter` -- send that many bytes of the response, then reset (RST).
 * :class:`StallAfter` -- send that many bytes, then go silent until the client leaves.
@@ -39,7 +46,7 @@ import json
 import socket
 import struct
 from collections import deque
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager, suppress
 from dataclasses import dataclass
 from typing import Any, Literal, TypeAlias
@@ -51,6 +58,7 @@ from ..core import ConfigurationError, LLMToolCall, collapse_single_error
 from ._openai_replies import chat_events, speech_pcm
 from ._openai_server_faults import (
     Fault,
+    Healthy,
     ResetAfter,
     RespondWithStatus,
     SendGarbage,
@@ -60,6 +68,7 @@ from ._openai_server_faults import (
 )
 
 __all__ = [
+    "ChatReply",
     "ClientDisconnected",
     "Endpoint",
     "OpenAIServer",
@@ -93,6 +102,21 @@ class OpenAIServerOptions:
     def __post_init__(self) -> None:
         if self.chunk_interval < 0 or self.speech_chunk_bytes <= 0:
             raise ConfigurationError("chunk_interval must be >= 0 and speech_chunk_bytes > 0")
+
+
+@dataclass(frozen=True, slots=True)
+class ChatReply:
+    """One scripted completion: ``text`` streamed word by word, then ``tool_calls``
+    as OpenAI ``tool_calls`` deltas (arguments in two fragments). Empty ``text``:
+    no content delta, as OpenAI streams a tool-call-only answer."""
+
+    text: str = ""
+    tool_calls: Sequence[LLMToolCall] = ()
+
+    def __post_init__(self) -> None:
+        if not self.text and not self.tool_calls:
+            raise ConfigurationError("a ChatReply needs text, tool calls, or both")
+        object.__setattr__(self, "tool_calls", tuple(self.tool_calls))
 
 
 @dataclass(frozen=True, slots=True)
@@ -138,6 +162,7 @@ class OpenAIServer:
         self.requests: list[RecordedRequest] = []
         self.disconnects: list[ClientDisconnected] = []
         self._faults: dict[Endpoint | None, deque[Fault]] = {}
+        self._chat_replies: deque[ChatReply] = deque()
         self._changed = trio.Event()
         self._port: int | None = None
 
@@ -150,6 +175,15 @@ class OpenAIServer:
     def script(self, *faults: Fault, endpoint: Endpoint | None = None) -> None:
         """Queue faults for the next requests to ``endpoint`` (None: any endpoint)."""
         self._faults.setdefault(endpoint, deque()).extend(faults)
+
+    def script_chat(self, *replies: ChatReply) -> None:
+        """Queue the next chat completions, one reply per request, in order."""
+        self._chat_replies.extend(replies)
+
+    @property
+    def chat_replies_left(self) -> int:
+        """Scripted chat replies not used up yet."""
+        return len(self._chat_replies)
 
     def requests_to(self, endpoint: Endpoint) -> list[RecordedRequest]:
         return [r for r in self.requests if r.endpoint == endpoint]
@@ -241,17 +275,23 @@ class OpenAIServer:
             return _garbage_reply(endpoint, fault.body)
         if isinstance(fault, ServeHTMLPage):
             return _Reply(200, [("content-type", "text/html; charset=utf-8")], [fault.body], True)
-        reply = self._normal_reply(endpoint, body)
+        answered_in_full = fault is None or isinstance(fault, Healthy)
+        reply = self._normal_reply(endpoint, body, complete=answered_in_full)
         reply.declared_length = sum(len(chunk) for chunk in reply.chunks)
         if isinstance(fault, TruncateBody):
             reply.chunks = reply.chunks[: fault.units]
             reply.complete = False
         return reply
 
-    def _normal_reply(self, endpoint: Endpoint, body: bytes) -> _Reply:
+    def _normal_reply(self, endpoint: Endpoint, body: bytes, *, complete: bool) -> _Reply:
         options = self.options
         if endpoint == "chat":
-            events = chat_events(options.chat_text, options.chat_tool_calls)
+            scripted = self._chat_replies
+            if scripted:
+                reply = scripted.popleft() if complete else scripted[0]
+                events = chat_events(reply.text, reply.tool_calls)
+            else:
+                events = chat_events(options.chat_text, options.chat_tool_calls)
             return _Reply(200, [("content-type", "text/event-stream")], events, False)
         if endpoint == "speech":
             text = _json_field(body, "input")
