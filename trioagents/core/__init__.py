@@ -1,5 +1,8 @@
 """Layer 0: data types and protocols shared by every layer. No I/O, no trio tasks."""
 
+from ._async_cm import AsyncWithOnly as AsyncWithOnly
+from ._async_cm import AsyncWithRequiredError as AsyncWithRequiredError
+from ._async_cm import async_with_only as async_with_only
 from ._audio import AudioFrame as AudioFrame
 from ._audio import concat_frames as concat_frames
 from ._audio import silence as silence
@@ -67,6 +70,8 @@ __all__ = [
     "TTS",
     "VAD",
     "AgentHandoff",
+    "AsyncWithOnly",
+    "AsyncWithRequiredError",
     "AudioFrame",
     "BatchSTT",
     "ChatContext",
@@ -115,6 +120,7 @@ __all__ = [
     "VADEvent",
     "VADEventType",
     "VADStream",
+    "async_with_only",
     "collapse_single_error",
     "concat_frames",
     "exception_leaves",

@@ -57,7 +57,13 @@ from typing import TYPE_CHECKING, Any, TypeGuard
 import trio
 from livekit.protocol import models
 
-from ..core import AudioFrame, ChatMessage, TrioAgentsError, collapse_single_error
+from ..core import (
+    AudioFrame,
+    ChatMessage,
+    TrioAgentsError,
+    async_with_only,
+    collapse_single_error,
+)
 from ..rtc import AudioSource, AudioStream, Room, RoomClosedError, TextStreamReader
 from ..voice import (
     AgentStateChanged,
@@ -242,6 +248,7 @@ async def default_text_input(session: AgentSession[Any], event: TextInputEvent) 
     session.generate_reply(user_input=event.text)
 
 
+@async_with_only("async with start_in_room(session, agent, room) as io:")
 @asynccontextmanager
 async def start_in_room(
     session: AgentSession[Any],
@@ -284,6 +291,7 @@ async def start_in_room(
         yield io
 
 
+@async_with_only("async with open_room_io(room, session) as io:")
 @asynccontextmanager
 async def open_room_io(
     room: Room,

@@ -17,13 +17,14 @@ from contextlib import AsyncExitStack, asynccontextmanager
 
 import trio
 
-from ..core import collapse_single_error
+from ..core import async_with_only, collapse_single_error
 from ..transport import AsyncioBridge, open_asyncio_bridge
 from ._room import Room, RoomOptions
 
 __all__ = ["open_room"]
 
 
+@async_with_only("async with open_room(url, token) as room:")
 @asynccontextmanager
 async def open_room(
     url: str,

@@ -45,6 +45,7 @@ from ..core import (
     ErrorSource,
     ProviderError,
     ToolChoice,
+    async_with_only,
     collapse_single_error,
 )
 from ._activity import AgentActivity
@@ -177,6 +178,7 @@ class AgentSession(Generic[UserdataT]):
             raise ConfigurationError("add observers before session.start()")
         self.hooks.add(observer)
 
+    @async_with_only("async with session.start(agent, ...):")
     @asynccontextmanager
     async def start(
         self,
