@@ -106,10 +106,15 @@ BASE = {"slot": {"day": "mon", "hour": 1}, "party_size": 2}
 @pytest.mark.parametrize(
     ("patch", "message"),
     [
-        ({"party_size": "4"}, "party_size: expected integer, got string"),
+        ({"party_size": "four"}, "party_size: expected integer, got string (not a whole"),
+        ({"party_size": "4.0"}, "party_size: expected integer, got string (a decimal number"),
+        ({"party_size": "1_000"}, "party_size: expected integer, got string (not a whole"),
         ({"party_size": True}, "party_size: expected integer, got boolean"),
-        ({"party_size": 2.5}, "party_size: expected integer, got number"),
+        ({"party_size": 2.5}, "party_size: expected integer, got number (it has a fraction"),
         ({"budget": False}, "budget: expected number, got boolean"),
+        ({"budget": "nan"}, "budget: expected number, got string (not a number in digits"),
+        ({"budget": "2,5"}, "budget: expected number, got string (not a number in digits"),
+        ({"budget": "1e999"}, "budget: expected a finite number"),
         ({"meal": "breakfast"}, 'meal: expected one of "lunch", "dinner"'),
         ({"seating": "roof"}, 'seating: expected one of "inside", "terrace"'),
         ({"guests": [{"name": 3}]}, "guests[0].name: expected string, got integer"),
@@ -119,7 +124,7 @@ BASE = {"slot": {"day": "mon", "hour": 1}, "party_size": 2}
         ({"slot": {"day": "mon", "hour": 30}}, "slot: invalid Slot"),
         ({"slot": []}, "slot: expected object, got array"),
         ({"extras": {"cake": "one"}}, "extras.cake: expected integer, got string"),
-        ({"window": [1, "2"]}, "window[1]: expected integer, got string"),
+        ({"window": [1, "two"]}, "window[1]: expected integer, got string"),
         ({"color": "red"}, "unknown argument"),
     ],
 )
@@ -202,3 +207,124 @@ def test_fuzz_harness_can_fail() -> None:
 
     with pytest.raises(KeyError):
         fuzz_tool_arguments.check(Exploding(), '{"x": 1}')  # type: ignore[arg-type]
+
+
+# ------------------------------------------------------------ lax, lossless coercions
+
+
+@function_tool
+def coerce(
+    count: int = 0,
+    price: float = 0.0,
+    vip: bool = False,
+    label: str = "",
+    either: int | str = 0,
+    maybe: int | None = None,
+    counts: list[int] | None = None,
+) -> None:
+    """Coercions."""
+
+
+def test_quoted_numbers_and_booleans_are_coerced_when_lossless() -> None:
+    args = coerce.parse_arguments(
+        json.dumps(
+            {
+                "count": "4",
+                "price": "2.5",
+                "vip": "TRUE",
+                "maybe": " 7 ",
+                "counts": ["1", 2, 3.0],
+            }
+        )
+    )
+    assert args == {"count": 4, "price": 2.5, "vip": True, "maybe": 7, "counts": [1, 2, 3]}
+    assert type(args["count"]) is int
+    assert coerce.parse_arguments('{"price": 4}') == {"price": 4.0}
+    assert type(coerce.parse_arguments('{"price": 4}')["price"]) is float
+    assert coerce.parse_arguments('{"price": "4"}') == {"price": 4.0}
+    assert coerce.parse_arguments('{"vip": "false"}') == {"vip": False}
+
+
+def test_no_coercion_where_it_would_lose_or_invent_information() -> None:
+    for text, message in [
+        ('{"count": "4.0"}', "count: expected integer, got string (a decimal number"),
+        ('{"count": "4.5"}', "count: expected integer, got string (a decimal number"),
+        ('{"count": "four"}', "count: expected integer, got string (not a whole number"),
+        ('{"count": true}', "count: expected integer, got boolean"),
+        ('{"vip": 1}', "vip: expected boolean, got integer"),
+        ('{"vip": "yes"}', 'vip: expected boolean, got string (not "true" or "false")'),
+        ('{"label": 4}', "label: expected string, got integer"),
+        ('{"price": "inf"}', "price: expected number, got string"),
+        ('{"price": "0x10"}', "price: expected number, got string"),
+    ]:
+        with pytest.raises(ToolArgumentsError, match=re.escape(message)):
+            coerce.parse_arguments(text)
+
+
+def test_a_union_keeps_a_value_that_fits_an_alternative_as_is() -> None:
+    assert coerce.parse_arguments('{"either": "4"}') == {"either": "4"}
+    assert coerce.parse_arguments('{"either": 4}') == {"either": 4}
+    assert coerce.parse_arguments('{"maybe": null}') == {"maybe": None}
+
+
+def test_a_refused_string_is_not_echoed() -> None:
+    secret = "4111-1111-1111-1111"
+    for name in ("count", "price", "vip", "maybe"):
+        with pytest.raises(ToolArgumentsError) as info:
+            coerce.parse_arguments(json.dumps({name: secret}))
+        assert secret not in str(info.value)
+
+
+def test_very_long_digit_strings_are_refused_not_parsed() -> None:
+    with pytest.raises(ToolArgumentsError, match="count: expected integer, got string"):
+        coerce.parse_arguments(json.dumps({"count": "9" * 100_000}))
+
+
+_PAD = st.sampled_from(["", " ", "\t", "\n "])
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.integers(min_value=-(10**30), max_value=10**30), _PAD, _PAD)
+def test_property_an_integer_spelled_as_a_string_converts_to_itself(
+    n: int, left: str, right: str
+) -> None:
+    assert coerce.parse_arguments(json.dumps({"count": f"{left}{n}{right}"})) == {"count": n}
+    assert coerce.parse_arguments(json.dumps({"maybe": str(n)})) == {"maybe": n}
+    assert coerce.parse_arguments(json.dumps({"price": str(n)})) == {"price": float(n)}
+    assert coerce.parse_arguments(json.dumps({"either": str(n)})) == {"either": str(n)}
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.floats(allow_nan=False, allow_infinity=False))
+def test_property_a_finite_number_spelled_as_a_string_converts_to_itself(x: float) -> None:
+    spelled = json.dumps(x)  # the JSON spelling of x ("1e+300", "-0.0", "2.5")
+    assert coerce.parse_arguments(json.dumps({"price": spelled})) == {"price": x}
+    if not x.is_integer():  # "2.5" is not an integer; "4.0" is refused too (see above)
+        with pytest.raises(ToolArgumentsError, match="count: expected integer"):
+            coerce.parse_arguments(json.dumps({"count": spelled}))
+
+
+@settings(max_examples=500, deadline=None)
+@given(st.text(max_size=20))
+def test_property_any_string_converts_losslessly_or_is_refused_with_a_reason(
+    text: str,
+) -> None:
+    for name, hint in (("count", int), ("price", float), ("vip", bool)):
+        try:
+            value = coerce.parse_arguments(json.dumps({name: text}))[name]
+        except ToolArgumentsError as exc:
+            refused = exc
+        else:
+            refused = None
+        if refused is not None:
+            assert str(refused).startswith(f"{name}: expected ")
+            assert ", got string (" in str(refused)  # the reason is given
+            assert refused.path == name
+            continue
+        assert type(value) is hint
+        stripped = text.strip()
+        if hint is bool:
+            assert stripped.lower() == str(value).lower()
+        else:  # the string was the JSON spelling of exactly this number
+            assert json.loads(stripped) == value
+            assert stripped == stripped.lstrip("+")
