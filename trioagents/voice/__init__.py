@@ -15,6 +15,7 @@ from ._events import AgentStateChanged as AgentStateChanged
 from ._events import ConversationItemAdded as ConversationItemAdded
 from ._events import ErrorOccurred as ErrorOccurred
 from ._events import FalseInterruptionDetected as FalseInterruptionDetected
+from ._events import FunctionToolsExecuted as FunctionToolsExecuted
 from ._events import HandoffKind as HandoffKind
 from ._events import SessionClosed as SessionClosed
 from ._events import SessionEvent as SessionEvent
@@ -127,6 +128,7 @@ __all__ = [
     "FunctionCallAssert",
     "FunctionCallOutputAssert",
     "FunctionTool",
+    "FunctionToolsExecuted",
     "HandoffKind",
     "HandoffPlan",
     "HandoffRequest",

@@ -10,7 +10,14 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Literal, TypeAlias
 
-from ..core import ChatItem, ErrorAction, ErrorSource, ProviderError
+from ..core import (
+    ChatItem,
+    ErrorAction,
+    ErrorSource,
+    FunctionCall,
+    FunctionCallOutput,
+    ProviderError,
+)
 from ._usage import SessionUsage
 
 __all__ = [
@@ -20,6 +27,7 @@ __all__ = [
     "ConversationItemAdded",
     "ErrorOccurred",
     "FalseInterruptionDetected",
+    "FunctionToolsExecuted",
     "HandoffKind",
     "SessionClosed",
     "SessionEvent",
@@ -111,6 +119,30 @@ class ErrorOccurred:
 
 
 @dataclass(frozen=True, slots=True)
+class FunctionToolsExecuted:
+    """The tool calls of one LLM step ran; their calls and outputs, in call order.
+
+    LiveKit's ``function_tools_executed``. Published once per step, when the calls
+    and outputs are committed to the chat context -- also when the step was
+    interrupted (``interrupted=True``: the outputs say which tools were cancelled).
+    ``reply_required``: the outputs asked the agent to speak again (False after a
+    handoff, an interruption, or when every tool declined a reply).
+    """
+
+    speech_id: str
+    function_calls: tuple[FunctionCall, ...]
+    function_call_outputs: tuple[FunctionCallOutput, ...]
+    interrupted: bool
+    reply_required: bool
+    created_at: float
+
+    def zipped(self) -> list[tuple[FunctionCall, FunctionCallOutput | None]]:
+        """Each call with its output (matched by ``call_id``; None if it has none)."""
+        outputs = {output.call_id: output for output in self.function_call_outputs}
+        return [(call, outputs.get(call.call_id)) for call in self.function_calls]
+
+
+@dataclass(frozen=True, slots=True)
 class AgentHandedOff:
     """The active agent changed: a handoff, or an AgentTask started or completed.
 
@@ -154,6 +186,7 @@ SessionEvent: TypeAlias = (
     | FalseInterruptionDetected
     | TurnMetricsCollected
     | ErrorOccurred
+    | FunctionToolsExecuted
     | AgentHandedOff
     | SessionClosed
     | SessionUsageUpdated

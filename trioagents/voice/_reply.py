@@ -48,6 +48,8 @@ from ..core import (
     ChatMessage,
     EndSession,
     ErrorSource,
+    FunctionCall,
+    FunctionCallOutput,
     LLMTextDelta,
     LLMToolCall,
     ProviderError,
@@ -59,8 +61,8 @@ from ._agent import Agent
 from ._audio_io import AudioOutput, TextOutput
 from ._error_policy import ErrorPolicy
 from ._event_bus import EventBus, StateTracker
-from ._events import SessionUsageUpdated, TurnMetricsCollected
-from ._generation import LLMGeneration, ToolCallExecutor
+from ._events import FunctionToolsExecuted, SessionUsageUpdated, TurnMetricsCollected
+from ._generation import LLMGeneration, ToolCallExecutor, ToolStepOutcome
 from ._hooks import SessionHooks
 from ._interruption import InterruptionController
 from ._nested_speech import CURRENT_TURN, NestedSpeeches
@@ -423,7 +425,19 @@ class _Turn:
         for item in outcome.items:
             self.speech.chat_items.append(item)
             self.env.record_item(item)
+        self._publish_tools_executed(outcome)
         return outcome.reply_required
+
+    def _publish_tools_executed(self, outcome: ToolStepOutcome) -> None:
+        """A custom executor's calls and outputs (the built-in runner publishes its own)."""
+        calls = tuple(i for i in outcome.items if isinstance(i, FunctionCall))
+        if not calls:
+            return
+        outputs = tuple(i for i in outcome.items if isinstance(i, FunctionCallOutput))
+        event = FunctionToolsExecuted(
+            self.speech.id, calls, outputs, False, outcome.reply_required, trio.current_time()
+        )
+        self.env.bus.publish(event)
 
     async def _handle_failure(
         self, source: ErrorSource, error: ProviderError, utterance: Utterance

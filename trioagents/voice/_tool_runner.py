@@ -9,6 +9,7 @@ For the tool calls of one LLM step, :class:`SessionToolRunner`:
 * records the calls and their outputs *inside the commit callback*, which runs
   exactly once and synchronously even when the turn is cancelled, so an
   interrupted step still leaves one output per call and never an orphan;
+* publishes :class:`~trioagents.voice.FunctionToolsExecuted` from it, once per step;
 * makes the handoff decision in that same callback: the handoff is checked against
   the workflow (an undeclared target, or a handoff from an AgentTask, turns that
   call's output into an error the LLM sees) and handed to the activity's
@@ -35,6 +36,7 @@ import trio
 
 from ..core import ConfigurationError, FunctionCall, LLMToolCall
 from ._agent import Agent
+from ._events import FunctionToolsExecuted
 from ._generation import ToolStepOutcome
 from ._hooks import SessionHooks, ToolCallGuard
 from ._run_context import RunContext
@@ -81,6 +83,16 @@ class SessionToolRunner:
             for item in result.chat_items():
                 speech.chat_items.append(item)
                 self._activity.record_item(item)
+            session.bus.publish(
+                FunctionToolsExecuted(
+                    speech.id,
+                    tuple(o.call for o in result.outcomes),
+                    result.outputs,
+                    result.interrupted,
+                    result.reply_required,
+                    trio.current_time(),
+                )
+            )
 
         guard = _guard_for(session.hooks, session.tool_call_guard, speech)
         result = await run_tool_calls(calls, tools, make_context, commit, guard)
