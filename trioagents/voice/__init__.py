@@ -47,6 +47,7 @@ from ._hooks import HookScopeKind as HookScopeKind
 from ._hooks import SessionObserver as SessionObserver
 from ._hooks import ToolCallGuard as ToolCallGuard
 from ._hooks import TurnCommitted as TurnCommitted
+from ._listeners import EventName as EventName
 from ._model_settings import current_tool_choice as current_tool_choice
 from ._options import DEFAULT_BACKCHANNEL_WORDS as DEFAULT_BACKCHANNEL_WORDS
 from ._options import EndpointingMode as EndpointingMode
@@ -123,6 +124,7 @@ __all__ = [
     "EndpointingMode",
     "ErrorOccurred",
     "EventAssert",
+    "EventName",
     "EventRangeAssert",
     "FalseInterruptionDetected",
     "FunctionCallAssert",

@@ -32,6 +32,7 @@ class EventBus:
     def __init__(self, *, max_history: int = 10_000) -> None:
         self._subscribers: list[trio.MemorySendChannel[SessionEvent]] = []
         self.history: deque[SessionEvent] = deque(maxlen=max_history)
+        self.published = 0  # events published so far (the index of the next one)
         self._closed = False
 
     def subscribe(self) -> trio.MemoryReceiveChannel[SessionEvent]:
@@ -44,6 +45,7 @@ class EventBus:
 
     def publish(self, event: SessionEvent) -> None:
         self.history.append(event)
+        self.published += 1
         alive = []
         for send in self._subscribers:
             try:

@@ -1,8 +1,9 @@
 """Session events: frozen, slotted, named in the past tense.
 
 Events are published over channels (:meth:`AgentSession.subscribe`), never through
-callbacks, so a slow listener cannot run inside the pipeline's cancel scopes. Each
-event carries ``created_at`` from Trio's clock.
+callbacks, so a slow listener cannot run inside the pipeline's cancel scopes
+(``session.on()`` listeners are called from a dispatcher task reading such a
+channel; see ``_listeners.py``). Each event carries ``created_at`` from Trio's clock.
 """
 
 from __future__ import annotations

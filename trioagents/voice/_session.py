@@ -25,10 +25,10 @@ session refuses at run time any handoff the workflow does not declare. A plain
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterable, AsyncIterator, Iterator
+from collections.abc import AsyncIterable, AsyncIterator, Callable, Iterator
 from contextlib import asynccontextmanager, contextmanager
 from contextvars import ContextVar
-from typing import Any, Generic, TypeVar
+from typing import Any, Generic, TypeVar, overload
 
 import trio
 
@@ -57,6 +57,7 @@ from ._events import AgentState, SessionClosed, SessionEvent, SpeechSource, User
 from ._generation import ToolCallExecutor
 from ._handoff_agent import is_abstract_agent_class
 from ._hooks import SessionHooks, SessionObserver, ToolCallGuard
+from ._listeners import EventListeners, EventName, Listener
 from ._nested_speech import CURRENT_TURN
 from ._options import SessionOptions
 from ._reply import ReplyPlan
@@ -73,6 +74,7 @@ __all__ = ["AgentSession"]
 logger = logging.getLogger("trioagents.voice.session")
 
 UserdataT = TypeVar("UserdataT")
+ListenerT = TypeVar("ListenerT", bound=Callable[..., object])
 
 _BODY_OF: ContextVar[AgentSession[Any] | None] = ContextVar("trioagents_body_of", default=None)
 """The session whose ``async with`` body this task runs (set at the yield)."""
@@ -124,6 +126,7 @@ class AgentSession(Generic[UserdataT]):
         self._closing = False
         self._body_waits = 0  # calls of the body waiting on the session right now
         self._closed = trio.Event()
+        self._listeners = EventListeners(self.bus, lambda: self.close("listener_error"))
 
     # ------------------------------------------------------------ properties
     @property
@@ -171,6 +174,43 @@ class AgentSession(Generic[UserdataT]):
         """A channel of every event from now on; ends when the session closes."""
         return self.bus.subscribe()
 
+    @overload
+    def on(self, event: EventName | type[SessionEvent], callback: ListenerT) -> ListenerT: ...
+
+    @overload
+    def on(
+        self, event: EventName | type[SessionEvent], callback: None = None
+    ) -> Callable[[ListenerT], ListenerT]: ...
+
+    def on(
+        self, event: EventName | type[SessionEvent], callback: ListenerT | None = None
+    ) -> ListenerT | Callable[[ListenerT], ListenerT]:
+        """Call ``callback(event)`` for each ``event`` (LiveKit's name, or the class).
+
+        Returns ``callback`` (so ``@session.on("close")`` decorates). Sync or async;
+        called in the session's dispatcher task, after the event, never inside the
+        pipeline; an exception ends the session and propagates (see ``_listeners.py``).
+        Before or during :meth:`start`. Raises ConfigurationError for an unknown name.
+        """
+        if callback is None:
+
+            def register(function: ListenerT) -> ListenerT:
+                self._listeners.add(event, function)
+                return function
+
+            return register
+        self._listeners.add(event, callback)
+        return callback
+
+    def once(self, event: EventName | type[SessionEvent], callback: ListenerT) -> ListenerT:
+        """As :meth:`on`, for the next such event only."""
+        self._listeners.add(event, callback, once=True)
+        return callback
+
+    def off(self, event: EventName | type[SessionEvent], callback: Listener) -> None:
+        """Stop calling ``callback`` for ``event`` (no-op if it was not registered)."""
+        self._listeners.remove(event, callback)
+
     # ------------------------------------------------------------ lifecycle
     def add_observer(self, observer: SessionObserver) -> None:
         """Report scopes and turn commits to ``observer`` (see _hooks.py); before start()."""
@@ -216,26 +256,32 @@ class AgentSession(Generic[UserdataT]):
         self._activity = activity
         hooks = self.hooks
         attributes = {"lk.agent_name": agent.name} if hooks.active else {}
-        with hooks.scope(
-            "session", hooks.parent_scope_id, attributes, cancel_reason=self._cancel_reason
-        ) as note:
+        with (
+            hooks.scope(
+                "session", hooks.parent_scope_id, attributes, cancel_reason=self._cancel_reason
+            ) as note,
+            collapse_single_error(),
+        ):
             hooks.session_scope_id = note.scope_id
-            try:
-                with collapse_single_error(), tool_mock_scope():
-                    async with trio.open_nursery() as nursery:
-                        self._scope = nursery.cancel_scope
-                        await nursery.start(self._run_activity, activity, audio_input)
-                        token = _BODY_OF.set(self)
-                        try:
-                            yield self
-                        finally:
-                            _BODY_OF.reset(token)
-                            self._close_internals("user_initiated", None)
-                            nursery.cancel_scope.cancel()
-            finally:
-                await self._commit_trailing_speech(activity)
-                await self._finish(activity.agent)
-                note.reason = self.close_reason
+            async with trio.open_nursery() as listening:  # outlives the session's tasks
+                self._listeners.open(listening)
+                try:
+                    with collapse_single_error(), tool_mock_scope():
+                        async with trio.open_nursery() as nursery:
+                            self._scope = nursery.cancel_scope
+                            await nursery.start(self._run_activity, activity, audio_input)
+                            token = _BODY_OF.set(self)
+                            try:
+                                yield self
+                            finally:
+                                _BODY_OF.reset(token)
+                                self._close_internals("user_initiated", None)
+                                nursery.cancel_scope.cancel()
+                finally:
+                    await self._commit_trailing_speech(activity)
+                    await self._finish(activity.agent)
+                    self._listeners.close(self.options.close_grace)
+                    note.reason = self.close_reason
 
     async def _run_activity(
         self,
