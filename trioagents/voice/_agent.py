@@ -33,7 +33,7 @@ from ..core import (
     SpeechEvent,
     ToolSpec,
 )
-from ._handoff import ContextPolicy
+from ._handoff import ContextPolicy, complete_pairs
 from ._model_settings import current_tool_choice
 from ._tools import find_function_tools
 
@@ -94,6 +94,52 @@ class Agent:
     @property
     def tool_specs(self) -> tuple[ToolSpec, ...]:
         return tuple(tool.spec for tool in self._tools)
+
+    async def update_instructions(self, instructions: str) -> None:
+        """Replace the instructions (LiveKit's ``update_instructions``).
+
+        They are the system message of every LLM request built from now on: the
+        next step of the running turn (after a tool), the next reply. A reply
+        already asked for keeps the context it was asked with (see
+        ``generate_reply``). Nothing is recorded in ``session.history``, and the
+        change is not journaled (a resumed session starts the agent as built).
+        Checkpoints first, so a cancelled call changed nothing. Raises
+        ConfigurationError for a non-str.
+        """
+        if not isinstance(instructions, str):
+            raise ConfigurationError("update_instructions() takes the new instructions (a str)")
+        await trio.lowlevel.checkpoint()
+        self.instructions = instructions
+
+    async def update_chat_ctx(
+        self, chat_ctx: ChatContext, *, exclude_invalid_function_calls: bool = True
+    ) -> None:
+        """Replace what this agent remembers with a copy of ``chat_ctx`` (LiveKit's name).
+
+        The agent's context is what its LLM requests are built from (its
+        instructions are prepended, so a leading system message equal to them is
+        dropped rather than doubled). ``session.history`` -- the record of the whole
+        call, every agent -- is not changed: nothing is removed from it or added to
+        it, and no event is published; what is said afterwards goes to both.
+        ``exclude_invalid_function_calls`` drops function calls without an output
+        and outputs without a call (providers reject them). Takes effect for the
+        next LLM request built; a handoff already being planned uses the context it
+        started from. Checkpoints first, so a cancelled call changed nothing.
+        """
+        if not isinstance(chat_ctx, ChatContext):
+            raise ConfigurationError("update_chat_ctx() takes a ChatContext")
+        items = list(chat_ctx.items)
+        first = items[0] if items else None
+        if isinstance(first, ChatMessage) and (first.role, first.content) == (
+            "system",
+            self.instructions,
+        ):
+            items = items[1:]  # llm_input()'s instructions: prepended again anyway
+        new_ctx = ChatContext(items)
+        if exclude_invalid_function_calls:
+            new_ctx = complete_pairs(new_ctx)
+        await trio.lowlevel.checkpoint()
+        self._chat_ctx = new_ctx
 
     def update_tools(self, tools: Sequence[HasToolSpec]) -> None:
         """Replace every tool (method tools included: pass them again to keep them).
