@@ -269,7 +269,8 @@ async def start_in_room(
     long as the session: it ends when the session closes (by default when the linked
     participant hangs up) or when the caller leaves it.
     """
-    rate = session.tts.sample_rate if session.tts is not None else 24000
+    providers = session.providers_for(agent)  # Agent(stt=, tts=) count too
+    rate = providers.tts.sample_rate if providers.tts is not None else 24000
     async with (
         open_room_io(
             room,
@@ -281,8 +282,8 @@ async def start_in_room(
         ) as io,
         session.start(
             agent,
-            audio_input=io.audio_input if session.stt is not None else None,
-            audio_output=io.audio_output if session.tts is not None else None,
+            audio_input=io.audio_input if providers.stt is not None else None,
+            audio_output=io.audio_output if providers.tts is not None else None,
             text_output=io.text_output,
             workflow=workflow,
             run_on_enter=run_on_enter,

@@ -49,6 +49,7 @@ class AudioSource:
         self.num_channels = num_channels
         self._capacity = round(queue_capacity * _RATE)
         self._resampler = av.AudioResampler(format="s16", layout="mono", rate=_RATE)
+        self._segment_format: tuple[int, int] | None = None  # (rate, channels) since flush
         self._track: PacedAudioTrack | None = None
         self._attached = trio.Event()
         self._progress = trio.Event()
@@ -117,14 +118,23 @@ class AudioSource:
     def push_frame(self, frame: AudioFrame) -> None:
         """Queue ``frame`` now, synchronously (may exceed capacity by one frame).
 
-        Raises ConfigurationError if the frame's format does not match the
-        source's. Without an attached track (mid-reconnect) the frame is discarded.
+        Any sample rate, mono or stereo: everything is resampled to 48 kHz mono.
+        ``sample_rate``/``num_channels`` are the format announced to producers; a
+        segment (between two :meth:`flush` calls) may use another one, e.g. the TTS
+        of the agent a call was handed off to. Raises ConfigurationError when the
+        format changes *within* a segment (the resampler holds samples of the old
+        one) or the frame has more than two channels. Without an attached track
+        (mid-reconnect) the frame is discarded.
         """
-        if frame.sample_rate != self.sample_rate or frame.num_channels != self.num_channels:
+        layout = (frame.sample_rate, frame.num_channels)
+        if frame.num_channels not in (1, 2):
+            raise ConfigurationError(f"frame has {frame.num_channels} channels; 1 or 2 expected")
+        if self._segment_format is not None and layout != self._segment_format:
             raise ConfigurationError(
-                f"frame is {frame.sample_rate} Hz x{frame.num_channels}, source expects "
-                f"{self.sample_rate} Hz x{self.num_channels}"
+                f"frame is {frame.sample_rate} Hz x{frame.num_channels} in a segment of "
+                f"{self._segment_format[0]} Hz x{self._segment_format[1]}; flush() between formats"
             )
+        self._segment_format = layout
         self._push(self._resample(frame))
 
     def _push(self, samples: np.ndarray) -> None:
@@ -138,6 +148,7 @@ class AudioSource:
         """End of a segment: push the resampler's held-back tail (a few samples)."""
         tail = [f.to_ndarray().reshape(-1) for f in self._resampler.resample(None)]
         self._resampler = av.AudioResampler(format="s16", layout="mono", rate=_RATE)
+        self._segment_format = None
         if tail:
             self._push(np.concatenate(tail).astype(np.int16))
 
@@ -154,8 +165,14 @@ class AudioSource:
         return np.concatenate(out).astype(np.int16) if out else np.zeros(0, np.int16)
 
     def clear_queue(self) -> float:
-        """Drop everything queued, synchronously; returns the seconds discarded."""
+        """Drop everything queued, synchronously; returns the seconds discarded.
+
+        The resampler's held-back samples go too (they belong to the dropped audio),
+        and the next segment may use another format.
+        """
         dropped = self._track.clear() if self._track is not None else 0
+        self._resampler = av.AudioResampler(format="s16", layout="mono", rate=_RATE)
+        self._segment_format = None
         self._discarded += dropped
         self._wake()
         return dropped / _RATE

@@ -2,6 +2,8 @@
 
 from ._agent import Agent as Agent
 from ._agent import HasToolSpec as HasToolSpec
+from ._agent_providers import AgentProviders as AgentProviders
+from ._agent_providers import AgentTurnDetection as AgentTurnDetection
 from ._agent_task import AgentTask as AgentTask
 from ._agent_task import AgentTaskCancelledError as AgentTaskCancelledError
 from ._audio_io import AudioInput as AudioInput
@@ -109,11 +111,13 @@ __all__ = [
     "Agent",
     "AgentHandedOff",
     "AgentHandoffAssert",
+    "AgentProviders",
     "AgentSession",
     "AgentState",
     "AgentStateChanged",
     "AgentTask",
     "AgentTaskCancelledError",
+    "AgentTurnDetection",
     "AudioInput",
     "AudioOutput",
     "ChatMessageAssert",

@@ -34,6 +34,7 @@ import trio
 
 from ..core import ChatItem, ChatMessage
 from ._agent import Agent
+from ._agent_providers import resolve_providers
 from ._audio_io import AudioInput
 from ._events import ConversationItemAdded, SpeechCreated, SpeechSource
 from ._generation import LLMGeneration
@@ -70,14 +71,16 @@ class AgentActivity:
         self.interruptions = InterruptionController(
             options, session.state, session.bus, can_pause=output is not None and output.can_pause
         )
+        providers = resolve_providers(agent, session)
         self.tracker = UserTurnTracker(
             options,
-            session.turn_detector,
+            providers.turn_detector,
             self._commit_user_turn,
             self._llm_input,
             session.hooks,
             session.state,
         )
+        self.tracker.set_detection(providers.turn_detector, manual=providers.manual_turns)
         self.env = ReplyEnv(
             agent=agent,
             options=options,
@@ -124,6 +127,7 @@ class AgentActivity:
             if away is not None:
                 nursery.start_soon(self.session.state.serve_away_detection, away)
             if audio_input is not None:
+                providers = resolve_providers(self.agent, self.session)
                 hooks = RecognitionHooks(
                     tracker=self.tracker,
                     interruptions=self.interruptions,
@@ -136,11 +140,9 @@ class AgentActivity:
                         self.session.options.discard_audio_if_uninterruptible
                     ),
                     usage=self.session.usage_collector,
-                    stt_provider=(
-                        self.session.provider_label("stt") if self.session.stt is not None else ""
-                    ),
+                    stt_provider=self._stt_label(providers.stt),
                 )
-                recognition = AudioRecognition(self.agent, self.session.vad, hooks)
+                recognition = AudioRecognition(self.agent, providers.vad, hooks, stt=providers.stt)
                 self._recognition = recognition
                 await nursery.start(recognition.run, audio_input)
             self.session.state.set_agent("listening")
@@ -153,13 +155,35 @@ class AgentActivity:
         return self.agent.llm_input()
 
     def replace_agent(self, agent: Agent) -> None:
-        """Make ``agent`` the active agent (synchronous; part of an atomic switch)."""
+        """Make ``agent`` the active agent (synchronous; part of an atomic switch).
+
+        Listening follows the agent's providers (``_agent_providers.py``).
+        """
         self.agent.attach(None)
         agent.attach(self.session)
         self.agent = agent
         self.env = dataclasses.replace(self.env, agent=agent)
         self._cancel_preemptive()
+        providers = resolve_providers(agent, self.session)
+        self.tracker.set_detection(providers.turn_detector, manual=providers.manual_turns)
+        if self._recognition is not None:
+            self._recognition.agent_changed(
+                agent,
+                stt=providers.stt,
+                vad=providers.vad,
+                stt_label=self._stt_label(providers.stt),
+            )
         self.notify()
+
+    def _listening_vad(self) -> object:
+        return resolve_providers(self.agent, self.session).vad
+
+    def _stt_label(self, stt: object) -> str:
+        """The usage label of ``stt`` ("" without one: no STT usage is recorded)."""
+        if stt is None:
+            return ""
+        label = getattr(stt, "label", None)
+        return label if isinstance(label, str) and label else "stt"
 
     def record_history(self, item: ChatItem) -> None:
         """Append to the session history only (e.g. handoff items); publish it."""
@@ -467,7 +491,7 @@ class AgentActivity:
         turn = self.tracker.pending()
         if turn is None:
             return None
-        if turn.started_speaking_at is None and self.session.vad is not None:
+        if turn.started_speaking_at is None and self._listening_vad() is not None:
             return None  # no speech since the last commit: the STT catching up on it
         self.tracker.clear()
         message = ChatMessage(

@@ -24,6 +24,7 @@ from ..core import (
     LLM,
     STT,
     TTS,
+    VAD,
     AudioFrame,
     ChatContext,
     ChatMessage,
@@ -32,6 +33,12 @@ from ..core import (
     ProviderError,
     SpeechEvent,
     ToolSpec,
+)
+from ._agent_providers import (
+    AgentProviders,
+    AgentTurnDetection,
+    check_turn_detection,
+    resolve_providers,
 )
 from ._handoff import ContextPolicy, complete_pairs
 from ._model_settings import current_tool_choice
@@ -57,6 +64,10 @@ class Agent:
     ``allow_interruptions=None`` inherits the session option. The agent's tools are
     the ``@function_tool`` methods of its class followed by ``tools``.
 
+    ``stt``, ``llm``, ``tts``, ``vad`` and ``turn_detection`` override the session's
+    while this agent is active; each ``None`` falls back to the session's
+    (LiveKit's keywords; see ``_agent_providers.py``). They are plain attributes.
+
     ``context_policy`` (class attribute, or set on an instance before the handoff)
     says what this agent remembers when the conversation is handed to it: the
     seeded ``chat_ctx`` followed by the policy's result (default
@@ -75,10 +86,19 @@ class Agent:
         chat_ctx: ChatContext | None = None,
         allow_interruptions: bool | None = None,
         name: str | None = None,
+        stt: STT | None = None,
+        llm: LLM | None = None,
+        tts: TTS | None = None,
+        vad: VAD | None = None,
+        turn_detection: AgentTurnDetection | None = None,
     ) -> None:
+        # LiveKit's keyword set, beyond the house limit of 6 on purpose: porting code
+        # passes them as is (all keyword-only, all optional)
         if not isinstance(instructions, str):
             raise ConfigurationError("Agent(instructions=...) must be a str")
         self.instructions = instructions
+        self.stt, self.llm, self.tts, self.vad = stt, llm, tts, vad
+        self.turn_detection = check_turn_detection(turn_detection)
         self.name = name or type(self).__name__
         self.allow_interruptions = allow_interruptions
         self._tools: tuple[HasToolSpec, ...] = (*find_function_tools(self), *tools)
@@ -160,6 +180,11 @@ class Agent:
             raise ConfigurationError("this agent is not running in a session yet")
         return self._session
 
+    @property
+    def providers(self) -> AgentProviders:
+        """The providers in effect for this agent: its own, else the session's."""
+        return resolve_providers(self, self.session)
+
     def attach(self, session: AgentSession[Any] | None) -> None:
         """Bind to (or, with ``None``, release from) the session running this agent."""
         self._session = session
@@ -185,12 +210,13 @@ class Agent:
         frames: trio.MemoryReceiveChannel[AudioFrame],
         events: trio.MemorySendChannel[SpeechEvent],
     ) -> None:
-        """Default: stream frames through the session's STT. Raises ProviderError.
+        """Default: stream frames through the agent's STT (else the session's). Raises
+        ProviderError.
 
         The error is raised bare (not in an exception group): it is caught inside
         the helper nursery and re-raised after it closed.
         """
-        stt: STT | None = self.session.stt
+        stt = self.providers.stt
         if stt is None:
             return
         failures: list[ProviderError] = []
@@ -212,20 +238,26 @@ class Agent:
         tools: Sequence[ToolSpec],
         events: trio.MemorySendChannel[LLMEvent],
     ) -> None:
-        """Default: one completion from the session's LLM. Raises ProviderError."""
-        llm: LLM | None = self.session.llm
+        """Default: one completion from the agent's LLM (else the session's). Raises
+        ProviderError."""
+        llm = self.providers.llm
         if llm is None:
-            raise ConfigurationError("the session has no LLM; pass AgentSession(llm=...)")
+            raise ConfigurationError(
+                "no LLM: pass AgentSession(llm=...) or this agent's Agent(llm=...)"
+            )
         choice = current_tool_choice() if tools else "auto"
         async with llm.chat(chat_ctx, tools=tools, tool_choice=choice) as stream:
             async for event in stream:
                 await events.send(event)
 
     async def tts_node(self, text: str, frames: trio.MemorySendChannel[AudioFrame]) -> None:
-        """Default: synthesize one sentence with the session's TTS. Raises ProviderError."""
-        tts: TTS | None = self.session.tts
+        """Default: synthesize one sentence with the agent's TTS (else the session's).
+        Raises ProviderError."""
+        tts = self.providers.tts
         if tts is None:
-            raise ConfigurationError("the session has no TTS; pass AgentSession(tts=...)")
+            raise ConfigurationError(
+                "no TTS: pass AgentSession(tts=...) or this agent's Agent(tts=...)"
+            )
         async with tts.synthesize(text) as audio:
             async for frame in audio:
                 await frames.send(frame)

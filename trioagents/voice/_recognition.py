@@ -14,12 +14,18 @@ the playout task cannot slip a frame out after the interruption instant.
 The STT step is restarted after a :class:`~trioagents.ProviderError` (``stt_retry_delay``
 later) unless the error policy ends the session. Without a VAD, the STT's own
 speech start/end events drive the user state.
+
+A switch to an agent with other providers (:meth:`AudioRecognition.agent_changed`)
+restarts the STT step at once (its scope is cancelled, the channel of frames stays,
+so no audio is lost; words not yet finalized are) and swaps the VAD between two
+input frames (the old stream is closed, its pending events dropped; a user still
+"speaking" for it is marked as stopped).
 """
 
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Callable, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import AsyncExitStack
 from dataclasses import dataclass, field
 from typing import Protocol, runtime_checkable
@@ -27,6 +33,7 @@ from typing import Protocol, runtime_checkable
 import trio
 
 from ..core import (
+    STT,
     VAD,
     AudioFrame,
     EndSession,
@@ -78,9 +85,13 @@ class RecognitionHooks:
 class AudioRecognition:
     stt_retry_delay = 0.5
 
-    def __init__(self, agent: Agent, vad: VAD | None, hooks: RecognitionHooks) -> None:
+    def __init__(
+        self, agent: Agent, vad: VAD | None, hooks: RecognitionHooks, *, stt: STT | None = None
+    ) -> None:
         self._agent = agent
-        self._vad = vad
+        self._vad = vad  # the VAD to listen with (swapped between frames on a switch)
+        self._stt = stt  # the STT the running STT step uses (for agent_changed)
+        self._stt_scope: trio.CancelScope | None = None
         self._tracker = hooks.tracker
         self._interruptions = hooks.interruptions
         self._state = hooks.state
@@ -95,44 +106,79 @@ class AudioRecognition:
         self._stt_send: trio.MemorySendChannel[AudioFrame] | None = None
         self._last_frame: AudioFrame | None = None
 
+    def agent_changed(
+        self, agent: Agent, *, stt: STT | None, vad: VAD | None, stt_label: str
+    ) -> None:
+        """The active agent is now ``agent``, listening with ``stt`` and ``vad``.
+
+        Synchronous. The STT step restarts when the STT or the agent's ``stt_node``
+        differs (frames buffered meanwhile go to the new one); the VAD is swapped
+        before the next input frame when it differs.
+        """
+        old, self._agent = self._agent, agent
+        self._report_stt()
+        self._stt_provider = stt_label if stt is not None else ""
+        self._vad = vad
+        if stt is not self._stt or type(agent).stt_node is not type(old).stt_node:
+            self._stt = stt
+            if self._stt_scope is not None:
+                self._stt_scope.cancel()
+
     async def run(
         self, audio: AudioInput, *, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED
     ) -> None:
         """Listen until cancelled or the input ends. VAD errors propagate."""
         stt_send, stt_recv = trio.open_memory_channel[AudioFrame](_STT_BUFFER)
+        async with trio.open_nursery() as nursery:
+            nursery.start_soon(self._run_stt, stt_recv)
+            self._stt_send = stt_send
+            frames = aiter(audio)
+            try:
+                async with stt_send:
+                    while not await self._listen(frames, stt_send, task_status):
+                        task_status = trio.TASK_STATUS_IGNORED  # started once
+            finally:
+                self._report_stt()
+
+    async def _listen(
+        self,
+        frames: AsyncIterator[AudioFrame],
+        stt_send: trio.MemorySendChannel[AudioFrame],
+        task_status: trio.TaskStatus[None],
+    ) -> bool:
+        """Pump frames with the current VAD: True once the input ended, False when
+        the VAD was swapped (its stream is closed, its pending events dropped)."""
+        vad = self._vad
         async with AsyncExitStack() as stack:
             vad_stream = None
-            if self._vad is not None:
-                vad_stream = await stack.enter_async_context(self._vad.stream())
-            nursery = await stack.enter_async_context(trio.open_nursery())
+            if vad is not None:
+                vad_stream = await stack.enter_async_context(vad.stream())
+            consumers = await stack.enter_async_context(trio.open_nursery())
             if vad_stream is not None and not isinstance(vad_stream, InlineVADStream):
-                nursery.start_soon(self._consume_vad, vad_stream)
-            nursery.start_soon(self._run_stt, stt_recv)
+                consumers.start_soon(self._consume_vad, vad_stream)
             task_status.started()
-            await self._pump(audio, vad_stream, stt_send)
-
-    async def _pump(
-        self,
-        audio: AudioInput,
-        vad_stream: VADStream | None,
-        stt_send: trio.MemorySendChannel[AudioFrame],
-    ) -> None:
-        inline = vad_stream if isinstance(vad_stream, InlineVADStream) else None
-        self._stt_send = stt_send
-        try:
-            async with stt_send:
-                await self._pump_frames(audio, vad_stream, inline, stt_send)
-        finally:
-            self._report_stt()
+            inline = vad_stream if isinstance(vad_stream, InlineVADStream) else None
+            ended = await self._pump_frames(frames, vad, vad_stream, inline, stt_send)
+            if not ended:
+                consumers.cancel_scope.cancel()
+            elif vad_stream is not None:
+                await vad_stream.end_input()
+                if inline is not None:  # what end_input queued (speech in progress)
+                    async for event in vad_stream:
+                        self.handle_vad(event)
+        if not ended and self._state.user == "speaking" and vad is not None:
+            self._speech_ended(trio.current_time())  # the old VAD will not say so now
+        return ended
 
     async def _pump_frames(
         self,
-        audio: AudioInput,
+        frames: AsyncIterator[AudioFrame],
+        vad: VAD | None,
         vad_stream: VADStream | None,
         inline: InlineVADStream | None,
         stt_send: trio.MemorySendChannel[AudioFrame],
-    ) -> None:
-        async for frame in audio:
+    ) -> bool:
+        async for frame in frames:
             self._last_frame = frame
             self._tracker.push_audio(frame)
             if inline is not None:
@@ -148,11 +194,9 @@ class AudioRecognition:
                 self._stt_unreported += frame.duration
                 if self._stt_unreported >= 1.0:
                     self._report_stt()
-        if vad_stream is not None:
-            await vad_stream.end_input()
-        if inline is not None and vad_stream is not None:
-            async for event in vad_stream:  # what end_input queued (speech in progress)
-                self.handle_vad(event)
+            if self._vad is not vad:
+                return False
+        return True
 
     def _report_stt(self) -> None:
         if self._stt_unreported and self._stt_provider:
@@ -204,7 +248,12 @@ class AudioRecognition:
     # ---------------------------------------------------------------- STT
     async def _run_stt(self, frames: trio.MemoryReceiveChannel[AudioFrame]) -> None:
         while True:
-            error = await self._stt_once(frames)
+            with trio.CancelScope() as scope:
+                self._stt_scope = scope
+                error = await self._stt_once(frames)
+            self._stt_scope = None
+            if scope.cancelled_caught:
+                continue  # agent_changed: run the new agent's STT step
             if error is None:
                 return  # input ended
             action = await self._errors.resolve(

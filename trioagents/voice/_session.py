@@ -50,6 +50,7 @@ from ..core import (
 )
 from ._activity import AgentActivity
 from ._agent import Agent
+from ._agent_providers import AgentProviders, resolve_providers
 from ._audio_io import AudioInput, AudioOutput, TextOutput
 from ._error_policy import ErrorPolicy
 from ._event_bus import EventBus, StateTracker
@@ -157,6 +158,10 @@ class AgentSession(Generic[UserdataT]):
         """Provider usage so far (tokens, characters, audio seconds), per provider."""
         return self.usage_collector.snapshot()
 
+    def providers_for(self, agent: Agent) -> AgentProviders:
+        """The providers ``agent`` runs with: its own, each else this session's."""
+        return resolve_providers(agent, self)
+
     @property
     def current_agent(self) -> Agent:
         return self._require_activity().agent
@@ -244,8 +249,10 @@ class AgentSession(Generic[UserdataT]):
         """
         if self._scope is not None:
             raise ConfigurationError("a session can be started once")
-        if audio_output is not None and self.tts is None:
-            raise ConfigurationError("audio output needs a TTS: pass AgentSession(tts=...)")
+        if audio_output is not None and resolve_providers(agent, self).tts is None:
+            raise ConfigurationError(
+                "audio output needs a TTS: pass AgentSession(tts=...) or Agent(tts=...)"
+            )
         self.workflow_state = _workflow_for(agent, workflow)
         self.audio_output = audio_output
         self.text_output = text_output
@@ -529,11 +536,23 @@ class AgentSession(Generic[UserdataT]):
         return self.close_reason or "session_closed"
 
     def provider_label(self, kind: UsageKind) -> str:
-        """The label usage is recorded under: the provider's ``label``, else ``kind``."""
+        """The label usage is recorded under: the provider's ``label``, else ``kind``.
+
+        The provider is the current agent's (``Agent(tts=...)``), else the session's.
+        """
         label = getattr(self._provider(kind), "label", None)
         return label if isinstance(label, str) and label else kind
 
     def _provider(self, source: ErrorSource) -> object:
+        """The provider of ``source`` in effect now (the current agent's, else ours)."""
+        if self._activity is not None:
+            providers = resolve_providers(self._activity.agent, self)
+            return {
+                "stt": providers.stt,
+                "llm": providers.llm,
+                "tts": providers.tts,
+                "vad": providers.vad,
+            }[source]
         return {"stt": self.stt, "llm": self.llm, "tts": self.tts, "vad": self.vad}[source]
 
 

@@ -98,6 +98,18 @@ class UserTurnTracker:
         self._progress = trio.Event()  # set and replaced on every transcript and speech end
         self._discard_until_speech = False
 
+    def set_detection(self, detector: TurnDetector | None, *, manual: bool) -> None:
+        """Use ``detector`` / manual turns from the next endpointing decision on.
+
+        (The active agent changed: ``Agent(turn_detection=...)``.) A running wait
+        finishes as decided. Changing whether there is a detector changes the
+        endpointing delays (LiveKit's defaults differ), and resets learned pauses.
+        """
+        if (detector is None) != (self._detector is None):
+            self._endpointing = Endpointing(self._options, detector=detector is not None)
+        self._detector = detector
+        self._manual = manual
+
     @property
     def transcript(self) -> str:
         """Final transcripts of this turn, then the current interim one."""
