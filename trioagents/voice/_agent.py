@@ -5,7 +5,10 @@ ordinary ``async def`` (no async generator, nothing yields across a cancel scope
 
 * ``stt_node(frames, events)``: user audio frames in, :class:`SpeechEvent` out;
 * ``llm_node(chat_ctx, tools, events)``: :class:`LLMEvent` out;
-* ``tts_node(text, frames)``: audio frames for one sentence out.
+* ``tts_node(text, frames)``: audio frames for one sentence out;
+* ``tts_stream_node(text, frames)``: LiveKit's ``tts_node`` shape, a text stream in
+  (an utterance's sentences), frames out; by default ``tts_node`` per sentence;
+* ``transcription_node(text, out)``: a sentence's transcript form (e.g. no markdown).
 
 Each step runs inside the scope of its turn (STT: of the session). Leaving the step
 -- by return, error or cancellation -- closes the provider stream it opened, because
@@ -47,7 +50,7 @@ from ._tools import find_function_tools
 if TYPE_CHECKING:
     from ._session import AgentSession
 
-__all__ = ["Agent", "HasToolSpec"]
+__all__ = ["Agent", "HasToolSpec", "overrides"]
 
 
 class HasToolSpec(Protocol):
@@ -250,6 +253,35 @@ class Agent:
             async for event in stream:
                 await events.send(event)
 
+    async def transcription_node(
+        self, text: trio.MemoryReceiveChannel[str], out: trio.MemorySendChannel[str]
+    ) -> None:
+        """The transcript form of spoken text (LiveKit's ``transcription_node``).
+
+        Called once per sentence: ``text`` yields that sentence, what is sent to
+        ``out`` is how it is shown (``TextOutput``) and recorded in the chat context
+        (e.g. without markdown); the TTS still speaks the original. Once per
+        sentence so the heard-text accounting can map the audio played to the
+        shown words. Default: unchanged (and then not called at all).
+        """
+        async for piece in text:
+            await out.send(piece)
+
+    async def tts_stream_node(
+        self, text: trio.MemoryReceiveChannel[str], frames: trio.MemorySendChannel[AudioFrame]
+    ) -> None:
+        """LiveKit's ``tts_node`` shape: a stream of text in, audio frames out.
+
+        Called once per utterance; ``text`` yields its sentences as they are
+        complete. Default: each sentence through :meth:`tts_node`. Override it to
+        transform the whole stream (text before, frames after); the turn cancels it
+        like every step. Heard-text accounting is then by the utterance's speaking
+        rate over all its text (not sentence by sentence), and a mid-sentence TTS
+        failover ends the utterance instead of continuing it (see ``_playout.py``).
+        """
+        async for sentence in text:
+            await self.tts_node(sentence, frames)
+
     async def tts_node(self, text: str, frames: trio.MemorySendChannel[AudioFrame]) -> None:
         """Default: synthesize one sentence with the agent's TTS (else the session's).
         Raises ProviderError."""
@@ -261,6 +293,11 @@ class Agent:
         async with tts.synthesize(text) as audio:
             async for frame in audio:
                 await frames.send(frame)
+
+
+def overrides(agent: Agent, node: str) -> bool:
+    """True when ``agent``'s class replaces ``Agent``'s ``node`` method."""
+    return getattr(type(agent), node) is not getattr(Agent, node)
 
 
 def _check_tools(tools: Sequence[HasToolSpec]) -> None:

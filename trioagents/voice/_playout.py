@@ -27,6 +27,29 @@ sentence was synthesized (``error.failed_over``) makes the utterance go on, unle
 words its audio covered (estimated at the utterance's speaking rate), and the next
 member synthesizes the rest of it (``"continue"``: from the first word not covered)
 or all of it again (``"restart"``); ``on_failover`` is told.
+
+``Agent.transcription_node`` (when overridden) gives each sentence its shown form
+before it is synthesized; the synchronizer paces the spoken text and reports the
+heard part in the shown form (``_transcript_sync.py``). Without audio output the
+text is then shown sentence by sentence.
+
+``Agent.tts_stream_node`` (LiveKit's ``tts_node`` shape) replaces step 2 when
+overridden: one call per utterance, fed the sentences through a rendezvous channel
+(a sentence counts as spoken text once the node took it), its frames relayed as
+they come. The node sits in the utterance's nursery, so the turn's cancel stops it
+and the TTS streams it opened, and every frame still goes through the revocable
+sink: no frame after the cancel. What the node does with the text inside is
+invisible, so its audio forms *one* segment: the heard text is the share of all
+consumed text given by the playback position over the audio's length (the rate
+estimate until the node has finished), in whole words -- coarser than the
+per-sentence accounting of the default path, which is why the default path stays
+per sentence. A mid-sentence failover inside the node is an error of the utterance.
+
+Rejected alternative: LiveKit's async-generator node (``async for frame in
+Agent.default.tts_node(self, text, settings): yield frame``). A generator that
+yields frames across the turn's cancel scope is what the channel-style nodes avoid:
+cancellation of the consumer would land in the producer's frame at an arbitrary
+``yield``, and cleanup of its TTS stream would wait for the generator's ``aclose``.
 """
 
 from __future__ import annotations
@@ -37,8 +60,8 @@ from collections.abc import AsyncIterable, Callable
 
 import trio
 
-from ..core import AudioFrame, ProviderError, SentenceSplitter
-from ._agent import Agent
+from ..core import AudioFrame, ConfigurationError, ProviderError, SentenceSplitter
+from ._agent import Agent, overrides
 from ._audio_io import AudioOutput, PlaybackFinished, TextOutput, UtteranceSink
 from ._event_bus import StateTracker
 from ._hooks import SessionHooks
@@ -47,7 +70,7 @@ from ._speech_handle import SpeechHandle
 from ._transcript_sync import TranscriptSynchronizer, whole_words
 from ._usage import UsageCollector
 
-__all__ = ["Utterance"]
+__all__ = ["Utterance", "transcribe"]
 
 logger = logging.getLogger("trioagents.voice.playout")
 
@@ -56,13 +79,19 @@ _MAX_FAILOVERS = 3  # per sentence
 
 
 class _SentenceMark:
-    """Starts a sentence in the frame stream; ``duration`` is filled once synthesized."""
+    """Starts a sentence in the frame stream; ``duration`` is filled once synthesized.
 
-    __slots__ = ("duration", "text")
+    ``shown``: its ``transcription_node`` form. ``growing``: the one mark of a
+    ``tts_stream_node`` utterance, whose text grows as the node consumes sentences.
+    """
 
-    def __init__(self, text: str) -> None:
+    __slots__ = ("duration", "growing", "shown", "text")
+
+    def __init__(self, text: str, shown: str | None = None) -> None:
         self.text = text
+        self.shown = shown
         self.duration: float | None = None
+        self.growing = False
 
 
 class Utterance:
@@ -99,6 +128,7 @@ class Utterance:
         self.scope_id: str | None = None  # the utterance's scope id (the tts parent)
         self.failover_policy: MidStreamFailover = "off"  # set by the turn
         self.on_failover: Callable[[ProviderError, bool], None] = _ignore_failover
+        self._transcribing = overrides(agent, "transcription_node")
         self._active = False
         self._output_paused = False
         self._paused_at = 0.0
@@ -146,22 +176,37 @@ class Utterance:
         async with trio.open_nursery() as nursery:
             split = _split if self.fixed_audio is None else _whole
             nursery.start_soon(split, text, sentences_send)
-            nursery.start_soon(self._synthesize, sentences, frames_send, nursery.cancel_scope)
+            streamed = self.fixed_audio is None and overrides(self.agent, "tts_stream_node")
+            synthesize = self._synthesize_stream if streamed else self._synthesize
+            nursery.start_soon(synthesize, sentences, frames_send, nursery.cancel_scope)
             if self.text_output is not None:
                 nursery.start_soon(self._pace_transcript, self.text_output, sink)
             await self._play(frames, sink)
             nursery.cancel_scope.cancel()  # playout done: stop pacing the transcript
 
     async def _run_text_only(self, text: trio.MemoryReceiveChannel[str]) -> None:
+        """Text is heard as it arrives; through ``transcription_node``, sentence by
+        sentence (a sentence cut before it was complete was not shown: not heard)."""
+        splitter = SentenceSplitter() if self._transcribing else None
         async for piece in text:
             if self.first_output_at is None and piece.strip():
                 await self._gate()
                 self._mark_started()
-            self.text_heard += piece
-            if self.text_output is not None and self.text_heard.strip():
-                self.text_output.publish_transcript(
-                    self.speech.id, self.text_heard.strip(), final=False
-                )
+            if splitter is None:
+                self._show(piece)
+                continue
+            for sentence in splitter.push(piece):
+                self._show(" " + await transcribe(self.agent, sentence))
+        rest = splitter.flush() if splitter is not None else None
+        if rest:
+            self._show(" " + await transcribe(self.agent, rest))
+
+    def _show(self, piece: str) -> None:
+        self.text_heard += piece
+        if self.text_output is not None and self.text_heard.strip():
+            self.text_output.publish_transcript(
+                self.speech.id, self.text_heard.strip(), final=False
+            )
 
     async def _pace_transcript(self, out: TextOutput, sink: UtteranceSink) -> None:
         """Publish the words heard so far, every 50 ms while audio plays (estimate)."""
@@ -186,7 +231,7 @@ class Utterance:
         async with frames:
             with self.hooks.scope("tts", self.scope_id, {}, cancel_reason=reason) as note:
                 async for sentence in sentences:
-                    mark = _SentenceMark(sentence)
+                    mark = _SentenceMark(sentence, await self._shown(sentence))
                     await frames.send(mark)
                     if self.tts_requested_at is None:
                         self.tts_requested_at = trio.current_time()
@@ -217,9 +262,67 @@ class Utterance:
                     raise
             if not rest:
                 return  # the audio covered the whole sentence
-            mark = _SentenceMark(rest)
+            mark = _SentenceMark(rest, await self._shown(rest))
             await frames.send(mark)
             self.usage.tts_sentence(self.tts_provider, len(rest))
+
+    async def _shown(self, sentence: str) -> str | None:
+        """``sentence``'s transcript form, or None when it is the sentence itself."""
+        return await transcribe(self.agent, sentence) if self._transcribing else None
+
+    async def _synthesize_stream(
+        self,
+        sentences: trio.MemoryReceiveChannel[str],
+        frames: trio.MemorySendChannel[AudioFrame | _SentenceMark],
+        utterance_scope: trio.CancelScope,
+    ) -> None:
+        """One ``tts_stream_node`` call for the whole utterance (see the module docstring)."""
+        mark = _SentenceMark("", "" if self._transcribing else None)
+        mark.growing = True
+        failures: list[ProviderError] = []
+        duration = 0.0
+        reason = self._cancel_reason
+        async with frames:
+            with self.hooks.scope("tts", self.scope_id, {}, cancel_reason=reason) as note:
+                await frames.send(mark)
+                text_send, text_recv = trio.open_memory_channel[str](0)  # sent = consumed
+                node_send, node_recv = trio.open_memory_channel[AudioFrame](0)
+                try:
+                    async with trio.open_nursery() as nursery:
+                        nursery.start_soon(self._feed_stream_node, sentences, text_send, mark)
+                        nursery.start_soon(
+                            _run_stream_node, self.agent, text_recv, node_send, failures
+                        )
+                        async for frame in node_recv:
+                            duration += frame.duration
+                            await frames.send(frame)
+                        nursery.cancel_scope.cancel()  # the node is done: feed no more
+                finally:  # synthesized audio counts even when the utterance was cut
+                    self.usage.tts_audio(self.tts_provider, duration)
+                if failures:
+                    self.error = failures[0]
+                    note.outcome, note.reason = "error", type(self.error).__name__
+                    utterance_scope.cancel()
+                    return
+                mark.duration = duration
+
+    async def _feed_stream_node(
+        self,
+        sentences: trio.MemoryReceiveChannel[str],
+        out: trio.MemorySendChannel[str],
+        mark: _SentenceMark,
+    ) -> None:
+        """Hand the node each sentence; the mark's text is what the node consumed."""
+        async with out:
+            async for sentence in sentences:
+                shown = await self._shown(sentence)
+                if self.tts_requested_at is None:
+                    self.tts_requested_at = trio.current_time()
+                await out.send(sentence)
+                self.usage.tts_sentence(self.tts_provider, len(sentence))
+                mark.text = f"{mark.text} {sentence}".strip()
+                if shown is not None:
+                    mark.shown = f"{mark.shown} {shown}".strip()
 
     def _after_failover(
         self, mark: _SentenceMark, error: ProviderError, covered: float
@@ -281,14 +384,18 @@ class Utterance:
         sink: UtteranceSink,
     ) -> None:
         mark: _SentenceMark | None = None
+        known = ""  # the mark's text the synchronizer has
         async for item in frames:
             if isinstance(item, _SentenceMark):
                 if mark is not None:
-                    self.sync.revise_text(mark.text)  # cut by a failover: the words covered
+                    self._revise(mark)  # cut by a failover: the words covered
                     self._measured(mark)
-                self.sync.begin_sentence(item.text)
-                mark = item
+                self.sync.begin_sentence(item.text, shown=item.shown)
+                mark, known = item, item.text
                 continue
+            if mark is not None and mark.text is not known:
+                self._revise(mark)  # a stream node consumed more text
+                known = mark.text
             if mark is not None and mark.duration is not None:
                 self.sync.expect_duration(mark.duration)
             if self.tts_first_frame_at is None:
@@ -298,12 +405,12 @@ class Utterance:
             if not await sink.write(item):
                 return
             self.sync.push_audio(item.duration)
-            if item.text_end is not None:  # the TTS's own alignment
-                self.sync.align(item.text_end)
+            if item.text_end is not None and mark is not None and not mark.growing:
+                self.sync.align(item.text_end)  # the TTS's own alignment, per sentence
             if self.first_output_at is None:
                 self._mark_started()
         if mark is not None:
-            self.sync.revise_text(mark.text)
+            self._revise(mark)
             self._measured(mark)
         self.sync.end_sentence()
         if sink.started:
@@ -314,6 +421,10 @@ class Utterance:
         it): its measured duration, which its last frame may have outrun."""
         if mark.duration is not None:
             self.sync.expect_duration(mark.duration)
+
+    def _revise(self, mark: _SentenceMark) -> None:
+        """Give the synchronizer ``mark``'s current text (and shown form if it grows)."""
+        self.sync.revise_text(mark.text, shown=mark.shown if mark.growing else None)
 
     async def _gate(self) -> None:
         if self.speech.allow_interruptions:
@@ -358,6 +469,37 @@ async def _run_node(
             await agent.tts_node(text, out)
         except ProviderError as exc:
             failures.append(exc)
+
+
+async def _run_stream_node(
+    agent: Agent,
+    text: trio.MemoryReceiveChannel[str],
+    out: trio.MemorySendChannel[AudioFrame],
+    failures: list[ProviderError],
+) -> None:
+    async with out:
+        try:
+            await agent.tts_stream_node(text, out)
+        except ProviderError as exc:
+            failures.append(exc)
+
+
+async def transcribe(agent: Agent, sentence: str) -> str:
+    """``agent.transcription_node`` applied to one sentence (whatever it sent, joined).
+
+    Raises ConfigurationError when the node sends something that is not a str.
+    """
+    send, recv = trio.open_memory_channel[str](1)
+    out_send, out_recv = trio.open_memory_channel[str](math.inf)
+    send.send_nowait(sentence)
+    send.close()
+    with recv, out_recv:
+        async with out_send:
+            await agent.transcription_node(recv, out_send)
+        pieces = [piece async for piece in out_recv]
+    if not all(isinstance(piece, str) for piece in pieces):
+        raise ConfigurationError("transcription_node must send str pieces")
+    return "".join(pieces).strip()
 
 
 async def _relay_audio(

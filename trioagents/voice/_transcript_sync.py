@@ -16,6 +16,11 @@ Where a sentence's characters fall in its audio comes, best first, from:
 
 :meth:`heard_text` returns the words whose last character had been played at a given
 playback position: a word cut off mid-way was not heard. Nothing played → ``""``.
+
+A sentence may carry a *shown* form (``Agent.transcription_node``'s output for it,
+e.g. without markdown): the audio is paced against the spoken text, and the heard
+part is reported in the shown form -- whole sentences as shown, the sentence cut
+mid-way at the same share of its characters (whole words).
 """
 
 from __future__ import annotations
@@ -68,6 +73,16 @@ class _Sentence:
     complete: bool = False
     expected: float | None = None  # total audio, once synthesis finished
     marks: list[tuple[float, int]] = field(default_factory=list)  # (audio s, chars spoken)
+    shown: str | None = None  # the transcript form (None: the text itself)
+
+    def display(self, chars: int | None = None) -> str:
+        """The shown form of the first ``chars`` spoken characters (all: None)."""
+        if chars is None or chars >= len(self.text):
+            return self.text if self.shown is None else self.shown
+        if self.shown is None:
+            return whole_words(self.text, chars)
+        share = chars / len(self.text) if self.text else 0.0
+        return whole_words(self.shown, int(len(self.shown) * share + 1e-9))
 
 
 class TranscriptSynchronizer:
@@ -82,13 +97,19 @@ class TranscriptSynchronizer:
     @property
     def text(self) -> str:
         """All text pushed so far (what would be heard if playback completed)."""
-        return " ".join(s.text for s in self._sentences if s.text)
+        return " ".join(d for d in (s.display() for s in self._sentences if s.text) if d)
 
-    def begin_sentence(self, text: str, expected_duration: float | None = None) -> None:
-        """A new sentence starts at the current end of the written audio."""
+    def begin_sentence(
+        self, text: str, expected_duration: float | None = None, *, shown: str | None = None
+    ) -> None:
+        """A new sentence starts at the current end of the written audio.
+
+        ``shown``: its transcript form, if it differs from the spoken ``text``.
+        """
         self._close_last()
         sentence = _Sentence(text=text.strip(), start=self.audio_duration)
         sentence.expected = expected_duration
+        sentence.shown = shown.strip() if shown is not None else None
         self._sentences.append(sentence)
 
     def expect_duration(self, duration: float) -> None:
@@ -96,10 +117,20 @@ class TranscriptSynchronizer:
         if self._sentences:
             self._sentences[-1].expected = duration
 
-    def revise_text(self, text: str) -> None:
-        """The current sentence's audio covers ``text`` only (a TTS cut mid-sentence)."""
-        if self._sentences:
-            self._sentences[-1].text = text.strip()
+    def revise_text(self, text: str, *, shown: str | None = None) -> None:
+        """The current sentence's audio covers ``text`` (a TTS cut mid-sentence, or a
+        stream still growing); ``shown`` its new transcript form (default: the old
+        one cut at the same share)."""
+        if not self._sentences:
+            return
+        sentence = self._sentences[-1]
+        text = text.strip()
+        if shown is not None:
+            sentence.shown = shown.strip()
+        elif sentence.shown is not None and text != sentence.text:
+            share = len(text) / len(sentence.text) if sentence.text else 0.0
+            sentence.shown = whole_words(sentence.shown, int(len(sentence.shown) * share))
+        sentence.text = text
 
     def push_audio(self, duration: float) -> None:
         """Audio of the current sentence was written to the sink."""
@@ -140,9 +171,9 @@ class TranscriptSynchronizer:
             offset = position - sentence.start
             chars = _spoken_chars(sentence, offset, rate)
             if chars >= len(sentence.text):
-                parts.append(sentence.text)
+                parts.append(sentence.display())
                 continue
-            parts.append(whole_words(sentence.text, chars))
+            parts.append(sentence.display(chars))
             break
         return " ".join(p for p in parts if p)
 
