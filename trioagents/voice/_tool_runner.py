@@ -12,7 +12,9 @@ For the tool calls of one LLM step, :class:`SessionToolRunner`:
 * publishes :class:`~trioagents.voice.FunctionToolsExecuted` from it, once per step;
 * makes the handoff decision in that same callback: the handoff is checked against
   the workflow (an undeclared target, or a handoff from an AgentTask, turns that
-  call's output into an error the LLM sees) and handed to the activity's
+  call's output into an error the LLM sees, and is logged as a WARNING; a tool with
+  no return annotation hands off and the workflow learns it, see ``_workflow.py``)
+  and handed to the activity's
   :class:`~trioagents.voice._transitions.Switcher`. The step then asks for no
   further reply, so the old agent says nothing more.
 
@@ -29,6 +31,7 @@ through the same path.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Awaitable, Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
@@ -51,6 +54,8 @@ if TYPE_CHECKING:
     from ._activity import AgentActivity
 
 __all__ = ["SessionToolRunner"]
+
+logger = logging.getLogger("trioagents.voice.tools")
 
 
 class SessionToolRunner:
@@ -109,6 +114,13 @@ class SessionToolRunner:
         try:
             transition = switcher.check_handoff(request)
         except ConfigurationError as exc:
+            # the LLM is told (its output), and so is the developer: the message says
+            # which tool and how to declare the handoff
+            logger.warning(
+                "handoff refused: %s",
+                exc,
+                extra={"tool": request.call.name if request.call else None},
+            )
             return refuse_handoff(result, str(exc), now=trio.current_time())
         switcher.decide_handoff(request, transition)
         return result

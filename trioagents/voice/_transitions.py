@@ -49,7 +49,7 @@ from ._handoff import ContextPolicy, HandoffPlan, plan_handoff
 from ._handoff_agent import agent_name
 from ._tools import FunctionTool
 from ._tools_outcome import HandoffRequest
-from ._workflow import Transition, WorkflowState
+from ._workflow import Transition, UndeclaredTransitionError, WorkflowState
 
 if TYPE_CHECKING:
     from ._activity import AgentActivity
@@ -129,7 +129,8 @@ class Switcher:
     def check_handoff(self, request: HandoffRequest) -> Transition | None:
         """The workflow transition for ``request`` (pure); raises ConfigurationError.
 
-        ``UndeclaredTransitionError`` when the workflow does not declare it; a plain
+        ``UndeclaredTransitionError`` when the workflow does not declare it (a tool
+        with no return annotation is learned instead, with a warning); a plain
         ConfigurationError when the current agent is an AgentTask (it completes
         instead of handing off) or a handoff is already decided.
         """
@@ -142,7 +143,33 @@ class Switcher:
         if self.workflow is None:
             return None
         via = request.call.name if request.call is not None else None
-        return self.workflow.check(request.agent, via=via)
+        try:
+            return self.workflow.check(request.agent, via=via)
+        except UndeclaredTransitionError:
+            source = self.workflow.current
+            if via is None or not self.workflow.workflow.is_open(source, via):
+                raise
+        return self._learn(source, type(request.agent), via)
+
+    def _learn(self, source: type, target: type, via: str) -> Transition:
+        """A handoff through a tool without a return annotation: accept it (LiveKit's
+        rule), add it to the workflow, and say how to declare it (see ``_workflow.py``).
+        """
+        workflow = self.workflow
+        assert workflow is not None
+        workflow.workflow.learn(source, target, via)
+        logger.warning(
+            "tool %r on %s handed off to %s without a return annotation; the workflow "
+            "accepted it at run time, unchecked at start-up. Annotate the tool "
+            "`-> %s` (or @function_tool(transitions=[%s])) so it is validated",
+            via,
+            source.__name__,
+            target.__name__,
+            target.__name__,
+            target.__name__,
+            extra={"tool": via, "old_agent": source.__name__, "new_agent": target.__name__},
+        )
+        return workflow.check(target, via=via)
 
     def decide_handoff(self, request: HandoffRequest, transition: Transition | None) -> None:
         """Record the decision (synchronous); the scheduler runs it after the turn."""

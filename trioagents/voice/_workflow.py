@@ -21,6 +21,15 @@ At run time :class:`WorkflowState` tracks the current agent and refuses any hand
 the workflow did not declare (:class:`UndeclaredTransitionError`), so a tool that
 returns an unexpected agent is stopped before the session swaps anything in.
 
+One exception, for code ported from LiveKit Agents (where a tool returning an agent
+*is* a handoff, whatever its annotation): a tool with no return annotation and no
+``transitions=`` declares nothing, so it is *open*. When such a tool returns an
+agent, the session asks :meth:`Workflow.learn` to add that transition (and the
+target's own, discovered and validated as at start-up); the session logs a WARNING
+naming the tool and the fix (annotate ``-> TargetAgent``), since that handoff was
+not checked at start-up and is not in the drawn graph until it happened. A tool
+whose annotation says something else (``-> str``) is not open: it is refused.
+
 Rejected alternative: discovering transitions by running the tools (or by tracing
 calls) -- a graph that depends on inputs cannot be validated at start-up.
 """
@@ -80,6 +89,7 @@ class Workflow:
             self._add_state(cls, "Workflow(...)")
         self._initial = initial
         self._order: list[type] = []
+        self._open: set[tuple[type, str]] = set()  # (class, tool) with no declared targets
         raw_edges = self._discover(roots)
         where = "Workflow(transitions=...)"
         raw_edges += [(self._ref(source, where), target, None) for source, target in pairs]
@@ -116,10 +126,12 @@ class Workflow:
             return found
         return self._add_state(ref, where)
 
-    def _discover(self, roots: list[type]) -> list[tuple[type, _Ref, str | None]]:
+    def _discover(
+        self, roots: list[type], known: Iterable[type] = ()
+    ) -> list[tuple[type, _Ref, str | None]]:
         edges: list[tuple[type, _Ref, str | None]] = []
         queue = list(dict.fromkeys(roots))
-        seen: set[type] = set()
+        seen: set[type] = set(known)
         deferred: list[tuple[type, FunctionTool]] = []
         while queue or deferred:
             if not queue:
@@ -180,6 +192,7 @@ class Workflow:
             return list(tool.options.transitions)
         annotation = tool.fn.__annotations__.get("return")
         if annotation is None:
+            self._open.add((cls, tool.name))
             return []
         localns = {**self._known, cls.__name__: cls}
         try:
@@ -244,6 +257,34 @@ class Workflow:
             if transition.tool is None or via is None or transition.tool == via:
                 return transition
         return None
+
+    def is_open(self, source: type, tool: str | None) -> bool:
+        """True when ``tool`` of ``source`` declares no targets (no return annotation,
+        no ``transitions=``): a handoff through it may be learned at run time."""
+        return tool is not None and (source, tool) in self._open
+
+    def learn(self, source: type, target: type, tool: str) -> Transition:
+        """Add ``source -> target`` through the open ``tool`` (see the module docstring).
+
+        The target's own tools are discovered and validated as at start-up. Raises
+        UndeclaredTransitionError when ``tool`` is not open, ConfigurationError when
+        the target is no concrete agent class or its tools do not validate (then
+        nothing changed).
+        """
+        if not self.is_open(source, tool):
+            raise UndeclaredTransitionError(
+                f"tool {tool!r} on {source.__name__} declares its targets; it cannot learn more"
+            )
+        known, order, open_tools = dict(self._known), list(self._order), set(self._open)
+        try:
+            self._add_state(target, f"tool {tool!r} on {source.__name__}")
+            raw = self._discover([target], known=self._order)
+            found = self._resolve_edges([*raw, (source, target, tool)])
+        except ConfigurationError:
+            self._known, self._order, self._open = known, order, open_tools
+            raise
+        self._transitions = tuple(dict.fromkeys([*self._transitions, *found]))
+        return Transition(source, target, tool)
 
     def to_mermaid(self) -> str:
         """A Mermaid ``stateDiagram-v2`` of the workflow (deterministic text)."""
