@@ -1,5 +1,6 @@
 """Layer 4: worker registration, availability, job dispatch and isolation, drain."""
 
+from ._job import DEFAULT_PARTICIPANT_KINDS as DEFAULT_PARTICIPANT_KINDS
 from ._job import ConnectOptions as ConnectOptions
 from ._job import JobContext as JobContext
 from ._job import JobControl as JobControl
@@ -24,6 +25,7 @@ from ._worker import Worker as Worker
 from ._worker import WorkerStatistics as WorkerStatistics
 
 __all__ = [
+    "DEFAULT_PARTICIPANT_KINDS",
     "ConnectOptions",
     "JobContext",
     "JobControl",

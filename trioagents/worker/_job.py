@@ -29,10 +29,10 @@ import importlib
 import inspect
 import logging
 import signal
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Iterable, Mapping
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 import trio
 from livekit.protocol import agent, models
@@ -40,6 +40,7 @@ from livekit.protocol import agent, models
 from ..core import JobError
 
 __all__ = [
+    "DEFAULT_PARTICIPANT_KINDS",
     "ConnectOptions",
     "InProcessExecutor",
     "JobContext",
@@ -206,6 +207,40 @@ class JobControl:
 
 ShutdownCallback = Callable[[str], Awaitable[None]]
 
+DEFAULT_PARTICIPANT_KINDS: tuple[int, ...] = (
+    models.ParticipantInfo.STANDARD,
+    models.ParticipantInfo.SIP,
+    models.ParticipantInfo.CONNECTOR,
+)
+"""The participants ``wait_for_participant`` waits for by default (LiveKit's)."""
+
+
+class _Participant(Protocol):
+    @property
+    def identity(self) -> str: ...
+
+    @property
+    def kind(self) -> int: ...
+
+
+class _ParticipantRoom(Protocol):
+    """What ``wait_for_participant`` needs of ``trioagents.rtc.Room`` (not imported)."""
+
+    @property
+    def remote_participants(self) -> Mapping[str, _Participant]: ...
+
+    @property
+    def closed(self) -> bool: ...
+
+    async def wait_state_changed(self) -> None: ...
+
+
+if TYPE_CHECKING:  # the rtc Room fits (checked by mypy; not imported at run time)
+    from ..rtc import Room
+
+    def _fits(room: Room) -> _ParticipantRoom:
+        return room
+
 
 class JobContext:
     """What an entrypoint gets: job info, the room, shutdown, per-process state."""
@@ -253,6 +288,35 @@ class JobContext:
         options = ConnectOptions(auto_subscribe=auto_subscribe)
         self.room = await self._nursery.start(self._hold_room, options)
         return self.room
+
+    async def wait_for_participant(
+        self,
+        *,
+        identity: str | None = None,
+        kind: int | Iterable[int] = DEFAULT_PARTICIPANT_KINDS,
+    ) -> Any:
+        """A remote participant of the room (LiveKit's ``wait_for_participant``).
+
+        Connects first if needed (``connect()``). Returns at once if one is already
+        there, else waits until one joins: the participant ``identity`` if given,
+        else the first; in both cases one of ``kind`` (``models.ParticipantInfo``
+        kinds; default: standard, SIP and connector participants, as LiveKit).
+        Returns the room's :class:`~trioagents.rtc.RemoteParticipant` record.
+        Checkpoints; no timeout of its own (wrap it in ``trio.fail_after``). Raises
+        :class:`~trioagents.core.JobError` if the room ends first.
+        """
+        await trio.lowlevel.checkpoint()
+        room: _ParticipantRoom = await self.connect()
+        kinds = frozenset((kind,)) if isinstance(kind, int) else frozenset(kind)
+        while True:
+            for participant in list(room.remote_participants.values()):
+                if identity is not None and participant.identity != identity:
+                    continue
+                if participant.kind in kinds:
+                    return participant
+            if room.closed:
+                raise JobError("the room closed before a matching participant joined")
+            await room.wait_state_changed()
 
     async def _hold_room(
         self, options: ConnectOptions, *, task_status: trio.TaskStatus[Any]
