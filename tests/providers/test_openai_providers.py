@@ -183,7 +183,7 @@ async def test_stt_response_is_capped(declared: bool, autojump_clock: trio.abc.C
         server.script(reply, endpoint="transcription")
         roomy = OpenAISTT(connection=connection(server.base_url), max_response_bytes=4 << 20)
         assert (await roomy.recognize(tone_burst())).text == "x" * (2 << 20)
-    with pytest.raises(ConfigurationError):
+    with pytest.raises(ConfigurationError, match="max_bytes"):
         OpenAISTT(max_response_bytes=0)
 
 

@@ -30,18 +30,28 @@ stalled stream. An overall deadline stays the caller's (``fail_after``).
 
 Rejected alternative: a per-request ``timeout=`` argument. Timeouts for a whole
 call belong to the caller; only the idle bound is a property of the connection.
+
+Environment: :class:`OpenAIConnection` reads ``OPENAI_API_KEY`` and
+``OPENAI_BASE_URL`` when it is *constructed* (never at import), for the fields not
+given, as the ``openai`` SDK and LiveKit's openai plugin do; an empty variable
+counts as unset. Only ``api.openai.com`` is required to have a key
+(:class:`ConfigurationError` at construction): local servers (vLLM, Ollama,
+llama.cpp) usually take none. The key is never part of a repr, a message or a log
+record; it leaves the process only in the request header.
 """
 
 from __future__ import annotations
 
 import contextlib
 import functools
+import os
 import ssl
 from collections import deque
 from collections.abc import AsyncIterator, Iterable, Mapping
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from typing import Any, Generic, TypeVar
+from urllib.parse import urlsplit
 
 import httpx
 import trio
@@ -72,19 +82,32 @@ T = TypeVar("T")
 _CLOSE_GRACE = 1.0
 _MAX_BUFFERED_CHUNKS = 64
 _MAX_ERROR_BODY = 64 * 1024
+_OPENAI_API_BASE_URL = "https://api.openai.com/v1"
+_KEY_REQUIRED_HOSTS = frozenset({"api.openai.com"})
 
 
 @dataclass(frozen=True, slots=True)
 class OpenAIConnection:
     """Where and how to reach an OpenAI-compatible server.
 
-    ``api_key`` goes into ``Authorization: Bearer`` unless ``api_key_header`` names
-    another header (Azure OpenAI: ``"api-key"``). ``query`` is added to every URL
-    (Azure: ``{"api-version": "2024-10-21"}``). ``connect_timeout`` and
-    ``idle_timeout`` are per-connection bounds (see module docs), not call deadlines.
+    ``base_url``: ``""`` (the default) means ``$OPENAI_BASE_URL``, else
+    ``https://api.openai.com/v1``. ``api_key``: ``None`` (the default) means
+    ``$OPENAI_API_KEY``; ``""`` means send no key and do not read the environment
+    (a local server, when ``OPENAI_API_KEY`` holds a key it must not see). Explicit
+    arguments win; an empty variable counts as unset; the environment is read here,
+    at construction. ``api_key`` goes into ``Authorization: Bearer`` unless
+    ``api_key_header`` names another header (Azure OpenAI: ``"api-key"``). ``query``
+    is added to every URL (Azure: ``{"api-version": "2024-10-21"}``).
+    ``connect_timeout`` and ``idle_timeout`` are per-connection bounds (see module
+    docs), not call deadlines.
+
+    Raises :class:`ConfigurationError` for a URL that is not http(s), a
+    non-positive bound, or ``api.openai.com`` without a key (neither ``api_key``,
+    ``OPENAI_API_KEY`` nor an auth header in ``headers``). The key is kept out of
+    ``repr`` and of every message.
     """
 
-    base_url: str = "https://api.openai.com/v1"
+    base_url: str = ""
     api_key: str | None = field(default=None, repr=False)
     api_key_header: str = "Authorization"
     headers: Mapping[str, str] = field(default_factory=dict)
@@ -93,13 +116,35 @@ class OpenAIConnection:
     idle_timeout: float | None = 10.0
 
     def __post_init__(self) -> None:
-        if not self.base_url.startswith(("http://", "https://")):
-            raise ConfigurationError(
-                "OpenAIConnection.base_url must start with http:// or https://"
+        from_env = not self.base_url
+        if from_env:
+            object.__setattr__(
+                self, "base_url", os.environ.get("OPENAI_BASE_URL") or _OPENAI_API_BASE_URL
             )
+        if self.api_key is None:
+            object.__setattr__(self, "api_key", os.environ.get("OPENAI_API_KEY") or None)
+        if not self.base_url.startswith(("http://", "https://")):
+            where = "OPENAI_BASE_URL" if from_env else "OpenAIConnection.base_url"
+            raise ConfigurationError(f"{where} must start with http:// or https://")
         for bound in (self.connect_timeout, self.idle_timeout):
             if bound is not None and bound <= 0:
                 raise ConfigurationError("connect_timeout/idle_timeout must be positive or None")
+        if not self.api_key and self._requires_key() and not self._auth_in_headers():
+            raise ConfigurationError(
+                "api.openai.com needs an API key: pass OpenAIConnection(api_key=...) or set "
+                "OPENAI_API_KEY (for a local server, set base_url or OPENAI_BASE_URL)"
+            )
+
+    def _requires_key(self) -> bool:
+        try:
+            host = urlsplit(self.base_url).hostname
+        except ValueError:
+            return False
+        return host in _KEY_REQUIRED_HOSTS
+
+    def _auth_in_headers(self) -> bool:
+        names = {name.lower() for name in self.headers}
+        return bool(names & {"authorization", self.api_key_header.lower()})
 
     def url(self, path: str) -> str:
         return self.base_url.rstrip("/") + "/" + path.lstrip("/")

@@ -115,11 +115,11 @@ class OpenAISTT:
         language: str | None = None,
         max_response_bytes: int = 1 << 20,
     ) -> None:
+        TranscriptionBody(max_bytes=max_response_bytes)  # ConfigurationError now, not per call
         self._model = model
         self._connection = connection or OpenAIConnection()
         self._client = client
         self._language = language
-        TranscriptionBody(max_bytes=max_response_bytes)  # ConfigurationError now, not per call
         self._max_response = max_response_bytes
 
     @property
