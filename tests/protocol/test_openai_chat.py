@@ -160,3 +160,24 @@ def test_request_body_maps_chat_items_and_tools() -> None:
     assert [c["id"] for c in messages[2]["tool_calls"]] == ["c1", "c2"]
     assert messages[3] == {"role": "tool", "tool_call_id": "c1", "content": "sunny"}
     assert "tools" not in chat_request_body(ctx, model="m")
+
+
+def test_request_tool_fields_only_with_tools_and_settings_before_extra() -> None:
+    ctx = ChatContext()
+    ctx.add_message("user", "hi")
+    tool = ToolSpec("weather", "Get the weather")
+    with_tools = chat_request_body(
+        ctx,
+        model="m",
+        tools=[tool],
+        parallel_tool_calls=False,
+        settings={"temperature": 0.2, "max_completion_tokens": 50},
+        extra={"temperature": 0.9},
+    )
+    assert with_tools["parallel_tool_calls"] is False
+    assert with_tools["max_completion_tokens"] == 50
+    assert with_tools["temperature"] == 0.9  # extra is merged last
+    bare = chat_request_body(ctx, model="m", tool_choice="required", parallel_tool_calls=True)
+    assert "tool_choice" not in bare
+    assert "parallel_tool_calls" not in bare
+    assert "parallel_tool_calls" not in chat_request_body(ctx, model="m", tools=[tool])

@@ -84,9 +84,16 @@ def chat_request_body(
     model: str,
     tools: Sequence[ToolSpec] = (),
     tool_choice: ToolChoice = "auto",
+    parallel_tool_calls: bool | None = None,
+    settings: Mapping[str, Any] | None = None,
     extra: Mapping[str, Any] | None = None,
 ) -> dict[str, Any]:
-    """The JSON body for a streamed chat completion (``extra`` keys are merged last)."""
+    """The JSON body for a streamed chat completion.
+
+    ``tool_choice`` and ``parallel_tool_calls`` (None: left out) are sent only with
+    ``tools``: OpenAI refuses either without them. ``settings`` (already validated
+    request fields such as ``temperature``) are merged next, ``extra`` last.
+    """
     body: dict[str, Any] = {
         "model": model,
         "messages": chat_messages(chat_ctx),
@@ -109,6 +116,9 @@ def chat_request_body(
             body["tool_choice"] = tool_choice
         else:
             body["tool_choice"] = {"type": "function", "function": {"name": tool_choice}}
+        if parallel_tool_calls is not None:
+            body["parallel_tool_calls"] = parallel_tool_calls
+    body.update(settings or {})
     body.update(extra or {})
     return body
 

@@ -20,6 +20,7 @@ from ._llm_turn_detector import DEFAULT_TURN_INSTRUCTIONS as DEFAULT_TURN_INSTRU
 from ._llm_turn_detector import LLMTurnDetector as LLMTurnDetector
 from ._openai_audio import OpenAISTT as OpenAISTT
 from ._openai_audio import OpenAITTS as OpenAITTS
+from ._openai_llm import OpenAIChatOptions as OpenAIChatOptions
 from ._openai_llm import OpenAILLM as OpenAILLM
 from ._piper_tts import PiperTTS as PiperTTS
 from ._pocketsphinx_stt import PocketsphinxSTT as PocketsphinxSTT
@@ -53,6 +54,7 @@ __all__ = [
     "FallbackStatistics",
     "FallbackTTS",
     "LLMTurnDetector",
+    "OpenAIChatOptions",
     "OpenAIConnection",
     "OpenAILLM",
     "OpenAISTT",
