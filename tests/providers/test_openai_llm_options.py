@@ -7,11 +7,11 @@ from typing import Any
 import pytest
 import trio
 
-from trioagents.core import ConfigurationError, ToolSpec
-from trioagents.providers import OpenAIChatOptions, OpenAILLM
+from trioagents.core import LLM, ConfigurationError, ToolSpec
+from trioagents.providers import OpenAIChatOptions, OpenAILLM, open_fallback_llm, with_retry
 from trioagents.testing import open_openai_server
 
-from ._support import connection, user_says
+from ._support import connection, policy, user_says
 
 WEATHER = ToolSpec("get_weather", "Weather")
 OPTIONAL_FIELDS = ("temperature", "max_completion_tokens", "max_tokens", "parallel_tool_calls")
@@ -113,3 +113,20 @@ def test_a_setting_in_both_options_and_extra_body_is_refused() -> None:
             )
     # what options leave unset, extra_body may still send
     OpenAILLM("m", connection=connection("http://127.0.0.1:9/v1"), extra_body={"top_p": 0.9})
+
+
+async def test_wrappers_pass_not_given_on_to_the_member(autojump_clock: trio.abc.Clock) -> None:
+    options = OpenAIChatOptions(tool_choice="required")
+    async with open_openai_server() as server:
+        member = OpenAILLM("m", connection=connection(server.base_url), options=options)
+
+        async def one_call(llm: LLM) -> None:
+            async with llm.chat(user_says(), tools=[WEATHER]) as events:
+                async for _ in events:
+                    pass
+
+        await one_call(with_retry(member, policy()))
+        async with open_fallback_llm([member]) as group:
+            await one_call(group)
+        choices = [r.json()["tool_choice"] for r in server.requests_to("chat")]
+    assert choices == ["required", "required"]

@@ -37,3 +37,8 @@ def test_tool_choice_default_allows_three_tool_steps() -> None:
         tool_choice_for_step(0)
     with pytest.raises(ConfigurationError):
         tool_choice_for_step(1, max_tool_steps=-1)
+
+
+def test_a_reply_that_names_no_choice_leaves_the_first_step_to_the_llm() -> None:
+    steps = [tool_choice_for_step(s, max_tool_steps=2, requested=None) for s in (1, 2, 3)]
+    assert steps == [None, "auto", "none"]

@@ -79,8 +79,9 @@ class FallbackLLM(_FallbackBase[LLM]):
         chat_ctx: ChatContext,
         *,
         tools: Sequence[ToolSpec] = (),
-        tool_choice: ToolChoice = "auto",
+        tool_choice: ToolChoice | None = None,
     ) -> AbstractAsyncContextManager[AsyncIterator[LLMEvent]]:
+        """``tool_choice`` None is passed on as not given (each member's default)."""
         return open_recovering_chat(FallbackRecovery(self._group), chat_ctx, tools, tool_choice)
 
 

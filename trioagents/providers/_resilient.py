@@ -114,11 +114,16 @@ def open_recovering_chat(
     recovery: Recovery[LLM],
     chat_ctx: ChatContext,
     tools: Sequence[ToolSpec],
-    tool_choice: ToolChoice,
+    tool_choice: ToolChoice | None,
 ) -> AbstractAsyncContextManager[AsyncIterator[LLMEvent]]:
-    return _open_recovering(
-        recovery, lambda llm: llm.chat(chat_ctx, tools=tools, tool_choice=tool_choice)
-    )
+    """``tool_choice`` None is left out of each member's call (its own default)."""
+
+    def open_on(llm: LLM) -> AbstractAsyncContextManager[AsyncIterator[LLMEvent]]:
+        if tool_choice is None:
+            return llm.chat(chat_ctx, tools=tools)
+        return llm.chat(chat_ctx, tools=tools, tool_choice=tool_choice)
+
+    return _open_recovering(recovery, open_on)
 
 
 def open_recovering_synthesis(

@@ -181,8 +181,9 @@ class RetryingLLM(_RetryingBase[LLM]):
         chat_ctx: ChatContext,
         *,
         tools: Sequence[ToolSpec] = (),
-        tool_choice: ToolChoice = "auto",
+        tool_choice: ToolChoice | None = None,
     ) -> AbstractAsyncContextManager[AsyncIterator[LLMEvent]]:
+        """``tool_choice`` None is passed on as not given (the inner LLM's default)."""
         recovery = _RetryRecovery(self._inner, self._policy)
         return open_recovering_chat(recovery, chat_ctx, tools, tool_choice)
 

@@ -153,7 +153,7 @@ class ChaosLLM:
         chat_ctx: ChatContext,
         *,
         tools: Sequence[ToolSpec] = (),
-        tool_choice: ToolChoice = "auto",
+        tool_choice: ToolChoice | None = None,
     ) -> AsyncIterator[AsyncIterator[LLMEvent]]:
         agent = self._current_agent()
         if self.ttft > 0:  # the inner LLM checkpoints; a zero sleep only costs a batch
@@ -161,7 +161,12 @@ class ChaosLLM:
         if self.fail_next_request:
             self.fail_next_request = False
             raise ProviderStatusError("injected failure", provider=self.label, status=503)
-        async with self.inner.chat(chat_ctx, tools=tools, tool_choice=tool_choice) as events:
+        inner = (
+            self.inner.chat(chat_ctx, tools=tools)
+            if tool_choice is None  # not given: the inner LLM's own default
+            else self.inner.chat(chat_ctx, tools=tools, tool_choice=tool_choice)
+        )
+        async with inner as events:
             yield _ChaosEvents(self, events, agent)
 
 

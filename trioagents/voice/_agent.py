@@ -44,7 +44,7 @@ from ._agent_providers import (
     resolve_providers,
 )
 from ._handoff import ContextPolicy, complete_pairs
-from ._model_settings import current_tool_choice
+from ._model_settings import TOOL_CHOICE
 from ._tools import find_function_tools
 
 if TYPE_CHECKING:
@@ -248,8 +248,13 @@ class Agent:
             raise ConfigurationError(
                 "no LLM: pass AgentSession(llm=...) or this agent's Agent(llm=...)"
             )
-        choice = current_tool_choice() if tools else "auto"
-        async with llm.chat(chat_ctx, tools=tools, tool_choice=choice) as stream:
+        choice = TOOL_CHOICE.get() if tools else "auto"
+        stream_cm = (
+            llm.chat(chat_ctx, tools=tools)  # the reply named no choice: the LLM's default
+            if choice is None
+            else llm.chat(chat_ctx, tools=tools, tool_choice=choice)
+        )
+        async with stream_cm as stream:
             async for event in stream:
                 await events.send(event)
 

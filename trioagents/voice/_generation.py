@@ -102,10 +102,10 @@ class LLMGeneration:
         *,
         usage: UsageCollector | None = None,
         provider: str = "llm",
-        tool_choice: ToolChoice = "auto",
+        tool_choice: ToolChoice | None = None,
     ) -> None:
         self.agent = agent
-        self.tool_choice: ToolChoice = tool_choice
+        self.tool_choice: ToolChoice | None = tool_choice  # None: the LLM's default
         self._usage = usage
         self._provider = provider
         self.chat_ctx = chat_ctx

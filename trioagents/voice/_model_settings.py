@@ -5,6 +5,10 @@ reply (see ``tool_choice_for_step``); :class:`~trioagents.voice.LLMGeneration`
 sets it in its own task, so the default ``llm_node`` -- and an override that
 calls it -- passes it to ``LLM.chat``. An override that calls the LLM itself reads
 it with :func:`current_tool_choice`.
+
+``None`` in :data:`TOOL_CHOICE`: the reply named no choice (LiveKit's NOT_GIVEN);
+the default ``llm_node`` then leaves ``tool_choice`` out of ``LLM.chat`` so the
+LLM's own default applies (``OpenAIChatOptions(tool_choice=...)``).
 """
 
 from __future__ import annotations
@@ -15,9 +19,14 @@ from ..core import ToolChoice
 
 __all__ = ["TOOL_CHOICE", "current_tool_choice"]
 
-TOOL_CHOICE: ContextVar[ToolChoice] = ContextVar("trioagents_tool_choice", default="auto")
+TOOL_CHOICE: ContextVar[ToolChoice | None] = ContextVar("trioagents_tool_choice", default=None)
 
 
 def current_tool_choice() -> ToolChoice:
-    """The ``tool_choice`` of the LLM generation running in this task."""
-    return TOOL_CHOICE.get()
+    """The ``tool_choice`` of the LLM generation running in this task.
+
+    ``"auto"`` when the reply named none; passing that on overrides the LLM's own
+    default, so an override that wants the default calls ``LLM.chat`` without
+    ``tool_choice`` in that case (as the default ``llm_node`` does).
+    """
+    return TOOL_CHOICE.get() or "auto"

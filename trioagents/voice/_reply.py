@@ -119,7 +119,7 @@ class ReplyPlan:
     text: str | None = None
     audio: AsyncIterable[AudioFrame] | None = None
     instructions: str | None = None
-    tool_choice: ToolChoice = "auto"
+    tool_choice: ToolChoice | None = None  # None: the LLM's own default on step 1
     user_turn: UserTurn | None = None
     preemptive: LLMGeneration | None = None
     chat_ctx: ChatContext | None = None  # first step's LLM input (default: the agent's)
@@ -155,7 +155,7 @@ class _Turn:
         self.scope = trio.CancelScope()
         self.notes: list[str] = []  # failover notes, recorded after the step's message
         self.restart: ProviderError | None = None  # the step is to run again (failover)
-        self.step_choice: ToolChoice = "auto"
+        self.step_choice: ToolChoice | None = None
         play = env.play_nested or (lambda nested: run_reply(env, nested))
         self.nested = NestedSpeeches(plan.speech, CURRENT_TURN.get(), play)
 
@@ -192,7 +192,11 @@ class _Turn:
         await self.nested.drain()  # speech created during the last LLM step
 
     async def _step(
-        self, text: str | None, generation: LLMGeneration | None, *, tool_choice: ToolChoice
+        self,
+        text: str | None,
+        generation: LLMGeneration | None,
+        *,
+        tool_choice: ToolChoice | None,
     ) -> bool:
         """One LLM step (or fixed text) played out; True if the LLM must speak again."""
         env = self.env

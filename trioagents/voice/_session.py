@@ -410,13 +410,15 @@ class AgentSession(Generic[UserdataT]):
         """An LLM reply (after recording ``user_input`` as a user message, if given).
 
         ``instructions`` are added to the agent's for this reply only.
-        ``tool_choice`` defaults to ``"auto"``, and to ``"none"`` inside a tool
-        (LiveKit Agents' rule: a tool's reply does not call tools again). Nested or
+        ``tool_choice`` defaults to the LLM's own default (``"auto"`` unless the LLM
+        was built with another, e.g. ``OpenAIChatOptions(tool_choice=...)``), and to
+        ``"none"`` inside a tool (LiveKit Agents' rule: a tool's reply does not call
+        tools again). Nested or
         queued as :meth:`say`. Raises :class:`SessionClosedError` once closed.
         """
         activity = self._require_open()
-        if tool_choice is None:
-            tool_choice = "none" if CURRENT_TURN.get() is not None else "auto"
+        if tool_choice is None and CURRENT_TURN.get() is not None:
+            tool_choice = "none"
         if user_input is not None:
             activity.record_item(
                 ChatMessage(role="user", content=user_input, created_at=trio.current_time())

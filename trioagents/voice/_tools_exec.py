@@ -260,8 +260,11 @@ def _cancelled_outcome(entry: _PendingCall) -> ToolCallOutcome:
 
 
 def tool_choice_for_step(
-    step: int, *, max_tool_steps: int = DEFAULT_MAX_TOOL_STEPS, requested: ToolChoice = "auto"
-) -> ToolChoice:
+    step: int,
+    *,
+    max_tool_steps: int = DEFAULT_MAX_TOOL_STEPS,
+    requested: ToolChoice | None = "auto",
+) -> ToolChoice | None:
     """The ``tool_choice`` for LLM generation number ``step`` (1-based) of one reply.
 
     Generations ``1..max_tool_steps`` may call tools (``requested`` is passed
@@ -269,7 +272,10 @@ def tool_choice_for_step(
     text with ``"none"``; a reply never needs more. ``requested="none"`` stays
     ``"none"``. A forced single tool (``requested`` = a tool name) or
     ``"required"`` applies to the first generation only, then ``"auto"``, so a
-    forced call cannot loop. Pure; raises ConfigurationError for a bad step or limit.
+    forced call cannot loop. ``requested=None`` (the reply named no choice) gives
+    None on the first generation -- the LLM's own default, which may force a call
+    -- and ``"auto"`` after it, as LiveKit Agents does. Pure; raises
+    ConfigurationError for a bad step or limit.
     """
     if max_tool_steps < 0:
         raise ConfigurationError("max_tool_steps must be >= 0")
