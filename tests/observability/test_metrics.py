@@ -4,17 +4,25 @@ from __future__ import annotations
 
 import re
 
+import prometheus_client
 import pytest
 import trio
+from prometheus_client.parser import text_string_to_metric_families
 
 from trioagents.observability import Counter, Histogram, MetricRecorded, MetricsRecorder
 
 _SAMPLE = re.compile(r"^([a-zA-Z_:][a-zA-Z0-9_:]*)(\{.*\})? (\S+)$")
+_PAIR = re.compile(r'([a-zA-Z_][a-zA-Z0-9_]*)="((?:[^"\\]|\\.)*)"')
 
 
 def samples(text: str) -> dict[str, float]:
-    """Parse the exposition strictly enough to catch format mistakes."""
+    """Parse the exposition strictly enough to catch format mistakes.
+
+    Keys spell the labels in name order (the exposition's order is not part of the
+    format); the text must also parse with prometheus_client's reference parser.
+    """
     assert text.endswith("\n")
+    list(text_string_to_metric_families(text))
     out: dict[str, float] = {}
     for line in text.splitlines():
         if line.startswith(("# HELP ", "# TYPE ")):
@@ -22,7 +30,9 @@ def samples(text: str) -> dict[str, float]:
         match = _SAMPLE.match(line)
         assert match, line
         name, labels, value = match.groups()
-        out[name + (labels or "")] = float(value)
+        pairs = sorted(_PAIR.findall(labels or ""))
+        key = "{" + ",".join(f'{k}="{v}"' for k, v in pairs) + "}" if pairs else ""
+        out[name + key] = float(value)
     return out
 
 
@@ -52,12 +62,12 @@ def test_exposition_of_every_metric() -> None:
     assert values['trioagents_llm_ttft_seconds_count{provider="openai"}'] == 1
     assert values['trioagents_tts_ttfb_seconds_sum{provider="piper"}'] == 0.12
     assert values["trioagents_eou_delay_seconds_count"] == 1
-    assert values['trioagents_tool_latency_seconds_count{tool="book",outcome="ok"}'] == 1
+    assert values['trioagents_tool_latency_seconds_count{outcome="ok",tool="book"}'] == 1
     assert values['trioagents_handoffs_total{outcome="succeeded"}'] == 2
     assert values['trioagents_handoffs_total{outcome="failed"}'] == 1
     assert values['trioagents_jobs_total{outcome="failed"}'] == 1
     assert values['trioagents_provider_requests_total{provider="openai"}'] == 2
-    key = 'trioagents_provider_errors_total{provider="openai",error="ProviderTimeoutError"}'
+    key = 'trioagents_provider_errors_total{error="ProviderTimeoutError",provider="openai"}'
     assert values[key] == 1
     assert values['trioagents_reconnects_total{transport="signal"}'] == 1
     assert "# TYPE trioagents_e2e_latency_seconds histogram" in text
@@ -78,7 +88,7 @@ def test_label_values_are_escaped_and_label_sets_enforced() -> None:
     counter = Counter("c_total", "c", ["provider"])
     counter.inc(provider='we"ird\\name\nx')
     (line,) = [line for line in counter.render() if not line.startswith("#")]
-    assert line == 'c_total{provider="we\\"ird\\\\name\\nx"} 1'
+    assert line == 'c_total{provider="we\\"ird\\\\name\\nx"} 1.0'
     with pytest.raises(ValueError, match="takes labels"):
         counter.inc(model="x")
     with pytest.raises(ValueError, match="only goes up"):
@@ -111,3 +121,53 @@ async def test_metrics_are_also_events_and_never_block(
     receive.close()
     metrics.record_job(outcome="failed")  # receiver gone: recording still works
     assert metrics.jobs.value(outcome="failed") == 1
+
+
+SERIES = {
+    "trioagents_e2e_latency_seconds": ("histogram", set()),
+    "trioagents_llm_ttft_seconds": ("histogram", {"provider"}),
+    "trioagents_tts_ttfb_seconds": ("histogram", {"provider"}),
+    "trioagents_eou_delay_seconds": ("histogram", set()),
+    "trioagents_tool_latency_seconds": ("histogram", {"tool", "outcome"}),
+    "trioagents_handoffs": ("counter", {"outcome"}),
+    "trioagents_jobs": ("counter", {"outcome"}),
+    "trioagents_provider_requests": ("counter", {"provider"}),
+    "trioagents_provider_errors": ("counter", {"provider", "error"}),
+    "trioagents_reconnects": ("counter", {"transport"}),
+}
+
+
+def test_names_types_and_labels_are_the_documented_ones() -> None:
+    """What dashboards query: the reference parser reads back every family as before."""
+    metrics = MetricsRecorder()
+    metrics.observe_e2e_latency(1.0)
+    metrics.observe_llm_ttft(0.2, provider="p")
+    metrics.observe_tts_ttfb(0.2, provider="p")
+    metrics.observe_eou_delay(0.3)
+    metrics.observe_tool_latency(0.1, tool="t", outcome="ok")
+    metrics.record_handoff(succeeded=True)
+    metrics.record_job(outcome="succeeded")
+    metrics.record_provider_request(provider="p", error="E")
+    metrics.record_reconnect(transport="signal")
+    text = metrics.render_prometheus()
+    found = {}
+    for family in text_string_to_metric_families(text):
+        labels = {k for s in family.samples for k in s.labels if k != "le"}
+        found[family.name] = (family.type, labels)
+        assert all(s.name.startswith(family.name) for s in family.samples)
+    assert found == SERIES
+    assert "_created" not in text  # no wall-clock series per label set
+    assert 'le="10"' in text  # bucket bounds spelled as before (not "10.0")
+
+
+def test_each_recorder_has_a_private_registry() -> None:
+    first, second = MetricsRecorder(), MetricsRecorder()  # no duplicate-name clash
+    first.record_job(outcome="failed")
+    assert 'trioagents_jobs_total{outcome="failed"} 1.0' in first.render_prometheus()
+    assert "trioagents_jobs_total{" not in second.render_prometheus()
+    assert "trioagents_jobs_total" not in prometheus_client.generate_latest().decode()
+    own = prometheus_client.Gauge("my_app_queue_depth", "Mine.", registry=first.registry)
+    own.set(3)
+    assert "my_app_queue_depth 3.0" in first.render_prometheus()
+    with pytest.raises(ValueError, match="Duplicated"):
+        prometheus_client.Counter("trioagents_jobs", "again", registry=first.registry)

@@ -194,7 +194,7 @@ async def test_tool_scopes_metrics_and_decisions(autojump_clock: trio.testing.Mo
     assert ran.data["latency"] == pytest.approx(0.3)
     assert ran.content == {"arguments": '{"people": 2}', "output": "booked for 2"}
     assert tool.attributes["lk.function_tool.output"] == "booked for 2"
-    assert 'trioagents_tool_latency_seconds_count{tool="book",outcome="ok"} 1' in (
+    assert 'trioagents_tool_latency_seconds_count{outcome="ok",tool="book"} 1' in (
         observed.metrics.render_prometheus()
     )
 

@@ -7,14 +7,16 @@ import json
 import math
 
 import h11
+import prometheus_client
 import pytest
 import trio
 from hypothesis import given
 from hypothesis import strategies as st
+from prometheus_client.parser import text_string_to_metric_families
 
 from trioagents.core import ConfigurationError
 from trioagents.worker import WorkerOptions
-from trioagents.worker._http import render_metrics, serve_health
+from trioagents.worker._http import render_metrics, serve_health, worker_registry
 from trioagents.worker._job import InProcessExecutor, signal_name
 from trioagents.worker._pool import describe_exit
 from trioagents.worker._slots import JobSlots
@@ -102,7 +104,7 @@ def test_load_and_availability() -> None:
 
 def test_metrics_text_format() -> None:
     text = render_metrics(_worker().statistics())
-    assert "# TYPE trioagents_worker_active_jobs gauge\ntrioagents_worker_active_jobs 0\n" in text
+    assert "# TYPE trioagents_worker_active_jobs gauge\ntrioagents_worker_active_jobs 0.0\n" in text
     assert "trioagents_worker_max_concurrent_jobs 2" in text
     assert text.endswith("\n")
 
@@ -113,8 +115,8 @@ def test_crash_counter_is_rendered_with_escaped_labels() -> None:
     assert "# TYPE trioagents_worker_jobs_crashed_total counter\n" in text  # even before one
     crashed = {("crashed", "SIGKILL"): 2, ('odd "reason"\n', "none"): 1}
     text = render_metrics(dataclasses.replace(stats, jobs_crashed=crashed))
-    assert 'trioagents_worker_jobs_crashed_total{reason="crashed",signal="SIGKILL"} 2\n' in text
-    assert 'reason="odd \\"reason\\"\\n",signal="none"} 1\n' in text
+    assert 'trioagents_worker_jobs_crashed_total{reason="crashed",signal="SIGKILL"} 2.0\n' in text
+    assert 'reason="odd \\"reason\\"\\n",signal="none"} 1.0\n' in text
 
 
 def test_exit_descriptions() -> None:
@@ -124,6 +126,36 @@ def test_exit_descriptions() -> None:
     assert describe_exit(None) == "exit status unknown"
     assert signal_name(-200) == "SIG200"  # no such signal: still a readable label
     assert signal_name(0) is None
+
+
+WORKER_SERIES = {
+    "trioagents_worker_active_jobs": "gauge",
+    "trioagents_worker_reserved_slots": "gauge",
+    "trioagents_worker_max_concurrent_jobs": "gauge",
+    "trioagents_worker_load": "gauge",
+    "trioagents_worker_connected": "gauge",
+    "trioagents_worker_draining": "gauge",
+    "trioagents_worker_pending_reports": "gauge",
+    "trioagents_worker_jobs_started": "counter",
+    "trioagents_worker_jobs_succeeded": "counter",
+    "trioagents_worker_jobs_failed": "counter",
+    "trioagents_worker_registrations": "counter",
+    "trioagents_worker_jobs_crashed": "counter",
+}
+
+
+def test_worker_registry_reads_live_statistics_and_keeps_the_names() -> None:
+    worker = _worker()
+    registry = worker_registry(worker)
+    text = prometheus_client.generate_latest(registry).decode()
+    found = {family.name: family.type for family in text_string_to_metric_families(text)}
+    assert found == WORKER_SERIES
+    assert "trioagents_worker_jobs_started_total 0.0" in text
+    assert "trioagents_worker_reserved_slots 0.0" in text
+    assert worker._try_reserve("a")
+    again = prometheus_client.generate_latest(registry).decode()
+    assert "trioagents_worker_reserved_slots 1.0" in again  # read at each scrape
+    assert "trioagents_worker" not in prometheus_client.generate_latest().decode()  # private
 
 
 async def _get(address: tuple[str, int], target: str, method: str = "GET") -> tuple[int, bytes]:

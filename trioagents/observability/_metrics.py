@@ -1,5 +1,10 @@
 """``MetricsRecorder``: the session and worker metrics, as events and as Prometheus text.
 
+Each recorder owns a private ``prometheus_client.CollectorRegistry`` (:attr:`registry`,
+never the library's global one): :meth:`render_prometheus` is
+``generate_latest(registry)``, and metrics of your own registered there appear on the
+same page (the worker's ``/metrics`` with ``WorkerOptions(extra_metrics=...)``).
+
 Recorded (seconds for latencies):
 
 * ``trioagents_e2e_latency_seconds`` — user end of speech → first agent audio
@@ -27,8 +32,9 @@ from dataclasses import dataclass
 from typing import Literal
 
 import trio
+from prometheus_client import CollectorRegistry, generate_latest
 
-from ._prometheus import Counter, Histogram, render_metrics
+from ._prometheus import Counter, Histogram, MetricFamilies
 
 __all__ = ["LATENCY_BUCKETS", "MetricRecorded", "MetricsRecorder", "MetricsStatistics"]
 
@@ -78,6 +84,27 @@ class MetricsRecorder:
         self._events = events
         self._sent = 0
         self._dropped = 0
+        self._registry = CollectorRegistry(auto_describe=False)
+        self._registry.register(MetricFamilies(self._metrics()))
+
+    @property
+    def registry(self) -> CollectorRegistry:
+        """This recorder's registry (private to it: never ``prometheus_client.REGISTRY``)."""
+        return self._registry
+
+    def _metrics(self) -> list[Counter | Histogram]:
+        return [
+            self.e2e_latency,
+            self.llm_ttft,
+            self.tts_ttfb,
+            self.eou_delay,
+            self.tool_latency,
+            self.handoffs,
+            self.jobs,
+            self.provider_requests,
+            self.provider_errors,
+            self.reconnects,
+        ]
 
     def _emit(self, name: str, value: float, **labels: str) -> None:
         if self._events is None:
@@ -134,21 +161,8 @@ class MetricsRecorder:
         self._emit(self.reconnects.name, 1, transport=transport)
 
     def render_prometheus(self) -> str:
-        """Text exposition (``Content-Type: text/plain; version=0.0.4``)."""
-        return render_metrics(
-            [
-                self.e2e_latency,
-                self.llm_ttft,
-                self.tts_ttfb,
-                self.eou_delay,
-                self.tool_latency,
-                self.handoffs,
-                self.jobs,
-                self.provider_requests,
-                self.provider_errors,
-                self.reconnects,
-            ]
-        )
+        """Text exposition of :attr:`registry` (``text/plain; version=0.0.4``)."""
+        return generate_latest(self._registry).decode()
 
     def statistics(self) -> MetricsStatistics:
         return MetricsStatistics(events_sent=self._sent, events_dropped=self._dropped)

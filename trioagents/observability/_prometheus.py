@@ -1,9 +1,23 @@
-"""Counters and histograms with labels, rendered in the Prometheus text format (0.0.4).
+"""Counters and histograms with fixed labels, exposed through ``prometheus_client``.
 
-Small on purpose: no registry globals, no background collection, no client library.
-Values only go up (counters) or into buckets (histograms); label values are escaped
-(backslash, double quote, newline) and label names are fixed per metric at creation,
-so a typo is a ``ValueError`` at the call site rather than a silent new series.
+The values are ours: plain dicts, no lock, no wall clock, so recording is never a
+checkpoint and is safe in cancellation cleanup. The exposition is
+``prometheus_client``'s: each metric gives a metric family on every collection, a
+private :class:`~prometheus_client.CollectorRegistry` holds them (never the
+library's global ``REGISTRY``), ``generate_latest`` renders the text format 0.0.4,
+and our own Trio handler serves it (no ``start_http_server`` thread).
+
+Label names are fixed per metric at creation, so a typo is a ``ValueError`` at the
+call site rather than a silent new series; label values are escaped by the library.
+
+Rejected alternative: ``prometheus_client``'s own ``Counter``/``Histogram`` objects.
+They add a ``*_created`` series per label set stamped with wall-clock time (switched
+off only process-wide, through a module global), and spell bucket bounds
+``le="10.0"`` where we always said ``le="10"`` -- under Prometheus 2 that renames
+every bucket series on upgrade. Measured on this (busy, 2-CPU) machine, no speed
+reason either way: a counter increment 3.0 us ours vs 5.0 us theirs, a histogram
+observation 6.3 vs 5.7 us; a scrape of the session metrics 1.3 ms this way, 3.1 ms
+with their objects (0.6 ms when we wrote the text by hand).
 """
 
 from __future__ import annotations
@@ -12,7 +26,10 @@ import math
 import re
 from collections.abc import Iterable, Sequence
 
-__all__ = ["Counter", "Histogram", "render_metrics"]
+from prometheus_client import generate_latest
+from prometheus_client.metrics_core import CounterMetricFamily, HistogramMetricFamily, Metric
+
+__all__ = ["Counter", "Histogram", "MetricFamilies", "render_metrics"]
 
 _NAME = re.compile(r"^[a-zA-Z_:][a-zA-Z0-9_:]*$")
 _LABEL = re.compile(r"^[a-zA-Z_][a-zA-Z0-9_]*$")
@@ -26,21 +43,11 @@ def _check_names(name: str, labels: Sequence[str]) -> None:
             raise ValueError(f"invalid label name {label!r}")
 
 
-def _escape(value: str) -> str:
-    return value.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n")
-
-
-def _labels(names: Sequence[str], values: Sequence[str], extra: str = "") -> str:
-    pairs = [f'{n}="{_escape(v)}"' for n, v in zip(names, values, strict=True)]
-    if extra:
-        pairs.append(extra)
-    return "{" + ",".join(pairs) + "}" if pairs else ""
-
-
-def _number(value: float) -> str:
+def _bound(value: float) -> str:
+    """A bucket bound as it always appeared in ``le`` (``10``, ``0.05``, ``+Inf``)."""
     if math.isinf(value):
-        return "+Inf" if value > 0 else "-Inf"
-    return repr(float(value)) if not float(value).is_integer() else str(int(value))
+        return "+Inf"
+    return str(int(value)) if float(value).is_integer() else repr(float(value))
 
 
 class _Metric:
@@ -53,10 +60,21 @@ class _Metric:
             raise ValueError(f"{self.name} takes labels {self.labels}")
         return tuple(str(labels[n]) for n in self.labels)
 
+    def family(self) -> Metric:
+        raise NotImplementedError
+
+    def render(self) -> Iterable[str]:
+        """This metric's exposition lines (``# HELP``, ``# TYPE``, samples)."""
+        return generate_latest(MetricFamilies([self])).decode().splitlines()
+
 
 class Counter(_Metric):
+    """A counter; its name ends in ``_total`` (the sample name Prometheus expects)."""
+
     def __init__(self, name: str, help_text: str, labels: Sequence[str] = ()) -> None:
         super().__init__(name, help_text, labels)
+        if not name.endswith("_total"):
+            raise ValueError(f"invalid metric name {name!r}: a counter's name ends in _total")
         self._values: dict[tuple[str, ...], float] = {}
 
     def inc(self, amount: float = 1.0, **labels: str) -> None:
@@ -68,11 +86,11 @@ class Counter(_Metric):
     def value(self, **labels: str) -> float:
         return self._values.get(self._key(labels), 0.0)
 
-    def render(self) -> Iterable[str]:
-        yield f"# HELP {self.name} {self.help_text}"
-        yield f"# TYPE {self.name} counter"
+    def family(self) -> CounterMetricFamily:
+        family = CounterMetricFamily(self.name, self.help_text, labels=self.labels)
         for key, value in sorted(self._values.items()):
-            yield f"{self.name}{_labels(self.labels, key)} {_number(value)}"
+            family.add_metric(list(key), value)
+        return family
 
 
 class Histogram(_Metric):
@@ -84,6 +102,7 @@ class Histogram(_Metric):
         if not bounds or len(set(bounds)) != len(bounds):
             raise ValueError("histogram buckets must be distinct finite numbers")
         self.buckets = (*bounds, math.inf)
+        self._le = [_bound(b) for b in self.buckets]
         self._series: dict[tuple[str, ...], tuple[list[int], list[float]]] = {}
 
     def observe(self, value: float, **labels: str) -> None:
@@ -100,17 +119,33 @@ class Histogram(_Metric):
         series = self._series.get(self._key(labels))
         return 0 if series is None else series[0][-1]
 
-    def render(self) -> Iterable[str]:
-        yield f"# HELP {self.name} {self.help_text}"
-        yield f"# TYPE {self.name} histogram"
+    def family(self) -> HistogramMetricFamily:
+        family = HistogramMetricFamily(self.name, self.help_text, labels=self.labels)
         for key, (counts, total) in sorted(self._series.items()):
-            for bound, count in zip(self.buckets, counts, strict=True):
-                le = f'le="{_number(bound)}"'
-                yield f"{self.name}_bucket{_labels(self.labels, key, le)} {count}"
-            yield f"{self.name}_sum{_labels(self.labels, key)} {_number(total[0])}"
-            yield f"{self.name}_count{_labels(self.labels, key)} {counts[-1]}"
+            cumulative = [(le, float(count)) for le, count in zip(self._le, counts, strict=True)]
+            family.add_metric(list(key), cumulative, total[0])
+        return family
+
+
+class MetricFamilies:
+    """A ``prometheus_client`` collector over our metrics: register it in a
+    ``CollectorRegistry`` (``describe`` lets the registry refuse a duplicate name)."""
+
+    def __init__(self, metrics: Iterable[_Metric]) -> None:
+        self._metrics = tuple(metrics)
+
+    def collect(self) -> Iterable[Metric]:
+        return [metric.family() for metric in self._metrics]
+
+    def describe(self) -> Iterable[Metric]:
+        return [
+            CounterMetricFamily(m.name, m.help_text)
+            if isinstance(m, Counter)
+            else HistogramMetricFamily(m.name, m.help_text)
+            for m in self._metrics
+        ]
 
 
 def render_metrics(metrics: Iterable[Counter | Histogram]) -> str:
-    """The text exposition of ``metrics`` (ends with a newline)."""
-    return "".join(line + "\n" for metric in metrics for line in metric.render())
+    """The text exposition (format 0.0.4) of ``metrics`` (ends with a newline)."""
+    return generate_latest(MetricFamilies(metrics)).decode()

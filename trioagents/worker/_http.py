@@ -8,9 +8,13 @@ figures, then ``WorkerOptions.extra_metrics()`` if set (session metrics from
 One request per connection (``Connection: close``), a 64 KiB request limit and a
 10 s read deadline per connection, so a slow client cannot hold a task forever.
 
-Rejected alternative: ``prometheus-client``. It brings a registry of global state
-and its own HTTP server thread; a dozen gauges and counters are a few lines of
-text format, rendered on demand from :meth:`Worker.statistics`.
+The worker's figures come from ``prometheus_client``: a collector reads
+:meth:`Worker.statistics` on each scrape into metric families, in a
+``CollectorRegistry`` private to this server (never the library's global
+``REGISTRY``), rendered by ``generate_latest``. Its own HTTP server
+(``start_http_server``, a thread) is not used: this Trio handler serves the text.
+(This layer may not import ``trioagents.observability``; the library is the
+shared piece.)
 """
 
 from __future__ import annotations
@@ -21,52 +25,87 @@ from typing import TYPE_CHECKING
 
 import h11
 import trio
+from prometheus_client import CollectorRegistry, generate_latest
+from prometheus_client.metrics_core import CounterMetricFamily, GaugeMetricFamily, Metric
 
 if TYPE_CHECKING:
     from ._worker import Worker, WorkerStatistics
 
-__all__ = ["render_metrics", "serve_health"]
+__all__ = ["render_metrics", "serve_health", "worker_families", "worker_registry"]
 
 _MAX_REQUEST = 64 * 1024
 _READ_DEADLINE = 10.0
+_EXPOSITION = "text/plain; version=0.0.4; charset=utf-8"  # what generate_latest writes
+
+
+def worker_families(stats: WorkerStatistics) -> list[Metric]:
+    """One worker's statistics as Prometheus metric families."""
+    gauges = [
+        ("trioagents_worker_active_jobs", "Jobs running now", stats.running_jobs),
+        ("trioagents_worker_reserved_slots", "Slots reserved for accepted jobs",
+         stats.reserved_slots),
+        ("trioagents_worker_max_concurrent_jobs", "Job limit", stats.max_concurrent_jobs),
+        ("trioagents_worker_load", "Load reported to the server", stats.load),
+        ("trioagents_worker_connected", "1 while registered", int(stats.connected)),
+        ("trioagents_worker_draining", "1 while draining", int(stats.draining)),
+        ("trioagents_worker_pending_reports", "Job reports waiting for a connection",
+         stats.pending_reports),
+    ]  # fmt: skip
+    counters = [
+        ("trioagents_worker_jobs_started_total", "Jobs started", stats.jobs_started),
+        ("trioagents_worker_jobs_succeeded_total", "Jobs that succeeded", stats.jobs_succeeded),
+        ("trioagents_worker_jobs_failed_total", "Jobs that failed", stats.jobs_failed),
+        ("trioagents_worker_registrations_total", "Successful registrations",
+         stats.registrations),
+    ]  # fmt: skip
+    families: list[Metric] = [
+        GaugeMetricFamily(name, help_text, value=value) for name, help_text, value in gauges
+    ]
+    families += [
+        CounterMetricFamily(name, help_text, value=value) for name, help_text, value in counters
+    ]
+    crashed = CounterMetricFamily(
+        "trioagents_worker_jobs_crashed_total",
+        "Jobs whose process ended without a report, by reason and signal",
+        labels=["reason", "signal"],
+    )
+    for (reason, signal), count in sorted(stats.jobs_crashed.items()):
+        crashed.add_metric([reason, signal], count)
+    families.append(crashed)
+    return families
+
+
+class _WorkerCollector:
+    """Reads the worker's statistics at each scrape (a ``prometheus_client`` collector)."""
+
+    def __init__(self, worker: Worker) -> None:
+        self._worker = worker
+
+    def collect(self) -> list[Metric]:
+        return worker_families(self._worker.statistics())
+
+
+class _Snapshot:
+    def __init__(self, stats: WorkerStatistics) -> None:
+        self._stats = stats
+
+    def collect(self) -> list[Metric]:
+        return worker_families(self._stats)
 
 
 def render_metrics(stats: WorkerStatistics) -> str:
     """Prometheus text format for one worker's statistics."""
-    rows = [
-        ("trioagents_worker_active_jobs", "gauge", "Jobs running now", stats.running_jobs),
-        ("trioagents_worker_reserved_slots", "gauge", "Slots reserved for accepted jobs",
-         stats.reserved_slots),
-        ("trioagents_worker_max_concurrent_jobs", "gauge", "Job limit",
-         stats.max_concurrent_jobs),
-        ("trioagents_worker_load", "gauge", "Load reported to the server", stats.load),
-        ("trioagents_worker_connected", "gauge", "1 while registered", int(stats.connected)),
-        ("trioagents_worker_draining", "gauge", "1 while draining", int(stats.draining)),
-        ("trioagents_worker_pending_reports", "gauge", "Job reports waiting for a connection",
-         stats.pending_reports),
-        ("trioagents_worker_jobs_started_total", "counter", "Jobs started", stats.jobs_started),
-        ("trioagents_worker_jobs_succeeded_total", "counter", "Jobs that succeeded",
-         stats.jobs_succeeded),
-        ("trioagents_worker_jobs_failed_total", "counter", "Jobs that failed", stats.jobs_failed),
-        ("trioagents_worker_registrations_total", "counter", "Successful registrations",
-         stats.registrations),
-    ]  # fmt: skip
-    lines = []
-    for name, kind, help_text, value in rows:
-        lines += [f"# HELP {name} {help_text}", f"# TYPE {name} {kind}", f"{name} {value}"]
-    name = "trioagents_worker_jobs_crashed_total"
-    lines += [f"# HELP {name} Jobs whose process ended without a report, by reason and signal",
-              f"# TYPE {name} counter"]  # fmt: skip
-    for (reason, signal), count in sorted(stats.jobs_crashed.items()):
-        lines.append(f'{name}{{reason="{_escape(reason)}",signal="{_escape(signal)}"}} {count}')
-    return "\n".join(lines) + "\n"
+    return generate_latest(_Snapshot(stats)).decode()
 
 
-def _escape(value: str) -> str:
-    return value.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n")
+def worker_registry(worker: Worker) -> CollectorRegistry:
+    """A registry of this worker's figures alone, read at each scrape."""
+    registry = CollectorRegistry(auto_describe=False)
+    registry.register(_WorkerCollector(worker))
+    return registry
 
 
-def _route(worker: Worker, target: bytes) -> tuple[int, str, bytes]:
+def _route(worker: Worker, registry: CollectorRegistry, target: bytes) -> tuple[int, str, bytes]:
     stats = worker.statistics()
     path = target.split(b"?", 1)[0]
     if path == b"/":
@@ -85,15 +124,15 @@ def _route(worker: Worker, target: bytes) -> tuple[int, str, bytes]:
         }
         return 200, "application/json", json.dumps(info).encode()
     if path == b"/metrics":
-        text = render_metrics(stats)
+        text = generate_latest(registry).decode()
         extra = worker.options.extra_metrics
         if extra is not None:
             text += extra()
-        return 200, "text/plain; version=0.0.4", text.encode()
+        return 200, _EXPOSITION, text.encode()
     return 404, "text/plain", b"not found"
 
 
-async def _handle(worker: Worker, stream: trio.SocketStream) -> None:
+async def _handle(worker: Worker, registry: CollectorRegistry, stream: trio.SocketStream) -> None:
     connection = h11.Connection(h11.SERVER, max_incomplete_event_size=_MAX_REQUEST)
     with trio.move_on_after(_READ_DEADLINE):
         event: object = h11.NEED_DATA
@@ -110,7 +149,9 @@ async def _handle(worker: Worker, stream: trio.SocketStream) -> None:
         if not isinstance(event, h11.Request):
             return
         status, content_type, body = (
-            _route(worker, event.target) if event.method == b"GET" else (405, "text/plain", b"")
+            _route(worker, registry, event.target)
+            if event.method == b"GET"
+            else (405, "text/plain", b"")
         )
         headers = [("content-type", content_type), ("content-length", str(len(body))),
                    ("connection", "close")]  # fmt: skip
@@ -123,11 +164,12 @@ async def serve_health(
     worker: Worker, host: str, port: int, *, task_status: trio.TaskStatus[tuple[str, int]]
 ) -> None:
     """Serve until cancelled; reports the bound ``(host, port)`` when listening."""
+    registry = worker_registry(worker)
 
     async def handler(stream: trio.SocketStream) -> None:
         async with stream:
             with contextlib.suppress(trio.BrokenResourceError):  # the client went away
-                await _handle(worker, stream)
+                await _handle(worker, registry, stream)
 
     listeners = await trio.open_tcp_listeners(port, host=host)
     sockname = listeners[0].socket.getsockname()
