@@ -28,6 +28,7 @@ import trio
 from ..core import AgentHandoff, ChatMessage, FunctionCall, TrioAgentsError
 from ..voice import AgentSession, ConversationItemAdded, SessionEvent
 from ._demo_agent import DEFAULT_AGENT, load_agent_spec
+from ._interrupt import interrupted_line, run_until_interrupted
 
 __all__ = ["main", "run_console"]
 
@@ -98,5 +99,6 @@ def main(argv: Sequence[str] | None = None) -> int:
     def emit(text: str) -> None:
         print(text, flush=True)
 
-    trio.run(run_console, session, agent, sys.stdin, emit, spec.workflow)
+    if run_until_interrupted(run_console, session, agent, sys.stdin, emit, spec.workflow):
+        return interrupted_line("console")
     return 0

@@ -100,12 +100,23 @@ def _delegate(module: str, function: str, args: list[str], what: str) -> int:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Entry point of the ``trioagents`` console script; returns the exit status."""
-    argv = list(sys.argv[1:] if argv is None else argv)
-    if argv and argv[0] in DELEGATES:  # the delegate parses its own arguments
-        module, function, what = DELEGATES[argv[0]]
-        return _delegate(module, function, argv[1:], what)
-    args = build_parser().parse_args(argv)
-    from ._run import run_worker_command
+    """Entry point of the ``trioagents`` console script; returns the exit status.
 
-    return run_worker_command(args, dev=args.command == "dev", load=_load)
+    Ctrl-C anywhere (an import, start-up, a second Ctrl-C during cleanup) ends in
+    one ``trioagents <command>: interrupted`` line and status 130, not a traceback.
+    """
+    argv = list(sys.argv[1:] if argv is None else argv)
+    try:
+        if argv and argv[0] in DELEGATES:  # the delegate parses its own arguments
+            module, function, what = DELEGATES[argv[0]]
+            return _delegate(module, function, argv[1:], what)
+        args = build_parser().parse_args(argv)
+        from ._run import run_worker_command
+
+        return run_worker_command(args, dev=args.command == "dev", load=_load)
+    except BaseException as exc:
+        from ._interrupt import interrupted_line, is_interrupt
+
+        if not is_interrupt(exc):
+            raise
+        return interrupted_line(f"trioagents {argv[0] if argv else ''}".rstrip())

@@ -83,6 +83,4 @@ def run_worker_command(args: argparse.Namespace, *, dev: bool, load: Callable[[s
     except TrioAgentsError as exc:
         logger.error("worker stopped", extra={"error": type(exc).__name__, "detail": str(exc)})
         return 1
-    except KeyboardInterrupt:
-        return 130
-    return 0
+    return 0  # Ctrl-C: serve_worker drains and returns (before it runs: see _main.main)
