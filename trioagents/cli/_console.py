@@ -86,6 +86,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     """``trioagents console [--agent module:factory]``; returns the exit status."""
     parser = argparse.ArgumentParser(prog="trioagents console", description=__doc__.splitlines()[0])
     parser.add_argument("--agent", default=DEFAULT_AGENT, help="agent factory, module:factory")
+    parser.add_argument("--text", action="store_true", help="text mode (type, read)")
     args = parser.parse_args(argv)
     try:
         spec = load_agent_spec(args.agent, lines=("-",))

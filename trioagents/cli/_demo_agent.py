@@ -2,10 +2,10 @@
 
 ``--agent module:factory`` names a factory ``factory(llm=None) -> (session,
 agent)`` that starts nothing (the restaurant-booking example's ``build_session``
-is the default). The module may also define ``DEMO``, the caller's script
-lines (``SPOKEN_DEMO``, if there, wins: the lines as the caller says them, ``...``
-marking a pause mid-sentence), and ``WORKFLOW``, the workflow to start the
-session with.
+is the default: :data:`DEFAULT_AGENT`, the packaged copy in a pip install). The
+module may also define ``DEMO``, the caller's script lines (``SPOKEN_DEMO``, if
+there, wins: the lines as the caller says them, ``...`` marking a pause
+mid-sentence), and ``WORKFLOW``, the workflow to start the session with.
 
 :func:`make_entrypoint` returns the worker entrypoint: it joins the room, builds
 a session from the factory, adds the demo's speech providers, links the session
@@ -19,6 +19,7 @@ succeed; any error fails it.
 from __future__ import annotations
 
 import importlib
+import importlib.util
 import os
 import sys
 from collections.abc import Awaitable, Callable, Sequence
@@ -35,9 +36,28 @@ from ..worker import JobContext
 from ._demo_pipeline import AgentPipeline
 from ._demo_report import DemoReporter
 
-__all__ = ["DEFAULT_AGENT", "AgentSpec", "load_agent_spec", "make_entrypoint"]
+__all__ = [
+    "CHECKOUT_AGENT",
+    "DEFAULT_AGENT",
+    "PACKAGED_AGENT",
+    "AgentSpec",
+    "load_agent_spec",
+    "make_entrypoint",
+]
 
-DEFAULT_AGENT = "examples.restaurant_booking.main:build_session"
+PACKAGED_AGENT = "trioagents.cli._restaurant_booking.main:build_session"
+CHECKOUT_AGENT = "examples.restaurant_booking.main:build_session"
+
+
+def _default_agent() -> str:
+    """The restaurant-booking example: the copy the wheel ships (``pyproject.toml``
+    force-includes ``examples/restaurant_booking`` as ``trioagents.cli._restaurant_booking``),
+    else the checkout's ``examples`` package (an editable install or the repository)."""
+    packaged = PACKAGED_AGENT.partition(":")[0].rsplit(".", 1)[0]
+    return PACKAGED_AGENT if importlib.util.find_spec(packaged) is not None else CHECKOUT_AGENT
+
+
+DEFAULT_AGENT = _default_agent()
 
 
 @dataclass(frozen=True, slots=True)
