@@ -2,12 +2,17 @@
 
     python -m examples.restaurant_booking --text            # type as the guest
     python -m examples.restaurant_booking --text --demo     # a scripted conversation
+    trioagents console examples.restaurant_booking.main:entrypoint --text
+    trioagents dev examples.restaurant_booking.main:entrypoint   # a worker, same entrypoint
 
 Offline, :data:`RULES` drive a :class:`~trioagents.providers.ScriptedLLM`; with
 ``OPENAI_BASE_URL`` and ``OPENAI_API_KEY`` set, a real OpenAI-compatible model
 plays the agents instead. :func:`build_session` is the entrypoint-friendly
 factory the room/worker demo uses: it returns the session and the first agent and
-starts nothing.
+starts nothing; :func:`entrypoint` is the job entrypoint that ``trioagents
+dev``/``start``/``console`` run: the booking agent in the job's room (text in
+``lk.chat``, replies as ``lk.transcription``; give ``build_session`` an STT, a TTS and
+a VAD for voice).
 """
 
 from __future__ import annotations
@@ -19,11 +24,12 @@ import trio
 from trioagents.core import LLM, STT, TTS, VAD
 from trioagents.providers import Rule, ScriptedToolCall
 from trioagents.voice import AgentSession, SessionOptions, Workflow
+from trioagents.worker import JobContext
 
 from .agents import Booking, GreeterAgent
 from .text_chat import make_llm, run_text_chat
 
-__all__ = ["DEMO", "RULES", "SPOKEN_DEMO", "WORKFLOW", "build_session", "main"]
+__all__ = ["DEMO", "RULES", "SPOKEN_DEMO", "WORKFLOW", "build_session", "entrypoint", "main"]
 
 WORKFLOW = Workflow(GreeterAgent)
 """The validated booking workflow (``WORKFLOW.to_mermaid()`` draws it)."""
@@ -82,6 +88,16 @@ def build_session(
     llm = llm or make_llm(RULES, default="Sorry, could you say that again?")
     session = AgentSession(stt=stt, llm=llm, tts=tts, vad=vad, userdata=Booking(), options=options)
     return session, GreeterAgent()
+
+
+async def entrypoint(ctx: JobContext) -> None:
+    """Join the job's room and run the booking session until the guest hangs up."""
+    from trioagents.roomio import start_in_room  # the room stack (aiortc) only for a job
+
+    room = await ctx.connect()
+    session, agent = build_session()
+    async with start_in_room(session, agent, room, workflow=WORKFLOW):
+        await session.wait_closed()
 
 
 def main() -> None:

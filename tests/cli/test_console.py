@@ -1,4 +1,7 @@
-"""``trioagents console``: a subprocess with piped stdin, and its error path."""
+"""``trioagents console --text``: a subprocess with piped stdin, and its error path.
+
+The audio mode is tested on a fake device in ``test_console_audio.py``.
+"""
 
 from __future__ import annotations
 
@@ -14,7 +17,7 @@ RUN = "import sys; from trioagents.cli import main; sys.exit(main(sys.argv[1:]))
 def run_console(*args: str, stdin: str) -> subprocess.CompletedProcess[str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("OPENAI_")}
     return subprocess.run(
-        [sys.executable, "-c", RUN, "console", *args],
+        [sys.executable, "-c", RUN, "console", "--text", *args],
         input=stdin,
         capture_output=True,
         text=True,
@@ -54,3 +57,21 @@ def test_console_says_how_to_fix_a_bad_agent_reference() -> None:
     assert result.returncode == 2
     assert "cannot import 'no_such_module_here'" in result.stderr
     assert "--agent module:factory" in result.stderr
+
+
+def test_console_runs_the_job_entrypoint_dev_and_start_run() -> None:
+    """The same reference as ``trioagents dev``: a worker job on a loopback dev server."""
+    result = run_console(
+        "examples.restaurant_booking.main:entrypoint",
+        stdin="Hi, I'd like to book a table\nAda, 4 people at 7pm\nyes\n",
+    )
+    assert result.returncode == 0, result.stderr
+    lines = result.stdout.splitlines()
+    assert "(job entrypoint), text" in lines[0]
+    assert [line for line in lines if line.startswith("agent: ")] == [
+        "agent: Welcome to Trio Bistro! Would you like to book a table?",
+        "agent: Happy to. Your name, party size and time, please?",
+        "agent: So that is Ada, 4 people at 7pm. Shall I book it?",
+        "agent: You're all set. See you soon, goodbye!",
+    ]
+    assert "Traceback" not in result.stderr

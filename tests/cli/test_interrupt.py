@@ -23,7 +23,7 @@ def _assert_clean(result: Finished, codes: tuple[int, ...] = (0, 130)) -> None:
 
 
 async def test_console_ctrl_c_while_waiting_for_a_line() -> None:
-    result = await interrupt_after(["console"], "agent: Welcome", stdin=True)
+    result = await interrupt_after(["console", "--text"], "agent: Welcome", stdin=True)
     _assert_clean(result, (130,))
     assert result.stderr.strip().splitlines()[-1] == "console: interrupted"
 
@@ -48,7 +48,7 @@ async def test_worker_ctrl_c_drains_and_exits_0(command: str) -> None:
 async def test_ctrl_c_while_the_entrypoint_is_imported() -> None:
     """Before the worker's signal handler exists: still one line, status 130."""
     args = ["dev", "tests.cli.slow_entry:entrypoint", "--url", "ws://127.0.0.1:9"]
-    result = await interrupt_after(args, "importing slow entry")
+    result = await interrupt_after(args, "importing slow entry\n")
     _assert_clean(result, (130,))
     assert result.stderr.strip().splitlines()[-1] == "trioagents dev: interrupted"
 

@@ -56,6 +56,7 @@ __all__ = [
     "ToneTTS",
     "choose_agent_pipeline",
     "choose_caller_voice",
+    "choose_console_pipeline",
     "grammar_phrases",
     "spoken_form",
     "synthesize_all",
@@ -276,6 +277,31 @@ def choose_agent_pipeline(caller_lines: Sequence[str], *, speech: bool = True) -
         tts = ToneTTS()
         notes.append("agent TTS: tones (espeakng-loader not installed)")
     return AgentPipeline(vad, stt, tts, tuple(notes), recognizer, detector)
+
+
+def choose_console_pipeline() -> AgentPipeline:
+    """Providers for a person at a microphone: pocketsphinx's open language model (a
+    person says anything; no grammar), else no STT (type instead); espeak-ng or tones."""
+    from ..providers import EspeakTTS, PocketsphinxSTT, VADSegmentedSTT
+
+    vad, vad_note = _vad(None)
+    notes = [vad_note]
+    stt: STT | None = None
+    recognizer: BatchSTT | None = None
+    try:
+        recognizer = DigitNormalizingSTT(PocketsphinxSTT())
+        stt = VADSegmentedSTT(recognizer, vad)
+        notes.append("STT: pocketsphinx, open language model")
+    except ConfigurationError:
+        notes.append("STT: none (pip install 'trioagents[stt]'): type your lines")
+    tts: TTS
+    try:
+        tts = EspeakTTS()
+        notes.append("TTS: espeak-ng")
+    except ConfigurationError:
+        tts = ToneTTS()
+        notes.append("TTS: tones (pip install 'trioagents[tts]' for a voice)")
+    return AgentPipeline(vad, stt, tts, tuple(notes), recognizer)
 
 
 @dataclass(frozen=True, slots=True)
