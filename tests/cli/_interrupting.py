@@ -36,6 +36,10 @@ class _Output:
             self._changed.set()
             self._changed = trio.Event()
 
+    async def changed(self) -> None:
+        """Wait for the next chunk on either pipe."""
+        await self._changed.wait()
+
     async def wait_for(self, marker: str) -> None:
         while marker.encode() not in self.stdout + self.stderr:
             await self._changed.wait()

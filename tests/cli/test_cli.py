@@ -98,7 +98,8 @@ async def test_dev_command_registers_and_exits_cleanly_on_sigterm() -> None:
     server = FakeAgentServer()
     code = (
         "import sys; from trioagents.cli import main; "
-        "sys.exit(main(['dev', 'tests.cli.entries:entrypoint', '--url', sys.argv[1]]))"
+        "sys.exit(main(['dev', 'tests.cli.entries:entrypoint', '--no-reload', "
+        "'--url', sys.argv[1]]))"
     )
     with trio.fail_after(20):
         async with trio.open_nursery() as nursery:
@@ -131,7 +132,8 @@ async def test_dev_command_against_the_dev_server_runs_a_job() -> None:
 
     code = (
         "import sys; from trioagents.cli import main; "
-        "sys.exit(main(['dev', 'tests.cli.entries:entrypoint', '--url', sys.argv[1]]))"
+        "sys.exit(main(['dev', 'tests.cli.entries:entrypoint', '--no-reload', "
+        "'--url', sys.argv[1]]))"
     )
     with trio.fail_after(30):
         async with open_devserver() as server:

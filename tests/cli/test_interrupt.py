@@ -36,6 +36,7 @@ async def test_devserver_ctrl_c() -> None:
 
 @pytest.mark.parametrize("command", ["dev", "start"])
 async def test_worker_ctrl_c_drains_and_exits_0(command: str) -> None:
+    """``dev`` runs its reloading supervisor (the default): Ctrl-C stops the child too."""
     async with open_devserver() as server:
         args = [command, "tests.cli.entries:entrypoint", "--url", server.url,
                 "--api-key", server.api_key, "--api-secret", server.api_secret,
@@ -47,7 +48,7 @@ async def test_worker_ctrl_c_drains_and_exits_0(command: str) -> None:
 
 async def test_ctrl_c_while_the_entrypoint_is_imported() -> None:
     """Before the worker's signal handler exists: still one line, status 130."""
-    args = ["dev", "tests.cli.slow_entry:entrypoint", "--url", "ws://127.0.0.1:9"]
+    args = ["dev", "tests.cli.slow_entry:entrypoint", "--url", "ws://127.0.0.1:9", "--no-reload"]
     result = await interrupt_after(args, "importing slow entry\n")
     _assert_clean(result, (130,))
     assert result.stderr.strip().splitlines()[-1] == "trioagents dev: interrupted"

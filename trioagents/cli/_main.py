@@ -2,7 +2,9 @@
 
 * ``dev ENTRY`` — worker against a local server (``ws://127.0.0.1:7880``, LiveKit's
   dev key ``devkey``/``secret``), readable DEBUG logs, no load threshold, a random
-  health port, no drain: Ctrl-C gives jobs their shutdown grace and exits.
+  health port, no drain: Ctrl-C gives jobs their shutdown grace and exits. Reloads
+  (a supervisor restarts the worker process) when a file of the entrypoint's
+  directory changes, unless ``--no-reload`` (``_reload.py``).
 * ``start ENTRY`` — production worker: URL and keys from flags or
   ``LIVEKIT_URL``/``LIVEKIT_API_KEY``/``LIVEKIT_API_SECRET``, JSON logs, health on
   8081, SIGTERM/SIGINT drain for ``--drain-timeout``. ``--process-pool`` runs
@@ -49,7 +51,11 @@ def _worker_arguments(parser: argparse.ArgumentParser, *, dev: bool) -> None:
     parser.add_argument("--request", default=None, help="request function as module:function")
     parser.add_argument("--prewarm", default=None, help="prewarm function as module:function")
     parser.add_argument("--max-jobs", type=int, default=None, help="max concurrent jobs")
-    parser.add_argument("--log-level", default="DEBUG" if dev else "INFO")
+    parser.add_argument(
+        "--log-level",
+        default=None,
+        help=f"default {'DEBUG' if dev else 'INFO'}; aiortc/aioice stay at WARNING unless DEBUG",
+    )
     parser.add_argument("--health-port", type=int, default=0 if dev else 8081)
     parser.add_argument(
         "--health-host",
@@ -60,6 +66,13 @@ def _worker_arguments(parser: argparse.ArgumentParser, *, dev: bool) -> None:
     parser.add_argument("--process-pool", action="store_true", help="one process per job")
     parser.add_argument("--num-idle-processes", type=int, default=0 if dev else 1)
     parser.add_argument("--memory-limit-mb", type=float, default=0.0)
+    if dev:
+        parser.add_argument(
+            "--reload",
+            action=argparse.BooleanOptionalAction,
+            default=True,
+            help="restart the worker when a .py file of the entrypoint's directory changes",
+        )
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -99,6 +112,14 @@ def _delegate(module: str, function: str, args: list[str], what: str) -> int:
     return int(target(args) or 0)
 
 
+def _run_reloading(args: argparse.Namespace, argv: list[str]) -> int:
+    from ._logging import configure_logging
+    from ._reload import run_with_reload
+
+    configure_logging(args.log_level or "INFO", json_lines=False)
+    return run_with_reload([a for a in argv if a != "--reload"], args.entrypoint)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``trioagents`` console script; returns the exit status.
 
@@ -113,6 +134,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         args = build_parser().parse_args(argv)
         from ._run import run_worker_command
 
+        if args.command == "dev" and args.reload:
+            return _run_reloading(args, argv)
         return run_worker_command(args, dev=args.command == "dev", load=_load)
     except BaseException as exc:
         from ._interrupt import interrupted_line, is_interrupt

@@ -1,4 +1,10 @@
-"""Running ``dev`` and ``start``: options from flags and environment, then Trio."""
+"""Running ``dev`` and ``start``: options from flags and environment, then Trio.
+
+Before the worker starts, one TCP connection to the server's host and port is
+tried: a server that is not there is reported once, with its URL and, for
+``dev``, the hint to run ``trioagents devserver`` (the worker then retries with
+back-off as usual, so starting the server afterwards is enough).
+"""
 
 from __future__ import annotations
 
@@ -10,6 +16,7 @@ import os
 import sys
 from collections.abc import Callable
 from typing import Any
+from urllib.parse import urlsplit
 
 import trio
 
@@ -17,7 +24,7 @@ from ..core import ConfigurationError, TrioAgentsError
 from ..worker import ProcessPoolOptions, WorkerOptions, open_process_pool, serve_worker
 from ._logging import configure_logging
 
-__all__ = ["run_worker_command", "worker_options"]
+__all__ = ["run_worker_command", "warn_if_unreachable", "worker_options"]
 
 logger = logging.getLogger("trioagents.cli")
 
@@ -52,9 +59,10 @@ def worker_options(args: argparse.Namespace, *, dev: bool) -> WorkerOptions:
 
 
 async def _serve(
-    args: argparse.Namespace, options: WorkerOptions, load: Callable[[str], Any]
+    args: argparse.Namespace, options: WorkerOptions, load: Callable[[str], Any], dev: bool
 ) -> None:
     entrypoint = load(args.entrypoint)
+    await warn_if_unreachable(options.url, dev=dev)
     request_fnc = load(args.request) if args.request else None
     prewarm_fnc = load(args.prewarm) if args.prewarm else None
     if not args.process_pool:
@@ -71,12 +79,36 @@ async def _serve(
         await serve_worker(options, entrypoint, request_fnc=request_fnc, executor=pool)
 
 
+async def warn_if_unreachable(url: str, *, dev: bool) -> bool:
+    """Try a TCP connection to the server (3 s); on failure log which URL and how to
+    get a server, once, and return False. The worker then keeps retrying."""
+    parts = urlsplit(url)
+    port = parts.port or (443 if parts.scheme in ("wss", "https") else 80)
+    try:
+        with trio.fail_after(3):
+            stream = await trio.open_tcp_stream(parts.hostname or "127.0.0.1", port)
+        await stream.aclose()
+    except (OSError, trio.TooSlowError) as exc:
+        hint = (
+            "start a local one with `trioagents devserver`, or pass --url / set LIVEKIT_URL"
+            if dev
+            else "check --url / LIVEKIT_URL (for a local server: `trioagents devserver`)"
+        )
+        logger.warning(
+            f"cannot reach the LiveKit server at {url} ({type(exc).__name__}): {hint}; retrying"
+        )
+        return False
+    return True
+
+
 def run_worker_command(args: argparse.Namespace, *, dev: bool, load: Callable[[str], Any]) -> int:
-    configure_logging(args.log_level, json_lines=not dev)
+    level = args.log_level or ("DEBUG" if dev else "INFO")
+    library_debug = args.log_level is not None and args.log_level.upper() == "DEBUG"
+    configure_logging(level, json_lines=not dev, library_debug=library_debug)
     try:
         options = worker_options(args, dev=dev)
         logger.info("starting worker", extra={"url": options.url, "agent_name": options.agent_name})
-        trio.run(_serve, args, options, load)
+        trio.run(_serve, args, options, load, dev)
     except ConfigurationError as exc:
         print(f"trioagents: {exc}", file=sys.stderr)
         return 2
