@@ -167,3 +167,30 @@ def test_delegates_point_at_real_commands() -> None:
 
     for module, function, _ in _main.DELEGATES.values():
         assert callable(getattr(importlib.import_module(module), function))
+
+
+def test_arbitrary_line_words_fall_back_to_the_language_model() -> None:
+    """``--line`` takes any words: a word outside pocketsphinx's dictionary would make
+    the decoder reject the grammar (``ValueError: Failed to parse JSGF``)."""
+    pytest.importorskip("pocketsphinx")
+    from trioagents.cli._demo_pipeline import _recognizer_for
+    from trioagents.providers import PocketsphinxSTT
+
+    stt, note = _recognizer_for(["Zyxqwv blorptastic, 13 cats & dogs!"])
+    assert isinstance(stt, PocketsphinxSTT)
+    assert stt._jsgf is None  # the open language model
+    assert "open language model" in note
+    assert "3 word(s)" in note
+    assert "'zyxqwv', 'blorptastic', '13'" in note
+    _, note = _recognizer_for(["Hello & goodbye!"])  # symbols alone are dropped
+    assert "JSGF grammar" in note
+
+
+async def test_a_grammar_with_symbols_is_accepted_by_the_decoder() -> None:
+    pytest.importorskip("pocketsphinx")
+    from trioagents.core import silence
+    from trioagents.providers import PocketsphinxSTT
+
+    stt = PocketsphinxSTT(grammar=["Hello & goodbye!", "yes; no (maybe)"])
+    event = await stt.recognize([silence(0.3, 16000)])  # builds the decoder
+    assert event.type == SpeechEventType.FINAL_TRANSCRIPT

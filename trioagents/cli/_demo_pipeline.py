@@ -246,9 +246,29 @@ def _turn_detector() -> tuple[TurnDetector | None, str]:
     )
 
 
+def _recognizer_for(caller_lines: Sequence[str]) -> tuple[BatchSTT, str]:
+    """Pocketsphinx with the grammar of the lines, or its open language model when a
+    word of the lines is not in its dictionary (the decoder would reject the grammar:
+    ``--line`` takes any words). ConfigurationError without the ``stt`` extra."""
+    from ..providers import PocketsphinxSTT, pocketsphinx_unknown_words
+
+    phrases = grammar_phrases(caller_lines)
+    unknown = pocketsphinx_unknown_words(phrases)
+    if not unknown:
+        note = "STT: pocketsphinx, JSGF grammar of the caller's lines (deterministic)"
+        return PocketsphinxSTT(grammar=phrases), note
+    shown = ", ".join(repr(word) for word in unknown[:5]) + (" ..." if len(unknown) > 5 else "")
+    note = (
+        f"STT: pocketsphinx, open language model: {len(unknown)} word(s) of the caller's "
+        f"lines are not in its dictionary ({shown}), so no grammar; what the agent hears "
+        "may differ from the lines"
+    )
+    return PocketsphinxSTT(), note
+
+
 def choose_agent_pipeline(caller_lines: Sequence[str], *, speech: bool = True) -> AgentPipeline:
     """Providers from the installed extras; ``speech=False`` forces the text fallback."""
-    from ..providers import EspeakTTS, PocketsphinxSTT, VADSegmentedSTT
+    from ..providers import EspeakTTS, VADSegmentedSTT
 
     detector, detector_note = _turn_detector() if speech else (None, "")
     vad, vad_note = _vad(DETECTOR_VAD_SILENCE if detector is not None else None)
@@ -260,10 +280,10 @@ def choose_agent_pipeline(caller_lines: Sequence[str], *, speech: bool = True) -
     else:
         notes.append(detector_note)
         try:
-            batch = PocketsphinxSTT(grammar=grammar_phrases(caller_lines))
+            batch, stt_note = _recognizer_for(caller_lines)
             recognizer = DigitNormalizingSTT(batch)
             stt = VADSegmentedSTT(recognizer, vad)
-            notes.append("STT: pocketsphinx, JSGF grammar of the caller's lines (deterministic)")
+            notes.append(stt_note)
         except ConfigurationError:
             notes.append(
                 "STT: none (pocketsphinx not installed): the caller's lines are injected "

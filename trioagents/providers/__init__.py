@@ -24,6 +24,7 @@ from ._openai_llm import OpenAIChatOptions as OpenAIChatOptions
 from ._openai_llm import OpenAILLM as OpenAILLM
 from ._piper_tts import PiperTTS as PiperTTS
 from ._pocketsphinx_stt import PocketsphinxSTT as PocketsphinxSTT
+from ._pocketsphinx_stt import pocketsphinx_unknown_words as pocketsphinx_unknown_words
 from ._retry import RetryingBatchSTT as RetryingBatchSTT
 from ._retry import RetryingLLM as RetryingLLM
 from ._retry import RetryingStreamingTTS as RetryingStreamingTTS
@@ -79,5 +80,6 @@ __all__ = [
     "open_fallback_llm",
     "open_fallback_stt",
     "open_fallback_tts",
+    "pocketsphinx_unknown_words",
     "with_retry",
 ]

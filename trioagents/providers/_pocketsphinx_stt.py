@@ -17,8 +17,11 @@ two utterances at once. The decoder is created on first use (~0.3 s).
 
 from __future__ import annotations
 
+import functools
+import re
 import threading
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -27,14 +30,40 @@ import trio
 from ..core import AudioFrame, ConfigurationError, SpeechEvent, SpeechEventType
 from ._optional import mono_at, require
 
-__all__ = ["PocketsphinxSTT"]
+__all__ = ["PocketsphinxSTT", "grammar_words", "pocketsphinx_unknown_words"]
 
 _RATE = 16000
+_WORD = re.compile(r"[a-z0-9']+")
+
+
+def grammar_words(sentence: str) -> list[str]:
+    """The words of ``sentence`` as a grammar holds them: lower case, symbols dropped
+    (JSGF gives ``; = | * + < > ( ) [ ] { } /`` and quotes a meaning of their own)."""
+    return _WORD.findall(sentence.lower())
+
+
+@functools.cache
+def _dictionary(path: str) -> frozenset[str]:
+    with open(path, encoding="utf-8", errors="replace") as lines:
+        return frozenset(line.split(" ", 1)[0].split("(", 1)[0] for line in lines if line.strip())
+
+
+def pocketsphinx_unknown_words(sentences: Sequence[str]) -> list[str]:
+    """Words of ``sentences`` missing from pocketsphinx's en-US pronunciation
+    dictionary, in order, once each. A grammar with any of them is rejected by the
+    decoder (``Failed to parse JSGF``); the open language model is the fallback.
+    Reads the dictionary file once (~0.1 s); ConfigurationError without the extra."""
+    module = require("pocketsphinx", "stt")
+    known = _dictionary(str(Path(module.get_model_path(), "en-us", "cmudict-en-us.dict")))
+    unknown: list[str] = []
+    for sentence in sentences:
+        unknown += [w for w in grammar_words(sentence) if w not in known and w not in unknown]
+    return unknown
 
 
 def jsgf_for(sentences: Sequence[str]) -> str:
-    """A JSGF grammar accepting exactly ``sentences`` (lower-cased words)."""
-    cleaned = [" ".join(s.lower().replace(",", " ").replace(".", " ").split()) for s in sentences]
+    """A JSGF grammar accepting exactly ``sentences`` (see :func:`grammar_words`)."""
+    cleaned = [" ".join(grammar_words(s)) for s in sentences]
     if not all(cleaned):
         raise ConfigurationError("grammar sentences must contain words")
     return "#JSGF V1.0;\ngrammar sentences;\npublic <s> = " + " | ".join(cleaned) + ";\n"
