@@ -89,6 +89,29 @@ def test_demo_command_prints_the_conversation_and_exits_0(voice: str) -> None:
     assert "using LLM: scripted-llm" in out
     assert "JSGF grammar of the caller's lines (deterministic)" in out
     assert out.count("[heard after ") == 4
+    assert out.count("(caller heard: ") == 4  # the caller transcribed every reply
+    assert "agent words the caller heard (its own STT): " in out
+
+
+async def test_demo_saves_both_sides_of_the_call(tmp_path: Path) -> None:
+    import wave
+
+    import numpy as np
+
+    options = DemoOptions()
+    options.text, options.save_wav = True, str(tmp_path / "call.wav")
+    lines: list[str] = []
+    with trio.fail_after(60):
+        reporter = await run_demo(options, lines.append)
+    assert reporter.job_status == "success"
+    with wave.open(options.save_wav) as recorded:
+        assert (recorded.getnchannels(), recorded.getframerate()) == (2, 16000)
+        pcm = np.frombuffer(recorded.readframes(recorded.getnframes()), dtype="<i2")
+    caller, agent = pcm[0::2].astype(float), pcm[1::2].astype(float)
+    assert pcm.size / 2 / 16000 > 5
+    assert np.sqrt(np.mean(caller**2)) > 100  # the caller's tones, left
+    assert np.sqrt(np.mean(agent**2)) > 100  # the agent's voice, right
+    assert any("call saved to" in line and "left caller, right agent" in line for line in lines)
 
 
 async def test_call_with_injected_text_completes_the_job_on_the_dev_server() -> None:

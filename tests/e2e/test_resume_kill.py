@@ -48,7 +48,7 @@ ROOM = "resume-room"
 WORKER = (
     "import sys; from trioagents.cli import main; sys.exit(main(['dev', "
     "'tests.e2e.resume_agent:entrypoint', '--url', sys.argv[1], '--agent-name', sys.argv[2], "
-    "'--log-level', 'WARNING']))"
+    "'--log-level', 'WARNING', '--no-reload']))"
 )
 
 

@@ -4,8 +4,9 @@ One Trio program, one nursery: the embedded dev server (port 0), a worker
 registered with it whose entrypoint runs the agent session in the room, and the
 simulated caller joining the same room as a second participant. Joining creates
 the room, the dev server dispatches a job, the worker's agent joins and greets;
-the caller speaks its script, listens to every reply, then leaves, which ends
-the job. The demo waits for the job's success to reach the server, prints the
+the caller speaks its script, listens to every reply (and transcribes it with
+its own offline STT), then leaves, which ends the job; ``--save-wav`` records both
+sides (``_demo_recording.py``). The demo waits for the job's success to reach the server, prints the
 summary and exits 0 (1 if the call did not finish within ``--deadline``).
 
 Cancellation: the whole run is one ``fail_after(deadline)``; leaving the nursery
@@ -19,6 +20,7 @@ import argparse
 import logging
 import math
 from collections.abc import Callable, Sequence
+from pathlib import Path
 
 import trio
 
@@ -33,8 +35,10 @@ from ._demo_pipeline import (
     AgentPipeline,
     CallerVoice,
     choose_agent_pipeline,
+    choose_caller_listener,
     choose_caller_voice,
 )
+from ._demo_recording import CallRecording
 from ._demo_report import DemoReporter
 
 __all__ = ["DemoOptions", "main", "run_demo", "wait_job_reported"]
@@ -49,6 +53,7 @@ class DemoOptions(argparse.Namespace):
     caller_voice: str = "auto"
     text: bool = False
     deadline: float = 50.0
+    save_wav: str | None = None
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -60,6 +65,11 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--text", action="store_true", help="inject the caller's lines as text")
     parser.add_argument("--deadline", type=float, default=50.0, help="seconds for the whole call")
+    parser.add_argument(
+        "--save-wav",
+        metavar="PATH",
+        help="record the call: stereo 16 kHz WAV, left the caller, right the agent",
+    )
     return parser
 
 
@@ -121,9 +131,22 @@ async def run_demo(options: DemoOptions, emit: Callable[[str], None] = print) ->
     script = await CallerScript.synthesize(spec.caller_lines, voice)
     reporter.step(f"caller's lines synthesized ({script.duration:.1f} s of audio)")
     await pipeline.warm_up()
+    listener, ears = choose_caller_listener()
+    reporter.note(ears)
+    recording = CallRecording(trio.current_time()) if options.save_wav else None
+    callers: list[SimulatedCaller] = []
 
     def caller(room: Room) -> SimulatedCaller:
-        return SimulatedCaller(room, script, reporter, inject_text=pipeline.stt is None)
+        callers.append(
+            SimulatedCaller(
+                room,
+                script,
+                reporter,
+                inject_text=pipeline.stt is None,
+                recording=recording,
+            )
+        )
+        return callers[-1]
 
     with trio.fail_after(options.deadline):
         async with trio.open_nursery() as nursery:
@@ -145,6 +168,14 @@ async def run_demo(options: DemoOptions, emit: Callable[[str], None] = print) ->
                 reporter.step("caller left" if finished else "the agent's job failed")
                 reporter.job_status = await wait_job_reported(server, worker)
             nursery.cancel_scope.cancel()
+    if listener is not None and callers:
+        reporter.step("the caller transcribes what it heard of each reply (its own STT):")
+        with trio.move_on_after(options.deadline):
+            await callers[-1].transcribe_replies(listener)
+    if recording is not None and options.save_wav:
+        path = Path(options.save_wav)
+        seconds = await trio.to_thread.run_sync(recording.write, path)
+        reporter.step(f"call saved to {path} ({seconds:.1f} s, stereo: left caller, right agent)")
     reporter.summary()
     return reporter
 

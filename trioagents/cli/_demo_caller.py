@@ -16,19 +16,29 @@ open_room(...)`` block:
    track (the agent's own words, sent once they were played);
 4. return; the caller's block then leaves the room, which ends the agent's job.
 
+The caller really listens: it keeps the agent's audio of each reply (every frame
+received since the previous reply, cut when the reply's transcript arrives) in
+``reply_audio``; :meth:`SimulatedCaller.transcribe_replies` runs its own offline
+STT on them after the call and reports what it heard next to what the agent said.
+After, not during: decoding in the middle of the call competes for the CPU (and
+pocketsphinx holds the GIL) with the agent's recognizer, and on a loaded 2-core
+machine that degraded what the agent heard. With a ``recording`` both sides are
+recorded (``--save-wav``).
+
 Nothing here has a timeout: the demo puts a deadline around the call.
 """
 
 from __future__ import annotations
 
 import math
+from collections import deque
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import trio
 from livekit.protocol import models
 
-from ..core import TTS, AudioFrame, silence
+from ..core import TTS, AudioFrame, BatchSTT, silence
 from ..rtc import AudioSource, Room, TextStreamReader
 from ._demo_pipeline import (
     PAUSE_MARK,
@@ -37,6 +47,7 @@ from ._demo_pipeline import (
     synthesize_all,
     without_pauses,
 )
+from ._demo_recording import AGENT, CALLER, CallRecording
 from ._demo_report import DemoReporter
 
 __all__ = ["CallerScript", "SimulatedCaller"]
@@ -47,6 +58,7 @@ _QUIET_BEFORE_ONSET = 0.3
 # not cut off at a frame boundary of the codec or the VAD.
 _TRAILING_SILENCE = 0.5
 MID_SENTENCE_PAUSE = 1.0
+_HEARD_MAX_FRAMES = 1500  # 30 s of 20 ms frames kept for the caller's transcription
 
 
 @dataclass(frozen=True, slots=True)
@@ -98,8 +110,12 @@ class SimulatedCaller:
         reporter: DemoReporter,
         *,
         inject_text: bool,
+        recording: CallRecording | None = None,
     ) -> None:
         self._room = room
+        self._recording = recording
+        self._agent_audio: deque[AudioFrame] = deque(maxlen=_HEARD_MAX_FRAMES)
+        self.reply_audio: list[list[AudioFrame]] = []
         self._script = script
         self._reporter = reporter
         self._inject = inject_text
@@ -144,6 +160,8 @@ class SimulatedCaller:
         started = trio.current_time()
         for frame in frames:
             await source.capture_frame(frame)
+            if self._recording is not None:
+                self._recording.add(CALLER, trio.current_time(), frame)
         await source.capture_frame(silence(_TRAILING_SILENCE, frames[-1].sample_rate))
         source.flush()
         await source.wait_for_playout()
@@ -161,7 +179,16 @@ class SimulatedCaller:
                 continue
             onset = next((t for t in self._onsets if t >= since), None)
             self._reporter.agent_said(transcript.text, None if onset is None else onset - since)
+            self.reply_audio.append(list(self._agent_audio))
+            self._agent_audio.clear()
             return
+
+    async def transcribe_replies(self, listener: BatchSTT) -> None:
+        """After the call: what the caller's own STT heard of each reply, reported in
+        order (provider errors propagate)."""
+        for index, frames in enumerate(self.reply_audio):
+            event = await listener.recognize(frames)
+            self._reporter.caller_heard(index, event.text)
 
     async def _on_transcription(self, reader: TextStreamReader) -> None:
         text = await reader.read_all()
@@ -177,6 +204,9 @@ class SimulatedCaller:
         async with self._room.subscribe_audio(track_sid, sample_rate=16000) as stream:
             async for frame in stream:
                 now = trio.current_time()
+                self._agent_audio.append(frame)
+                if self._recording is not None:
+                    self._recording.add(AGENT, now - frame.duration, frame)
                 if frame.rms() < _ONSET_RMS:
                     quiet_since = now if quiet_since is None else quiet_since
                     continue

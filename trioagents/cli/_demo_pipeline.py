@@ -55,6 +55,7 @@ __all__ = [
     "DigitNormalizingSTT",
     "ToneTTS",
     "choose_agent_pipeline",
+    "choose_caller_listener",
     "choose_caller_voice",
     "choose_console_pipeline",
     "grammar_phrases",
@@ -297,6 +298,18 @@ def choose_agent_pipeline(caller_lines: Sequence[str], *, speech: bool = True) -
         tts = ToneTTS()
         notes.append("agent TTS: tones (espeakng-loader not installed)")
     return AgentPipeline(vad, stt, tts, tuple(notes), recognizer, detector)
+
+
+def choose_caller_listener() -> tuple[BatchSTT | None, str]:
+    """The caller's ears: pocketsphinx's open language model (the caller does not know
+    the agent's lines), digits normalized; None without the ``stt`` extra."""
+    from ..providers import PocketsphinxSTT
+
+    try:
+        listener = DigitNormalizingSTT(PocketsphinxSTT())
+    except ConfigurationError:
+        return None, "caller's ears: none (pocketsphinx not installed): it does not transcribe"
+    return listener, "caller's ears: pocketsphinx, open language model"
 
 
 def choose_console_pipeline() -> AgentPipeline:

@@ -22,6 +22,7 @@ pause mid-sentence for the end of the turn.
 
 from __future__ import annotations
 
+import re
 import statistics
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -41,6 +42,7 @@ class Turn:
     heard_as: str | None = None
     reply: str | None = None
     latency: float | None = None
+    caller_heard: str | None = None  # the caller's transcription of the reply's audio
     metrics: TurnMetricsCollected | None = None
 
 
@@ -98,6 +100,15 @@ class DemoReporter:
         shown = f"   [heard after {latency * 1000:.0f} ms]" if latency is not None else ""
         self._line(f"AGENT   {text}{shown}")
 
+    def caller_heard(self, reply: int, text: str) -> None:
+        """What the caller transcribed of the agent's ``reply``-th reply (offline STT)."""
+        answered = [turn for turn in self.turns if turn.reply is not None]
+        if reply >= len(answered):
+            return
+        answered[reply].caller_heard = text
+        self._line(f"agent said: {answered[reply].reply}")
+        self._line(f"        (caller heard: {text!r})")
+
     def metrics(self, event: TurnMetricsCollected) -> None:
         for turn in reversed(self.turns):
             if turn.metrics is None and turn.caller_line is not None:
@@ -133,6 +144,9 @@ class DemoReporter:
         if e2e:
             lines.append(f"session e2e latency: median {statistics.median(e2e) * 1000:.0f} ms")
         lines.append(f"false cuts (turn taken while the caller was mid-line): {self.false_cuts}")
+        share = _words_heard(self.turns)
+        if share is not None:
+            lines.append(f"agent words the caller heard (its own STT): {share * 100:.0f}%")
         lines.append(f"job status on the dev server: {self.job_status}")
         lines += [f"used {note}" for note in self.notes]
         lines.append(f"total {trio.current_time() - self.started_at:.1f} s")
@@ -142,3 +156,20 @@ class DemoReporter:
 
     def _caller_turns(self) -> int:
         return sum(1 for t in self.turns if t.caller_line is not None)
+
+
+def _words(text: str) -> list[str]:
+    return re.findall(r"[a-z0-9']+", text.lower())
+
+
+def _words_heard(turns: list[Turn]) -> float | None:
+    """Share of the agent's reply words found in what the caller transcribed."""
+    said = heard = 0
+    for turn in turns:
+        if turn.reply is None or turn.caller_heard is None:
+            continue
+        transcribed = set(_words(turn.caller_heard))
+        words = _words(turn.reply)
+        said += len(words)
+        heard += sum(1 for word in words if word in transcribed)
+    return heard / said if said else None
