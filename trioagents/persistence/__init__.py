@@ -3,6 +3,7 @@
 from ._errors import JournalCorruptError as JournalCorruptError
 from ._errors import JournalError as JournalError
 from ._errors import JournalStoreError as JournalStoreError
+from ._errors import JournalStoreLostError as JournalStoreLostError
 from ._errors import JournalVersionError as JournalVersionError
 from ._errors import SequenceConflictError as SequenceConflictError
 from ._errors import UserdataNotSerializableError as UserdataNotSerializableError
@@ -54,6 +55,7 @@ __all__ = [
     "JournalObserver",
     "JournalStore",
     "JournalStoreError",
+    "JournalStoreLostError",
     "JournalVersionError",
     "JsonValue",
     "LeaseStore",

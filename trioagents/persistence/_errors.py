@@ -15,6 +15,7 @@ __all__ = [
     "JournalCorruptError",
     "JournalError",
     "JournalStoreError",
+    "JournalStoreLostError",
     "JournalVersionError",
     "SequenceConflictError",
     "UserdataNotSerializableError",
@@ -65,6 +66,24 @@ class JournalStoreError(JournalError):
     def __init__(self, message: str, *, backend: str) -> None:
         super().__init__(message)
         self.backend = backend
+
+
+class JournalStoreLostError(JournalStoreError):
+    """A journal store that existed has lost its data or its marker; nothing was started over.
+
+    Every store is marked when it is created (SQLite: a ``journal_store_meta`` table;
+    Redis: a marker hash). Opening or using a store whose file was emptied, whose
+    journal tables are gone, or whose Redis marker vanished (a restart without
+    persistence, a flush, an eviction) raises this instead of loading "no entry" and
+    silently starting every session over. Also raised with ``create=False`` when there
+    is no store at all. ``found`` names what was found (``"empty"``,
+    ``"tables-missing"``, ``"marker-missing"``, ``"absent"``); the message says how to
+    fix it (restore from a backup, or remove the store on purpose to start a new one).
+    """
+
+    def __init__(self, message: str, *, backend: str, found: str) -> None:
+        super().__init__(message, backend=backend)
+        self.found = found
 
 
 class UserdataNotSerializableError(JournalError, ConfigurationError):

@@ -4,7 +4,9 @@ One ``sqlite3`` connection per store, used from one worker thread at a time
 (``trio.to_thread.run_sync`` under a :class:`trio.Lock`), in WAL mode so readers
 in other processes do not block the writer. Appends run in ``BEGIN IMMEDIATE``
 transactions: the "latest sequence + 1" check and the insert are atomic even
-across processes sharing the file (several workers on one host).
+across processes sharing the file (several workers on one host). A store is
+created whole and marked, and every open checks the mark, so a file that lost its
+data is an error rather than an empty journal (:mod:`._sqlite_file`).
 
 Rejected alternatives: a connection per call (pays the open and the WAL setup each
 time) and an async SQLite driver (asyncio only). Threads are not abandoned on
@@ -13,11 +15,11 @@ cancellation (see :mod:`._store`).
 
 from __future__ import annotations
 
+import os
 import sqlite3
 import time
 from collections.abc import Callable
 from pathlib import Path
-from types import TracebackType
 from typing import TypeVar
 
 import trio
@@ -31,32 +33,13 @@ from ._journal import (
     encode_entry,
     encode_tool_result,
 )
+from ._sqlite_file import Transaction, absent_error, check_or_mark, create_store_file
 from ._store import ClosingStore
 
 __all__ = ["SqliteJournalStore"]
 
 T = TypeVar("T")
 _CLOSE_GRACE = 5.0
-
-_SCHEMA = """
-CREATE TABLE IF NOT EXISTS journal_entries (
-    session_key TEXT NOT NULL,
-    sequence INTEGER NOT NULL,
-    body BLOB NOT NULL,
-    PRIMARY KEY (session_key, sequence)
-) WITHOUT ROWID;
-CREATE TABLE IF NOT EXISTS journal_tool_results (
-    session_key TEXT NOT NULL,
-    idempotency_key TEXT NOT NULL,
-    body BLOB NOT NULL,
-    PRIMARY KEY (session_key, idempotency_key)
-) WITHOUT ROWID;
-CREATE TABLE IF NOT EXISTS leases (
-    name TEXT PRIMARY KEY,
-    holder TEXT NOT NULL,
-    expires_at REAL NOT NULL
-) WITHOUT ROWID;
-"""
 
 
 class SqliteJournalStore(ClosingStore):
@@ -83,18 +66,30 @@ class SqliteJournalStore(ClosingStore):
         cls,
         path: str | Path,
         *,
+        create: bool = True,
         busy_timeout_ms: int = 5000,
         wall_clock: Callable[[], float] = time.time,
     ) -> SqliteJournalStore:
-        """Open (creating if needed) the database at ``path``. Runs in a thread."""
+        """Open the store at ``path``, creating it (marked) if there is no file. In a thread.
+
+        ``create=False``: a missing store is an error too (workers that must find the
+        store an operator created). Raises :class:`JournalStoreLostError` if the file
+        lost its data (see :mod:`._sqlite_file`) and :class:`JournalStoreError` if it
+        cannot be opened.
+        """
+        name = str(path)
 
         def connect() -> sqlite3.Connection:
-            connection = sqlite3.connect(str(path), check_same_thread=False, isolation_level=None)
+            new = _prepare(name, create, wall_clock)
+            connection = sqlite3.connect(name, check_same_thread=False, isolation_level=None)
             try:
                 connection.execute(f"PRAGMA busy_timeout = {int(busy_timeout_ms)}")
-                connection.execute("PRAGMA journal_mode = WAL")
+                if not new:  # check before writing anything: a lost file stays as found
+                    check_or_mark(connection, new=False, wall_clock=wall_clock)
+                connection.execute("PRAGMA journal_mode = WAL")  # a store file already is
                 connection.execute("PRAGMA synchronous = NORMAL")
-                connection.executescript(_SCHEMA)
+                if new:
+                    check_or_mark(connection, new=True, wall_clock=wall_clock)
             except BaseException:
                 connection.close()
                 raise
@@ -179,7 +174,7 @@ class SqliteJournalStore(ClosingStore):
 
     async def delete(self, session_key: str) -> None:
         def delete(connection: sqlite3.Connection) -> None:
-            with _transaction(connection):
+            with Transaction(connection):
                 connection.execute(
                     "DELETE FROM journal_entries WHERE session_key = ?", (session_key,)
                 )
@@ -190,30 +185,25 @@ class SqliteJournalStore(ClosingStore):
         await self._run(delete)
 
 
+def _prepare(name: str, create: bool, wall_clock: Callable[[], float]) -> bool:
+    """Before connecting: True if the store at ``name`` is new and still to be marked."""
+    if name in ("", ":memory:"):
+        if not create:
+            raise absent_error()
+        return True
+    if os.path.exists(name):
+        return False
+    if not create:
+        raise absent_error()
+    return not create_store_file(Path(name), wall_clock)  # in place: still new
+
+
 _SELECT_TOOL = "SELECT body FROM journal_tool_results WHERE session_key = ? AND idempotency_key = ?"
-
-
-class _transaction:
-    """``BEGIN IMMEDIATE`` … ``COMMIT`` (``ROLLBACK`` on error), in the calling thread."""
-
-    def __init__(self, connection: sqlite3.Connection) -> None:
-        self._connection = connection
-
-    def __enter__(self) -> None:
-        self._connection.execute("BEGIN IMMEDIATE")
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self._connection.execute("ROLLBACK" if exc_type is not None else "COMMIT")
 
 
 def _append(connection: sqlite3.Connection, entry: JournalEntry, body: bytes) -> int | None:
     """Insert ``entry`` if it is next; else return the sequence that would have been accepted."""
-    with _transaction(connection):
+    with Transaction(connection):
         row = connection.execute(
             "SELECT MAX(sequence) FROM journal_entries WHERE session_key = ?",
             (entry.session_key,),

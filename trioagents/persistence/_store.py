@@ -23,6 +23,11 @@ clock; Redis: the server's). Used to keep one re-dispatch supervisor active.
 Every method is a checkpoint. Backend calls run in a worker thread that is not
 abandoned on cancellation: a cancelled ``append`` either finished or did not start,
 never "maybe committed". Backend failures raise :class:`JournalStoreError`.
+
+Both built-in stores are marked when created and check the mark: a store that
+existed and lost its data (a truncated SQLite file, dropped tables, a Redis server
+that restarted empty) raises :class:`JournalStoreLostError` instead of loading
+"no entry", which would silently start every session over.
 """
 
 from __future__ import annotations
@@ -32,7 +37,10 @@ from typing import Protocol, Self
 
 from ._journal import JournalEntry, ToolResult
 
-__all__ = ["ClosingStore", "JournalStore", "LeaseStore"]
+__all__ = ["STORE_FORMAT", "ClosingStore", "JournalStore", "LeaseStore"]
+
+STORE_FORMAT = 1
+"""The layout version in a store's marker (SQLite table, Redis hash); newer is refused."""
 
 
 class JournalStore(Protocol):
