@@ -2,7 +2,9 @@
 
 One ``sqlite3`` connection per store, used from one worker thread at a time
 (``trio.to_thread.run_sync`` under a :class:`trio.Lock`), in WAL mode so readers
-in other processes do not block the writer. Appends run in ``BEGIN IMMEDIATE``
+in other processes do not block the writer, with ``synchronous = NORMAL`` by
+default (durable against a killed process, not against power loss or an OS crash;
+``synchronous="FULL"`` is). Appends run in ``BEGIN IMMEDIATE``
 transactions: the "latest sequence + 1" check and the insert are atomic even
 across processes sharing the file (several workers on one host). A store is
 created whole and marked, and every open checks the mark, so a file that lost its
@@ -24,6 +26,7 @@ from typing import TypeVar
 
 import trio
 
+from ..core import ConfigurationError
 from ._errors import JournalStoreError, SequenceConflictError
 from ._journal import (
     JournalEntry,
@@ -67,16 +70,25 @@ class SqliteJournalStore(ClosingStore):
         path: str | Path,
         *,
         create: bool = True,
+        synchronous: str = "NORMAL",
         busy_timeout_ms: int = 5000,
         wall_clock: Callable[[], float] = time.time,
     ) -> SqliteJournalStore:
         """Open the store at ``path``, creating it (marked) if there is no file. In a thread.
 
         ``create=False``: a missing store is an error too (workers that must find the
-        store an operator created). Raises :class:`JournalStoreLostError` if the file
-        lost its data (see :mod:`._sqlite_file`) and :class:`JournalStoreError` if it
-        cannot be opened.
+        store an operator created). ``synchronous`` (``PRAGMA synchronous``, any case):
+        ``"NORMAL"`` (default) fsyncs the WAL only at checkpoints, so a commit survives
+        the process being killed but the last commits before a power loss or OS crash
+        may be rolled back (the file stays consistent); ``"FULL"`` fsyncs at every
+        commit, so an acknowledged append survives those too. Raises
+        :class:`JournalStoreLostError` if the file lost its data (see
+        :mod:`._sqlite_file`), :class:`JournalStoreError` if it cannot be opened, and
+        :class:`~trioagents.ConfigurationError` for another ``synchronous``.
         """
+        mode = synchronous.upper()
+        if mode not in ("NORMAL", "FULL"):
+            raise ConfigurationError('synchronous must be "NORMAL" or "FULL"')
         name = str(path)
 
         def connect() -> sqlite3.Connection:
@@ -87,7 +99,7 @@ class SqliteJournalStore(ClosingStore):
                 if not new:  # check before writing anything: a lost file stays as found
                     check_or_mark(connection, new=False, wall_clock=wall_clock)
                 connection.execute("PRAGMA journal_mode = WAL")  # a store file already is
-                connection.execute("PRAGMA synchronous = NORMAL")
+                connection.execute(f"PRAGMA synchronous = {mode}")
                 if new:
                     check_or_mark(connection, new=True, wall_clock=wall_clock)
             except BaseException:
@@ -100,6 +112,11 @@ class SqliteJournalStore(ClosingStore):
         except sqlite3.Error as exc:
             raise JournalStoreError("could not open the SQLite journal", backend="sqlite") from exc
         return cls(connection, wall_clock=wall_clock)
+
+    async def synchronous_mode(self) -> str:
+        """The ``PRAGMA synchronous`` this store's connection runs with: ``"FULL"``, …"""
+        level = await self._run(lambda c: int(c.execute("PRAGMA synchronous").fetchone()[0]))
+        return ("OFF", "NORMAL", "FULL", "EXTRA")[level]
 
     async def aclose(self) -> None:
         """Close the connection; shielded, waits at most a few seconds for a running call."""
