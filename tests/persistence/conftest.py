@@ -2,15 +2,17 @@
 
 The Redis server is installed with apt-get if missing, started on 127.0.0.1 on a free
 port with persistence off (``--save ''``), and stopped after the session. Tests are
-skipped, with the reason, only if it cannot be installed or started.
+skipped, with the reason, only if it cannot be installed or started. Tests that stop
+and restart a server get their own (:func:`make_redis_server`).
 """
 
 from __future__ import annotations
 
+import signal
 import socket
 import subprocess
 import threading
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Sequence
 from pathlib import Path
 
 import pytest
@@ -34,33 +36,90 @@ def _free_port() -> int:
         return int(probe.getsockname()[1])
 
 
-@pytest.fixture(scope="session")
-def redis_url() -> Iterator[str]:
+class RedisServer:
+    """One redis-server on a fixed port of 127.0.0.1 that a test can stop and start again.
+
+    ``options`` are redis-server's own (persistence: ``--appendonly yes``, ``--save ''``).
+    Blocking: call from a thread in async tests.
+    """
+
+    def __init__(self, binary: str, options: Sequence[str], *, directory: Path | None) -> None:
+        self.port = _free_port()
+        self.url = f"redis://127.0.0.1:{self.port}/0"
+        self._command = [binary, "--port", str(self.port), "--bind", "127.0.0.1"]
+        self._command += ["--protected-mode", "yes", *options]
+        if directory is not None:
+            self._command += ["--dir", str(directory)]
+        self._process: subprocess.Popen[str] | None = None
+        self._drain: threading.Thread | None = None
+
+    def start(self) -> bool:
+        """Start it and wait until it accepts connections; False if it exited instead."""
+        process = subprocess.Popen(
+            self._command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
+        )
+        assert process.stdout is not None
+        for line in process.stdout:  # blocks until redis reports readiness (or exits)
+            if "Ready to accept connections" in line:
+                break
+        else:
+            process.wait(10)
+            process.stdout.close()
+            return False
+        # Keep draining its log so the pipe never fills up.
+        drain = threading.Thread(target=lambda: [None for _ in process.stdout or ()], daemon=True)
+        self._drain = drain
+        drain.start()
+        self._process = process
+        return True
+
+    def stop(self, stop_signal: signal.Signals = signal.SIGTERM) -> None:
+        """SIGTERM: a clean shutdown (Redis flushes what it persists); SIGKILL: a crash."""
+        process, self._process = self._process, None
+        if process is None:
+            return
+        process.send_signal(stop_signal)
+        process.wait(10)
+        if self._drain is not None:
+            self._drain.join(10)
+        if process.stdout is not None:
+            process.stdout.close()
+
+
+def _redis_binary_or_skip() -> str:
     binary, reason = _redis_server_binary()
     if binary is None:
         pytest.skip(reason)
-    port = _free_port()
-    command = [binary, "--port", str(port), "--bind", "127.0.0.1", "--save", ""]
-    command += ["--appendonly", "no", "--protected-mode", "yes"]
-    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-    assert process.stdout is not None
-    for line in process.stdout:  # blocks until redis reports readiness (or exits)
-        if "Ready to accept connections" in line:
-            break
-    else:
-        process.wait(10)
-        process.stdout.close()
-        pytest.skip(f"redis-server exited during startup (status {process.returncode})")
-    # Keep draining its log so the pipe never fills up.
-    drain = threading.Thread(target=lambda: [None for _ in process.stdout or ()], daemon=True)
-    drain.start()
+    return binary
+
+
+@pytest.fixture(scope="session")
+def redis_url() -> Iterator[str]:  # re-exported by tests/e2e/conftest.py: no fixture arguments
+    binary = _redis_binary_or_skip()
+    server = RedisServer(binary, ["--save", "", "--appendonly", "no"], directory=None)
+    if not server.start():
+        pytest.skip("redis-server exited during startup")
     try:
-        yield f"redis://127.0.0.1:{port}/0"
+        yield server.url
     finally:
-        process.terminate()
-        process.wait(10)
-        drain.join(10)
-        process.stdout.close()
+        server.stop()
+
+
+@pytest.fixture
+def make_redis_server(tmp_path: Path) -> Iterator[Callable[..., RedisServer]]:
+    """A factory of redis-servers of a test's own (data in ``tmp_path``), stopped after it."""
+    redis_binary = _redis_binary_or_skip()
+    servers: list[RedisServer] = []
+
+    def make(*options: str) -> RedisServer:
+        servers.append(RedisServer(redis_binary, options, directory=tmp_path))
+        return servers[-1]
+
+    try:
+        yield make
+    finally:
+        for server in servers:
+            server.stop(signal.SIGKILL)
 
 
 @pytest.fixture(params=["sqlite", "redis"])
