@@ -339,7 +339,7 @@ async def test_worker_counts_a_job_whose_process_was_killed(
     assert dict(stats.jobs_crashed) == {("crashed", "SIGKILL"): 1}
     assert stats.jobs_failed == 1
     text = render_metrics(stats)
-    assert 'trioagents_worker_jobs_crashed_total{reason="crashed",signal="SIGKILL"} 1\n' in text
+    assert 'trioagents_worker_jobs_crashed_total{reason="crashed",signal="SIGKILL"} 1.0\n' in text
     [update] = [m.update_job for m in server.current.of_kind("update_job")
                 if m.update_job.status == agent.JS_FAILED]  # fmt: skip
     assert update.error == "job process died (killed by SIGKILL)"
