@@ -64,3 +64,39 @@ async def test_refused_connection() -> None:
     with trio.fail_after(5), pytest.raises(ConnectError):
         async with open_websocket_client(f"ws://127.0.0.1:{port}/rtc"):
             pass
+
+
+async def test_text_messages_both_ways() -> None:
+    async def handler(request: trio_websocket.WebSocketRequest) -> None:
+        ws = await request.accept()
+        text = await ws.get_message()
+        await ws.send_message(f"echo:{text}")
+        await ws.send_message(b"\x00binary")
+
+    with trio.fail_after(5):
+        async with trio.open_nursery() as nursery:
+            port = await serve(nursery, handler)
+            async with open_websocket_client(f"ws://127.0.0.1:{port}/listen") as ws:
+                await ws.send_text('{"type": "KeepAlive"}')
+                assert await ws.receive_message() == 'echo:{"type": "KeepAlive"}'
+                assert await ws.receive_message() == b"\x00binary"
+                with pytest.raises(ConnectionClosedError):
+                    await ws.receive_message()
+            nursery.cancel_scope.cancel()
+
+
+async def test_rejected_upgrade_keeps_headers_and_body() -> None:
+    async def handler(request: trio_websocket.WebSocketRequest) -> None:
+        await request.reject(429, extra_headers=[(b"Retry-After", b"3")], body=b'{"err":1}')
+
+    with trio.fail_after(5):
+        async with trio.open_nursery() as nursery:
+            port = await serve(nursery, handler)
+            with pytest.raises(ConnectError) as info:
+                async with open_websocket_client(f"ws://127.0.0.1:{port}/listen"):
+                    pass
+            assert info.value.status == 429
+            assert ("retry-after", "3") in info.value.headers
+            assert info.value.body == b'{"err":1}'
+            assert str(info.value) == "websocket upgrade rejected"
+            nursery.cancel_scope.cancel()

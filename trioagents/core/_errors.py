@@ -68,12 +68,23 @@ class TransportError(TrioAgentsError):
 class ConnectError(TransportError):
     """Connecting failed (refused, DNS, TLS, handshake rejected).
 
-    ``status`` is the HTTP status of a rejected upgrade when there was one.
+    ``status`` is the HTTP status of a rejected upgrade when there was one;
+    ``headers`` (names lower-cased) and ``body`` are that response's, for callers
+    that read ``Retry-After`` or an error document. Never part of the message.
     """
 
-    def __init__(self, message: str, *, status: int | None = None) -> None:
+    def __init__(
+        self,
+        message: str,
+        *,
+        status: int | None = None,
+        headers: tuple[tuple[str, str], ...] = (),
+        body: bytes | None = None,
+    ) -> None:
         super().__init__(message)
         self.status = status
+        self.headers = headers
+        self.body = body
 
 
 class ConnectionClosedError(TransportError):

@@ -10,6 +10,20 @@ from ._codec import decode_signal_request as decode_signal_request
 from ._codec import decode_signal_response as decode_signal_response
 from ._codec import decode_worker_message as decode_worker_message
 from ._codec import decode_worker_registration as decode_worker_registration
+from ._deepgram import DEEPGRAM_LISTEN_URL as DEEPGRAM_LISTEN_URL
+from ._deepgram import DEEPGRAM_TRANSITIONS as DEEPGRAM_TRANSITIONS
+from ._deepgram import DeepgramClosed as DeepgramClosed
+from ._deepgram import DeepgramErrorReported as DeepgramErrorReported
+from ._deepgram import DeepgramEvent as DeepgramEvent
+from ._deepgram import DeepgramMessageIgnored as DeepgramMessageIgnored
+from ._deepgram import DeepgramMetadataReceived as DeepgramMetadataReceived
+from ._deepgram import DeepgramOptions as DeepgramOptions
+from ._deepgram import DeepgramProtocol as DeepgramProtocol
+from ._deepgram import DeepgramSpeechStarted as DeepgramSpeechStarted
+from ._deepgram import DeepgramState as DeepgramState
+from ._deepgram import DeepgramTranscribed as DeepgramTranscribed
+from ._deepgram import DeepgramUtteranceEnded as DeepgramUtteranceEnded
+from ._deepgram import listen_url as listen_url
 from ._openai_audio import PCMFramer as PCMFramer
 from ._openai_audio import TranscriptionBody as TranscriptionBody
 from ._openai_audio import encode_wav as encode_wav
@@ -81,6 +95,8 @@ from ._worker_ipc import IpcFrameDecoder as IpcFrameDecoder
 from ._worker_ipc import encode_ipc_message as encode_ipc_message
 
 __all__ = [
+    "DEEPGRAM_LISTEN_URL",
+    "DEEPGRAM_TRANSITIONS",
     "MAX_IPC_FRAME",
     "MAX_MESSAGE_SIZE",
     "SIGNAL_PROTOCOL_VERSION",
@@ -94,6 +110,17 @@ __all__ = [
     "ChatFinished",
     "ChatStreamDecoder",
     "ChatStreamItem",
+    "DeepgramClosed",
+    "DeepgramErrorReported",
+    "DeepgramEvent",
+    "DeepgramMessageIgnored",
+    "DeepgramMetadataReceived",
+    "DeepgramOptions",
+    "DeepgramProtocol",
+    "DeepgramSpeechStarted",
+    "DeepgramState",
+    "DeepgramTranscribed",
+    "DeepgramUtteranceEnded",
     "GoAwayReceived",
     "IceCandidateReceived",
     "IpcFrameDecoder",
@@ -150,6 +177,7 @@ __all__ = [
     "encode_twirp_response",
     "encode_wav",
     "is_content_filter",
+    "listen_url",
     "mint_token",
     "parse_error_body",
     "retry_after_seconds",

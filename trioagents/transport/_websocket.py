@@ -1,10 +1,14 @@
-"""A websocket client for binary protocol messages, with errors mapped to ours.
+"""A websocket client for protocol messages, with errors mapped to ours.
 
 trio-websocket already owns one reader task per connection and a bounded message
 queue; this wrapper adds what the signal and worker clients need on top: binary
-frames only, a send lock (so two tasks never interleave partial sends), and
-translation of every failure into :class:`ConnectError` (could not open) or
-:class:`ConnectionClosedError` (lost or closed, with code and reason).
+frames (:meth:`WebSocketClient.send` / :meth:`~WebSocketClient.receive`; JSON
+protocols such as Deepgram's also use :meth:`~WebSocketClient.send_text` and
+:meth:`~WebSocketClient.receive_message`), a send lock (so two tasks never
+interleave partial sends), and translation of every failure into
+:class:`ConnectError` (could not open; a rejected upgrade carries the status, the
+response headers and body) or :class:`ConnectionClosedError` (lost or closed, with
+code and reason).
 
 The connection's lifetime is the ``async with`` block of
 :func:`open_websocket_client`; leaving it closes the socket (trio-websocket's
@@ -44,6 +48,24 @@ class WebSocketClient:
                 await self._connection.send_message(data)
             except trio_websocket.ConnectionClosed as exc:
                 raise _closed(exc) from exc
+
+    async def send_text(self, text: str) -> None:
+        """Send one text message; raises ConnectionClosedError once the socket is gone."""
+        async with self._send_lock:
+            try:
+                await self._connection.send_message(text)
+            except trio_websocket.ConnectionClosed as exc:
+                raise _closed(exc) from exc
+
+    async def receive_message(self) -> str | bytes:
+        """Wait for the next message of either kind (a checkpoint).
+
+        Raises ConnectionClosedError when the peer closed or the connection broke.
+        """
+        try:
+            return await self._connection.get_message()
+        except trio_websocket.ConnectionClosed as exc:
+            raise _closed(exc) from exc
 
     async def receive(self) -> bytes:
         """Wait for the next message (a checkpoint).
@@ -133,10 +155,20 @@ def _sole_exception(group: BaseExceptionGroup[BaseException]) -> BaseException |
     if len(ours) == 1:
         return ours[0]
     if not ours and isinstance(leaves[0], trio_websocket.ConnectionRejected):
-        error = ConnectError("websocket upgrade rejected", status=leaves[0].status_code)
+        error = _rejected(leaves[0])
         error.__cause__ = leaves[0]
         return error
     return None
+
+
+def _rejected(exc: trio_websocket.ConnectionRejected) -> ConnectError:
+    headers = tuple(
+        (bytes(name).decode("latin-1").lower(), bytes(value).decode("latin-1"))
+        for name, value in exc.headers or ()
+    )
+    return ConnectError(
+        "websocket upgrade rejected", status=exc.status_code, headers=headers, body=exc.body
+    )
 
 
 def _wrap_tls(stream: trio.SocketStream, target: _Target) -> _Wire:
@@ -183,6 +215,6 @@ async def _handshake(
             message_queue_size=message_queue_size,
         )
     except trio_websocket.ConnectionRejected as exc:
-        raise ConnectError("websocket upgrade rejected", status=exc.status_code) from exc
+        raise _rejected(exc) from exc
     except (OSError, trio.BrokenResourceError, trio_websocket.HandshakeError) as exc:
         raise ConnectError(f"websocket handshake failed: {type(exc).__name__}") from exc
