@@ -5,6 +5,9 @@ from ._adapters import VADSegmentedSTT as VADSegmentedSTT
 from ._combined_turn import DANGLING_WORDS as DANGLING_WORDS
 from ._combined_turn import AnyIncompleteDetector as AnyIncompleteDetector
 from ._combined_turn import DanglingWordDetector as DanglingWordDetector
+from ._deepgram_stt import DeepgramConnection as DeepgramConnection
+from ._deepgram_stt import DeepgramSTT as DeepgramSTT
+from ._deepgram_stt import DeepgramSTTStream as DeepgramSTTStream
 from ._energy_vad import EnergyVAD as EnergyVAD
 from ._espeak_tts import EspeakTTS as EspeakTTS
 from ._fallback import FallbackOptions as FallbackOptions
@@ -46,6 +49,9 @@ __all__ = [
     "DEFAULT_TURN_INSTRUCTIONS",
     "AnyIncompleteDetector",
     "DanglingWordDetector",
+    "DeepgramConnection",
+    "DeepgramSTT",
+    "DeepgramSTTStream",
     "EndOfTurnModel",
     "EnergyVAD",
     "EspeakTTS",

@@ -9,12 +9,29 @@ from typing import TYPE_CHECKING, Any
 
 from ._conformance import CheckResult as CheckResult
 from ._conformance import ConformanceReport as ConformanceReport
+from ._conformance import DeepgramFaultInjector as DeepgramFaultInjector
 from ._conformance import FaultInjector as FaultInjector
 from ._conformance import FaultKind as FaultKind
 from ._conformance import OpenAIFaultInjector as OpenAIFaultInjector
 from ._conformance import check_llm_conformance as check_llm_conformance
 from ._conformance import check_stt_conformance as check_stt_conformance
 from ._conformance import check_tts_conformance as check_tts_conformance
+from ._deepgram_faults import CloseAfter as CloseAfter
+from ._deepgram_faults import DeepgramFault as DeepgramFault
+from ._deepgram_faults import MalformedAfter as MalformedAfter
+from ._deepgram_faults import RefuseUpgrade as RefuseUpgrade
+from ._deepgram_faults import ReportErrorAfter as ReportErrorAfter
+from ._deepgram_faults import ResetStreamAfter as ResetStreamAfter
+from ._deepgram_faults import StallStreamAfter as StallStreamAfter
+from ._deepgram_faults import deepgram_rate_limited as deepgram_rate_limited
+from ._deepgram_faults import deepgram_unauthorized as deepgram_unauthorized
+from ._deepgram_faults import deepgram_unavailable as deepgram_unavailable
+from ._deepgram_faults import refused_deepgram_url as refused_deepgram_url
+from ._deepgram_recognizer import FakeDeepgramOptions as FakeDeepgramOptions
+from ._deepgram_server import DeepgramSession as DeepgramSession
+from ._deepgram_server import FakeDeepgramServer as FakeDeepgramServer
+from ._deepgram_server import open_fake_deepgram as open_fake_deepgram
+from ._deepgram_server import serve_fake_deepgram as serve_fake_deepgram
 from ._fake_audio_output import AcceptedFrame as AcceptedFrame
 from ._fake_audio_output import FakeAudioOutput as FakeAudioOutput
 from ._fake_audio_output import PlayedSegment as PlayedSegment
@@ -66,10 +83,16 @@ __all__ = [
     "ChatReply",
     "CheckResult",
     "ClientDisconnected",
+    "CloseAfter",
     "ConformanceReport",
+    "DeepgramFault",
+    "DeepgramFaultInjector",
+    "DeepgramSession",
     "Endpoint",
     "FakeAudioInput",
     "FakeAudioOutput",
+    "FakeDeepgramOptions",
+    "FakeDeepgramServer",
     "FakeLLM",
     "FakeSTT",
     "FakeTTS",
@@ -81,17 +104,22 @@ __all__ = [
     "Healthy",
     "LLMRequest",
     "LLMScript",
+    "MalformedAfter",
     "OpenAIFaultInjector",
     "OpenAIServer",
     "OpenAIServerOptions",
     "PlayedSegment",
     "PublishedTranscript",
     "RecordedRequest",
+    "RefuseUpgrade",
+    "ReportErrorAfter",
     "ResetAfter",
+    "ResetStreamAfter",
     "RespondWithStatus",
     "SendGarbage",
     "ServeHTMLPage",
     "StallAfter",
+    "StallStreamAfter",
     "StreamRecord",
     "StreamTracker",
     "Timeline",
@@ -103,11 +131,17 @@ __all__ = [
     "check_stt_conformance",
     "check_tts_conformance",
     "content_filtered",
+    "deepgram_rate_limited",
+    "deepgram_unauthorized",
+    "deepgram_unavailable",
     "heard_chars",
     "noise",
+    "open_fake_deepgram",
     "open_openai_server",
     "rate_limited",
     "refused_base_url",
+    "refused_deepgram_url",
+    "serve_fake_deepgram",
     "serve_openai_server",
     "server_error",
     "speech",

@@ -21,8 +21,10 @@ The contract:
 
 Faults are injected through a :class:`FaultInjector`: the provider's test double
 arranges for its next requests to fail. :class:`OpenAIFaultInjector` does this
-for anything that talks to :class:`~trioagents.testing.OpenAIServer`. Without an
-injector only the cancellation checks run.
+for anything that talks to :class:`~trioagents.testing.OpenAIServer`,
+:class:`DeepgramFaultInjector` for :class:`~trioagents.testing.FakeDeepgramServer`.
+An injector with a ``kinds`` attribute is only asked for those kinds (Deepgram
+has no content filter). Without an injector only the cancellation checks run.
 """
 
 from __future__ import annotations
@@ -49,6 +51,13 @@ from ..core import (
     ProviderTimeoutError,
 )
 from ..providers import RetryPolicy, with_retry
+from ._deepgram_faults import (
+    DeepgramFault,
+    RefuseUpgrade,
+    StallStreamAfter,
+    deepgram_rate_limited,
+)
+from ._deepgram_server import FakeDeepgramServer
 from ._openai_server import Endpoint, OpenAIServer
 from ._openai_server_faults import (
     Fault,
@@ -62,6 +71,7 @@ from ._openai_server_faults import (
 __all__ = [
     "CheckResult",
     "ConformanceReport",
+    "DeepgramFaultInjector",
     "FaultInjector",
     "FaultKind",
     "OpenAIFaultInjector",
@@ -117,6 +127,31 @@ class OpenAIFaultInjector:
 
     def request_count(self) -> int:
         return len(self._server.requests_to(self._endpoint))
+
+
+class DeepgramFaultInjector:
+    """A :class:`FaultInjector` over :class:`FakeDeepgramServer` (every kind but
+    ``content_filter``): statuses refuse the upgrade, ``stall`` goes silent after the
+    first audio. ``stall`` needs the client's idle timeout below the test's patience."""
+
+    kinds: frozenset[FaultKind] = frozenset(
+        {"server_error", "rate_limited", "bad_request", "stall"}
+    )
+
+    def __init__(self, server: FakeDeepgramServer) -> None:
+        self._server = server
+
+    def inject(self, kind: FaultKind, *, times: int = 1) -> None:
+        faults: dict[FaultKind, DeepgramFault] = {
+            "server_error": RefuseUpgrade(500, b'{"err_code": "INTERNAL"}'),
+            "rate_limited": deepgram_rate_limited(retry_after=0),
+            "bad_request": RefuseUpgrade(400, b'{"err_code": "Bad Request"}'),
+            "stall": StallStreamAfter(0.0),
+        }
+        self._server.script(*[faults[kind]] * times)
+
+    def request_count(self) -> int:
+        return len(self._server.sessions)
 
 
 @dataclass(frozen=True, slots=True)
@@ -205,7 +240,10 @@ async def _check_errors(
     kind: _Kind, provider: Any, faults: FaultInjector, stall_patience: float
 ) -> list[CheckResult]:
     results = []
+    kinds = getattr(faults, "kinds", _EXPECTED.keys())
     for fault, (expected, retryable) in _EXPECTED.items():
+        if fault not in kinds:
+            continue
         faults.inject(fault)
         before = faults.request_count()
         with trio.move_on_after(stall_patience) as patience:

@@ -1,0 +1,73 @@
+"""Deepgram events -> :class:`~trioagents.core.SpeechEvent`, synchronously.
+
+One utterance is bracketed by exactly one ``START_OF_SPEECH`` and one
+``END_OF_SPEECH``, whichever of Deepgram's signals comes first: ``SpeechStarted``
+(with ``vad_events``) or the first words start it; ``speech_final``,
+``UtteranceEnd`` or the end of the stream ends it. Results without words yield no
+transcript (Deepgram sends them for silence).
+"""
+
+from __future__ import annotations
+
+from ..core import SpeechEvent, SpeechEventType
+from ..protocol import (
+    DeepgramEvent,
+    DeepgramSpeechStarted,
+    DeepgramTranscribed,
+    DeepgramUtteranceEnded,
+)
+
+__all__ = ["SpeechTracker"]
+
+
+class SpeechTracker:
+    """Tracks whether the user is speaking; translates one event at a time."""
+
+    __slots__ = ("_language", "speaking")
+
+    def __init__(self, language: str | None) -> None:
+        self._language = language
+        self.speaking = False
+
+    def handle(self, event: DeepgramEvent, now: float) -> list[SpeechEvent]:
+        if isinstance(event, DeepgramSpeechStarted):
+            return self._start(now)
+        if isinstance(event, DeepgramUtteranceEnded):
+            return self._end(now)
+        if not isinstance(event, DeepgramTranscribed):
+            return []
+        events: list[SpeechEvent] = []
+        if event.transcript.strip():
+            events += self._start(now)
+            kind = (
+                SpeechEventType.FINAL_TRANSCRIPT
+                if event.is_final
+                else SpeechEventType.INTERIM_TRANSCRIPT
+            )
+            events.append(
+                SpeechEvent(
+                    kind,
+                    text=event.transcript,
+                    language=event.language or self._language,
+                    confidence=event.confidence,
+                    timestamp=now,
+                )
+            )
+        if event.speech_final:
+            events += self._end(now)
+        return events
+
+    def stream_ended(self, now: float) -> list[SpeechEvent]:
+        return self._end(now)
+
+    def _start(self, now: float) -> list[SpeechEvent]:
+        if self.speaking:
+            return []
+        self.speaking = True
+        return [SpeechEvent(SpeechEventType.START_OF_SPEECH, timestamp=now)]
+
+    def _end(self, now: float) -> list[SpeechEvent]:
+        if not self.speaking:
+            return []
+        self.speaking = False
+        return [SpeechEvent(SpeechEventType.END_OF_SPEECH, timestamp=now)]
