@@ -156,11 +156,22 @@ class SpeechEventType(enum.Enum):
 
 @dataclass(frozen=True, slots=True)
 class SpeechEvent:
+    """One recognition event; ``timestamp`` is Trio's clock when it was produced.
+
+    ``audio_end`` (final transcripts, when the provider knows it): how many seconds
+    of the stream's audio, counted from its first pushed frame, this transcript
+    accounts for (Deepgram's ``start + duration``). A final arrives some time after
+    the audio it covers; a reconnecting wrapper replays only the audio after
+    ``audio_end``, so words spoken while the final was in flight are not lost.
+    None: all audio pushed so far is accounted for.
+    """
+
     type: SpeechEventType
     text: str = ""
     language: str | None = None
     confidence: float = 1.0
     timestamp: float = 0.0
+    audio_end: float | None = None
 
 
 class STTStream(Protocol):

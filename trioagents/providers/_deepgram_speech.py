@@ -4,7 +4,8 @@ One utterance is bracketed by exactly one ``START_OF_SPEECH`` and one
 ``END_OF_SPEECH``, whichever of Deepgram's signals comes first: ``SpeechStarted``
 (with ``vad_events``) or the first words start it; ``speech_final``,
 ``UtteranceEnd`` or the end of the stream ends it. Results without words yield no
-transcript (Deepgram sends them for silence).
+transcript (Deepgram sends them for silence). A final carries ``audio_end``, the
+end of the audio it covers, so a reconnecting wrapper replays only what follows.
 """
 
 from __future__ import annotations
@@ -51,6 +52,7 @@ class SpeechTracker:
                     language=event.language or self._language,
                     confidence=event.confidence,
                     timestamp=now,
+                    audio_end=event.end if event.is_final else None,
                 )
             )
         if event.speech_final:

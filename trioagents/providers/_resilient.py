@@ -16,7 +16,10 @@ What may be replayed, per kind:
 * STT: audio fed since the last final transcript is replayed (at most
   ``replay_frames``, 30 s of 20 ms frames; a consumer pushing faster than the inner
   stream takes audio waits rather than losing any); interim transcripts are
-  provisional, so STT always counts as resumable. Each final transcript calls
+  provisional, so STT always counts as resumable. "Since the last final" means
+  since the end of the audio that final covers when the event says
+  (``SpeechEvent.audio_end``): a streaming server's final arrives after the audio
+  it covers, and the frames fed in between belong to the next words. Each final transcript calls
   :meth:`Recovery.succeeded` (retry budgets reset, as in LiveKit) and lets a
   fallback group return to a recovered preferred member (:meth:`Recovery.preferred`).
 
@@ -141,12 +144,16 @@ class _InputLog(Generic[T]):
     for the feeder instead of dropping audio.
     """
 
-    def __init__(self, limit: int | None = None) -> None:
+    def __init__(
+        self, limit: int | None = None, measure: Callable[[T], float] | None = None
+    ) -> None:
         self.items: list[T] = []
         self.base = 0  # absolute index of items[0]
         self.fed = 0
         self.ended = False
         self._limit = limit
+        self._measure = measure  # an item's length in seconds (audio), for index_at
+        self._replayed_before_base = 0.0  # seconds of this replay's items before `base`
         self._changed = trio.Event()
 
     def append(self, item: T) -> None:
@@ -166,8 +173,23 @@ class _InputLog(Generic[T]):
     def trim_to(self, absolute: int) -> None:
         """Forget items before ``absolute`` (never ones not yet fed)."""
         drop = max(0, min(absolute, self.fed) - self.base)
+        if self._measure is not None:
+            self._replayed_before_base += sum(self._measure(item) for item in self.items[:drop])
         del self.items[:drop]
         self.base += drop
+
+    def index_at(self, seconds: float) -> int:
+        """The absolute index of the first fed item not wholly within the first
+        ``seconds`` of the current replay (needs ``measure``)."""
+        assert self._measure is not None
+        elapsed, index = self._replayed_before_base, self.base
+        while index < self.fed:
+            length = self._measure(self.items[index - self.base])
+            if elapsed + length > seconds + 1e-6:
+                break
+            elapsed += length
+            index += 1
+        return index
 
     def mark(self) -> int:
         return self.base + len(self.items)
@@ -179,6 +201,7 @@ class _InputLog(Generic[T]):
     async def replay_into(self, push: Emit[T], end: Emit[None]) -> None:
         """Push every item from ``base`` on, then follow new ones; end when input ends."""
         self.fed = self.base
+        self._replayed_before_base = 0.0
         while True:
             while self.fed < self.mark():
                 await push(self.items[self.fed - self.base])
@@ -261,7 +284,7 @@ async def open_recovering_tts_stream(
 async def open_recovering_stt_stream(
     recovery: Recovery[STT], language: str | None, *, replay_frames: int = 1500
 ) -> AsyncIterator[RecoveringSTTStream]:
-    log: _InputLog[AudioFrame] = _InputLog(replay_frames)
+    log: _InputLog[AudioFrame] = _InputLog(replay_frames, lambda frame: frame.duration)
 
     async def produce(emit: Emit[SpeechEvent]) -> None:
         provider = recovery.first()
@@ -277,7 +300,8 @@ async def open_recovering_stt_stream(
                         async for event in inner:
                             await emit(event)
                             if event.type is SpeechEventType.FINAL_TRANSCRIPT:
-                                log.trim_to(log.fed)
+                                end = event.audio_end
+                                log.trim_to(log.fed if end is None else log.index_at(end))
                                 recovery.succeeded(provider)
                                 switch_to = recovery.preferred(provider)
                                 if switch_to is not None:
