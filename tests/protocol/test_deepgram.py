@@ -73,6 +73,13 @@ def test_listen_url_carries_every_option() -> None:
     assert query["diarize"] == ["true"]
 
 
+def test_every_query_parameter_is_a_named_one() -> None:
+    from trioagents.protocol._deepgram import _NAMED_PARAMETERS
+
+    options = DeepgramOptions(utterance_end_ms=1000, keyterms=("a",))
+    assert {name for name, _ in options.query()} == _NAMED_PARAMETERS
+
+
 def test_endpointing_off_and_defaults() -> None:
     query = parse_qs(urlsplit(listen_url(DeepgramOptions(endpointing_ms=None))).query)
     assert query["endpointing"] == ["false"]
@@ -89,6 +96,8 @@ def test_endpointing_off_and_defaults() -> None:
         {"endpointing_ms": 0},
         {"utterance_end_ms": 1000, "interim_results": False},
         {"keyterms": "oops"},
+        {"extra": {"encoding": "mulaw"}},
+        {"extra": {"keyterm": "x"}},
     ],
 )
 def test_bad_options_are_configuration_errors(kwargs: dict[str, object]) -> None:

@@ -75,6 +75,25 @@ __all__ = [
 
 DEEPGRAM_LISTEN_URL = "wss://api.deepgram.com/v1/listen"
 _MAX_PAYLOAD_KEPT = 4096
+_NAMED_PARAMETERS = frozenset(
+    {
+        "model",
+        "language",
+        "encoding",
+        "sample_rate",
+        "channels",
+        "interim_results",
+        "endpointing",
+        "vad_events",
+        "smart_format",
+        "punctuate",
+        "filler_words",
+        "no_delay",
+        "profanity_filter",
+        "utterance_end_ms",
+        "keyterm",
+    }
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -121,6 +140,11 @@ class DeepgramOptions:
             )
         if isinstance(self.keyterms, str):
             raise ConfigurationError("DeepgramOptions.keyterms is a tuple of strings, not a str")
+        clash = sorted(_NAMED_PARAMETERS & set(self.extra))
+        if clash:
+            raise ConfigurationError(
+                f"DeepgramOptions.extra repeats {clash}: set them as DeepgramOptions fields"
+            )
 
     def query(self, language: str | None = None) -> list[tuple[str, str]]:
         """The query pairs, in a stable order (``language`` overrides the option)."""
