@@ -185,3 +185,49 @@ async def test_dynamic_mode_covers_the_pauses_the_user_made(
     # the 1.0 s pause moved the min delay from 0.3 to 0.9 * 0.3 + 0.1 * 1.0
     assert eou_delays(call) == [pytest.approx(0.37)]
     assert call.session.current_speech is None
+
+
+class WarmableDetector(ScriptedDetector):
+    """An audio model that can start at the VAD's end of speech (SmartTurnDetector's
+    ``warm``): a later prediction for the same frames reuses the warmed verdict."""
+
+    def __init__(self, *, latency: float) -> None:
+        super().__init__(latency=latency)
+        self.inferences = 0
+        self._warmed: dict[int, trio.Event] = {}
+
+    async def warm(self, audio: Sequence[AudioFrame]) -> None:
+        done = self._warmed.setdefault(id(audio[-1]), trio.Event())
+        self.inferences += 1
+        await trio.sleep(self.latency)
+        done.set()
+
+    async def predict_end_of_turn(
+        self, chat_ctx: ChatContext, transcript: str, audio: Sequence[AudioFrame]
+    ) -> float:
+        warmed = self._warmed.get(id(audio[-1]))
+        if warmed is None:
+            return await super().predict_end_of_turn(chat_ctx, transcript, audio)
+        await warmed.wait()
+        self.calls.append((transcript, sum(f.duration for f in audio)))
+        return 0.9
+
+
+@pytest.mark.parametrize("warmable", [True, False])
+async def test_an_audio_detector_starts_at_the_vads_end_not_at_the_final_transcript(
+    autojump_clock: trio.testing.MockClock, warmable: bool
+) -> None:
+    """The STT's final comes 0.5 s after the speech (the VAD ended it at 0.3 s); the
+    model takes 0.2 s. Warmed at the VAD's end it is done when the final arrives: the
+    turn ends at 0.5 s, not 0.5 + 0.2."""
+    from trioagents.testing import FakeSTT, Timeline
+
+    segments = [speech(0.5, 1.5, "a table please")]
+    detector = WarmableDetector(latency=0.2) if warmable else ScriptedDetector(latency=0.2)
+    stt = FakeSTT(Timeline(segments, tail=4.0), final_delay=0.5)
+    async with open_call(segments, turn_detector=detector, stt=stt) as call:
+        await call.sleep_until(5.0)
+    expected = 0.5 if warmable else 0.7
+    assert eou_delays(call) == [pytest.approx(expected, abs=0.011)]
+    if isinstance(detector, WarmableDetector):
+        assert detector.inferences == 1

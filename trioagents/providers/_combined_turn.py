@@ -173,6 +173,14 @@ class AnyIncompleteDetector:
             raise first
         return min(verdicts)
 
+    async def warm(self, audio: Sequence[AudioFrame]) -> None:
+        """Warm the members that can start on audio alone (see SmartTurnDetector.warm)."""
+        async with trio.open_nursery() as nursery:
+            for detector in self._detectors:
+                warm = getattr(detector, "warm", None)
+                if warm is not None:
+                    nursery.start_soon(warm, audio)
+
     def _rescale(self, probability: float, threshold: float) -> float:
         """Map ``probability`` so that ``threshold`` lands on this detector's threshold."""
         p = min(1.0, max(0.0, probability))

@@ -30,7 +30,7 @@ import numpy as np
 import trio
 from numpy.typing import NDArray
 
-from ..core import AudioFrame, ChatContext, concat_frames
+from ..core import AudioFrame, ChatContext, ProviderError, concat_frames
 from ._log_mel import SAMPLE_RATE, WINDOW_SAMPLES
 from ._optional import mono_at, require
 from ._smart_turn_model import locate_model, shared_model
@@ -80,6 +80,7 @@ class SmartTurnDetector:
             model = shared_model(locate_model(model_path))
         self._model = model
         self._threshold = unlikely_threshold
+        self._ready: dict[tuple[int, int], _Verdict] = {}  # warmed audio -> its verdict
 
     @property
     def label(self) -> str:
@@ -97,11 +98,50 @@ class SmartTurnDetector:
         Runs in a worker thread (see the module docstring); cancellation abandons
         it. Raises ProviderError if inference fails.
         """
+        verdict = self._ready.get(_audio_key(audio))
+        if verdict is not None and audio and verdict.last is audio[-1]:
+            await verdict.done.wait()
+            if verdict.probability is not None:
+                return verdict.probability
+        return await self._infer(audio)
+
+    async def warm(self, audio: Sequence[AudioFrame]) -> None:
+        """Predict for ``audio`` now (the session calls this at the VAD's end of speech,
+        while the STT still decodes): a later :meth:`predict_end_of_turn` for the same
+        frames waits for this result instead of running the model again. Cancellation
+        (new speech) abandons it; a failure is left for that later call to meet."""
+        key = _audio_key(audio)
+        verdict = _Verdict(audio[-1] if audio else None)
+        self._ready = {key: verdict}  # only the latest turn's audio is worth keeping
+        try:
+            verdict.probability = await self._infer(audio)
+        except ProviderError:
+            pass
+        finally:
+            verdict.done.set()
+            if verdict.probability is None and self._ready.get(key) is verdict:
+                del self._ready[key]
+
+    async def _infer(self, audio: Sequence[AudioFrame]) -> float:
         samples = _samples_16k(audio)
         await trio.lowlevel.checkpoint()
         return await trio.to_thread.run_sync(
             self._model.predict, samples, abandon_on_cancel=True, limiter=inference_limiter()
         )
+
+
+class _Verdict:
+    __slots__ = ("done", "last", "probability")
+
+    def __init__(self, last: AudioFrame | None) -> None:
+        self.done = trio.Event()
+        self.last = last  # kept alive, so its id cannot be reused while cached
+        self.probability: float | None = None
+
+
+def _audio_key(audio: Sequence[AudioFrame]) -> tuple[int, int]:
+    """The same frames (immutable objects) in the same number: the same model input."""
+    return (id(audio[-1]) if audio else 0, len(audio))
 
 
 def _samples_16k(audio: Sequence[AudioFrame]) -> NDArray[np.float32]:

@@ -28,7 +28,7 @@ the nursery of :meth:`UserTurnTracker.run`, so they cannot outlive the activity.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from typing import Literal
 
@@ -97,6 +97,8 @@ class UserTurnTracker:
         self._last_final_at: float | None = None
         self._progress = trio.Event()  # set and replaced on every transcript and speech end
         self._discard_until_speech = False
+        self._ended_audio: tuple[AudioFrame, ...] | None = None  # the turn at the VAD's end
+        self._warming: trio.CancelScope | None = None
 
     def set_detection(self, detector: TurnDetector | None, *, manual: bool) -> None:
         """Use ``detector`` / manual turns from the next endpointing decision on.
@@ -147,6 +149,7 @@ class UserTurnTracker:
 
     def speech_started(self, at: float) -> None:
         self._cancel_wait()
+        self._cancel_warm()
         self._discard_until_speech = False
         self._speaking = True
         agent_spoke_at = self._state.agent_spoke_at if self._state is not None else None
@@ -163,6 +166,7 @@ class UserTurnTracker:
         self._last_speaking_at = last_speaking_at
         self._endpointing.user_stopped(last_speaking_at)
         self._made_progress()
+        self._start_warm()
         self._start_wait()
 
     def transcribed(self, text: str, *, final: bool) -> None:
@@ -199,6 +203,8 @@ class UserTurnTracker:
         are the STT catching up on audio from before the clear).
         """
         self._cancel_wait()
+        self._cancel_warm()
+        self._ended_audio = None
         if self._manual_commit is not None:
             self._manual_commit.cancel()
             self._manual_commit = None
@@ -283,6 +289,24 @@ class UserTurnTracker:
             return True
         return self._last_final_at is not None and self._last_final_at >= self._last_speaking_at
 
+    def _start_warm(self) -> None:
+        """At the VAD's end of speech: let an audio detector start on the turn's audio
+        while the STT still decodes (``warm``, if it has one); the endpointing wait
+        then asks it about these same frames."""
+        self._ended_audio = self._audio.frames()
+        warm = getattr(self._detector, "warm", None)
+        if warm is None or self._nursery is None or self._manual:
+            return
+        self._cancel_warm()
+        scope = trio.CancelScope()
+        self._warming = scope
+        self._nursery.start_soon(_warm_in, scope, warm, self._ended_audio)
+
+    def _cancel_warm(self) -> None:
+        if self._warming is not None:
+            self._warming.cancel()
+            self._warming = None
+
     def _cancel_wait(self) -> None:
         if self._wait is not None:
             self._wait.cancel()
@@ -323,9 +347,17 @@ class UserTurnTracker:
         timeout = self._options.turn_detector_timeout
         self._probability = None
         with trio.move_on_after(timeout) as patience:
+            audio = self._ended_audio if self._ended_audio is not None else self._audio.frames()
             self._probability = await predict_or_fallback(
-                detector, self._chat_ctx(), self.transcript, self._audio.frames()
+                detector, self._chat_ctx(), self.transcript, audio
             )
         if patience.cancelled_caught:
             logger.info("turn detector took over %.2f s; using VAD endpointing", timeout)
         return self._endpointing.delay(self._probability, detector.unlikely_threshold)
+
+
+async def _warm_in(
+    scope: trio.CancelScope, warm: Callable[..., Awaitable[None]], audio: object
+) -> None:
+    with scope:
+        await warm(audio)
