@@ -61,6 +61,7 @@ from ._providers import TTSStream as TTSStream
 from ._providers import VADEvent as VADEvent
 from ._providers import VADEventType as VADEventType
 from ._providers import VADStream as VADStream
+from ._providers import streams_text_input as streams_text_input
 from ._sentences import SentenceSplitter as SentenceSplitter
 from ._sentences import split_sentences as split_sentences
 
@@ -128,4 +129,5 @@ __all__ = [
     "short_id",
     "silence",
     "split_sentences",
+    "streams_text_input",
 ]

@@ -46,6 +46,7 @@ __all__ = [
     "VADEvent",
     "VADEventType",
     "VADStream",
+    "streams_text_input",
 ]
 
 
@@ -139,9 +140,22 @@ class TTSStream(Protocol):
 
 @runtime_checkable
 class StreamingTTS(TTS, Protocol):
-    """Incremental synthesis: text pushed as it is generated."""
+    """Incremental synthesis: text pushed as it is generated.
+
+    Frames may carry ``AudioFrame.text_end`` counted over the stream's whole input
+    (all text pushed so far, joined). An implementation that only regroups text
+    for a chunked TTS (e.g. :class:`~trioagents.providers.SentenceStreamTTS`) sets
+    ``input_streaming = False``: the voice pipeline then sends it sentences, one
+    request each, as it would the chunked TTS (see :func:`streams_text_input`).
+    """
 
     def stream(self) -> AbstractAsyncContextManager[TTSStream]: ...
+
+
+def streams_text_input(tts: TTS | None) -> bool:
+    """True when ``tts`` synthesizes text as it is pushed (a :class:`StreamingTTS`
+    without ``input_streaming = False``): worth feeding words, not sentences."""
+    return isinstance(tts, StreamingTTS) and bool(getattr(tts, "input_streaming", True))
 
 
 # --------------------------------------------------------------------- STT

@@ -163,7 +163,14 @@ class _SentenceStream:
 
 
 class SentenceStreamTTS:
-    """A streaming TTS that synthesizes sentence by sentence with a chunked TTS."""
+    """A streaming TTS that synthesizes sentence by sentence with a chunked TTS.
+
+    ``input_streaming`` is False: it only regroups text, so the voice pipeline sends
+    it sentences as it would the chunked TTS (see ``streams_text_input``). Its
+    frames' ``text_end`` is the wrapped TTS's, counted within each sentence.
+    """
+
+    input_streaming = False
 
     def __init__(self, tts: TTS) -> None:
         self._tts = tts

@@ -57,6 +57,7 @@ from ..core import (
     ToolChoice,
     ToolSpec,
     TTSStream,
+    streams_text_input,
 )
 from ._resilient import (
     open_recovering_chat,
@@ -209,6 +210,11 @@ class RetryingStreamingTTS(RetryingTTS):
     def __init__(self, inner: StreamingTTS, policy: RetryPolicy | None = None) -> None:
         super().__init__(inner, policy)
         self._streaming = inner
+
+    @property
+    def input_streaming(self) -> bool:
+        """The wrapped TTS's (see ``streams_text_input``)."""
+        return streams_text_input(self._streaming)
 
     def stream(self) -> AbstractAsyncContextManager[TTSStream]:
         return open_recovering_tts_stream(_RetryRecovery(self._streaming, self._policy))

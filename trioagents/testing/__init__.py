@@ -38,6 +38,7 @@ from ._fake_audio_output import PlayedSegment as PlayedSegment
 from ._fake_llm import FakeLLM as FakeLLM
 from ._fake_llm import LLMRequest as LLMRequest
 from ._fake_llm import LLMScript as LLMScript
+from ._fake_streaming_tts import FakeStreamingTTS as FakeStreamingTTS
 from ._fake_stt import FakeSTT as FakeSTT
 from ._fake_text_output import FakeTextOutput as FakeTextOutput
 from ._fake_text_output import PublishedTranscript as PublishedTranscript
@@ -95,6 +96,7 @@ __all__ = [
     "FakeDeepgramServer",
     "FakeLLM",
     "FakeSTT",
+    "FakeStreamingTTS",
     "FakeTTS",
     "FakeTextOutput",
     "FakeVAD",

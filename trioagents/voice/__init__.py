@@ -55,6 +55,7 @@ from ._options import DEFAULT_BACKCHANNEL_WORDS as DEFAULT_BACKCHANNEL_WORDS
 from ._options import EndpointingMode as EndpointingMode
 from ._options import MidStreamFailover as MidStreamFailover
 from ._options import SessionOptions as SessionOptions
+from ._options import TTSInput as TTSInput
 from ._options import TurnDetectionMode as TurnDetectionMode
 from ._recognition import InlineVADStream as InlineVADStream
 from ._run_assert import AgentHandoffAssert as AgentHandoffAssert

@@ -35,7 +35,11 @@ from ..core import (
     LLMEvent,
     ProviderError,
     SpeechEvent,
+    StreamingTTS,
     ToolSpec,
+    TTSStream,
+    collapse_single_error,
+    streams_text_input,
 )
 from ._agent_providers import (
     AgentProviders,
@@ -277,15 +281,29 @@ class Agent:
     ) -> None:
         """LiveKit's ``tts_node`` shape: a stream of text in, audio frames out.
 
-        Called once per utterance; ``text`` yields its sentences as they are
-        complete. Default: each sentence through :meth:`tts_node`. Override it to
-        transform the whole stream (text before, frames after); the turn cancels it
-        like every step. Heard-text accounting is then by the utterance's speaking
-        rate over all its text (not sentence by sentence), and a mid-sentence TTS
-        failover ends the utterance instead of continuing it (see ``_playout.py``).
+        Called once per utterance. ``text`` yields the reply in whole words as the
+        LLM writes them when the TTS takes streamed input (``SessionOptions.tts_input``
+        ``"auto"``), else its sentences as they are complete. Default: a streaming
+        TTS gets everything in one ``stream()``, each piece pushed as it comes (its
+        frames' ``text_end`` then index the pieces joined); any other TTS, each piece
+        through :meth:`tts_node`. Override it to transform the whole stream (text
+        before, frames after); the turn cancels it like every step. Heard-text
+        accounting of an override is by the utterance's speaking rate over all its
+        text (its TTS may have been given other text than the pieces), and a
+        mid-sentence TTS failover ends the utterance instead of continuing it (see
+        ``_playout.py``).
         """
-        async for sentence in text:
-            await self.tts_node(sentence, frames)
+        tts = self.providers.tts
+        if not streams_text_input(tts):
+            async for piece in text:
+                await self.tts_node(piece, frames)
+            return
+        assert isinstance(tts, StreamingTTS)
+        with collapse_single_error():  # a ProviderError reaches the caller bare
+            async with tts.stream() as stream, trio.open_nursery() as nursery:
+                nursery.start_soon(_push_text, text, stream)
+                async for frame in stream:
+                    await frames.send(frame)
 
     async def tts_node(self, text: str, frames: trio.MemorySendChannel[AudioFrame]) -> None:
         """Default: synthesize one sentence with the agent's TTS (else the session's).
@@ -317,6 +335,12 @@ def _check_tools(tools: Sequence[HasToolSpec]) -> None:
                 "@function_tool(name=...)"
             )
         names.add(spec.name)
+
+
+async def _push_text(text: trio.MemoryReceiveChannel[str], stream: TTSStream) -> None:
+    async for piece in text:
+        await stream.push_text(piece)
+    await stream.end_input()
 
 
 class _FrameSink(Protocol):

@@ -19,12 +19,14 @@ __all__ = [
     "EndpointingMode",
     "MidStreamFailover",
     "SessionOptions",
+    "TTSInput",
     "TurnDetectionMode",
 ]
 
 TurnDetectionMode = Literal["auto", "manual"]
 EndpointingMode = Literal["fixed", "dynamic"]
 MidStreamFailover = Literal["continue", "restart", "off"]
+TTSInput = Literal["auto", "sentences"]
 
 # Words that acknowledge rather than take the floor (compared lower-cased, without
 # punctuation; a hyphenated word also matches its parts: "uh-huh" = "uh huh").
@@ -76,6 +78,16 @@ class SessionOptions:
       the turn ends with the fragment and the error goes to the error policy (not
       counted as unrecoverable). Either way a system note in the chat context says
       what happened.
+    * ``tts_input``: how a reply's text reaches the TTS. ``"auto"`` (default): a TTS
+      that takes streamed input (:func:`~trioagents.core.streams_text_input`) gets
+      the LLM's words as they arrive, in one stream per utterance -- synthesis starts
+      on the first words, not at the end of the first sentence (LiveKit's default
+      for streaming TTS); the heard text comes from the TTS's alignment
+      (``AudioFrame.text_end``) where it gives one, else from the measured speaking
+      rate. Any other TTS, or an agent overriding ``tts_node`` or
+      ``transcription_node``, gets whole sentences, one request each.
+      ``"sentences"``: always sentences (each sentence's audio is then measured on
+      its own, the finer accounting when the TTS gives no alignment).
     * ``close_grace``: bound on every shielded cleanup step (sink drain, stream close).
     * ``playout_grace``: how long past the expected end of audio the session waits
       for a sink to report playback finished before assuming it did.
@@ -106,6 +118,7 @@ class SessionOptions:
     user_away_timeout: float | None = 15.0
     max_tool_steps: int = 3
     turn_detection: TurnDetectionMode = "auto"
+    tts_input: TTSInput = "auto"
 
     def __post_init__(self) -> None:
         _non_negative(
@@ -146,6 +159,10 @@ class SessionOptions:
             raise ConfigurationError(
                 "mid_stream_failover must be 'continue', 'restart' or 'off', "
                 f"got {self.mid_stream_failover!r}"
+            )
+        if self.tts_input not in ("auto", "sentences"):
+            raise ConfigurationError(
+                f"tts_input must be 'auto' or 'sentences', got {self.tts_input!r}"
             )
         if self.turn_detection not in ("auto", "manual"):
             raise ConfigurationError(

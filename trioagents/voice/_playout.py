@@ -54,44 +54,35 @@ cancellation of the consumer would land in the producer's frame at an arbitrary
 
 from __future__ import annotations
 
-import logging
 import math
 from collections.abc import AsyncIterable, Callable
 
 import trio
 
-from ..core import AudioFrame, ConfigurationError, ProviderError, SentenceSplitter
+from ..core import AudioFrame, ProviderError, SentenceSplitter, streams_text_input
 from ._agent import Agent, overrides
 from ._audio_io import AudioOutput, PlaybackFinished, TextOutput, UtteranceSink
 from ._event_bus import StateTracker
 from ._hooks import SessionHooks
-from ._options import MidStreamFailover
+from ._options import MidStreamFailover, TTSInput
+from ._playout_parts import (
+    SentenceMark,
+    relay_audio,
+    run_node,
+    run_stream_node,
+    split_sentences,
+    split_words,
+    transcribe,
+    whole,
+)
 from ._speech_handle import SpeechHandle
 from ._transcript_sync import TranscriptSynchronizer, whole_words
 from ._usage import UsageCollector
 
 __all__ = ["Utterance", "transcribe"]
 
-logger = logging.getLogger("trioagents.voice.playout")
-
 _FRAME_BUFFER = 512  # frames synthesized ahead of playout (~10 s of 20 ms frames)
 _MAX_FAILOVERS = 3  # per sentence
-
-
-class _SentenceMark:
-    """Starts a sentence in the frame stream; ``duration`` is filled once synthesized.
-
-    ``shown``: its ``transcription_node`` form. ``growing``: the one mark of a
-    ``tts_stream_node`` utterance, whose text grows as the node consumes sentences.
-    """
-
-    __slots__ = ("duration", "growing", "shown", "text")
-
-    def __init__(self, text: str, shown: str | None = None) -> None:
-        self.text = text
-        self.shown = shown
-        self.duration: float | None = None
-        self.growing = False
 
 
 class Utterance:
@@ -128,7 +119,9 @@ class Utterance:
         self.scope_id: str | None = None  # the utterance's scope id (the tts parent)
         self.failover_policy: MidStreamFailover = "off"  # set by the turn
         self.on_failover: Callable[[ProviderError, bool], None] = _ignore_failover
+        self.tts_input: TTSInput = "auto"  # set by the turn
         self._transcribing = overrides(agent, "transcription_node")
+        self._words = False  # fed word by word (see _synthesis_mode)
         self._active = False
         self._output_paused = False
         self._paused_at = 0.0
@@ -172,17 +165,37 @@ class Utterance:
 
     async def _run_audio(self, text: trio.MemoryReceiveChannel[str], sink: UtteranceSink) -> None:
         sentences_send, sentences = trio.open_memory_channel[str](math.inf)
-        frames_send, frames = trio.open_memory_channel[AudioFrame | _SentenceMark](_FRAME_BUFFER)
+        frames_send, frames = trio.open_memory_channel[AudioFrame | SentenceMark](_FRAME_BUFFER)
+        streamed, self._words = self._synthesis_mode()
         async with trio.open_nursery() as nursery:
-            split = _split if self.fixed_audio is None else _whole
-            nursery.start_soon(split, text, sentences_send)
-            streamed = self.fixed_audio is None and overrides(self.agent, "tts_stream_node")
+            split = whole if self.fixed_audio is not None else split_sentences
+            nursery.start_soon(split_words if self._words else split, text, sentences_send)
             synthesize = self._synthesize_stream if streamed else self._synthesize
             nursery.start_soon(synthesize, sentences, frames_send, nursery.cancel_scope)
             if self.text_output is not None:
                 nursery.start_soon(self._pace_transcript, self.text_output, sink)
             await self._play(frames, sink)
             nursery.cancel_scope.cancel()  # playout done: stop pacing the transcript
+
+    def _synthesis_mode(self) -> tuple[bool, bool]:
+        """``(streamed, words)``: one ``tts_stream_node`` call for the utterance, and
+        whether it is fed whole words as they arrive (else sentences).
+
+        Words when ``tts_input`` is ``"auto"`` and the agent's TTS takes streamed
+        input, unless ``tts_node`` or ``transcription_node`` is overridden (both are
+        sentence by sentence by contract).
+        """
+        agent = self.agent
+        if self.fixed_audio is not None:
+            return False, False
+        node = overrides(agent, "tts_stream_node")
+        words = (
+            self.tts_input == "auto"
+            and streams_text_input(agent.providers.tts)
+            and (node or not overrides(agent, "tts_node"))
+            and not self._transcribing
+        )
+        return node or words, words
 
     async def _run_text_only(self, text: trio.MemoryReceiveChannel[str]) -> None:
         """Text is heard as it arrives; through ``transcription_node``, sentence by
@@ -224,14 +237,14 @@ class Utterance:
     async def _synthesize(
         self,
         sentences: trio.MemoryReceiveChannel[str],
-        frames: trio.MemorySendChannel[AudioFrame | _SentenceMark],
+        frames: trio.MemorySendChannel[AudioFrame | SentenceMark],
         utterance_scope: trio.CancelScope,
     ) -> None:
         reason = self._cancel_reason
         async with frames:
             with self.hooks.scope("tts", self.scope_id, {}, cancel_reason=reason) as note:
                 async for sentence in sentences:
-                    mark = _SentenceMark(sentence, await self._shown(sentence))
+                    mark = SentenceMark(sentence, await self._shown(sentence))
                     await frames.send(mark)
                     if self.tts_requested_at is None:
                         self.tts_requested_at = trio.current_time()
@@ -246,7 +259,7 @@ class Utterance:
                         return
 
     async def _synthesize_sentence(
-        self, mark: _SentenceMark, frames: trio.MemorySendChannel[AudioFrame | _SentenceMark]
+        self, mark: SentenceMark, frames: trio.MemorySendChannel[AudioFrame | SentenceMark]
     ) -> None:
         """Synthesize ``mark``'s sentence, going on after mid-sentence failovers."""
         for attempt in range(_MAX_FAILOVERS + 1):
@@ -262,7 +275,7 @@ class Utterance:
                     raise
             if not rest:
                 return  # the audio covered the whole sentence
-            mark = _SentenceMark(rest, await self._shown(rest))
+            mark = SentenceMark(rest, await self._shown(rest))
             await frames.send(mark)
             self.usage.tts_sentence(self.tts_provider, len(rest))
 
@@ -273,11 +286,11 @@ class Utterance:
     async def _synthesize_stream(
         self,
         sentences: trio.MemoryReceiveChannel[str],
-        frames: trio.MemorySendChannel[AudioFrame | _SentenceMark],
+        frames: trio.MemorySendChannel[AudioFrame | SentenceMark],
         utterance_scope: trio.CancelScope,
     ) -> None:
         """One ``tts_stream_node`` call for the whole utterance (see the module docstring)."""
-        mark = _SentenceMark("", "" if self._transcribing else None)
+        mark = SentenceMark("", "" if self._transcribing else None)
         mark.growing = True
         failures: list[ProviderError] = []
         duration = 0.0
@@ -291,7 +304,7 @@ class Utterance:
                     async with trio.open_nursery() as nursery:
                         nursery.start_soon(self._feed_stream_node, sentences, text_send, mark)
                         nursery.start_soon(
-                            _run_stream_node, self.agent, text_recv, node_send, failures
+                            run_stream_node, self.agent, text_recv, node_send, failures
                         )
                         async for frame in node_recv:
                             duration += frame.duration
@@ -310,7 +323,7 @@ class Utterance:
         self,
         sentences: trio.MemoryReceiveChannel[str],
         out: trio.MemorySendChannel[str],
-        mark: _SentenceMark,
+        mark: SentenceMark,
     ) -> None:
         """Hand the node each sentence; the mark's text is what the node consumed."""
         async with out:
@@ -320,12 +333,15 @@ class Utterance:
                     self.tts_requested_at = trio.current_time()
                 await out.send(sentence)
                 self.usage.tts_sentence(self.tts_provider, len(sentence))
+                if self._words:  # the node gets exactly these pieces: offsets hold
+                    mark.text += sentence
+                    continue
                 mark.text = f"{mark.text} {sentence}".strip()
                 if shown is not None:
                     mark.shown = f"{mark.shown} {shown}".strip()
 
     def _after_failover(
-        self, mark: _SentenceMark, error: ProviderError, covered: float
+        self, mark: SentenceMark, error: ProviderError, covered: float
     ) -> str | None:
         """Revise ``mark`` to the words its audio covered; the text to synthesize next.
 
@@ -351,7 +367,7 @@ class Utterance:
     async def _synthesize_one(
         self,
         sentence: str,
-        frames: trio.MemorySendChannel[AudioFrame | _SentenceMark],
+        frames: trio.MemorySendChannel[AudioFrame | SentenceMark],
         delivered: list[float] | None = None,
     ) -> float:
         """Run ``tts_node`` for one sentence, relaying its frames; returns the audio length.
@@ -363,9 +379,9 @@ class Utterance:
         try:
             async with trio.open_nursery() as nursery:
                 if self.fixed_audio is not None:
-                    nursery.start_soon(_relay_audio, self.fixed_audio, send, self.speech.id)
+                    nursery.start_soon(relay_audio, self.fixed_audio, send, self.speech.id)
                 else:
-                    nursery.start_soon(_run_node, self.agent, sentence, send, failures)
+                    nursery.start_soon(run_node, self.agent, sentence, send, failures)
                 async for frame in recv:
                     duration += frame.duration
                     await frames.send(frame)
@@ -380,13 +396,13 @@ class Utterance:
 
     async def _play(
         self,
-        frames: trio.MemoryReceiveChannel[AudioFrame | _SentenceMark],
+        frames: trio.MemoryReceiveChannel[AudioFrame | SentenceMark],
         sink: UtteranceSink,
     ) -> None:
-        mark: _SentenceMark | None = None
+        mark: SentenceMark | None = None
         known = ""  # the mark's text the synchronizer has
         async for item in frames:
-            if isinstance(item, _SentenceMark):
+            if isinstance(item, SentenceMark):
                 if mark is not None:
                     self._revise(mark)  # cut by a failover: the words covered
                     self._measured(mark)
@@ -405,8 +421,8 @@ class Utterance:
             if not await sink.write(item):
                 return
             self.sync.push_audio(item.duration)
-            if item.text_end is not None and mark is not None and not mark.growing:
-                self.sync.align(item.text_end)  # the TTS's own alignment, per sentence
+            if item.text_end is not None and mark is not None and self._aligned(mark):
+                self.sync.align(item.text_end)  # the TTS's own alignment
             if self.first_output_at is None:
                 self._mark_started()
         if mark is not None:
@@ -416,13 +432,21 @@ class Utterance:
         if sink.started:
             await self._wait_for_playout(sink)
 
-    def _measured(self, mark: _SentenceMark) -> None:
+    def _aligned(self, mark: SentenceMark) -> bool:
+        """Whether a frame's ``text_end`` indexes ``mark``'s text: a sentence's own
+        request, or the default stream node fed words (it passes the TTS exactly the
+        mark's text); an overridden node may give its TTS other text."""
+        if not mark.growing:
+            return True
+        return self._words and not overrides(self.agent, "tts_stream_node")
+
+    def _measured(self, mark: SentenceMark) -> None:
         """The sentence's synthesis has finished (the next mark, or the end, came after
         it): its measured duration, which its last frame may have outrun."""
         if mark.duration is not None:
             self.sync.expect_duration(mark.duration)
 
-    def _revise(self, mark: _SentenceMark) -> None:
+    def _revise(self, mark: SentenceMark) -> None:
         """Give the synchronizer ``mark``'s current text (and shown form if it grows)."""
         self.sync.revise_text(mark.text, shown=mark.shown if mark.growing else None)
 
@@ -456,86 +480,3 @@ class Utterance:
 
 def _ignore_failover(error: ProviderError, restarted: bool) -> None:
     del error, restarted
-
-
-async def _run_node(
-    agent: Agent,
-    text: str,
-    out: trio.MemorySendChannel[AudioFrame],
-    failures: list[ProviderError],
-) -> None:
-    async with out:
-        try:
-            await agent.tts_node(text, out)
-        except ProviderError as exc:
-            failures.append(exc)
-
-
-async def _run_stream_node(
-    agent: Agent,
-    text: trio.MemoryReceiveChannel[str],
-    out: trio.MemorySendChannel[AudioFrame],
-    failures: list[ProviderError],
-) -> None:
-    async with out:
-        try:
-            await agent.tts_stream_node(text, out)
-        except ProviderError as exc:
-            failures.append(exc)
-
-
-async def transcribe(agent: Agent, sentence: str) -> str:
-    """``agent.transcription_node`` applied to one sentence (whatever it sent, joined).
-
-    Raises ConfigurationError when the node sends something that is not a str.
-    """
-    send, recv = trio.open_memory_channel[str](1)
-    out_send, out_recv = trio.open_memory_channel[str](math.inf)
-    send.send_nowait(sentence)
-    send.close()
-    with recv, out_recv:
-        async with out_send:
-            await agent.transcription_node(recv, out_send)
-        pieces = [piece async for piece in out_recv]
-    if not all(isinstance(piece, str) for piece in pieces):
-        raise ConfigurationError("transcription_node must send str pieces")
-    return "".join(pieces).strip()
-
-
-async def _relay_audio(
-    audio: AsyncIterable[AudioFrame], out: trio.MemorySendChannel[AudioFrame], speech_id: str
-) -> None:
-    """Pre-rendered frames into the utterance; stops at the first item that is not a frame."""
-    async with out:
-        try:
-            async for frame in audio:
-                if not isinstance(frame, AudioFrame):
-                    logger.error(
-                        "say(audio=...) yielded something that is not an AudioFrame; "
-                        "the rest of this speech is skipped",
-                        extra={"speech_id": speech_id, "item_type": type(frame).__name__},
-                    )
-                    break
-                await out.send(frame)
-        finally:
-            aclose = getattr(audio, "aclose", None)
-            if aclose is not None:  # an async generator: run its cleanup now
-                await aclose()
-
-
-async def _whole(text: trio.MemoryReceiveChannel[str], out: trio.MemorySendChannel[str]) -> None:
-    """All of ``text`` as one segment (the transcript of pre-rendered audio)."""
-    async with out:
-        pieces = [piece async for piece in text]
-        await out.send("".join(pieces) or " ")
-
-
-async def _split(text: trio.MemoryReceiveChannel[str], out: trio.MemorySendChannel[str]) -> None:
-    splitter = SentenceSplitter()
-    async with out:
-        async for piece in text:
-            for sentence in splitter.push(piece):
-                await out.send(sentence)
-        rest = splitter.flush()
-        if rest:
-            await out.send(rest)

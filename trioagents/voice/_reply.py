@@ -222,6 +222,7 @@ class _Turn:
         )
         utterance.sync = TranscriptSynchronizer(env.speaking_rate)  # this voice's measured rate
         utterance.failover_policy = env.options.mid_stream_failover
+        utterance.tts_input = env.options.tts_input
         utterance.on_failover = self._tts_failed_over
         self.step_choice = tool_choice
         generations = [generation] if generation is not None else []
