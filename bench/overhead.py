@@ -9,6 +9,11 @@ the endpointing wait (timer lateness, scheduling, sentence splitting, playout).
 
     python bench/overhead.py --sessions 10 --turns 6
 
+``--tts streaming --token-delay 0.01 --reply twelve --no-preemptive`` is issue 17's case: a
+12-word one-sentence answer written 10 ms a word, into a TTS that takes streamed
+input (word-fed) versus ``--tts chunked`` (one request per sentence, so synthesis
+waits for the sentence's last word).
+
 Prints one JSON line at the end. ``concurrency.py`` reuses :func:`run_sessions`.
 """
 
@@ -29,6 +34,7 @@ from trioagents.testing import (
     FakeAudioInput,
     FakeAudioOutput,
     FakeLLM,
+    FakeStreamingTTS,
     FakeSTT,
     FakeTTS,
     FakeVAD,
@@ -36,9 +42,22 @@ from trioagents.testing import (
     Timeline,
     speech,
 )
-from trioagents.voice import Agent, AgentSession, TurnMetricsCollected
+from trioagents.voice import Agent, AgentSession, SessionOptions, TurnMetricsCollected
 
-REPLY = "Sure, I can help with that. Here is the answer."
+REPLIES = {
+    "short": "Sure, I can help with that. Here is the answer.",
+    "twelve": "Sure, I can book that table for you at eight tonight, okay?",
+}
+
+
+@dataclass(frozen=True)
+class Setup:
+    """What each session runs with (the defaults: the documented overhead run)."""
+
+    tts: str = "chunked"  # or "streaming"
+    token_delay: float = 0.0  # seconds between the LLM's words
+    reply: str = REPLIES["short"]
+    preemptive: bool = True  # LLM on the final transcript, before the turn is confirmed
 
 
 @dataclass
@@ -57,13 +76,16 @@ def script(turns: int, offset: float) -> Timeline:
     return Timeline(segments, tail=4.0)
 
 
-async def one_session(turns: int, offset: float, measured: Measured) -> None:
+async def one_session(
+    turns: int, offset: float, measured: Measured, setup: Setup = Setup()
+) -> None:
     timeline = script(turns, offset)
     session: AgentSession[None] = AgentSession(
         stt=FakeSTT(timeline, final_delay=0.0, interim_interval=0.5),
-        llm=FakeLLM(default=LLMScript(REPLY)),
-        tts=FakeTTS(),
+        llm=FakeLLM(default=LLMScript(setup.reply, token_delay=setup.token_delay)),
+        tts=FakeStreamingTTS() if setup.tts == "streaming" else FakeTTS(),
         vad=FakeVAD(),
+        options=SessionOptions(preemptive_generation=setup.preemptive),
     )
     output = FakeAudioOutput()
     audio_in = FakeAudioInput(timeline)
@@ -80,12 +102,12 @@ async def one_session(turns: int, offset: float, measured: Measured) -> None:
     measured.lateness.extend(output.lateness)
 
 
-async def run_sessions(sessions: int, turns: int) -> Measured:
+async def run_sessions(sessions: int, turns: int, setup: Setup = Setup()) -> Measured:
     """Start ``sessions`` sessions (staggered over 1 s) and wait until all are done."""
     measured = Measured()
     async with trio.open_nursery() as nursery:
         for index in range(sessions):
-            nursery.start_soon(one_session, turns, (index % 100) / 100, measured)
+            nursery.start_soon(one_session, turns, (index % 100) / 100, measured, setup)
     return measured
 
 
@@ -94,8 +116,8 @@ def percentile(values: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
 
 
-async def main(sessions: int, turns: int) -> None:
-    measured = await run_sessions(sessions, turns)
+async def main(sessions: int, turns: int, setup: Setup) -> None:
+    measured = await run_sessions(sessions, turns, setup)
     ms = [v * 1000 for v in measured.overheads]
     summary = {
         "runs": len(ms),
@@ -109,5 +131,10 @@ if __name__ == "__main__":
     parser = argparse.ArgumentParser(description="response overhead (real time)")
     parser.add_argument("--sessions", type=int, default=10)
     parser.add_argument("--turns", type=int, default=6)
+    parser.add_argument("--tts", choices=["chunked", "streaming"], default="chunked")
+    parser.add_argument("--token-delay", type=float, default=0.0)
+    parser.add_argument("--reply", choices=sorted(REPLIES), default="short")
+    parser.add_argument("--no-preemptive", action="store_true")
     args = parser.parse_args()
-    trio.run(main, args.sessions, args.turns)
+    setup = Setup(args.tts, args.token_delay, REPLIES[args.reply], not args.no_preemptive)
+    trio.run(main, args.sessions, args.turns, setup)
