@@ -186,3 +186,80 @@ async def test_input_that_ends_mid_speech_ends_the_users_speech(
             states.append(session.user_state)
     assert "speaking" in states
     assert states[-1] == "listening"
+
+
+class JitteredEvents:
+    """An async VAD whose events reach the session after random extra checkpoints
+    (another task's work in between): Trio's scheduling order varies per event."""
+
+    def __init__(self, inner: EnergyVAD, delays: list[int]) -> None:
+        self._inner = inner
+        self._delays = itertools.cycle(delays or [0])
+        self.label = "jittered-energy"
+
+    @asynccontextmanager
+    async def stream(self) -> AsyncIterator[VADStream]:
+        async with self._inner.stream() as stream:
+            yield _Jittered(stream, self._delays)
+
+
+class _Jittered(_Plain):
+    def __init__(self, stream: VADStream, delays: itertools.cycle[int]) -> None:
+        super().__init__(stream)
+        self._events = stream.__aiter__()
+        self._delays = delays
+
+    def __aiter__(self) -> AsyncIterator[VADEvent]:
+        return self
+
+    async def __anext__(self) -> VADEvent:
+        event = await self._events.__anext__()
+        for _ in range(next(self._delays)):
+            await trio.lowlevel.checkpoint()
+        return event
+
+
+class RefusingCheck(StampedOutput):
+    """Counts frames captured while the session's current speech is interrupted."""
+
+    def __init__(self, order: Order) -> None:
+        super().__init__(order)
+        self.session: AgentSession[None] | None = None
+        self.after_decision: list[float] = []
+
+    def capture_frame(self, frame: AudioFrame) -> None:
+        speech_handle = self.session.current_speech if self.session is not None else None
+        if speech_handle is not None and speech_handle.interrupted:
+            self.after_decision.append(trio.current_time())
+        super().capture_frame(frame)
+
+
+@settings(
+    max_examples=25,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+@given(barge_in=st.floats(1.5, 3.5), delays=st.lists(st.integers(0, 6), max_size=8))
+async def test_async_vad_no_frame_after_the_interruption_is_decided(
+    autojump_clock: trio.testing.MockClock, barge_in: float, delays: list[int]
+) -> None:
+    """I1 for a VAD that is not inline: whichever task decides the interruption and
+    whenever its event is read, the sink takes no frame of the speech from then on."""
+    timeline = Timeline(
+        [speech(0.3, 0.8, "tell me everything"), speech(barge_in, barge_in + 1.0, "stop")],
+        tail=0.5,
+    )
+    output = RefusingCheck(Order())
+    session: AgentSession[None] = AgentSession(
+        stt=FakeSTT(timeline, final_delay=0.0),
+        llm=FakeLLM(default=LLMScript(REPLY, token_delay=0.03, hang=True)),
+        tts=FakeTTS(frame_interval=0.02),
+        vad=JitteredEvents(marker_vad(), delays),  # type: ignore[arg-type]
+    )
+    output.session = session
+    async with session.start(
+        Agent(instructions="t"), audio_input=FakeAudioInput(timeline), audio_output=output
+    ):
+        await trio.sleep(barge_in + MIN_INTERRUPTION + 0.5)
+    assert output.clears, "the reply was not interrupted"
+    assert output.after_decision == []
