@@ -13,6 +13,7 @@ __all__ = ["ensure_debian_binary"]
 
 _ENV = {"DEBIAN_FRONTEND": "noninteractive", "PATH": "/usr/sbin:/usr/bin:/sbin:/bin"}
 _updated = False
+APT_WAIT = ("-o", "DPkg::Lock::Timeout=600")  # another install (a parallel run) holds the lock
 
 
 def ensure_debian_binary(binary: str, package: str, *, timeout: float = 900) -> str:
@@ -29,11 +30,15 @@ def ensure_debian_binary(binary: str, package: str, *, timeout: float = 900) -> 
     try:
         if not _updated:
             subprocess.run(
-                ["apt-get", "update", "-q"], check=True, capture_output=True, timeout=300, env=_ENV
+                ["apt-get", *APT_WAIT, "update", "-q"],
+                check=True,
+                capture_output=True,
+                timeout=300,
+                env=_ENV,
             )
             _updated = True
         subprocess.run(
-            ["apt-get", "install", "-y", "-q", "--no-install-recommends", package],
+            ["apt-get", *APT_WAIT, "install", "-y", "-q", "--no-install-recommends", package],
             check=True,
             capture_output=True,
             timeout=timeout,

@@ -19,6 +19,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from tests.system_packages import APT_WAIT
+
 from ._harness import REPO, interop_venv, net_namespace, server_log, start_devserver
 
 pytestmark = [pytest.mark.slow, pytest.mark.interop]
@@ -33,9 +35,9 @@ CHROMIUM = Path("/usr/bin/chromium")
 def ensure_chromium() -> None:
     if CHROMIUM.exists():
         return
-    subprocess.run(["apt-get", "update", "-q"], check=True, timeout=300)
+    subprocess.run(["apt-get", *APT_WAIT, "update", "-q"], check=True, timeout=300)
     subprocess.run(
-        ["apt-get", "install", "-y", "-q", "--no-install-recommends", "chromium"],
+        ["apt-get", *APT_WAIT, "install", "-y", "-q", "--no-install-recommends", "chromium"],
         check=True,
         timeout=600,
     )
@@ -43,8 +45,10 @@ def ensure_chromium() -> None:
 
 def ensure_node_packages() -> Path:
     if shutil.which("npm") is None:
-        subprocess.run(["apt-get", "update", "-q"], check=True, timeout=300)
-        subprocess.run(["apt-get", "install", "-y", "-q", "npm"], check=True, timeout=600)
+        subprocess.run(["apt-get", *APT_WAIT, "update", "-q"], check=True, timeout=300)
+        subprocess.run(
+            ["apt-get", *APT_WAIT, "install", "-y", "-q", "npm"], check=True, timeout=600
+        )
     stamp = NODE_DIR / ".trioagents-packages"
     if not (stamp.exists() and stamp.read_text() == "\n".join(NODE_PACKAGES)):
         NODE_DIR.mkdir(parents=True, exist_ok=True)

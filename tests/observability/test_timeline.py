@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.system_packages import ensure_debian_binary
+from tests.system_packages import APT_WAIT, ensure_debian_binary
 from trioagents.observability import DecisionLog, render_timeline_html, trace_main
 
 from .sample_session import sample_records, write_sample_session
@@ -149,7 +149,7 @@ def _chromium() -> str:
         pytest.skip(str(exc))
     try:
         subprocess.run(
-            ["apt-get", "install", "-y", "chromium"],
+            ["apt-get", *APT_WAIT, "install", "-y", "chromium"],
             check=True,
             capture_output=True,
             timeout=900,
