@@ -113,7 +113,7 @@ async def run_mode(
 
 def push_cost(sample_rate: int, frames: int = 2000) -> float:
     """Median seconds to encode one 10 ms frame (what push_frame does before sending)."""
-    from trioagents.providers._deepgram_stt import linear16
+    from trioagents.providers._websocket_stt import linear16
 
     timeline = Timeline([speech(0.0, frames * 0.01, "x")], tail=0.0, sample_rate=sample_rate)
     samples = []

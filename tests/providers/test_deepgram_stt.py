@@ -90,7 +90,7 @@ async def test_audio_is_resampled_to_the_configured_rate(
 
 
 def test_stereo_is_averaged_to_mono() -> None:
-    from trioagents.providers._deepgram_stt import linear16
+    from trioagents.providers._websocket_stt import linear16
 
     frame = AudioFrame(np.array([[100, 300], [-200, 0]], dtype=np.int16), 16000)
     assert np.frombuffer(linear16(frame, 16000), dtype="<i2").tolist() == [200, -100]

@@ -1,8 +1,8 @@
 """Deepgram failures as provider errors (the table in :mod:`._deepgram_stt`).
 
-The same policy as the HTTP providers (:mod:`._http`): a refused upgrade is a
-:class:`ProviderStatusError` of its status (so 401/403 are never retried, 429/5xx
-are, honouring ``Retry-After``); a connection lost or never made is a retryable
+The same policy as the HTTP providers (:mod:`._http`); a refused upgrade is mapped
+by :func:`~._websocket_stt.connect_error` (401/403 never retried, 429/5xx retried,
+honouring ``Retry-After``). A connection lost is a retryable
 :class:`ProviderConnectionError`; an in-stream ``Error`` is a status-500 error
 like an OpenAI in-stream error. Deepgram's ``DATA-`` reasons say the audio itself
 was refused: sending it again fails again, so those are not retryable (a fallback
@@ -12,33 +12,10 @@ the server's text; close reasons and error bodies go in ``body``.
 
 from __future__ import annotations
 
-from ..core import (
-    ConnectError,
-    ProviderConnectionError,
-    ProviderError,
-    ProviderStatusError,
-)
-from ..protocol import (
-    DeepgramClosed,
-    DeepgramErrorReported,
-    parse_error_body,
-    retry_after_seconds,
-)
+from ..core import ProviderConnectionError, ProviderError, ProviderStatusError
+from ..protocol import DeepgramClosed, DeepgramErrorReported
 
-__all__ = ["closed_error", "connect_error", "reported_error"]
-
-
-def connect_error(exc: ConnectError, provider: str) -> ProviderError:
-    """A connect or upgrade failure; the caller raises it ``from exc``."""
-    if exc.status is None:
-        return ProviderConnectionError(f"{provider}: could not connect", provider=provider)
-    return ProviderStatusError(
-        f"{provider}: websocket upgrade refused (HTTP {exc.status})",
-        provider=provider,
-        status=exc.status,
-        body=parse_error_body(exc.body or b""),
-        retry_after=retry_after_seconds(dict(exc.headers)),
-    )
+__all__ = ["closed_error", "reported_error"]
 
 
 def closed_error(closed: DeepgramClosed, provider: str) -> ProviderError:

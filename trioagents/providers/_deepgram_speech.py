@@ -17,6 +17,7 @@ from ..protocol import (
     DeepgramTranscribed,
     DeepgramUtteranceEnded,
 )
+from ._websocket_stt import SpeechBracket
 
 __all__ = ["SpeechTracker"]
 
@@ -24,11 +25,15 @@ __all__ = ["SpeechTracker"]
 class SpeechTracker:
     """Tracks whether the user is speaking; translates one event at a time."""
 
-    __slots__ = ("_language", "speaking")
+    __slots__ = ("_bracket", "_language")
 
     def __init__(self, language: str | None) -> None:
         self._language = language
-        self.speaking = False
+        self._bracket = SpeechBracket()
+
+    @property
+    def speaking(self) -> bool:
+        return self._bracket.speaking
 
     def handle(self, event: DeepgramEvent, now: float) -> list[SpeechEvent]:
         if isinstance(event, DeepgramSpeechStarted):
@@ -63,13 +68,7 @@ class SpeechTracker:
         return self._end(now)
 
     def _start(self, now: float) -> list[SpeechEvent]:
-        if self.speaking:
-            return []
-        self.speaking = True
-        return [SpeechEvent(SpeechEventType.START_OF_SPEECH, timestamp=now)]
+        return self._bracket.start(now)
 
     def _end(self, now: float) -> list[SpeechEvent]:
-        if not self.speaking:
-            return []
-        self.speaking = False
-        return [SpeechEvent(SpeechEventType.END_OF_SPEECH, timestamp=now)]
+        return self._bracket.end(now)

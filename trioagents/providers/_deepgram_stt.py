@@ -52,25 +52,18 @@ handshake, bounded the same way.
 from __future__ import annotations
 
 import logging
-import math
-from collections import deque
 from collections.abc import AsyncIterator, Mapping
-from contextlib import asynccontextmanager
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from dataclasses import dataclass, field
 
-import numpy as np
 import trio
 
 from ..core import (
     AudioFrame,
     ConfigurationError,
-    ConnectError,
     ConnectionClosedError,
     LocalProtocolError,
-    ProviderError,
-    ProviderTimeoutError,
     RemoteProtocolError,
-    SpeechEvent,
     collapse_single_error,
 )
 from ..protocol import (
@@ -82,11 +75,11 @@ from ..protocol import (
     DeepgramState,
     listen_url,
 )
-from ..transport import WebSocketClient, open_websocket_client
-from ._deepgram_errors import closed_error, connect_error, reported_error
+from ..transport import WebSocketClient
+from ._deepgram_errors import closed_error, reported_error
 from ._deepgram_speech import SpeechTracker
 from ._http import malformed_response
-from ._optional import mono_at
+from ._websocket_stt import WebSocketSTTStream, linear16, open_stt_websocket
 
 __all__ = ["DeepgramConnection", "DeepgramSTT", "DeepgramSTTStream"]
 
@@ -164,50 +157,27 @@ class DeepgramSTT:
                     await stream.close_politely()
                     nursery.cancel_scope.cancel()
 
-    @asynccontextmanager
-    async def _connect(self, url: str) -> AsyncIterator[WebSocketClient]:
-        """The websocket, with connect failures mapped (the block's own errors are not)."""
+    def _connect(self, url: str) -> AbstractAsyncContextManager[WebSocketClient]:
         connection = self.connection
-        timeout = connection.connect_timeout
-        connected = False
-        deadline = math.inf if timeout is None else trio.current_time() + timeout
-        with trio.CancelScope(deadline=deadline) as connecting:
-            try:
-                async with open_websocket_client(
-                    url,
-                    extra_headers=connection.request_headers(),
-                    close_grace=connection.close_grace,
-                ) as ws:
-                    connected = True
-                    connecting.deadline = math.inf
-                    _log.debug("%s: stream open", self._label)
-                    yield ws
-            except ConnectError as exc:
-                if connected:
-                    raise
-                raise connect_error(exc, self._label) from exc
-        if connecting.cancelled_caught:
-            raise ProviderTimeoutError(f"{self._label}: connect timed out", provider=self._label)
+        return open_stt_websocket(
+            url,
+            connection.request_headers(),
+            connect_timeout=connection.connect_timeout,
+            close_grace=connection.close_grace,
+            label=self._label,
+        )
 
 
-class DeepgramSTTStream:
+class DeepgramSTTStream(WebSocketSTTStream):
     """One live stream (an :class:`~trioagents.core.STTStream`); see the module docs."""
 
     def __init__(self, ws: WebSocketClient, owner: DeepgramSTT, language: str) -> None:
-        self._ws = ws
-        self._label = owner.label
+        super().__init__(ws, owner.label, owner.connection.idle_timeout)
         self._rate = owner.options.sample_rate
         self._connection = owner.connection
         self._protocol = DeepgramProtocol()
         self._speech = SpeechTracker(language)
-        self._ready: deque[SpeechEvent] = deque()
-        self._error: ProviderError | None = None
         self._ended_input = False
-        self._finished = False
-        self._gone = False  # the socket failed on a send; the reader reports why
-        self._awaiting_since: float | None = None  # first unanswered send
-        self._wait_scope: trio.CancelScope | None = None
-        self._last_sent_at = trio.current_time()
         self.request_id: str | None = None
 
     # ------------------------------------------------------------ input
@@ -242,25 +212,6 @@ class DeepgramSTTStream:
         await self._send(self._protocol.finalize(), answered=False)
         await self._send(self._protocol.close_stream(), answered=True)
 
-    async def _send(self, data: bytes | str, *, answered: bool) -> None:
-        if self._gone:
-            await trio.lowlevel.checkpoint()
-            return
-        try:
-            if isinstance(data, bytes):
-                await self._ws.send(data)
-            else:
-                await self._ws.send_text(data)
-        except ConnectionClosedError:
-            self._gone = True
-            return
-        now = trio.current_time()
-        self._last_sent_at = now
-        if answered and self._awaiting_since is None:
-            self._awaiting_since = now
-            if self._wait_scope is not None:
-                self._wait_scope.deadline = self._stall_deadline()
-
     async def serve_keepalive(self) -> None:
         """Send ``KeepAlive`` after ``keepalive_interval`` without sending; runs until
         the stream closes (the stream's one task)."""
@@ -275,8 +226,7 @@ class DeepgramSTTStream:
     async def close_politely(self) -> None:
         """On leaving the block: drop what was not taken (nothing comes out after a
         close), then ``CloseStream`` if still streaming (shielded, bounded); never raises."""
-        self._finished = True
-        self._ready.clear()
+        self._discard()
         if self._protocol.state is not DeepgramState.STREAMING or self._gone:
             return
         message = self._protocol.close_stream()
@@ -284,47 +234,7 @@ class DeepgramSTTStream:
             await self._send(message, answered=False)
 
     # ------------------------------------------------------------ output
-    def __aiter__(self) -> DeepgramSTTStream:
-        return self
-
-    async def __anext__(self) -> SpeechEvent:
-        """The next event (a checkpoint); raises ProviderError, again on every call
-        once the stream failed."""
-        while not self._ready:
-            if self._finished:
-                raise StopAsyncIteration
-            if self._error is not None:
-                raise self._error
-            try:
-                await self._read_one()
-            except ProviderError as exc:
-                self._error = exc
-                raise
-        await trio.lowlevel.checkpoint()
-        return self._ready.popleft()
-
-    def _stall_deadline(self) -> float:
-        idle = self._connection.idle_timeout
-        if idle is None or self._awaiting_since is None:
-            return math.inf
-        return self._awaiting_since + idle
-
-    async def _read_one(self) -> None:
-        with trio.CancelScope(deadline=self._stall_deadline()) as waiting:
-            self._wait_scope = waiting
-            try:
-                message = await self._ws.receive_message()
-            except ConnectionClosedError as exc:
-                self._on_closed(exc)
-                return
-            finally:
-                self._wait_scope = None
-        if waiting.cancelled_caught:
-            raise ProviderTimeoutError(
-                f"{self._label}: no message for {self._connection.idle_timeout}s (stalled)",
-                provider=self._label,
-            )
-        self._awaiting_since = None
+    def _received(self, message: str | bytes) -> None:
         try:
             event = self._protocol.receive(message)
         except RemoteProtocolError as exc:
@@ -335,23 +245,10 @@ class DeepgramSTTStream:
             self.request_id = event.request_id
         self._ready.extend(self._speech.handle(event, trio.current_time()))
 
-    def _on_closed(self, exc: ConnectionClosedError) -> None:
-        self._gone = True
+    def _closed(self, exc: ConnectionClosedError) -> None:
         closed = self._protocol.connection_closed(exc.code, exc.reason)
         if not closed.expected:
             raise closed_error(closed, self._label) from exc
         _log.debug("%s: stream closed (request %s)", self._label, self.request_id)
         self._finished = True
         self._ready.extend(self._speech.stream_ended(trio.current_time()))
-
-
-def linear16(frame: AudioFrame, sample_rate: int) -> bytes:
-    """``frame`` as mono signed 16-bit little-endian PCM at ``sample_rate``.
-
-    A mono frame at that rate is sent as is; otherwise the channels are averaged
-    and resampled linearly (:func:`mono_at`), scaled so a constant level survives.
-    """
-    if frame.sample_rate == sample_rate and frame.num_channels == 1:
-        return frame.to_bytes()
-    mono = mono_at(frame, sample_rate).astype(np.float64) * 32768.0
-    return np.clip(np.round(mono), -32768, 32767).astype("<i2").tobytes()
