@@ -16,13 +16,8 @@ from ._conformance import OpenAIFaultInjector as OpenAIFaultInjector
 from ._conformance import check_llm_conformance as check_llm_conformance
 from ._conformance import check_stt_conformance as check_stt_conformance
 from ._conformance import check_tts_conformance as check_tts_conformance
-from ._deepgram_faults import CloseAfter as CloseAfter
 from ._deepgram_faults import DeepgramFault as DeepgramFault
-from ._deepgram_faults import MalformedAfter as MalformedAfter
-from ._deepgram_faults import RefuseUpgrade as RefuseUpgrade
 from ._deepgram_faults import ReportErrorAfter as ReportErrorAfter
-from ._deepgram_faults import ResetStreamAfter as ResetStreamAfter
-from ._deepgram_faults import StallStreamAfter as StallStreamAfter
 from ._deepgram_faults import deepgram_rate_limited as deepgram_rate_limited
 from ._deepgram_faults import deepgram_unauthorized as deepgram_unauthorized
 from ._deepgram_faults import deepgram_unavailable as deepgram_unavailable
@@ -72,6 +67,11 @@ from ._timeline import noise as noise
 from ._timeline import speech as speech
 from ._tracking import StreamRecord as StreamRecord
 from ._tracking import StreamTracker as StreamTracker
+from ._websocket_faults import CloseAfter as CloseAfter
+from ._websocket_faults import MalformedAfter as MalformedAfter
+from ._websocket_faults import RefuseUpgrade as RefuseUpgrade
+from ._websocket_faults import ResetStreamAfter as ResetStreamAfter
+from ._websocket_faults import StallStreamAfter as StallStreamAfter
 from ._workflow_replay import ChaosLLM as ChaosLLM
 from ._workflow_replay import WorkflowViolation as WorkflowViolation
 

@@ -51,12 +51,7 @@ from ..core import (
     ProviderTimeoutError,
 )
 from ..providers import RetryPolicy, with_retry
-from ._deepgram_faults import (
-    DeepgramFault,
-    RefuseUpgrade,
-    StallStreamAfter,
-    deepgram_rate_limited,
-)
+from ._deepgram_faults import DeepgramFault, deepgram_rate_limited
 from ._deepgram_server import FakeDeepgramServer
 from ._openai_server import Endpoint, OpenAIServer
 from ._openai_server_faults import (
@@ -67,6 +62,7 @@ from ._openai_server_faults import (
     rate_limited,
     server_error,
 )
+from ._websocket_faults import RefuseUpgrade, StallStreamAfter
 
 __all__ = [
     "CheckResult",

@@ -1,58 +1,37 @@
 """What the fake Deepgram server does wrong, one connection at a time.
 
 Each :data:`DeepgramFault` applies to *one* connection (queued with
-:meth:`~trioagents.testing.FakeDeepgramServer.script`). Mid-stream faults fire on
-the first audio message that brings the connection's received audio to ``after``
-seconds; that message is not answered.
+:meth:`~trioagents.testing.FakeDeepgramServer.script`): the websocket faults of
+:mod:`._websocket_faults`, shared with the other fake websocket servers, plus
+Deepgram's in-band ``Error`` message. Mid-stream faults fire on the first audio
+message that brings the connection's received audio to ``after`` seconds; that
+message is not answered.
 """
 
 from __future__ import annotations
 
 import json
-import socket
 from dataclasses import dataclass
 from typing import TypeAlias
 
 from ._openai_server_faults import Healthy
+from ._websocket_faults import (
+    CloseAfter,
+    MalformedAfter,
+    RefuseUpgrade,
+    ResetStreamAfter,
+    StallStreamAfter,
+    refused_websocket_url,
+)
 
 __all__ = [
-    "CloseAfter",
     "DeepgramFault",
-    "MalformedAfter",
-    "RefuseUpgrade",
     "ReportErrorAfter",
-    "ResetStreamAfter",
-    "StallStreamAfter",
     "deepgram_rate_limited",
     "deepgram_unauthorized",
     "deepgram_unavailable",
     "refused_deepgram_url",
 ]
-
-
-@dataclass(frozen=True, slots=True)
-class RefuseUpgrade:
-    """Answer the upgrade with ``status`` (no websocket)."""
-
-    status: int
-    body: bytes = b""
-    headers: tuple[tuple[str, str], ...] = ()
-
-
-@dataclass(frozen=True, slots=True)
-class CloseAfter:
-    """Close the websocket with ``code``/``reason`` (Deepgram's NET-0000 by default)."""
-
-    after: float
-    code: int = 1011
-    reason: str = "NET-0000"
-
-
-@dataclass(frozen=True, slots=True)
-class ResetStreamAfter:
-    """Drop the TCP connection (RST, no close frame)."""
-
-    after: float
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,21 +41,6 @@ class ReportErrorAfter:
     after: float
     variant: str = "NET-0000"
     description: str = "an internal error occurred"
-
-
-@dataclass(frozen=True, slots=True)
-class StallStreamAfter:
-    """Go silent: keep reading, answer nothing (not even CloseStream)."""
-
-    after: float
-
-
-@dataclass(frozen=True, slots=True)
-class MalformedAfter:
-    """Send ``payload`` as a text message (not JSON by default), then carry on."""
-
-    after: float
-    payload: str = '{"type": "Results", "channel": '
 
 
 DeepgramFault: TypeAlias = (
@@ -117,7 +81,4 @@ def deepgram_unavailable(status: int = 503) -> RefuseUpgrade:
 
 def refused_deepgram_url() -> str:
     """A loopback listen URL whose port has no listener (connection refused)."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    return f"ws://127.0.0.1:{port}/v1/listen"
+    return refused_websocket_url("/v1/listen")

@@ -16,26 +16,25 @@ clock, so a test decides exactly when each message comes:
 * ``UtteranceEnd`` after ``utterance_end_ms`` of silence after the last word;
 * an empty final every ``silence_results`` seconds of silence (Deepgram does too).
 
-The words of segment ``k`` are spread evenly over its duration: a final holds the
-words whose share of the segment's audio was heard *on this connection*, so audio a
-client failed to (re)send shows up as missing words.
+The words heard come from :class:`~._scripted_words.HeardWords` (shared with the
+fake OpenAI realtime transcription): a final holds the words whose share of their
+segment's audio was heard *on this connection*, so audio a client failed to
+(re)send shows up as missing words.
 """
 
 from __future__ import annotations
 
 import math
-from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
 
-import numpy as np
-
 from ..core import ConfigurationError
+from ._scripted_words import BLOCK as _BLOCK
+from ._scripted_words import HeardWords, MarkerBlocks
 from ._timeline import Timeline
 
 __all__ = ["FakeDeepgramOptions", "FakeRecognizer", "StreamConfig"]
 
-_BLOCK = 0.01
 _EPS = 1e-9
 
 
@@ -103,16 +102,12 @@ class FakeRecognizer:
         options: FakeDeepgramOptions,
         request_id: str,
     ) -> None:
-        self._timeline = timeline
         self._config = config
         self._options = options
         self._request_id = request_id
-        self._block_samples = max(1, round(config.sample_rate * _BLOCK))
-        self._leftover = b""
+        self._blocks = MarkerBlocks(config.sample_rate)
+        self._words = HeardWords(timeline)
         self.audio_time = 0.0  # seconds of audio read
-        self._order: list[int] = []  # markers of the words not yet final, in order
-        self._heard: Counter[int] = Counter()
-        self._final_words: Counter[int] = Counter()
         self._span_start = 0.0
         self._unfinal_speech = 0.0
         self._since_interim = 0.0
@@ -124,17 +119,9 @@ class FakeRecognizer:
 
     # ------------------------------------------------------------ input
     def audio(self, pcm: bytes) -> list[dict[str, Any]]:
-        data = self._leftover + pcm
-        size = self._block_samples * 2
-        whole = len(data) // size * size
-        samples = np.frombuffer(data[:whole], dtype="<i2")
         out: list[dict[str, Any]] = []
-        for start in range(0, len(samples), self._block_samples):
-            values, counts = np.unique(
-                samples[start : start + self._block_samples], return_counts=True
-            )
-            out += self._block(int(values[np.argmax(counts)]))
-        self._leftover = data[whole:]
+        for marker, _ in self._blocks.feed(pcm):
+            out += self._block(marker)
         return out
 
     def finalize(self) -> list[dict[str, Any]]:
@@ -161,14 +148,9 @@ class FakeRecognizer:
         return out
 
     # ------------------------------------------------------------ blocks
-    def _words(self, marker: int) -> list[str]:
-        if not 0 < marker <= len(self._timeline.segments):
-            return []
-        return self._timeline.segment(marker).transcript.split()
-
     def _block(self, marker: int) -> list[dict[str, Any]]:
         out: list[dict[str, Any]] = []
-        if self._words(marker):
+        if self._words.words(marker):
             self._speech_block(marker, out)
         else:
             self._silence_block(out)
@@ -181,15 +163,13 @@ class FakeRecognizer:
         if not self._in_speech and config.vad_events:
             out.append({"type": "SpeechStarted", "channel": [0, 1], "timestamp": self.audio_time})
         self._in_speech = self._endpoint_open = self._utterance_open = True
-        if marker not in self._order:
-            self._order.append(marker)
-        self._heard[marker] += 1
+        self._words.hear(marker)
         self._silence = 0.0
         self._unfinal_speech += _BLOCK
         self._since_interim += _BLOCK
         if config.interim_results and self._since_interim >= self._options.interim_interval - _EPS:
             self._since_interim = 0.0
-            text = self._pending_text(commit=False)
+            text = self._words.pending(commit=False)
             if text:
                 out.append(self._results(text, self._span_start, self._end(), is_final=False))
         limit = self._options.max_segment
@@ -223,30 +203,12 @@ class FakeRecognizer:
     def _end(self) -> float:
         return round(self.audio_time + _BLOCK, 6)
 
-    def _share(self, marker: int) -> int:
-        words = self._words(marker)
-        segment = self._timeline.segment(marker)
-        heard = (self._heard[marker] + 1) * _BLOCK  # one block of slack for edges
-        share = len(words) * heard / (segment.end - segment.start)
-        return min(len(words), math.floor(share + _EPS))
-
-    def _pending_text(self, *, commit: bool) -> str:
-        words: list[str] = []
-        for marker in self._order:
-            share = self._share(marker)
-            words += self._words(marker)[self._final_words[marker] : share]
-            if commit:
-                self._final_words[marker] = max(self._final_words[marker], share)
-        if commit:
-            self._order = [m for m in self._order if self._final_words[m] < len(self._words(m))]
-        return " ".join(words)
-
     def _final(
         self, out: list[dict[str, Any]], *, speech_final: bool, from_finalize: bool, lag: float
     ) -> None:
         end = self._end() if not from_finalize else round(self.audio_time, 6)
         message = self._results(
-            self._pending_text(commit=True),
+            self._words.pending(commit=True),
             self._span_start,
             end,
             is_final=True,

@@ -22,36 +22,28 @@ what the client did: that the key went in the header, that audio was replayed,
 that ``CloseStream`` was sent on cancellation.
 
 Run it with ``async with open_fake_deepgram(timeline) as server:`` (or start
-:func:`serve_fake_deepgram` in your nursery with ``nursery.start``).
+:func:`serve_fake_deepgram` in your nursery with ``nursery.start``). Listening,
+the fault queue and the records are :mod:`._websocket_fake`'s, shared with the
+fake OpenAI realtime transcription.
 """
 
 from __future__ import annotations
 
 import json
-import socket
-import struct
-from collections import deque
-from collections.abc import AsyncIterator, Callable
-from contextlib import asynccontextmanager
-from dataclasses import dataclass, field
+from collections.abc import Callable
+from contextlib import AbstractAsyncContextManager
+from dataclasses import dataclass
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 import trio
 import trio_websocket
 
-from ..core import ConfigurationError, collapse_single_error
-from ._deepgram_faults import (
-    CloseAfter,
-    DeepgramFault,
-    MalformedAfter,
-    RefuseUpgrade,
-    ReportErrorAfter,
-    ResetStreamAfter,
-    StallStreamAfter,
-)
+from ._deepgram_faults import DeepgramFault, ReportErrorAfter
 from ._deepgram_recognizer import FakeDeepgramOptions, FakeRecognizer, StreamConfig
 from ._timeline import Timeline
+from ._websocket_fake import FakeWebSocketServer, StreamFault, WebSocketSession, open_fake_server
+from ._websocket_faults import RefuseUpgrade
 
 __all__ = [
     "DeepgramSession",
@@ -60,26 +52,12 @@ __all__ = [
     "serve_fake_deepgram",
 ]
 
-_EPS = 1e-9
-
 
 @dataclass(slots=True)
-class DeepgramSession:
-    """One connection as the server saw it."""
+class DeepgramSession(WebSocketSession[DeepgramFault]):
+    """One connection as the server saw it (``controls``: KeepAlive/Finalize/CloseStream)."""
 
-    index: int
-    path: str
-    query: dict[str, list[str]]
-    headers: dict[str, str]
-    opened_at: float
-    fault: DeepgramFault | None
-    refused: int | None = None  # the status of a refused upgrade
     sample_rate: int = 16000
-    audio_bytes: int = 0
-    controls: list[str] = field(default_factory=list)  # KeepAlive/Finalize/CloseStream
-    sent: list[dict[str, Any]] = field(default_factory=list)
-    ended_at: float | None = None
-    ended_by: str | None = None  # "client", "server", "fault"
 
     @property
     def audio_seconds(self) -> float:
@@ -97,86 +75,25 @@ class DeepgramSession:
         ]
 
 
-_GONE = (
-    trio_websocket.ConnectionClosed,
-    trio_websocket.HandshakeError,
-    trio.BrokenResourceError,
-    trio.ClosedResourceError,
-)
+class FakeDeepgramServer(FakeWebSocketServer[DeepgramSession, DeepgramFault]):
+    """State of one fake server: what it answers, its fault queue, what it saw.
 
+    ``url`` is ``ws://127.0.0.1:<port>/v1/listen``.
+    """
 
-class _Reset(Exception):
-    """Internal: drop the TCP connection once the websocket's task is gone."""
-
-
-class FakeDeepgramServer:
-    """State of one fake server: what it answers, its fault queue, what it saw."""
+    _url_path = "/v1/listen"
 
     def __init__(self, timeline: Timeline, options: FakeDeepgramOptions | None = None) -> None:
+        super().__init__()
         self.timeline = timeline
         self.options = options or FakeDeepgramOptions()
-        self.sessions: list[DeepgramSession] = []
-        self._faults: deque[DeepgramFault] = deque()
-        self._changed = trio.Event()
-        self._port: int | None = None
 
-    @property
-    def url(self) -> str:
-        """``ws://127.0.0.1:<port>/v1/listen``."""
-        if self._port is None:
-            raise ConfigurationError("the server is not serving yet; use open_fake_deepgram()")
-        return f"ws://127.0.0.1:{self._port}/v1/listen"
-
-    def script(self, *faults: DeepgramFault) -> None:
-        """Queue faults for the next connections, one each."""
-        self._faults.extend(faults)
-
-    async def wait_for(self, condition: Callable[[FakeDeepgramServer], bool]) -> None:
-        """Block until ``condition(self)`` holds (re-checked on every change)."""
-        while not condition(self):
-            await self._changed.wait()
-
-    def _notify(self) -> None:
-        self._changed.set()
-        self._changed = trio.Event()
-
-    async def serve(
-        self, *, task_status: trio.TaskStatus[FakeDeepgramServer] = trio.TASK_STATUS_IGNORED
-    ) -> None:
-        """Listen on a free loopback port until cancelled; reports ``self`` when ready."""
-        listeners = await trio.open_tcp_listeners(0, host="127.0.0.1")
-        self._port = listeners[0].socket.getsockname()[1]
-        async with trio.open_nursery() as nursery:
-            await nursery.start(trio.serve_listeners, self._handle, listeners)
-            task_status.started(self)
-
-    async def _handle(self, stream: trio.SocketStream) -> None:
-        fault = self._faults.popleft() if self._faults else None
-        reset = False
-        try:
-            async with trio.open_nursery() as nursery:
-                request = await trio_websocket.wrap_server_stream(
-                    nursery, stream, message_queue_size=16
-                )
-                await self._serve(request, fault)
-                nursery.cancel_scope.cancel()
-        except* _Reset:
-            reset = True
-        except* _GONE:
-            pass  # the client went away mid-handshake or mid-answer
-        if reset:
-            stream.socket.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
-            stream.socket.close()
-            return
-        with trio.CancelScope(shield=True), trio.move_on_after(1):
-            await stream.aclose()
-
-    async def _serve(
+    def _record(
         self, request: trio_websocket.WebSocketRequest, fault: DeepgramFault | None
-    ) -> None:
+    ) -> DeepgramSession:
         target = urlsplit(request.path)
         headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in request.headers}
-        session = DeepgramSession(
+        return DeepgramSession(
             len(self.sessions),
             target.path,
             parse_qs(target.query),
@@ -184,25 +101,13 @@ class FakeDeepgramServer:
             trio.current_time(),
             fault,
         )
-        self.sessions.append(session)
-        self._notify()
-        try:
-            await self._accept_and_answer(request, session)
-        finally:
-            if session.ended_at is None:
-                session.ended_at = trio.current_time()
-                session.ended_by = session.ended_by or "client"
-            self._notify()
 
-    async def _accept_and_answer(
+    async def _answer(
         self, request: trio_websocket.WebSocketRequest, session: DeepgramSession
     ) -> None:
         refusal = self._refusal(session)
         if refusal is not None:
-            session.refused = refusal.status
-            headers = [(k.encode(), v.encode()) for k, v in refusal.headers]
-            await request.reject(refusal.status, extra_headers=headers, body=refusal.body)
-            session.ended_by = "server"
+            await self._refuse(request, session, refusal)
             return
         config = StreamConfig.from_query(session.query)
         session.sample_rate = config.sample_rate
@@ -240,8 +145,7 @@ class _Conversation:
         self._session = session
         self._recognizer = recognizer
         self._notify = notify
-        self._fault = session.fault
-        self._stalled = False
+        self._fault = StreamFault(session.fault)
 
     async def run(self) -> None:
         while True:
@@ -260,28 +164,20 @@ class _Conversation:
     async def _audio(self, pcm: bytes) -> bool:
         session = self._session
         session.audio_bytes += len(pcm)
-        fault = self._fault
-        if self._stalled:
+        if self._fault.stalled:
             return False
-        after = getattr(fault, "after", None)
-        if after is not None and session.audio_seconds >= after - _EPS:
-            self._fault = None
+        fault = self._fault.due(session.audio_seconds)
+        if fault is not None:
             return await self._apply(fault)
         await self._send(self._recognizer.audio(pcm))
         return False
 
-    async def _apply(self, fault: DeepgramFault | None) -> bool:
-        session = self._session
-        if isinstance(fault, StallStreamAfter):
-            self._stalled = True
-            return False
-        if isinstance(fault, MalformedAfter):
-            await self._ws.send_message(fault.payload)
-            return False
-        session.ended_at, session.ended_by = trio.current_time(), "fault"
-        if isinstance(fault, ResetStreamAfter):
-            raise _Reset
+    async def _apply(self, fault: object) -> bool:
+        done = await self._fault.apply(fault, self._ws, self._session)
+        if done is not None:
+            return done
         if isinstance(fault, ReportErrorAfter):
+            self._session.end("fault")
             error = {
                 "type": "Error",
                 "variant": fault.variant,
@@ -290,8 +186,6 @@ class _Conversation:
             }
             await self._send([error])
             await self._ws.aclose(1011, fault.variant)
-        elif isinstance(fault, CloseAfter):
-            await self._ws.aclose(fault.code, fault.reason)
         return True
 
     async def _control(self, text: str) -> bool:
@@ -300,14 +194,13 @@ class _Conversation:
         except (ValueError, AttributeError):
             kind = None
         self._session.controls.append(str(kind))
-        if self._stalled:
+        if self._fault.stalled:
             return False
         if kind == "Finalize":
             await self._send(self._recognizer.finalize())
         elif kind == "CloseStream":
             await self._send(self._recognizer.close_stream())
-            self._session.ended_at = trio.current_time()
-            self._session.ended_by = "server"
+            self._session.end("server")
             await self._ws.aclose(1000)
             return True
         return False
@@ -327,16 +220,8 @@ async def serve_fake_deepgram(
     await server.serve(task_status=task_status)
 
 
-@asynccontextmanager
-async def open_fake_deepgram(
+def open_fake_deepgram(
     timeline: Timeline, options: FakeDeepgramOptions | None = None
-) -> AsyncIterator[FakeDeepgramServer]:
+) -> AbstractAsyncContextManager[FakeDeepgramServer]:
     """Serve a fresh :class:`FakeDeepgramServer` for the duration of the block."""
-    server = FakeDeepgramServer(timeline, options)
-    with collapse_single_error():
-        async with trio.open_nursery() as nursery:
-            await nursery.start(serve_fake_deepgram, server)
-            try:
-                yield server
-            finally:
-                nursery.cancel_scope.cancel()
+    return open_fake_server(FakeDeepgramServer(timeline, options))
