@@ -47,14 +47,13 @@ ours to fuzz).
 from __future__ import annotations
 
 import enum
-import json
-import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, TypeAlias
 from urllib.parse import urlencode, urlsplit
 
-from ..core import ConfigurationError, LocalProtocolError, RemoteProtocolError
+from ..core import ConfigurationError, LocalProtocolError
+from ._json_messages import FIELD_ERRORS, flag, json_object, malformed, number, text
 
 __all__ = [
     "DEEPGRAM_LISTEN_URL",
@@ -74,7 +73,6 @@ __all__ = [
 ]
 
 DEEPGRAM_LISTEN_URL = "wss://api.deepgram.com/v1/listen"
-_MAX_PAYLOAD_KEPT = 4096
 _NAMED_PARAMETERS = frozenset(
     {
         "model",
@@ -330,51 +328,29 @@ class DeepgramProtocol:
 
     def receive(self, message: str | bytes) -> DeepgramEvent:
         """Parse one server message; RemoteProtocolError if malformed."""
-        if not isinstance(message, str):
-            raise RemoteProtocolError(
-                "deepgram: expected a text message, got binary", payload=message[:_MAX_PAYLOAD_KEPT]
-            )
-        body = _json_object(message)
+        body = json_object("deepgram", message)
         kind = body.get("type")
         if not isinstance(kind, str):
-            raise _malformed("a message without a string 'type'", message)
+            raise malformed("deepgram", "a message without a string 'type'", message)
         try:
             event = _parse(kind, body)
-        except (TypeError, ValueError, KeyError, IndexError, OverflowError) as exc:
-            raise _malformed("a known message type with malformed fields", message) from exc
+        except FIELD_ERRORS as exc:
+            what = "a known message type with malformed fields"
+            raise malformed("deepgram", what, message) from exc
         if isinstance(event, DeepgramMetadataReceived) and self.state is DeepgramState.CLOSING:
             self._closing_metadata = True
         return event
-
-
-def _malformed(what: str, message: str) -> RemoteProtocolError:
-    payload = message[:_MAX_PAYLOAD_KEPT].encode("utf-8", "replace")
-    return RemoteProtocolError(f"deepgram: {what}", payload=payload)
-
-
-def _reject_constant(name: str) -> float:
-    raise ValueError(f"non-finite number {name}")
-
-
-def _json_object(message: str) -> dict[str, Any]:
-    try:
-        value = json.loads(message, parse_constant=_reject_constant)
-    except (ValueError, RecursionError) as exc:
-        raise _malformed("a message that is not JSON", message) from exc
-    if not isinstance(value, dict):
-        raise _malformed("a message that is not a JSON object", message)
-    return value
 
 
 def _parse(kind: str, body: dict[str, Any]) -> DeepgramEvent:
     if kind == "Results":
         return _results(body)
     if kind == "SpeechStarted":
-        return DeepgramSpeechStarted(_number(body.get("timestamp", 0.0)))
+        return DeepgramSpeechStarted(number(body.get("timestamp", 0.0)))
     if kind == "UtteranceEnd":
-        return DeepgramUtteranceEnded(_number(body.get("last_word_end", 0.0)))
+        return DeepgramUtteranceEnded(number(body.get("last_word_end", 0.0)))
     if kind == "Metadata":
-        return DeepgramMetadataReceived(_text(body.get("request_id", "")))
+        return DeepgramMetadataReceived(text(body.get("request_id", "")))
     if kind == "Error":
         code = next(
             (body[k] for k in ("err_code", "variant") if isinstance(body.get(k), str)), None
@@ -397,33 +373,12 @@ def _results(body: dict[str, Any]) -> DeepgramTranscribed:
     if not isinstance(languages, list) or not all(isinstance(x, str) for x in languages):
         raise TypeError("languages")
     return DeepgramTranscribed(
-        transcript=_text(best.get("transcript", "")),
-        is_final=_flag(body.get("is_final", False)),
-        speech_final=_flag(body.get("speech_final", False)),
-        from_finalize=_flag(body.get("from_finalize", False)),
-        start=_number(body.get("start", 0.0)),
-        duration=_number(body.get("duration", 0.0)),
-        confidence=_number(best.get("confidence", 1.0)),
+        transcript=text(best.get("transcript", "")),
+        is_final=flag(body.get("is_final", False)),
+        speech_final=flag(body.get("speech_final", False)),
+        from_finalize=flag(body.get("from_finalize", False)),
+        start=number(body.get("start", 0.0)),
+        duration=number(body.get("duration", 0.0)),
+        confidence=number(best.get("confidence", 1.0)),
         language=languages[0] if languages else None,
     )
-
-
-def _number(value: object) -> float:
-    if isinstance(value, bool) or not isinstance(value, int | float):
-        raise TypeError("number")
-    number = float(value)
-    if not math.isfinite(number) or number < 0:
-        raise ValueError("number out of range")
-    return number
-
-
-def _flag(value: object) -> bool:
-    if not isinstance(value, bool):
-        raise TypeError("flag")
-    return value
-
-
-def _text(value: object) -> str:
-    if not isinstance(value, str):
-        raise TypeError("text")
-    return value
