@@ -39,6 +39,39 @@ from ._openai_chat import chat_request_body as chat_request_body
 from ._openai_errors import is_content_filter as is_content_filter
 from ._openai_errors import parse_error_body as parse_error_body
 from ._openai_errors import retry_after_seconds as retry_after_seconds
+from ._realtime_transcription import (
+    REALTIME_TRANSCRIPTION_SAMPLE_RATE as REALTIME_TRANSCRIPTION_SAMPLE_RATE,
+)
+from ._realtime_transcription import RealtimeTranscriptionOptions as RealtimeTranscriptionOptions
+from ._realtime_transcription import SemanticVAD as SemanticVAD
+from ._realtime_transcription import ServerVAD as ServerVAD
+from ._realtime_transcription import TranscriptionAudioCleared as TranscriptionAudioCleared
+from ._realtime_transcription import TranscriptionAudioCommitted as TranscriptionAudioCommitted
+from ._realtime_transcription import TranscriptionCompleted as TranscriptionCompleted
+from ._realtime_transcription import TranscriptionDeltaReceived as TranscriptionDeltaReceived
+from ._realtime_transcription import TranscriptionErrorReported as TranscriptionErrorReported
+from ._realtime_transcription import TranscriptionEvent as TranscriptionEvent
+from ._realtime_transcription import TranscriptionFailed as TranscriptionFailed
+from ._realtime_transcription import TranscriptionMessageIgnored as TranscriptionMessageIgnored
+from ._realtime_transcription import (
+    TranscriptionSessionConfigured as TranscriptionSessionConfigured,
+)
+from ._realtime_transcription import TranscriptionSpeechStarted as TranscriptionSpeechStarted
+from ._realtime_transcription import TranscriptionSpeechStopped as TranscriptionSpeechStopped
+from ._realtime_transcription import append_message as append_message
+from ._realtime_transcription import parse_transcription_event as parse_transcription_event
+from ._realtime_transcription import realtime_transcription_url as realtime_transcription_url
+from ._realtime_transcription import session_update_message as session_update_message
+from ._realtime_transcription_client import COMMIT_EMPTY as COMMIT_EMPTY
+from ._realtime_transcription_client import TRANSCRIPTION_TRANSITIONS as TRANSCRIPTION_TRANSITIONS
+from ._realtime_transcription_client import (
+    RealtimeTranscriptionProtocol as RealtimeTranscriptionProtocol,
+)
+from ._realtime_transcription_client import TranscriptFinalized as TranscriptFinalized
+from ._realtime_transcription_client import TranscriptionClosed as TranscriptionClosed
+from ._realtime_transcription_client import TranscriptionOutput as TranscriptionOutput
+from ._realtime_transcription_client import TranscriptionState as TranscriptionState
+from ._realtime_transcription_client import TranscriptUpdated as TranscriptUpdated
 from ._signal import SIGNAL_PROTOCOL_VERSION as SIGNAL_PROTOCOL_VERSION
 from ._signal import SignalClient as SignalClient
 from ._signal import SignalConnectOptions as SignalConnectOptions
@@ -95,11 +128,14 @@ from ._worker_ipc import IpcFrameDecoder as IpcFrameDecoder
 from ._worker_ipc import encode_ipc_message as encode_ipc_message
 
 __all__ = [
+    "COMMIT_EMPTY",
     "DEEPGRAM_LISTEN_URL",
     "DEEPGRAM_TRANSITIONS",
     "MAX_IPC_FRAME",
     "MAX_MESSAGE_SIZE",
+    "REALTIME_TRANSCRIPTION_SAMPLE_RATE",
     "SIGNAL_PROTOCOL_VERSION",
+    "TRANSCRIPTION_TRANSITIONS",
     "TWIRP_METHODS",
     "WORKER_CONNECTION_TRANSITIONS",
     "WORKER_JOB_TRANSITIONS",
@@ -135,11 +171,15 @@ __all__ = [
     "ParticipantsUpdated",
     "PongReceived",
     "PublisherAnswerReceived",
+    "RealtimeTranscriptionOptions",
+    "RealtimeTranscriptionProtocol",
     "Reconnected",
     "RequestAnswered",
     "RoomUpdated",
     "SSEDecoder",
+    "SemanticVAD",
     "ServerSentEvent",
+    "ServerVAD",
     "SignalClient",
     "SignalConnectOptions",
     "SignalEvent",
@@ -149,7 +189,23 @@ __all__ = [
     "TokenRefreshed",
     "ToolCallAssembler",
     "TrackMuteRequested",
+    "TranscriptFinalized",
+    "TranscriptUpdated",
+    "TranscriptionAudioCleared",
+    "TranscriptionAudioCommitted",
     "TranscriptionBody",
+    "TranscriptionClosed",
+    "TranscriptionCompleted",
+    "TranscriptionDeltaReceived",
+    "TranscriptionErrorReported",
+    "TranscriptionEvent",
+    "TranscriptionFailed",
+    "TranscriptionMessageIgnored",
+    "TranscriptionOutput",
+    "TranscriptionSessionConfigured",
+    "TranscriptionSpeechStarted",
+    "TranscriptionSpeechStopped",
+    "TranscriptionState",
     "TwirpError",
     "TwirpMethod",
     "TwirpRequest",
@@ -161,6 +217,7 @@ __all__ = [
     "WorkerProtocolState",
     "WorkerRegistered",
     "WorkerRegistration",
+    "append_message",
     "authorize_grant",
     "authorize_join",
     "chat_messages",
@@ -180,7 +237,10 @@ __all__ = [
     "listen_url",
     "mint_token",
     "parse_error_body",
+    "parse_transcription_event",
+    "realtime_transcription_url",
     "retry_after_seconds",
+    "session_update_message",
     "signal_url",
     "speech_request_body",
     "transcription_text",

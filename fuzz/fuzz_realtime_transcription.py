@@ -1,0 +1,267 @@
+"""Fuzz the OpenAI realtime transcription parser and its client state machine.
+
+Invariants:
+
+* :func:`parse_transcription_event` returns a :data:`TranscriptionEvent` or raises
+  RemoteProtocolError, never anything else, for any text or binary message:
+  documented shapes with wrong types, missing and extra fields, odd numbers, deep
+  nesting, raw text and bytes;
+* :meth:`RealtimeTranscriptionProtocol.receive` keeps to the same rule for any
+  *sequence* of messages (its bookkeeping never leaks a KeyError), and the finals
+  it releases come out in the order their items were committed, each once;
+* any sequence of sends, receives and a close leaves the protocol in the state
+  :data:`TRANSCRIPTION_TRANSITIONS` says, refusing (LocalProtocolError) exactly the
+  steps the table lacks.
+
+``tests/protocol/test_realtime_transcription_fuzz.py`` runs a quick pass.
+
+Run: ``python fuzz/fuzz_realtime_transcription.py [EXAMPLES]`` (default 10000).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import sys
+
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from trioagents.core import LocalProtocolError, RemoteProtocolError
+from trioagents.protocol import (
+    TRANSCRIPTION_TRANSITIONS,
+    RealtimeTranscriptionOptions,
+    RealtimeTranscriptionProtocol,
+    TranscriptFinalized,
+    TranscriptionAudioCleared,
+    TranscriptionAudioCommitted,
+    TranscriptionCompleted,
+    TranscriptionDeltaReceived,
+    TranscriptionErrorReported,
+    TranscriptionFailed,
+    TranscriptionMessageIgnored,
+    TranscriptionSessionConfigured,
+    TranscriptionSpeechStarted,
+    TranscriptionSpeechStopped,
+    parse_transcription_event,
+)
+
+EVENT_TYPES = (
+    TranscriptionSessionConfigured,
+    TranscriptionSpeechStarted,
+    TranscriptionSpeechStopped,
+    TranscriptionAudioCommitted,
+    TranscriptionAudioCleared,
+    TranscriptionDeltaReceived,
+    TranscriptionCompleted,
+    TranscriptionFailed,
+    TranscriptionErrorReported,
+    TranscriptionMessageIgnored,
+)
+ITEM = "conversation.item.input_audio_transcription."
+scalars = st.one_of(
+    st.none(),
+    st.booleans(),
+    st.integers(-5, 10**30),
+    st.floats(allow_nan=False, allow_infinity=False),
+    st.text(max_size=8),
+)
+values = st.recursive(
+    scalars,
+    lambda inner: (
+        st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=6), inner, max_size=3)
+    ),
+    max_leaves=10,
+)
+types = st.sampled_from(
+    [
+        "session.created",
+        "session.updated",
+        "transcription_session.updated",
+        "input_audio_buffer.speech_started",
+        "input_audio_buffer.speech_stopped",
+        "input_audio_buffer.committed",
+        "input_audio_buffer.cleared",
+        ITEM + "delta",
+        ITEM + "completed",
+        ITEM + "failed",
+        "error",
+        "conversation.item.added",
+    ]
+)
+item_ids = st.sampled_from(["a", "b", "c", "d"])
+shaped = st.fixed_dictionaries(
+    {"type": st.one_of(types, values)},
+    optional={
+        "session": st.one_of(st.dictionaries(st.text(max_size=4), values, max_size=2), values),
+        "item_id": st.one_of(item_ids, values),
+        "previous_item_id": st.one_of(item_ids, st.none(), values),
+        "audio_start_ms": st.one_of(st.integers(0, 10**6), values),
+        "audio_end_ms": st.one_of(st.integers(0, 10**6), values),
+        "delta": st.one_of(st.text(max_size=10), values),
+        "transcript": st.one_of(st.text(max_size=10), values),
+        "error": st.one_of(
+            st.fixed_dictionaries(
+                {},
+                optional={
+                    "type": st.one_of(st.text(max_size=8), values),
+                    "code": st.one_of(st.just("input_audio_buffer_commit_empty"), values),
+                },
+            ),
+            values,
+        ),
+    },
+)
+messages = st.one_of(
+    shaped.map(json.dumps),
+    values.map(json.dumps),
+    st.text(max_size=60),
+    st.binary(max_size=60),
+    st.integers(1, 3000).map(lambda depth: "[" * depth + "]" * depth),
+    st.sampled_from(['{"type": "error", "error": {"code": NaN}}', '{"type": 1e999}']),
+)
+
+
+@st.composite
+def conversations(draw: st.DrawFn) -> list[tuple[str, int]]:
+    """Items 0..n-1 committed in order (each after its speech_stopped when the VAD
+    committed it), completed in any order, each completion after its commit."""
+    count = draw(st.integers(0, 8))
+    completion_order = draw(st.permutations(range(count)))
+    pending = [("commit", index) for index in range(count)]
+    waiting = list(completion_order)
+    done: list[tuple[str, int]] = []
+    committed: set[int] = set()
+    while pending or waiting:
+        ready = [i for i in waiting[:1] if i in committed]
+        if ready and (not pending or draw(st.booleans())):
+            done.append(("complete", waiting.pop(0)))
+            continue
+        step = pending.pop(0)
+        if draw(st.booleans()):
+            done.append(("stopped", step[1]))
+        done.append(step)
+        committed.add(step[1])
+    return done
+
+
+steps = st.lists(
+    st.one_of(
+        st.sampled_from(["session.update", "append", "commit", "clear", "end", "closed"]),
+        messages,
+    ),
+    max_size=12,
+)
+
+
+def check_message(message: str | bytes) -> None:
+    """The parse invariant (any other exception propagates and fails the run)."""
+    payload: bytes | None = None
+    try:
+        event: object = parse_transcription_event(message)
+    except RemoteProtocolError as exc:
+        event, payload = None, exc.payload
+    if event is None:
+        assert payload is None or len(payload) <= 4096, "payload kept unbounded"
+    else:
+        assert isinstance(event, EVENT_TYPES), f"not an event: {event!r}"
+
+
+def check_sequence(sequence: list[str | bytes]) -> None:
+    """Any message sequence: outputs or RemoteProtocolError, nothing else."""
+    protocol = RealtimeTranscriptionProtocol(RealtimeTranscriptionOptions())
+    for message in sequence:
+        with contextlib.suppress(RemoteProtocolError):
+            protocol.receive(message)
+
+
+def check_order(conversation: list[tuple[str, int]]) -> None:
+    """Finals come out once each, in commit order, with the VAD's end where it gave one."""
+    protocol = RealtimeTranscriptionProtocol(RealtimeTranscriptionOptions())
+    released: list[TranscriptFinalized] = []
+    stopped: dict[str, float] = {}
+    for kind, index in conversation:
+        item = f"item_{index}"
+        previous = f"item_{index - 1}" if index else None
+        if kind == "stopped":
+            stopped[item] = index * 1.5
+            body = {"type": "input_audio_buffer.speech_stopped", "item_id": item}
+            body["audio_end_ms"] = round(index * 1500)
+        elif kind == "commit":
+            body = {"type": "input_audio_buffer.committed", "item_id": item}
+            body["previous_item_id"] = previous
+        else:
+            body = {"type": ITEM + "completed", "item_id": item, "transcript": str(index)}
+        released += [
+            o for o in protocol.receive(json.dumps(body)) if isinstance(o, TranscriptFinalized)
+        ]
+    count = sum(1 for kind, _ in conversation if kind == "commit")
+    assert [f.transcript for f in released] == [str(i) for i in range(count)], "order"
+    for final in released:
+        if final.item_id in stopped:
+            assert final.audio_end == stopped[final.item_id], "audio_end lost"
+    assert not protocol.owes_answer, "an item left owing"
+
+
+def check_steps(sequence: list[str | bytes]) -> None:
+    protocol = RealtimeTranscriptionProtocol(RealtimeTranscriptionOptions())
+    sends = {
+        "session.update": protocol.session_update,
+        "append": lambda: protocol.append(b"\x00\x00"),
+        "commit": protocol.commit,
+        "clear": protocol.clear,
+        "end": protocol.end_input,
+        "closed": lambda: protocol.connection_closed(1000, None),
+    }
+    for step in sequence:
+        if isinstance(step, str) and step in sends:
+            before = protocol.state
+            target = TRANSCRIPTION_TRANSITIONS.get((before, step))
+            try:
+                sends[step]()
+            except LocalProtocolError:
+                assert target is None, f"{step} refused in {before}"
+                assert protocol.state is before, "a refused step changed the state"
+            else:
+                assert target is protocol.state, f"{step} in {before} went to {protocol.state}"
+        else:
+            state = protocol.state
+            with contextlib.suppress(RemoteProtocolError):
+                protocol.receive(step)
+            assert protocol.state is state, "receiving changed the state"
+
+
+def run(examples: int) -> None:
+    config = settings(
+        max_examples=examples, deadline=None, database=None, suppress_health_check=list(HealthCheck)
+    )
+
+    @config
+    @given(messages)
+    def fuzz_messages(message: str | bytes) -> None:
+        check_message(message)
+
+    @config
+    @given(st.lists(messages, max_size=10))
+    def fuzz_sequences(sequence: list[str | bytes]) -> None:
+        check_sequence(sequence)
+
+    @config
+    @given(conversations())
+    def fuzz_order(steps: list[tuple[str, int]]) -> None:
+        check_order(steps)
+
+    @config
+    @given(steps)
+    def fuzz_steps(sequence: list[str | bytes]) -> None:
+        check_steps(sequence)
+
+    fuzz_messages()
+    fuzz_sequences()
+    fuzz_order()
+    fuzz_steps()
+
+
+if __name__ == "__main__":
+    run(int(sys.argv[1]) if len(sys.argv) > 1 else 10000)
+    print("ok")
