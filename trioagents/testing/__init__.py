@@ -13,6 +13,7 @@ from ._conformance import DeepgramFaultInjector as DeepgramFaultInjector
 from ._conformance import FaultInjector as FaultInjector
 from ._conformance import FaultKind as FaultKind
 from ._conformance import OpenAIFaultInjector as OpenAIFaultInjector
+from ._conformance import RealtimeTranscriptionFaultInjector as RealtimeTranscriptionFaultInjector
 from ._conformance import check_llm_conformance as check_llm_conformance
 from ._conformance import check_stt_conformance as check_stt_conformance
 from ._conformance import check_tts_conformance as check_tts_conformance
@@ -60,6 +61,28 @@ from ._openai_server_faults import content_filtered as content_filtered
 from ._openai_server_faults import rate_limited as rate_limited
 from ._openai_server_faults import refused_base_url as refused_base_url
 from ._openai_server_faults import server_error as server_error
+from ._realtime_transcription_faults import FailTranscriptionAfter as FailTranscriptionAfter
+from ._realtime_transcription_faults import RealtimeTranscriptionFault as RealtimeTranscriptionFault
+from ._realtime_transcription_faults import ReportRealtimeErrorAfter as ReportRealtimeErrorAfter
+from ._realtime_transcription_faults import realtime_rate_limited as realtime_rate_limited
+from ._realtime_transcription_faults import realtime_unauthorized as realtime_unauthorized
+from ._realtime_transcription_faults import realtime_unavailable as realtime_unavailable
+from ._realtime_transcription_faults import refused_realtime_base_url as refused_realtime_base_url
+from ._realtime_transcription_recognizer import (
+    FakeRealtimeTranscriptionOptions as FakeRealtimeTranscriptionOptions,
+)
+from ._realtime_transcription_server import (
+    FakeRealtimeTranscriptionServer as FakeRealtimeTranscriptionServer,
+)
+from ._realtime_transcription_server import (
+    RealtimeTranscriptionSession as RealtimeTranscriptionSession,
+)
+from ._realtime_transcription_server import (
+    open_fake_realtime_transcription as open_fake_realtime_transcription,
+)
+from ._realtime_transcription_server import (
+    serve_fake_realtime_transcription as serve_fake_realtime_transcription,
+)
 from ._timeline import FakeAudioInput as FakeAudioInput
 from ._timeline import Timeline as Timeline
 from ._timeline import UserSpeech as UserSpeech
@@ -90,11 +113,14 @@ __all__ = [
     "DeepgramFaultInjector",
     "DeepgramSession",
     "Endpoint",
+    "FailTranscriptionAfter",
     "FakeAudioInput",
     "FakeAudioOutput",
     "FakeDeepgramOptions",
     "FakeDeepgramServer",
     "FakeLLM",
+    "FakeRealtimeTranscriptionOptions",
+    "FakeRealtimeTranscriptionServer",
     "FakeSTT",
     "FakeStreamingTTS",
     "FakeTTS",
@@ -112,9 +138,13 @@ __all__ = [
     "OpenAIServerOptions",
     "PlayedSegment",
     "PublishedTranscript",
+    "RealtimeTranscriptionFault",
+    "RealtimeTranscriptionFaultInjector",
+    "RealtimeTranscriptionSession",
     "RecordedRequest",
     "RefuseUpgrade",
     "ReportErrorAfter",
+    "ReportRealtimeErrorAfter",
     "ResetAfter",
     "ResetStreamAfter",
     "RespondWithStatus",
@@ -139,11 +169,17 @@ __all__ = [
     "heard_chars",
     "noise",
     "open_fake_deepgram",
+    "open_fake_realtime_transcription",
     "open_openai_server",
     "rate_limited",
+    "realtime_rate_limited",
+    "realtime_unauthorized",
+    "realtime_unavailable",
     "refused_base_url",
     "refused_deepgram_url",
+    "refused_realtime_base_url",
     "serve_fake_deepgram",
+    "serve_fake_realtime_transcription",
     "serve_openai_server",
     "server_error",
     "speech",

@@ -22,7 +22,9 @@ The contract:
 Faults are injected through a :class:`FaultInjector`: the provider's test double
 arranges for its next requests to fail. :class:`OpenAIFaultInjector` does this
 for anything that talks to :class:`~trioagents.testing.OpenAIServer`,
-:class:`DeepgramFaultInjector` for :class:`~trioagents.testing.FakeDeepgramServer`.
+:class:`DeepgramFaultInjector` for :class:`~trioagents.testing.FakeDeepgramServer`,
+:class:`RealtimeTranscriptionFaultInjector` for
+:class:`~trioagents.testing.FakeRealtimeTranscriptionServer`.
 An injector with a ``kinds`` attribute is only asked for those kinds (Deepgram
 has no content filter). Without an injector only the cancellation checks run.
 """
@@ -31,7 +33,7 @@ from __future__ import annotations
 
 import contextlib
 import random
-from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
 from typing import Any, Literal, Protocol, TypeAlias
@@ -62,6 +64,13 @@ from ._openai_server_faults import (
     rate_limited,
     server_error,
 )
+from ._realtime_transcription_faults import (
+    RealtimeTranscriptionFault,
+    realtime_rate_limited,
+    realtime_unavailable,
+)
+from ._realtime_transcription_server import FakeRealtimeTranscriptionServer
+from ._websocket_fake import FakeWebSocketServer
 from ._websocket_faults import RefuseUpgrade, StallStreamAfter
 
 __all__ = [
@@ -71,6 +80,7 @@ __all__ = [
     "FaultInjector",
     "FaultKind",
     "OpenAIFaultInjector",
+    "RealtimeTranscriptionFaultInjector",
     "check_llm_conformance",
     "check_stt_conformance",
     "check_tts_conformance",
@@ -125,29 +135,56 @@ class OpenAIFaultInjector:
         return len(self._server.requests_to(self._endpoint))
 
 
-class DeepgramFaultInjector:
-    """A :class:`FaultInjector` over :class:`FakeDeepgramServer` (every kind but
-    ``content_filter``): statuses refuse the upgrade, ``stall`` goes silent after the
-    first audio. ``stall`` needs the client's idle timeout below the test's patience."""
+class _WebSocketFaultInjector:
+    """A :class:`FaultInjector` over one of the kit's fake websocket servers: every
+    kind but ``content_filter``; statuses refuse the upgrade, ``stall`` goes silent
+    from the start. ``stall`` needs the client's idle timeout below the patience."""
 
     kinds: frozenset[FaultKind] = frozenset(
         {"server_error", "rate_limited", "bad_request", "stall"}
     )
 
-    def __init__(self, server: FakeDeepgramServer) -> None:
+    def __init__(self, server: FakeWebSocketServer[Any, Any]) -> None:
         self._server = server
 
+    def _faults(self) -> Mapping[FaultKind, object]:
+        raise NotImplementedError
+
     def inject(self, kind: FaultKind, *, times: int = 1) -> None:
-        faults: dict[FaultKind, DeepgramFault] = {
+        self._server.script(*[self._faults()[kind]] * times)
+
+    def request_count(self) -> int:
+        return len(self._server.sessions)
+
+
+class DeepgramFaultInjector(_WebSocketFaultInjector):
+    """A :class:`FaultInjector` over :class:`FakeDeepgramServer`."""
+
+    def __init__(self, server: FakeDeepgramServer) -> None:
+        super().__init__(server)
+
+    def _faults(self) -> Mapping[FaultKind, DeepgramFault]:
+        return {
             "server_error": RefuseUpgrade(500, b'{"err_code": "INTERNAL"}'),
             "rate_limited": deepgram_rate_limited(retry_after=0),
             "bad_request": RefuseUpgrade(400, b'{"err_code": "Bad Request"}'),
             "stall": StallStreamAfter(0.0),
         }
-        self._server.script(*[faults[kind]] * times)
 
-    def request_count(self) -> int:
-        return len(self._server.sessions)
+
+class RealtimeTranscriptionFaultInjector(_WebSocketFaultInjector):
+    """A :class:`FaultInjector` over :class:`FakeRealtimeTranscriptionServer`."""
+
+    def __init__(self, server: FakeRealtimeTranscriptionServer) -> None:
+        super().__init__(server)
+
+    def _faults(self) -> Mapping[FaultKind, RealtimeTranscriptionFault]:
+        return {
+            "server_error": realtime_unavailable(500),
+            "rate_limited": realtime_rate_limited(retry_after=0),
+            "bad_request": RefuseUpgrade(400, b'{"error": {"type": "invalid_request_error"}}'),
+            "stall": StallStreamAfter(0.0),
+        }
 
 
 @dataclass(frozen=True, slots=True)
