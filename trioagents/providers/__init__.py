@@ -28,6 +28,8 @@ from ._openai_llm import OpenAILLM as OpenAILLM
 from ._piper_tts import PiperTTS as PiperTTS
 from ._pocketsphinx_stt import PocketsphinxSTT as PocketsphinxSTT
 from ._pocketsphinx_stt import pocketsphinx_unknown_words as pocketsphinx_unknown_words
+from ._realtime_transcription_stt import OpenAIRealtimeSTT as OpenAIRealtimeSTT
+from ._realtime_transcription_stt import OpenAIRealtimeSTTStream as OpenAIRealtimeSTTStream
 from ._retry import RetryingBatchSTT as RetryingBatchSTT
 from ._retry import RetryingLLM as RetryingLLM
 from ._retry import RetryingStreamingTTS as RetryingStreamingTTS
@@ -64,6 +66,8 @@ __all__ = [
     "OpenAIChatOptions",
     "OpenAIConnection",
     "OpenAILLM",
+    "OpenAIRealtimeSTT",
+    "OpenAIRealtimeSTTStream",
     "OpenAISTT",
     "OpenAITTS",
     "PiperTTS",
