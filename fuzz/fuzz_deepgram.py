@@ -18,15 +18,18 @@ Run: ``python fuzz/fuzz_deepgram.py [EXAMPLES]`` (default 10000).
 
 from __future__ import annotations
 
-import contextlib
 import json
 import sys
+from pathlib import Path
 from typing import Any
 
-from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from trioagents.core import LocalProtocolError, RemoteProtocolError
+sys.path.insert(0, str(Path(__file__).resolve().parent))  # _ws_fuzz, beside this file
+
+from _ws_fuzz import check_table, messages, run_all, values
+
+from trioagents.core import RemoteProtocolError
 from trioagents.protocol import (
     DEEPGRAM_TRANSITIONS,
     DeepgramErrorReported,
@@ -45,20 +48,6 @@ EVENT_TYPES = (
     DeepgramMetadataReceived,
     DeepgramErrorReported,
     DeepgramMessageIgnored,
-)
-scalars = st.one_of(
-    st.none(),
-    st.booleans(),
-    st.integers(-5, 10**30),
-    st.floats(allow_nan=False, allow_infinity=False),
-    st.text(max_size=8),
-)
-values = st.recursive(
-    scalars,
-    lambda inner: (
-        st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=6), inner, max_size=3)
-    ),
-    max_leaves=10,
 )
 types = st.sampled_from(["Results", "SpeechStarted", "UtteranceEnd", "Metadata", "Error", "X"])
 alternative = st.fixed_dictionaries(
@@ -90,13 +79,8 @@ shaped = st.fixed_dictionaries(
         "err_code": values,
     },
 )
-messages = st.one_of(
-    shaped.map(json.dumps),
-    values.map(json.dumps),
-    st.text(max_size=60),
-    st.binary(max_size=60),
-    st.integers(1, 3000).map(lambda depth: "[" * depth + "]" * depth),
-    st.sampled_from(['{"type": "Results", "start": NaN}', '{"type": "Results", "start": 1e999}']),
+raw_messages = messages(
+    shaped, '{"type": "Results", "start": NaN}', '{"type": "Results", "start": 1e999}'
 )
 good_results = st.fixed_dictionaries(
     {
@@ -112,7 +96,7 @@ good_results = st.fixed_dictionaries(
 steps = st.lists(
     st.one_of(
         st.sampled_from(["audio", "KeepAlive", "Finalize", "CloseStream", "closed"]),
-        messages,
+        raw_messages,
     ),
     max_size=12,
 )
@@ -169,47 +153,14 @@ def check_steps(sequence: list[str | bytes]) -> None:
         "CloseStream": protocol.close_stream,
         "closed": lambda: protocol.connection_closed(1000, None),
     }
-    for step in sequence:
-        if isinstance(step, str) and step in sends:
-            before = protocol.state
-            target = DEEPGRAM_TRANSITIONS.get((before, step))
-            try:
-                sends[step]()
-            except LocalProtocolError:
-                assert target is None, f"{step} refused in {before}"
-                assert protocol.state is before, "a refused step changed the state"
-            else:
-                assert target is protocol.state, f"{step} in {before} went to {protocol.state}"
-        else:
-            state = protocol.state
-            with contextlib.suppress(RemoteProtocolError):
-                protocol.receive(step)
-            assert protocol.state is state, "receiving changed the state"
+    check_table(protocol, sends, DEEPGRAM_TRANSITIONS, sequence)
 
 
 def run(examples: int) -> None:
-    config = settings(
-        max_examples=examples, deadline=None, database=None, suppress_health_check=list(HealthCheck)
+    run_all(
+        examples,
+        [(raw_messages, check_message), (good_results, check_results), (steps, check_steps)],
     )
-
-    @config
-    @given(messages)
-    def fuzz_messages(message: str | bytes) -> None:
-        check_message(message)
-
-    @config
-    @given(good_results)
-    def fuzz_results(fields: dict[str, Any]) -> None:
-        check_results(fields)
-
-    @config
-    @given(steps)
-    def fuzz_steps(sequence: list[str | bytes]) -> None:
-        check_steps(sequence)
-
-    fuzz_messages()
-    fuzz_results()
-    fuzz_steps()
 
 
 if __name__ == "__main__":

@@ -1,17 +1,12 @@
 """Fuzz the OpenAI realtime transcription parser and its client state machine.
 
-Invariants:
-
-* :func:`parse_transcription_event` returns a :data:`TranscriptionEvent` or raises
-  RemoteProtocolError, never anything else, for any text or binary message:
-  documented shapes with wrong types, missing and extra fields, odd numbers, deep
-  nesting, raw text and bytes;
-* :meth:`RealtimeTranscriptionProtocol.receive` keeps to the same rule for any
-  *sequence* of messages (its bookkeeping never leaks a KeyError), and the finals
-  it releases come out in the order their items were committed, each once;
-* any sequence of sends, receives and a close leaves the protocol in the state
-  :data:`TRANSCRIPTION_TRANSITIONS` says, refusing (LocalProtocolError) exactly the
-  steps the table lacks.
+The invariants of fuzz_deepgram.py for :func:`parse_transcription_event` (an event
+or RemoteProtocolError for any message) and :data:`TRANSCRIPTION_TRANSITIONS` (the
+steps the table allows, and only those), plus two of this protocol's own:
+:meth:`RealtimeTranscriptionProtocol.receive` keeps to the parse rule over whole
+*sequences* of messages (its bookkeeping never leaks a KeyError), and the finals it
+releases come out once each, in commit order, with the VAD's ``audio_end``,
+whatever order the completions arrive in.
 
 ``tests/protocol/test_realtime_transcription_fuzz.py`` runs a quick pass.
 
@@ -23,11 +18,15 @@ from __future__ import annotations
 import contextlib
 import json
 import sys
+from pathlib import Path
 
-from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from trioagents.core import LocalProtocolError, RemoteProtocolError
+sys.path.insert(0, str(Path(__file__).resolve().parent))  # _ws_fuzz, beside this file
+
+from _ws_fuzz import check_table, messages, run_all, values
+
+from trioagents.core import RemoteProtocolError
 from trioagents.protocol import (
     TRANSCRIPTION_TRANSITIONS,
     RealtimeTranscriptionOptions,
@@ -59,20 +58,6 @@ EVENT_TYPES = (
     TranscriptionMessageIgnored,
 )
 ITEM = "conversation.item.input_audio_transcription."
-scalars = st.one_of(
-    st.none(),
-    st.booleans(),
-    st.integers(-5, 10**30),
-    st.floats(allow_nan=False, allow_infinity=False),
-    st.text(max_size=8),
-)
-values = st.recursive(
-    scalars,
-    lambda inner: (
-        st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=6), inner, max_size=3)
-    ),
-    max_leaves=10,
-)
 types = st.sampled_from(
     [
         "session.created",
@@ -112,14 +97,7 @@ shaped = st.fixed_dictionaries(
         ),
     },
 )
-messages = st.one_of(
-    shaped.map(json.dumps),
-    values.map(json.dumps),
-    st.text(max_size=60),
-    st.binary(max_size=60),
-    st.integers(1, 3000).map(lambda depth: "[" * depth + "]" * depth),
-    st.sampled_from(['{"type": "error", "error": {"code": NaN}}', '{"type": 1e999}']),
-)
+raw_messages = messages(shaped, '{"type": "error", "error": {"code": NaN}}', '{"type": 1e999}')
 
 
 @st.composite
@@ -148,7 +126,7 @@ def conversations(draw: st.DrawFn) -> list[tuple[str, int]]:
 steps = st.lists(
     st.one_of(
         st.sampled_from(["session.update", "append", "commit", "clear", "end", "closed"]),
-        messages,
+        raw_messages,
     ),
     max_size=12,
 )
@@ -213,53 +191,19 @@ def check_steps(sequence: list[str | bytes]) -> None:
         "end": protocol.end_input,
         "closed": lambda: protocol.connection_closed(1000, None),
     }
-    for step in sequence:
-        if isinstance(step, str) and step in sends:
-            before = protocol.state
-            target = TRANSCRIPTION_TRANSITIONS.get((before, step))
-            try:
-                sends[step]()
-            except LocalProtocolError:
-                assert target is None, f"{step} refused in {before}"
-                assert protocol.state is before, "a refused step changed the state"
-            else:
-                assert target is protocol.state, f"{step} in {before} went to {protocol.state}"
-        else:
-            state = protocol.state
-            with contextlib.suppress(RemoteProtocolError):
-                protocol.receive(step)
-            assert protocol.state is state, "receiving changed the state"
+    check_table(protocol, sends, TRANSCRIPTION_TRANSITIONS, sequence)
 
 
 def run(examples: int) -> None:
-    config = settings(
-        max_examples=examples, deadline=None, database=None, suppress_health_check=list(HealthCheck)
+    run_all(
+        examples,
+        [
+            (raw_messages, check_message),
+            (st.lists(raw_messages, max_size=10), check_sequence),
+            (conversations(), check_order),
+            (steps, check_steps),
+        ],
     )
-
-    @config
-    @given(messages)
-    def fuzz_messages(message: str | bytes) -> None:
-        check_message(message)
-
-    @config
-    @given(st.lists(messages, max_size=10))
-    def fuzz_sequences(sequence: list[str | bytes]) -> None:
-        check_sequence(sequence)
-
-    @config
-    @given(conversations())
-    def fuzz_order(steps: list[tuple[str, int]]) -> None:
-        check_order(steps)
-
-    @config
-    @given(steps)
-    def fuzz_steps(sequence: list[str | bytes]) -> None:
-        check_steps(sequence)
-
-    fuzz_messages()
-    fuzz_sequences()
-    fuzz_order()
-    fuzz_steps()
 
 
 if __name__ == "__main__":

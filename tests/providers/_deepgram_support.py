@@ -18,13 +18,14 @@ def deepgram(
     *,
     idle_timeout: float | None = 5.0,
     options: DeepgramOptions | None = None,
+    api_key: str = KEY,
     **connection: object,
 ) -> DeepgramSTT:
     return DeepgramSTT(
         options or DeepgramOptions(endpointing_ms=100),
         connection=DeepgramConnection(
             base_url=url,
-            api_key=KEY,
+            api_key=api_key,
             idle_timeout=idle_timeout,
             **connection,  # type: ignore[arg-type]
         ),

@@ -15,13 +15,14 @@ def realtime(
     *,
     idle_timeout: float | None = 5.0,
     options: RealtimeTranscriptionOptions | None = None,
+    api_key: str = KEY,
     **connection: object,
 ) -> OpenAIRealtimeSTT:
     return OpenAIRealtimeSTT(
         options or RealtimeTranscriptionOptions(turn_detection=FAST_VAD),
         connection=OpenAIConnection(
             base_url=base_url,
-            api_key=KEY,
+            api_key=api_key,
             idle_timeout=idle_timeout,
             **connection,  # type: ignore[arg-type]
         ),

@@ -17,16 +17,11 @@ Either way the user's words arrive complete and in order: no audio is lost.
 
 from __future__ import annotations
 
-import random
-from dataclasses import dataclass
-
 import pytest
 import trio
 
-from trioagents.providers import FallbackOptions, RetryPolicy, open_fallback_stt, with_retry
 from trioagents.testing import (
     CloseAfter,
-    DeepgramFault,
     MalformedAfter,
     RefuseUpgrade,
     ReportErrorAfter,
@@ -34,22 +29,11 @@ from trioagents.testing import (
     StallStreamAfter,
     deepgram_rate_limited,
     deepgram_unauthorized,
-    open_fake_deepgram,
-    refused_deepgram_url,
 )
 
-from ._deepgram_support import deepgram, transcribe, two_utterances
+from ._stt_kits import DEEPGRAM, Cell, check_fault_cell
 
-NO_PROBES = FallbackOptions(probe_interval=10_000)
-WORDS = ["turn on the lights", "thank you"]
 MID_UTTERANCE = 0.8  # seconds of audio: inside "turn on the lights" (0.3 .. 1.2 s)
-
-
-@dataclass(frozen=True)
-class Cell:
-    fault: DeepgramFault | None  # None: connection refused
-    expected: str
-    primary_sessions: int
 
 
 CELLS: dict[str, Cell] = {
@@ -70,31 +54,4 @@ CELLS: dict[str, Cell] = {
 
 @pytest.mark.parametrize("name", sorted(CELLS))
 async def test_fault_cell(name: str, autojump_clock: trio.abc.Clock) -> None:
-    cell = CELLS[name]
-    timeline = two_utterances()
-    with trio.fail_after(300):
-        async with open_fake_deepgram(timeline) as primary, open_fake_deepgram(timeline) as backup:
-            url = refused_deepgram_url() if cell.fault is None else primary.url
-            if cell.fault is not None:
-                primary.script(cell.fault)
-            policy = RetryPolicy(rng=random.Random(0))
-            members = [with_retry(deepgram(url, idle_timeout=2.0), policy), deepgram(backup.url)]
-            async with open_fallback_stt(members, options=NO_PROBES) as stt:
-                start = trio.current_time()
-                run = await transcribe(stt, timeline)
-                elapsed = trio.current_time() - start
-                current = stt.statistics().current
-    assert run.error is None
-    assert run.finals == WORDS  # complete, in order, nothing twice
-    assert len(primary.sessions) == cell.primary_sessions
-    if cell.expected == "retried":
-        assert backup.sessions == []
-        assert current == 0
-    else:
-        assert len(backup.sessions) == 1
-        assert backup.sessions[0].finals == WORDS
-        assert current == 1
-    if name == "rate_limited":
-        assert elapsed >= 6  # Retry-After honoured
-    if name == "refused":
-        assert elapsed >= 0.8 * (1 + 2 + 4)  # three backed-off retries first
+    await check_fault_cell(DEEPGRAM, CELLS[name], name)

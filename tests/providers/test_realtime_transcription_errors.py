@@ -1,14 +1,12 @@
-"""OpenAIRealtimeSTT failures: each fault of the fake server, as the right ProviderError.
+"""Each fault of the fake realtime transcription, as OpenAIRealtimeSTT's ProviderError.
 
-The policy is the HTTP family's (tests/providers/test_openai_providers.py): auth and
-bad requests are final, rate limits, server errors, dropped and stalled streams are
-retryable, a malformed message is final. Virtual time, real loopback sockets.
+Deepgram's policy (test_deepgram_errors.py), read from OpenAI's error types: a bad
+key (at the upgrade or in-band) and invalid requests are final, rate limits, server
+errors, failed items, dropped and stalled sessions retryable, a malformed message
+final.
 """
 
 from __future__ import annotations
-
-import functools
-import logging
 
 import pytest
 import trio
@@ -19,7 +17,6 @@ from trioagents.core import (
     ProviderStatusError,
     ProviderTimeoutError,
 )
-from trioagents.providers import OpenAIConnection, OpenAIRealtimeSTT, RetryPolicy, with_retry
 from trioagents.testing import (
     CloseAfter,
     FailTranscriptionAfter,
@@ -27,21 +24,19 @@ from trioagents.testing import (
     Healthy,
     MalformedAfter,
     RealtimeTranscriptionFault,
-    RealtimeTranscriptionFaultInjector,
     RefuseUpgrade,
     ReportRealtimeErrorAfter,
     ResetStreamAfter,
     StallStreamAfter,
-    check_stt_conformance,
     open_fake_realtime_transcription,
     realtime_rate_limited,
     realtime_unauthorized,
     realtime_unavailable,
-    refused_realtime_base_url,
 )
 
 from ._realtime_transcription_support import realtime
-from ._streaming_stt_support import transcribe, two_utterances
+from ._streaming_stt_support import two_utterances
+from ._stt_kits import OPENAI, assert_error, check_key_never_leaks, run_with_fault
 
 INVALID = "invalid_request_error"
 # fault -> (error class, retryable, status); None: connection refused
@@ -100,20 +95,9 @@ def server_options(case: str) -> FakeRealtimeTranscriptionOptions | None:
 @pytest.mark.parametrize("case", sorted(CASES))
 async def test_fault_maps_to_provider_error(case: str, autojump_clock: trio.abc.Clock) -> None:
     fault, error_class, retryable, status = CASES[case]
-    timeline = two_utterances()
-    with trio.fail_after(120):
-        async with open_fake_realtime_transcription(timeline, server_options(case)) as server:
-            url = refused_realtime_base_url() if fault is None else server.base_url
-            if fault is not None:
-                server.script(fault)
-            start = trio.current_time()
-            run = await transcribe(realtime(url, idle_timeout=2.0), timeline)
-            elapsed = trio.current_time() - start
-    error = run.error
-    assert type(error) is error_class
-    assert error.retryable is retryable
-    assert error.status == status
-    assert error.provider == "openai-realtime/gpt-4o-mini-transcribe"
+    run, elapsed, _ = await run_with_fault(OPENAI, fault, server_options(case))
+    error = assert_error(OPENAI, run, error_class, retryable, status)
+    duration = two_utterances().duration
     if case == "rate_limited":
         assert isinstance(error, ProviderStatusError)
         assert error.retry_after == 3
@@ -121,7 +105,7 @@ async def test_fault_maps_to_provider_error(case: str, autojump_clock: trio.abc.
         assert error.body["error"]["code"] == "invalid_api_key"
     if case == "stall":
         # silent mid-utterance: noticed when the closing commit goes unanswered
-        assert timeline.duration + 2.0 - 0.05 <= elapsed <= timeline.duration + 2.0 + 0.05
+        assert duration + 2.0 - 0.05 <= elapsed <= duration + 2.0 + 0.05
     if case == "stall_from_the_start":
         assert elapsed == pytest.approx(2.0)  # the session.updated never came
     if case == "closed_bad_request":
@@ -146,95 +130,8 @@ async def test_no_stall_timeout_while_nothing_is_owed(autojump_clock: trio.abc.C
     assert server.sessions[0].sent_of("session.updated")
 
 
-async def test_connect_timeout(autojump_clock: trio.abc.Clock) -> None:
-    """A server that accepts TCP but never answers the upgrade."""
-    accepted: list[trio.SocketStream] = []
-
-    async def silent(stream: trio.SocketStream) -> None:
-        accepted.append(stream)
-        await trio.sleep_forever()
-
-    with trio.fail_after(60):
-        async with trio.open_nursery() as nursery:
-            serve = functools.partial(trio.serve_tcp, silent, 0, host="127.0.0.1")
-            listeners = await nursery.start(serve)
-            port = listeners[0].socket.getsockname()[1]
-            stt = realtime(f"http://127.0.0.1:{port}/v1", connect_timeout=3.0)
-            start = trio.current_time()
-            run = await transcribe(stt, two_utterances())
-            assert trio.current_time() - start == pytest.approx(3.0)
-            nursery.cancel_scope.cancel()
-    assert isinstance(run.error, ProviderTimeoutError)
-    assert accepted
-
-
-CANARY = "sk-CANARY-5d1e0b"
-
-
-def _texts(error: BaseException) -> str:
-    """Every message, repr and attribute of an error and its whole chain."""
-    seen: list[str] = []
-    current: BaseException | None = error
-    while current is not None:
-        seen += [str(current), repr(current), repr(vars(current))]
-        current = current.__cause__ or current.__context__
-    return "\n".join(seen)
-
-
 @pytest.mark.parametrize("case", sorted(CASES))
 async def test_the_key_never_leaks(
     case: str, autojump_clock: trio.abc.Clock, caplog: pytest.LogCaptureFixture
 ) -> None:
-    fault = CASES[case][0]
-    timeline = two_utterances()
-    caplog.set_level(logging.DEBUG)
-    with trio.fail_after(120):
-        async with open_fake_realtime_transcription(timeline, server_options(case)) as server:
-            url = refused_realtime_base_url() if fault is None else server.base_url
-            if fault is not None:
-                server.script(fault)
-            stt = OpenAIRealtimeSTT(
-                realtime(url).options,
-                connection=OpenAIConnection(base_url=url, api_key=CANARY, idle_timeout=2.0),
-            )
-            run = await transcribe(stt, timeline)
-    assert run.error is not None
-    assert CANARY not in _texts(run.error)
-    assert CANARY not in caplog.text
-    assert CANARY not in repr(stt.connection)
-    if fault is not None:
-        session = server.sessions[0]
-        assert session.headers["authorization"] == f"Bearer {CANARY}"
-        assert CANARY not in session.path
-        assert all(CANARY not in value for values in session.query.values() for value in values)
-
-
-async def test_no_hidden_retries_and_policy_retries(autojump_clock: trio.abc.Clock) -> None:
-    timeline = two_utterances()
-    with trio.fail_after(120):
-        async with open_fake_realtime_transcription(timeline) as server:
-            server.script(RefuseUpgrade(503))
-            run = await transcribe(realtime(server.base_url), timeline)
-            assert len(server.sessions) == 1  # the provider itself never retries
-            assert run.error is not None
-            server.script(RefuseUpgrade(503), CloseAfter(0.8))
-            retrying = with_retry(realtime(server.base_url), RetryPolicy(base_delay=0.1))
-            healed = await transcribe(retrying, timeline)
-    assert healed.error is None
-    assert healed.finals == ["turn on the lights", "thank you"]
-    assert len(server.sessions) == 4
-
-
-async def test_conformance_with_faults(autojump_clock: trio.abc.Clock) -> None:
-    timeline = two_utterances()
-    frames = [timeline.frame(i) for i in range(round(timeline.duration / 0.01))]
-    with trio.fail_after(600):
-        async with open_fake_realtime_transcription(timeline) as server:
-            stt = realtime(server.base_url, idle_timeout=2.0)
-            report = await check_stt_conformance(
-                stt, frames, RealtimeTranscriptionFaultInjector(server)
-            )
-    report.raise_if_failed()
-    names = {result.name for result in report.results}
-    assert {"error:stall", "error:rate_limited", "no_hidden_retries"} <= names
-    assert "retries_obey_policy" in names
+    await check_key_never_leaks(OPENAI, CASES[case][0], caplog, server_options(case))

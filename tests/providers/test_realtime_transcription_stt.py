@@ -1,8 +1,8 @@
-"""OpenAIRealtimeSTT against the loopback fake: events, audio, commits, closing.
+"""OpenAIRealtimeSTT against the loopback fake: events, audio, commits, the ends.
 
-All under virtual time (autojump) with real sockets on 127.0.0.1: every socket peer
-is a Trio task of this process, so Trio is only idle when nothing is in flight.
-Each test is bounded by a virtual-time ``fail_after`` (a hang fails, it never blocks).
+Run as test_deepgram_stt.py runs (autojump clock, real sockets on 127.0.0.1, each
+test under a virtual ``fail_after``); losing the connection, cancelling and leaving
+early are test_streaming_stt_contract.py's, for both providers.
 """
 
 from __future__ import annotations
@@ -14,10 +14,8 @@ from trioagents.core import ConfigurationError, LocalProtocolError, SpeechEventT
 from trioagents.protocol import RealtimeTranscriptionOptions
 from trioagents.providers import OpenAIConnection, OpenAIRealtimeSTT
 from trioagents.testing import (
-    CloseAfter,
     FakeRealtimeTranscriptionOptions,
     Timeline,
-    check_stt_conformance,
     open_fake_realtime_transcription,
     speech,
 )
@@ -178,54 +176,6 @@ async def test_push_after_end_input_is_refused(autojump_clock: trio.abc.Clock) -
     assert server.sessions[0].controls == ["session.update", "input_audio_buffer.commit"]
 
 
-async def test_push_after_the_connection_died_is_dropped(autojump_clock: trio.abc.Clock) -> None:
-    timeline = two_utterances()
-    with trio.fail_after(60):
-        async with open_fake_realtime_transcription(timeline) as server:
-            server.script(CloseAfter(0.1))
-            async with realtime(server.base_url).stream() as stream:
-                for index in range(10):
-                    await stream.push_frame(timeline.frame(index))
-                await server.wait_for(lambda s: s.sessions[0].ended_at is not None)
-                await trio.sleep(0.1)
-                for index in range(10, 20):
-                    await stream.push_frame(timeline.frame(index))  # no error here
-                with pytest.raises(Exception, match="closed mid-stream"):
-                    await stream.__anext__()
-
-
-async def test_cancel_is_not_an_error(autojump_clock: trio.abc.Clock) -> None:
-    timeline = two_utterances()
-    with trio.fail_after(60):
-        async with open_fake_realtime_transcription(timeline) as server:
-            with trio.CancelScope() as turn:
-                async with realtime(server.base_url).stream() as stream:
-                    for index in range(100):
-                        await stream.push_frame(timeline.frame(index))
-                    async for event in stream:
-                        if event.type is S.INTERIM_TRANSCRIPT:
-                            turn.cancel()
-                            await trio.lowlevel.checkpoint()
-            assert turn.cancelled_caught
-            await server.wait_for(lambda s: s.sessions[0].ended_at is not None)
-    assert server.sessions[0].ended_by == "client"
-    with pytest.raises(StopAsyncIteration):
-        await stream.__anext__()  # nothing comes out after the block
-
-
-async def test_leaving_early_closes_cleanly(autojump_clock: trio.abc.Clock) -> None:
-    timeline = two_utterances()
-    with trio.fail_after(60):
-        async with open_fake_realtime_transcription(timeline) as server:
-            async with realtime(server.base_url).stream() as stream:
-                for index in range(60):
-                    await stream.push_frame(timeline.frame(index))
-                async for _ in stream:
-                    break
-            await server.wait_for(lambda s: s.sessions[0].ended_at is not None)
-    assert server.sessions[0].ended_by == "client"
-
-
 async def test_server_checks_the_key(autojump_clock: trio.abc.Clock) -> None:
     timeline = two_utterances()
     options = FakeRealtimeTranscriptionOptions(api_key=KEY)
@@ -249,12 +199,3 @@ def test_configuration_errors() -> None:
     stt = OpenAIRealtimeSTT(connection=OpenAIConnection(api_key="sk-secret"))
     assert stt.label == "openai-realtime/gpt-4o-mini-transcribe"
     assert "sk-secret" not in repr(stt.connection)
-
-
-async def test_conformance_cancellation(autojump_clock: trio.abc.Clock) -> None:
-    timeline = two_utterances()
-    frames = [timeline.frame(i) for i in range(round(timeline.duration / 0.01))]
-    with trio.fail_after(120):
-        async with open_fake_realtime_transcription(timeline) as server:
-            report = await check_stt_conformance(realtime(server.base_url), frames)
-    report.raise_if_failed()
