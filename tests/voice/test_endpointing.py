@@ -231,3 +231,26 @@ async def test_an_audio_detector_starts_at_the_vads_end_not_at_the_final_transcr
     assert eou_delays(call) == [pytest.approx(expected, abs=0.011)]
     if isinstance(detector, WarmableDetector):
         assert detector.inferences == 1
+
+
+@pytest.mark.parametrize("interim_interval", [10.0, 0.2])
+async def test_the_wait_at_the_vads_end_waits_for_the_last_segments_words(
+    autojump_clock: trio.testing.MockClock, interim_interval: float
+) -> None:
+    """The user goes on before the STT finalized their first words; after the second
+    segment the VAD ends speech (2.8 s) while its final is still 0.2 s away. Before:
+    the wait asked the detector about "my name is ada" alone -- complete -- and
+    committed it at 2.8 s; "lovelace" then came as a turn of its own (with interim
+    results the interim words went into the first turn and the final repeated them)."""
+    from trioagents.testing import FakeSTT, Timeline
+
+    segments = [speech(0.5, 1.5, "my name is ada"), speech(1.9, 2.5, "lovelace")]
+    detector = ScriptedDetector()
+    stt = FakeSTT(Timeline(segments, tail=6.0), final_delay=0.5, interim_interval=interim_interval)
+    async with open_call(segments, turn_detector=detector, stt=stt) as call:
+        await call.sleep_until(6.0)
+    users = [m.content for m in call.session.history.messages() if m.role == "user"]
+    assert users == ["my name is ada lovelace"]
+    # committed when the final came (3.0 s): the 0.3 s minimum had already passed
+    assert eou_delays(call) == [pytest.approx(0.5, abs=0.011)]
+    assert [transcript for transcript, _ in detector.calls] == ["my name is ada lovelace"]

@@ -240,9 +240,9 @@ class AudioRecognition:
         self._tracker.speech_started(at)
         self._interruptions.user_started_speaking()
 
-    def _speech_ended(self, last_speaking_at: float) -> None:
+    def _speech_ended(self, last_speaking_at: float, *, by_stt: bool = False) -> None:
         self._state.set_user("listening")
-        self._tracker.speech_ended(last_speaking_at)
+        self._tracker.speech_ended(last_speaking_at, by_stt=by_stt)
         self._interruptions.user_stopped_speaking()
 
     # ---------------------------------------------------------------- STT
@@ -301,4 +301,4 @@ class AudioRecognition:
         elif self._vad is None and event.type is SpeechEventType.START_OF_SPEECH:
             self._speech_started(now)
         elif self._vad is None and event.type is SpeechEventType.END_OF_SPEECH:
-            self._speech_ended(now)
+            self._speech_ended(now, by_stt=True)

@@ -2,7 +2,13 @@
 
 Inputs are speech start/end instants (from the VAD, or the STT without one),
 transcripts and the input audio. When the user has stopped speaking and a
-transcript exists, an *endpointing wait* starts in its own cancel scope: it asks
+transcript exists, an *endpointing wait* starts in its own cancel scope. If the
+VAD ended the speech and the STT has not yet finalized it (no final transcript
+since the last speech, or an interim one pending), the wait first waits for those
+words -- the final restarts it -- at most until ``max_endpointing_delay`` after
+the speech (an STT that gives no final for a cough must not hold the turn):
+otherwise a turn of two segments was judged, and committed, on the first
+segment's words while the second's were still being decoded. Then it asks
 the optional :class:`TurnDetector` how likely the user is done (bounded by
 ``turn_detector_timeout``; no answer or a ProviderError → VAD endpointing), lets
 :class:`~trioagents.voice._endpointing.Endpointing` pick the delay (min when
@@ -99,6 +105,7 @@ class UserTurnTracker:
         self._discard_until_speech = False
         self._ended_audio: tuple[AudioFrame, ...] | None = None  # the turn at the VAD's end
         self._warming: trio.CancelScope | None = None
+        self._ended_by_stt = False  # the STT reported the end of speech (no VAD)
 
     def set_detection(self, detector: TurnDetector | None, *, manual: bool) -> None:
         """Use ``detector`` / manual turns from the next endpointing decision on.
@@ -161,9 +168,12 @@ class UserTurnTracker:
             if hooks.active and self._scope_id is None:
                 self._scope_id = hooks.open_scope("user_turn", hooks.session_scope_id, {})
 
-    def speech_ended(self, last_speaking_at: float) -> None:
+    def speech_ended(self, last_speaking_at: float, *, by_stt: bool = False) -> None:
+        """The user stopped speaking at ``last_speaking_at``. ``by_stt``: the STT said
+        so (a session without VAD), after its final transcript of that speech."""
         self._speaking = False
         self._last_speaking_at = last_speaking_at
+        self._ended_by_stt = by_stt
         self._endpointing.user_stopped(last_speaking_at)
         self._made_progress()
         self._start_warm()
@@ -324,6 +334,7 @@ class UserTurnTracker:
 
     async def _endpoint(self, scope: trio.CancelScope) -> None:
         with scope:
+            await self._wait_for_words()
             delay = await self._endpointing_delay()
             assert self._last_speaking_at is not None
             await trio.sleep_until(self._last_speaking_at + delay)
@@ -338,6 +349,17 @@ class UserTurnTracker:
                 end_of_turn_probability=self._probability,
             )
             self._commit_turn(turn)
+
+    async def _wait_for_words(self) -> None:
+        """Until the STT finalized the speech the VAD just ended (the final restarts
+        the wait), at most until the max delay after it (see the module docstring)."""
+        if self._ended_by_stt:
+            return
+        assert self._last_speaking_at is not None
+        with trio.move_on_at(self._last_speaking_at + self._endpointing.max_delay):
+            while not self._caught_up():
+                await self._progress.wait()
+        await trio.lowlevel.checkpoint_if_cancelled()  # the final restarted the wait
 
     async def _endpointing_delay(self) -> float:
         """The wait for this turn; asks the detector (abandoned if cancelled)."""
