@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import threading
+
 import numpy as np
 import trio
 import trio.testing
@@ -59,3 +61,37 @@ async def test_a_cancelled_warm_leaves_the_prediction_to_the_later_call(
         await detector.warm(audio)
     assert await detector.predict_end_of_turn(ChatContext(), "hi", audio) == 0.8
     assert model.calls >= 1
+
+
+class HeldModel(CountingModel):
+    """Blocks in its worker thread until the test releases it."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.release = threading.Event()
+
+    def predict(self, samples: NDArray[np.float32]) -> float:
+        self.release.wait(timeout=10)
+        return super().predict(samples)
+
+
+async def test_a_prediction_that_starts_before_the_warm_up_is_shared_with_it() -> None:
+    """The session starts the warm-up and the endpointing wait in the same step, and
+    Trio runs new tasks in either order: whichever asks first runs the model, the
+    other waits for that verdict (before: the model ran twice, side by side)."""
+    model = HeldModel()
+    detector = SmartTurnDetector(model=model)
+    audio = turn_audio()
+    verdicts: list[float] = []
+
+    async def predict() -> None:
+        verdicts.append(await detector.predict_end_of_turn(ChatContext(), "hi", audio))
+
+    async with trio.open_nursery() as nursery:
+        nursery.start_soon(predict)
+        await trio.testing.wait_all_tasks_blocked()
+        nursery.start_soon(detector.warm, audio)
+        await trio.testing.wait_all_tasks_blocked()
+        model.release.set()
+    assert verdicts == [0.8]
+    assert model.calls == 1

@@ -22,6 +22,7 @@ on the event loop -- 50 ms of inference would stall every session's audio.
 
 from __future__ import annotations
 
+import contextlib
 import os
 from collections.abc import Sequence
 from typing import Protocol
@@ -96,27 +97,39 @@ class SmartTurnDetector:
         """P(the turn is over), from ``audio`` only (text and context are unused).
 
         Runs in a worker thread (see the module docstring); cancellation abandons
-        it. Raises ProviderError if inference fails.
+        it. A prediction for the frames a :meth:`warm` (or another prediction) is
+        already running for waits for that verdict instead of running the model
+        again. Raises ProviderError if inference fails.
         """
-        verdict = self._ready.get(_audio_key(audio))
-        if verdict is not None and audio and verdict.last is audio[-1]:
-            await verdict.done.wait()
-            if verdict.probability is not None:
-                return verdict.probability
-        return await self._infer(audio)
+        return await self._shared(audio)
 
     async def warm(self, audio: Sequence[AudioFrame]) -> None:
         """Predict for ``audio`` now (the session calls this at the VAD's end of speech,
         while the STT still decodes): a later :meth:`predict_end_of_turn` for the same
-        frames waits for this result instead of running the model again. Cancellation
-        (new speech) abandons it; a failure is left for that later call to meet."""
+        frames waits for this result instead of running the model again, and this
+        waits for an earlier one. Cancellation (new speech) abandons it; a failure is
+        left for that later call to meet."""
+        with contextlib.suppress(ProviderError):
+            await self._shared(audio)
+
+    async def _shared(self, audio: Sequence[AudioFrame]) -> float:
+        """One model run per audio: join the running one, else run and publish it.
+
+        The session starts the warm-up and the endpointing wait in the same step and
+        Trio runs new tasks in either order, so either may come first. A joined run
+        that failed or was abandoned leaves no verdict: this call then runs its own.
+        """
         key = _audio_key(audio)
+        running = self._ready.get(key)
+        if running is not None and audio and running.last is audio[-1]:
+            await running.done.wait()
+            if running.probability is not None:
+                return running.probability
         verdict = _Verdict(audio[-1] if audio else None)
         self._ready = {key: verdict}  # only the latest turn's audio is worth keeping
         try:
             verdict.probability = await self._infer(audio)
-        except ProviderError:
-            pass
+            return verdict.probability
         finally:
             verdict.done.set()
             if verdict.probability is None and self._ready.get(key) is verdict:
