@@ -65,3 +65,29 @@ def test_each_mel_filter_has_unit_area_in_hertz() -> None:
 def test_the_window_must_be_8_seconds() -> None:
     with pytest.raises(ValueError, match="128000"):
         log_mel_features(np.zeros(10, dtype=np.float32))
+
+
+def _features_frame_by_frame(window: np.ndarray) -> np.ndarray:
+    """The features with every frame transformed (no shared padding spectrum)."""
+    x = window.astype(np.float32)
+    x = (x - x.mean()) / np.sqrt(x.var() + np.float32(1e-7))
+    mel = _mel_filters() @ _power_spectrum(x.astype(np.float64))
+    log_mel = np.log10(np.maximum(mel, 1e-10))[:, :-1]
+    log_mel = np.maximum(log_mel, log_mel.max() - 8.0)
+    return ((log_mel + 4.0) / 4.0).astype(np.float32)
+
+
+@pytest.mark.parametrize(
+    "samples", [0, 1, 1000, 16000, 127639, 127640, 127641, 127799, 127800, 127801, 128000, 200000]
+)
+def test_the_padding_spectrum_computed_once_changes_nothing(samples: int) -> None:
+    """Turns of any length, around the frame boundaries of the zero padding too."""
+    x = np.random.default_rng(samples).standard_normal(samples).astype(np.float32) * 0.1
+    window = turn_window(x)
+    assert np.array_equal(log_mel_features(window), _features_frame_by_frame(window))
+
+
+def test_digital_silence_after_the_padding_shares_its_spectrum() -> None:
+    x = np.concatenate([np.zeros(361, np.float32), np.full(4000, 0.25, np.float32)])
+    window = turn_window(x)
+    assert np.array_equal(log_mel_features(window), _features_frame_by_frame(window))
