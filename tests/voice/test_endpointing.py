@@ -254,3 +254,21 @@ async def test_the_wait_at_the_vads_end_waits_for_the_last_segments_words(
     # committed when the final came (3.0 s): the 0.3 s minimum had already passed
     assert eou_delays(call) == [pytest.approx(0.5, abs=0.011)]
     assert [transcript for transcript, _ in detector.calls] == ["my name is ada lovelace"]
+
+
+async def test_a_sound_the_stt_gives_no_words_for_holds_the_turn_at_most_the_max_delay(
+    autojump_clock: trio.testing.MockClock,
+) -> None:
+    """A cough after the words: the VAD hears speech, the STT gives no final (batch
+    STTs omit empty ones), so the wait cannot know no words are coming. It waits for
+    them until the max delay (2.5 s with a detector) after the sound, then commits the
+    words it has -- slower than the 0.3 s minimum, never a turn without its end."""
+    from trioagents.testing import FakeSTT, Timeline, noise
+
+    segments = [speech(0.5, 1.5, "a table please"), noise(1.7, 2.0)]
+    stt = FakeSTT(Timeline(segments, tail=6.0), final_delay=0.3, interim_interval=10.0)
+    async with open_call(segments, turn_detector=ScriptedDetector(), stt=stt) as call:
+        await call.sleep_until(8.0)
+    users = [m.content for m in call.session.history.messages() if m.role == "user"]
+    assert users == ["a table please"]
+    assert eou_delays(call) == [pytest.approx(2.5, abs=0.011)]
