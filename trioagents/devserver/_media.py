@@ -31,7 +31,13 @@ from typing import Any
 import trio
 
 from ..core import RemoteProtocolError
-from ..transport import AsyncioBridge, adopt_remote_ice, open_peer_connection, restart_local_ice
+from ..transport import (
+    AsyncioBridge,
+    adopt_remote_ice,
+    open_peer_connection,
+    restart_local_ice,
+    set_audio_prefetch,
+)
 
 __all__ = [
     "DataArrived",
@@ -179,6 +185,8 @@ class ParticipantMedia:
                     (t for t in pub.getTransceivers() if t.receiver.track is track), None
                 )
                 mid = transceiver.mid if transceiver is not None and transceiver.mid else ""
+                if transceiver is not None and track.kind == "audio":
+                    set_audio_prefetch(transceiver.receiver, 1)  # forward as an SFU would
                 self._post(MediaTrackArrived(track, track.id, mid, track.kind))
 
             @pub.on("datachannel")  # type: ignore[untyped-decorator]

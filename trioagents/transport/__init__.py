@@ -9,6 +9,7 @@ from ._audio_track import pump_audio_track as pump_audio_track
 from ._ice_restart import adopt_remote_ice as adopt_remote_ice
 from ._ice_restart import ice_credentials as ice_credentials
 from ._ice_restart import restart_local_ice as restart_local_ice
+from ._jitter import set_audio_prefetch as set_audio_prefetch
 from ._peer_connection import IceServer as IceServer
 from ._peer_connection import open_peer_connection as open_peer_connection
 from ._twirp import LiveKitAPI as LiveKitAPI
@@ -34,4 +35,5 @@ __all__ = [
     "open_websocket_client",
     "pump_audio_track",
     "restart_local_ice",
+    "set_audio_prefetch",
 ]
