@@ -39,6 +39,48 @@ from ._openai_chat import chat_request_body as chat_request_body
 from ._openai_errors import is_content_filter as is_content_filter
 from ._openai_errors import parse_error_body as parse_error_body
 from ._openai_errors import retry_after_seconds as retry_after_seconds
+from ._openai_realtime import REALTIME_TRANSITIONS as REALTIME_TRANSITIONS
+from ._openai_realtime import OpenAIRealtimeProtocol as OpenAIRealtimeProtocol
+from ._openai_realtime import RealtimeState as RealtimeState
+from ._openai_realtime_events import RealtimeAudioDelta as RealtimeAudioDelta
+from ._openai_realtime_events import RealtimeAudioDone as RealtimeAudioDone
+from ._openai_realtime_events import RealtimeErrorReported as RealtimeErrorReported
+from ._openai_realtime_events import RealtimeEvent as RealtimeEvent
+from ._openai_realtime_events import RealtimeEventIgnored as RealtimeEventIgnored
+from ._openai_realtime_events import (
+    RealtimeFunctionArgumentsDelta as RealtimeFunctionArgumentsDelta,
+)
+from ._openai_realtime_events import RealtimeFunctionCallDone as RealtimeFunctionCallDone
+from ._openai_realtime_events import RealtimeInputCleared as RealtimeInputCleared
+from ._openai_realtime_events import RealtimeInputCommitted as RealtimeInputCommitted
+from ._openai_realtime_events import RealtimeInputTranscribed as RealtimeInputTranscribed
+from ._openai_realtime_events import RealtimeInputTranscriptDelta as RealtimeInputTranscriptDelta
+from ._openai_realtime_events import (
+    RealtimeInputTranscriptionFailed as RealtimeInputTranscriptionFailed,
+)
+from ._openai_realtime_events import RealtimeItemAdded as RealtimeItemAdded
+from ._openai_realtime_events import RealtimeItemDeleted as RealtimeItemDeleted
+from ._openai_realtime_events import RealtimeItemTruncated as RealtimeItemTruncated
+from ._openai_realtime_events import RealtimeOutputItemAdded as RealtimeOutputItemAdded
+from ._openai_realtime_events import RealtimeOutputItemDone as RealtimeOutputItemDone
+from ._openai_realtime_events import RealtimeRateLimitsUpdated as RealtimeRateLimitsUpdated
+from ._openai_realtime_events import RealtimeResponseCreated as RealtimeResponseCreated
+from ._openai_realtime_events import RealtimeResponseDone as RealtimeResponseDone
+from ._openai_realtime_events import RealtimeSessionCreated as RealtimeSessionCreated
+from ._openai_realtime_events import RealtimeSessionUpdated as RealtimeSessionUpdated
+from ._openai_realtime_events import RealtimeSpeechStarted as RealtimeSpeechStarted
+from ._openai_realtime_events import RealtimeSpeechStopped as RealtimeSpeechStopped
+from ._openai_realtime_events import RealtimeTextDelta as RealtimeTextDelta
+from ._openai_realtime_events import RealtimeTranscriptDelta as RealtimeTranscriptDelta
+from ._openai_realtime_events import RealtimeTranscriptDone as RealtimeTranscriptDone
+from ._openai_realtime_events import RealtimeUsage as RealtimeUsage
+from ._openai_realtime_options import REALTIME_SAMPLE_RATE as REALTIME_SAMPLE_RATE
+from ._openai_realtime_options import OpenAIRealtimeOptions as OpenAIRealtimeOptions
+from ._openai_realtime_options import RealtimeSemanticVAD as RealtimeSemanticVAD
+from ._openai_realtime_options import RealtimeServerVAD as RealtimeServerVAD
+from ._openai_realtime_options import RealtimeTurnDetection as RealtimeTurnDetection
+from ._openai_realtime_options import realtime_url as realtime_url
+from ._openai_realtime_parse import parse_realtime_event as parse_realtime_event
 from ._realtime_transcription import (
     REALTIME_TRANSCRIPTION_SAMPLE_RATE as REALTIME_TRANSCRIPTION_SAMPLE_RATE,
 )
@@ -133,7 +175,9 @@ __all__ = [
     "DEEPGRAM_TRANSITIONS",
     "MAX_IPC_FRAME",
     "MAX_MESSAGE_SIZE",
+    "REALTIME_SAMPLE_RATE",
     "REALTIME_TRANSCRIPTION_SAMPLE_RATE",
+    "REALTIME_TRANSITIONS",
     "SIGNAL_PROTOCOL_VERSION",
     "TRANSCRIPTION_TRANSITIONS",
     "TWIRP_METHODS",
@@ -167,12 +211,46 @@ __all__ = [
     "LocalTrackPublished",
     "LocalTrackSubscribed",
     "LocalTrackUnpublished",
+    "OpenAIRealtimeOptions",
+    "OpenAIRealtimeProtocol",
     "PCMFramer",
     "ParticipantsUpdated",
     "PongReceived",
     "PublisherAnswerReceived",
+    "RealtimeAudioDelta",
+    "RealtimeAudioDone",
+    "RealtimeErrorReported",
+    "RealtimeEvent",
+    "RealtimeEventIgnored",
+    "RealtimeFunctionArgumentsDelta",
+    "RealtimeFunctionCallDone",
+    "RealtimeInputCleared",
+    "RealtimeInputCommitted",
+    "RealtimeInputTranscribed",
+    "RealtimeInputTranscriptDelta",
+    "RealtimeInputTranscriptionFailed",
+    "RealtimeItemAdded",
+    "RealtimeItemDeleted",
+    "RealtimeItemTruncated",
+    "RealtimeOutputItemAdded",
+    "RealtimeOutputItemDone",
+    "RealtimeRateLimitsUpdated",
+    "RealtimeResponseCreated",
+    "RealtimeResponseDone",
+    "RealtimeSemanticVAD",
+    "RealtimeServerVAD",
+    "RealtimeSessionCreated",
+    "RealtimeSessionUpdated",
+    "RealtimeSpeechStarted",
+    "RealtimeSpeechStopped",
+    "RealtimeState",
+    "RealtimeTextDelta",
+    "RealtimeTranscriptDelta",
+    "RealtimeTranscriptDone",
     "RealtimeTranscriptionOptions",
     "RealtimeTranscriptionProtocol",
+    "RealtimeTurnDetection",
+    "RealtimeUsage",
     "Reconnected",
     "RequestAnswered",
     "RoomUpdated",
@@ -237,8 +315,10 @@ __all__ = [
     "listen_url",
     "mint_token",
     "parse_error_body",
+    "parse_realtime_event",
     "parse_transcription_event",
     "realtime_transcription_url",
+    "realtime_url",
     "retry_after_seconds",
     "session_update_message",
     "signal_url",
