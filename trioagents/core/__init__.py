@@ -62,6 +62,18 @@ from ._providers import VADEvent as VADEvent
 from ._providers import VADEventType as VADEventType
 from ._providers import VADStream as VADStream
 from ._providers import streams_text_input as streams_text_input
+from ._realtime import InputCommitted as InputCommitted
+from ._realtime import InputSpeechStarted as InputSpeechStarted
+from ._realtime import InputSpeechStopped as InputSpeechStopped
+from ._realtime import InputTranscribed as InputTranscribed
+from ._realtime import InputTranscriptionFailed as InputTranscriptionFailed
+from ._realtime import RealtimeInputEvent as RealtimeInputEvent
+from ._realtime import RealtimeLLM as RealtimeLLM
+from ._realtime import RealtimeResponse as RealtimeResponse
+from ._realtime import RealtimeResponseEvent as RealtimeResponseEvent
+from ._realtime import RealtimeSession as RealtimeSession
+from ._realtime import ResponseAudio as ResponseAudio
+from ._realtime import ResponseText as ResponseText
 from ._sentences import SentenceSplitter as SentenceSplitter
 from ._sentences import split_sentences as split_sentences
 
@@ -91,6 +103,11 @@ __all__ = [
     "FallBack",
     "FunctionCall",
     "FunctionCallOutput",
+    "InputCommitted",
+    "InputSpeechStarted",
+    "InputSpeechStopped",
+    "InputTranscribed",
+    "InputTranscriptionFailed",
     "JobError",
     "LLMEvent",
     "LLMTextDelta",
@@ -102,7 +119,14 @@ __all__ = [
     "ProviderError",
     "ProviderStatusError",
     "ProviderTimeoutError",
+    "RealtimeInputEvent",
+    "RealtimeLLM",
+    "RealtimeResponse",
+    "RealtimeResponseEvent",
+    "RealtimeSession",
     "RemoteProtocolError",
+    "ResponseAudio",
+    "ResponseText",
     "RetryRequest",
     "STTStream",
     "SayMessage",

@@ -25,6 +25,9 @@ from ._openai_audio import OpenAISTT as OpenAISTT
 from ._openai_audio import OpenAITTS as OpenAITTS
 from ._openai_llm import OpenAIChatOptions as OpenAIChatOptions
 from ._openai_llm import OpenAILLM as OpenAILLM
+from ._openai_realtime import RealtimeModel as RealtimeModel
+from ._openai_realtime_response import OpenAIRealtimeResponse as OpenAIRealtimeResponse
+from ._openai_realtime_session import OpenAIRealtimeSession as OpenAIRealtimeSession
 from ._piper_tts import PiperTTS as PiperTTS
 from ._pocketsphinx_stt import PocketsphinxSTT as PocketsphinxSTT
 from ._pocketsphinx_stt import pocketsphinx_unknown_words as pocketsphinx_unknown_words
@@ -66,12 +69,15 @@ __all__ = [
     "OpenAIChatOptions",
     "OpenAIConnection",
     "OpenAILLM",
+    "OpenAIRealtimeResponse",
     "OpenAIRealtimeSTT",
     "OpenAIRealtimeSTTStream",
+    "OpenAIRealtimeSession",
     "OpenAISTT",
     "OpenAITTS",
     "PiperTTS",
     "PocketsphinxSTT",
+    "RealtimeModel",
     "RetryPolicy",
     "RetryingBatchSTT",
     "RetryingLLM",

@@ -100,6 +100,23 @@ from ._workflow_replay import WorkflowViolation as WorkflowViolation
 
 if TYPE_CHECKING:
     from ._workflow_machine import WorkflowMachine as WorkflowMachine
+from ._openai_realtime_faults import CloseDuringReply as CloseDuringReply
+from ._openai_realtime_faults import ErrorForReply as ErrorForReply
+from ._openai_realtime_faults import FailReply as FailReply
+from ._openai_realtime_faults import MalformedDuringReply as MalformedDuringReply
+from ._openai_realtime_faults import NoSessionCreated as NoSessionCreated
+from ._openai_realtime_faults import RealtimeFault as RealtimeFault
+from ._openai_realtime_faults import ResetDuringReply as ResetDuringReply
+from ._openai_realtime_faults import StallDuringReply as StallDuringReply
+from ._openai_realtime_script import FakeRealtimeConnection as FakeRealtimeConnection
+from ._openai_realtime_script import FakeRealtimeOptions as FakeRealtimeOptions
+from ._openai_realtime_script import RealtimeClientEvent as RealtimeClientEvent
+from ._openai_realtime_script import RealtimeReply as RealtimeReply
+from ._openai_realtime_script import RealtimeReplyRecord as RealtimeReplyRecord
+from ._openai_realtime_script import RealtimeToolCall as RealtimeToolCall
+from ._openai_realtime_server import FakeRealtimeServer as FakeRealtimeServer
+from ._openai_realtime_server import RealtimeScript as RealtimeScript
+from ._openai_realtime_server import open_fake_realtime as open_fake_realtime
 
 __all__ = [
     "AcceptedFrame",
@@ -108,17 +125,23 @@ __all__ = [
     "CheckResult",
     "ClientDisconnected",
     "CloseAfter",
+    "CloseDuringReply",
     "ConformanceReport",
     "DeepgramFault",
     "DeepgramFaultInjector",
     "DeepgramSession",
     "Endpoint",
+    "ErrorForReply",
+    "FailReply",
     "FailTranscriptionAfter",
     "FakeAudioInput",
     "FakeAudioOutput",
     "FakeDeepgramOptions",
     "FakeDeepgramServer",
     "FakeLLM",
+    "FakeRealtimeConnection",
+    "FakeRealtimeOptions",
+    "FakeRealtimeServer",
     "FakeRealtimeTranscriptionOptions",
     "FakeRealtimeTranscriptionServer",
     "FakeSTT",
@@ -133,11 +156,19 @@ __all__ = [
     "LLMRequest",
     "LLMScript",
     "MalformedAfter",
+    "MalformedDuringReply",
+    "NoSessionCreated",
     "OpenAIFaultInjector",
     "OpenAIServer",
     "OpenAIServerOptions",
     "PlayedSegment",
     "PublishedTranscript",
+    "RealtimeClientEvent",
+    "RealtimeFault",
+    "RealtimeReply",
+    "RealtimeReplyRecord",
+    "RealtimeScript",
+    "RealtimeToolCall",
     "RealtimeTranscriptionFault",
     "RealtimeTranscriptionFaultInjector",
     "RealtimeTranscriptionSession",
@@ -146,11 +177,13 @@ __all__ = [
     "ReportErrorAfter",
     "ReportRealtimeErrorAfter",
     "ResetAfter",
+    "ResetDuringReply",
     "ResetStreamAfter",
     "RespondWithStatus",
     "SendGarbage",
     "ServeHTMLPage",
     "StallAfter",
+    "StallDuringReply",
     "StallStreamAfter",
     "StreamRecord",
     "StreamTracker",
@@ -169,6 +202,7 @@ __all__ = [
     "heard_chars",
     "noise",
     "open_fake_deepgram",
+    "open_fake_realtime",
     "open_fake_realtime_transcription",
     "open_openai_server",
     "rate_limited",
