@@ -34,6 +34,7 @@ from ..core import (
     ConfigurationError,
     LLMEvent,
     ProviderError,
+    RealtimeLLM,
     SpeechEvent,
     StreamingTTS,
     ToolSpec,
@@ -94,7 +95,7 @@ class Agent:
         allow_interruptions: bool | None = None,
         name: str | None = None,
         stt: STT | None = None,
-        llm: LLM | None = None,
+        llm: LLM | RealtimeLLM | None = None,
         tts: TTS | None = None,
         vad: VAD | None = None,
         turn_detection: AgentTurnDetection | None = None,
@@ -248,9 +249,9 @@ class Agent:
         """Default: one completion from the agent's LLM (else the session's). Raises
         ProviderError."""
         llm = self.providers.llm
-        if llm is None:
+        if not isinstance(llm, LLM):  # None, or a realtime model (it has no chat)
             raise ConfigurationError(
-                "no LLM: pass AgentSession(llm=...) or this agent's Agent(llm=...)"
+                "no chat LLM: pass AgentSession(llm=...) or this agent's Agent(llm=...)"
             )
         choice = TOOL_CHOICE.get() if tools else "auto"
         stream_cm = (

@@ -33,7 +33,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal, TypeAlias
 
-from ..core import LLM, STT, TTS, VAD, ConfigurationError
+from ..core import LLM, STT, TTS, VAD, ConfigurationError, RealtimeLLM
 from ._turn_detector import TurnDetector
 
 if TYPE_CHECKING:
@@ -50,7 +50,7 @@ class AgentProviders:
     """The providers in effect for one agent (``None``: neither side has one)."""
 
     stt: STT | None
-    llm: LLM | None
+    llm: LLM | RealtimeLLM | None
     tts: TTS | None
     vad: VAD | None
     turn_detector: TurnDetector | None

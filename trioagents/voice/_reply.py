@@ -38,6 +38,7 @@ from __future__ import annotations
 import math
 from collections.abc import AsyncIterable, Awaitable, Callable
 from dataclasses import dataclass, field
+from typing import Protocol
 
 import trio
 
@@ -48,8 +49,6 @@ from ..core import (
     ChatMessage,
     EndSession,
     ErrorSource,
-    FunctionCall,
-    FunctionCallOutput,
     LLMTextDelta,
     LLMToolCall,
     ProviderError,
@@ -61,8 +60,8 @@ from ._agent import Agent
 from ._audio_io import AudioOutput, TextOutput
 from ._error_policy import ErrorPolicy
 from ._event_bus import EventBus, StateTracker
-from ._events import FunctionToolsExecuted, SessionUsageUpdated, TurnMetricsCollected
-from ._generation import LLMGeneration, ToolCallExecutor, ToolStepOutcome
+from ._events import SessionUsageUpdated
+from ._generation import LLMGeneration, ToolCallExecutor
 from ._hooks import SessionHooks
 from ._interruption import InterruptionController
 from ._nested_speech import CURRENT_TURN, NestedSpeeches
@@ -71,10 +70,21 @@ from ._playout import Utterance
 from ._speech_handle import SpeechHandle
 from ._tools_exec import tool_choice_for_step
 from ._transcript_sync import SpeakingRate, TranscriptSynchronizer
+from ._turn_common import (
+    begin_turn,
+    publish_tools_executed,
+    publish_turn_metrics,
+    run_in_turn_scope,
+)
 from ._turn_detection import UserTurn
 from ._usage import UsageCollector, UsageKind
 
-__all__ = ["ReplyEnv", "ReplyPlan", "run_reply"]
+__all__ = [
+    "ReplyEnv",
+    "ReplyPlan",
+    "TurnRunner",
+    "run_reply",
+]
 
 _MAX_FAILOVERS = 3  # per step: a group that keeps switching gives up after this
 _CONTINUE = (
@@ -103,6 +113,13 @@ class ReplyEnv:
     provider_label: Callable[[UsageKind], str] = str  # "llm" -> the session LLM's label
     play_nested: Callable[[ReplyPlan], Awaitable[None]] | None = None  # default: run_reply
     speaking_rate: SpeakingRate = field(default_factory=SpeakingRate)  # the agent's voice
+    realtime: TurnRunner | None = None  # a realtime model's turns (``_realtime_turn.py``)
+
+
+class TurnRunner(Protocol):
+    """Runs an LLM turn another way than the pipeline does (a realtime model)."""
+
+    async def __call__(self, env: ReplyEnv, plan: ReplyPlan) -> None: ...
 
 
 @dataclass(slots=True)
@@ -129,10 +146,15 @@ class ReplyPlan:
 
 
 async def run_reply(env: ReplyEnv, plan: ReplyPlan) -> None:
-    """Run ``plan.speech`` to completion or interruption; never raises ProviderError."""
-    turn = _Turn(env, plan)
+    """Run ``plan.speech`` to completion or interruption; never raises ProviderError.
+
+    With a realtime model (``env.realtime``) its turn runs an LLM reply; ``say()``
+    text still plays through the TTS pipeline."""
     try:
-        await turn.run()
+        if env.realtime is not None and plan.text is None:
+            await env.realtime(env, plan)
+        else:
+            await _Turn(env, plan).run()
     finally:
         if plan.preemptive is not None:
             await _close_generation(plan.preemptive, env.options.close_grace)
@@ -165,20 +187,12 @@ class _Turn:
         self.scope.cancel()
 
     async def run(self) -> None:
-        token = CURRENT_TURN.set(self.nested)  # this task and the turn's subtasks
-        try:
-            with self.scope:
-                await self._run_steps()
-        finally:
-            self.nested.close()
-            CURRENT_TURN.reset(token)
-        self._publish_metrics()
+        await run_in_turn_scope(self.nested, self.scope, self._run_steps)
+        publish_turn_metrics(self.env.bus, self.plan)
 
     async def _run_steps(self) -> None:
         env = self.env
-        self.speech.on_interrupt(self._interrupted)
-        env.interruptions.begin(self.speech)
-        env.state.set_agent("thinking")
+        begin_turn(env, self.speech, self._interrupted)
         text, generation = self.plan.text, self.plan.preemptive
         self.plan.preemptive = None
         for step in range(1, env.options.max_tool_steps + 2):
@@ -430,19 +444,8 @@ class _Turn:
         for item in outcome.items:
             self.speech.chat_items.append(item)
             self.env.record_item(item)
-        self._publish_tools_executed(outcome)
+        publish_tools_executed(self.env.bus, self.speech, outcome)
         return outcome.reply_required
-
-    def _publish_tools_executed(self, outcome: ToolStepOutcome) -> None:
-        """A custom executor's calls and outputs (the built-in runner publishes its own)."""
-        calls = tuple(i for i in outcome.items if isinstance(i, FunctionCall))
-        if not calls:
-            return
-        outputs = tuple(i for i in outcome.items if isinstance(i, FunctionCallOutput))
-        event = FunctionToolsExecuted(
-            self.speech.id, calls, outputs, False, outcome.reply_required, trio.current_time()
-        )
-        self.env.bus.publish(event)
 
     async def _handle_failure(
         self, source: ErrorSource, error: ProviderError, utterance: Utterance
@@ -462,21 +465,6 @@ class _Turn:
         elif isinstance(action, EndSession):
             env.end_session(action.reason, error)
         return False
-
-    def _publish_metrics(self) -> None:
-        metrics, turn = self.plan.metrics, self.plan.user_turn
-        stopped = turn.stopped_speaking_at if turn is not None else None
-        e2e = metrics.get("e2e")
-        self.env.bus.publish(
-            TurnMetricsCollected(
-                speech_id=self.speech.id,
-                end_of_utterance_delay=turn.end_of_turn_delay if turn is not None else None,
-                llm_ttft=metrics.get("llm_ttft"),
-                tts_ttfb=metrics.get("tts_ttfb"),
-                e2e_latency=e2e - stopped if e2e is not None and stopped is not None else None,
-                created_at=trio.current_time(),
-            )
-        )
 
 
 def _failover_note(kind: str, error: ProviderError, what: str) -> str:

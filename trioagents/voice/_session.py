@@ -44,6 +44,7 @@ from ..core import (
     ErrorHandler,
     ErrorSource,
     ProviderError,
+    RealtimeLLM,
     ToolChoice,
     async_with_only,
     collapse_single_error,
@@ -61,6 +62,7 @@ from ._hooks import SessionHooks, SessionObserver, ToolCallGuard
 from ._listeners import EventListeners, EventName, Listener
 from ._nested_speech import CURRENT_TURN
 from ._options import SessionOptions
+from ._realtime_activity import run_activity
 from ._reply import ReplyPlan
 from ._run_result import RunResult, collect_run
 from ._speech_handle import SessionClosedError, SpeechHandle
@@ -96,7 +98,7 @@ class AgentSession(Generic[UserdataT]):
         self,
         *,
         stt: STT | None = None,
-        llm: LLM | None = None,
+        llm: LLM | RealtimeLLM | None = None,
         tts: TTS | None = None,
         vad: VAD | None = None,
         turn_detector: TurnDetector | None = None,
@@ -249,7 +251,9 @@ class AgentSession(Generic[UserdataT]):
         """
         if self._scope is not None:
             raise ConfigurationError("a session can be started once")
-        if audio_output is not None and resolve_providers(agent, self).tts is None:
+        providers = resolve_providers(agent, self)
+        speaks_itself = isinstance(providers.llm, RealtimeLLM)  # a realtime model
+        if audio_output is not None and providers.tts is None and not speaks_itself:
             raise ConfigurationError(
                 "audio output needs a TTS: pass AgentSession(tts=...) or Agent(tts=...)"
             )
@@ -299,7 +303,7 @@ class AgentSession(Generic[UserdataT]):
     ) -> None:
         with trio.CancelScope() as scope:
             self._internal_scope = scope
-            await activity.run(audio_input, task_status=task_status)
+            await run_activity(activity, audio_input, task_status=task_status)
 
     async def _commit_trailing_speech(self, activity: AgentActivity) -> None:
         """Record what the user said that no turn committed (shielded, bounded).
@@ -394,6 +398,15 @@ class AgentSession(Generic[UserdataT]):
         if not isinstance(text, str):
             raise ConfigurationError("say() needs the text to speak (a str)")
         activity = self._require_open()
+        if (
+            audio is None
+            and self.audio_output is not None
+            and self.providers_for(activity.agent).tts is None
+        ):
+            raise ConfigurationError(  # LiveKit's rule with a realtime model
+                "say() speaks through a TTS: pass AgentSession(tts=...), or use "
+                "generate_reply(instructions=...) to have the realtime model say it"
+            )
         speech = self._new_handle(activity, "say", allow_interruptions, priority)
         plan = ReplyPlan(speech=speech, text=text, audio=audio, add_to_chat_ctx=add_to_chat_ctx)
         return activity.schedule(plan, "say")
