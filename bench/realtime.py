@@ -38,7 +38,7 @@ import trio
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # this checkout's trioagents
 
-from trioagents.protocol import OpenAIRealtimeOptions, RealtimeServerVAD
+from trioagents.protocol import OpenAIRealtimeOptions, ServerVAD
 from trioagents.providers import OpenAIConnection, RealtimeModel
 from trioagents.testing import (
     FakeAudioInput,
@@ -108,9 +108,7 @@ def figures(
 
 async def measure(runs: int, silence_ms: int) -> dict[str, object]:
     tl = timeline(runs + WARM_UP)
-    options = OpenAIRealtimeOptions(
-        turn_detection=RealtimeServerVAD(silence_duration_ms=silence_ms)
-    )
+    options = OpenAIRealtimeOptions(turn_detection=ServerVAD(silence_duration_ms=silence_ms))
     async with open_fake_realtime(
         script, timeline=tl, options=FakeRealtimeOptions(pace=0.5)
     ) as server:

@@ -22,13 +22,13 @@ from trioagents.protocol import (
     RealtimeOutputItemAdded,
     RealtimeRateLimitsUpdated,
     RealtimeResponseDone,
-    RealtimeSemanticVAD,
-    RealtimeServerVAD,
     RealtimeSpeechStarted,
     RealtimeState,
     RealtimeTextDelta,
     RealtimeTranscriptDelta,
     RealtimeUsage,
+    SemanticVAD,
+    ServerVAD,
     parse_realtime_event,
     realtime_url,
 )
@@ -92,7 +92,7 @@ def test_turn_detection_off_and_semantic() -> None:
     audio_in = sent(off.session_update("", [], full=True))["session"]["audio"]["input"]
     assert audio_in["turn_detection"] is None
     assert audio_in["transcription"] is None
-    semantic = ready(OpenAIRealtimeOptions(turn_detection=RealtimeSemanticVAD("high")))
+    semantic = ready(OpenAIRealtimeOptions(turn_detection=SemanticVAD("high")))
     turns = sent(semantic.session_update("", [], full=True))["session"]["audio"]["input"]
     assert turns["turn_detection"]["type"] == "semantic_vad"
     assert turns["turn_detection"]["eagerness"] == "high"
@@ -218,9 +218,9 @@ def test_options_are_validated() -> None:
     with pytest.raises(ConfigurationError):
         OpenAIRealtimeOptions(speed=3.0)
     with pytest.raises(ConfigurationError):
-        RealtimeServerVAD(threshold=2.0)
+        ServerVAD(threshold=2.0)
     with pytest.raises(ConfigurationError):
-        RealtimeSemanticVAD("eager")  # type: ignore[arg-type]
+        SemanticVAD("eager")  # type: ignore[arg-type]
 
 
 def test_url() -> None:

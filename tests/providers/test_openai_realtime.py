@@ -25,7 +25,7 @@ from trioagents.core import (
     RealtimeLLM,
     ToolSpec,
 )
-from trioagents.protocol import OpenAIRealtimeOptions, RealtimeServerVAD
+from trioagents.protocol import OpenAIRealtimeOptions, ServerVAD
 from trioagents.testing import (
     FakeAudioInput,
     FakeRealtimeOptions,
@@ -135,7 +135,7 @@ async def test_server_vad_reports_speech_commit_and_transcript(
     autojump_clock: trio.abc.Clock,
 ) -> None:
     timeline = Timeline([speech(0.2, 1.0, "what is the weather")], tail=1.0)
-    options = OpenAIRealtimeOptions(turn_detection=RealtimeServerVAD(silence_duration_ms=300))
+    options = OpenAIRealtimeOptions(turn_detection=ServerVAD(silence_duration_ms=300))
     async with open_fake_realtime(timeline=timeline) as server:
         events: list[RealtimeInputEvent] = []
         with trio.fail_after(10):

@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 
 import trio
 
-from trioagents.protocol import OpenAIRealtimeOptions, RealtimeServerVAD
+from trioagents.protocol import OpenAIRealtimeOptions, ServerVAD
 from trioagents.providers import OpenAIConnection, RealtimeModel
 from trioagents.testing import (
     FakeAudioInput,
@@ -23,7 +23,7 @@ from trioagents.testing import (
 )
 from trioagents.voice import Agent, AgentSession, SessionEvent, SessionOptions
 
-TURNS = OpenAIRealtimeOptions(turn_detection=RealtimeServerVAD(silence_duration_ms=300))
+TURNS = OpenAIRealtimeOptions(turn_detection=ServerVAD(silence_duration_ms=300))
 
 
 def model_for(server: FakeRealtimeServer, options: OpenAIRealtimeOptions = TURNS) -> RealtimeModel:

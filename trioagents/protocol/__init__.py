@@ -76,8 +76,6 @@ from ._openai_realtime_events import RealtimeTranscriptDone as RealtimeTranscrip
 from ._openai_realtime_events import RealtimeUsage as RealtimeUsage
 from ._openai_realtime_options import REALTIME_SAMPLE_RATE as REALTIME_SAMPLE_RATE
 from ._openai_realtime_options import OpenAIRealtimeOptions as OpenAIRealtimeOptions
-from ._openai_realtime_options import RealtimeSemanticVAD as RealtimeSemanticVAD
-from ._openai_realtime_options import RealtimeServerVAD as RealtimeServerVAD
 from ._openai_realtime_options import RealtimeTurnDetection as RealtimeTurnDetection
 from ._openai_realtime_options import realtime_url as realtime_url
 from ._openai_realtime_parse import parse_realtime_event as parse_realtime_event
@@ -237,8 +235,6 @@ __all__ = [
     "RealtimeRateLimitsUpdated",
     "RealtimeResponseCreated",
     "RealtimeResponseDone",
-    "RealtimeSemanticVAD",
-    "RealtimeServerVAD",
     "RealtimeSessionCreated",
     "RealtimeSessionUpdated",
     "RealtimeSpeechStarted",

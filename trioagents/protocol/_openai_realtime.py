@@ -330,7 +330,10 @@ class OpenAIRealtimeProtocol:
 
 
 def _wire_turns(turns: RealtimeTurnDetection | None) -> dict[str, Any] | None:
-    return None if turns is None else turns.wire()
+    """The server detects; the client asks for (and cancels) every reply itself."""
+    if turns is None:
+        return None
+    return {**turns.wire(), "create_response": False, "interrupt_response": False}
 
 
 def _item_id(item_id: str) -> str:

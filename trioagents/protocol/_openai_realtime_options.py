@@ -10,16 +10,15 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any, Literal, TypeAlias
+from typing import Literal, TypeAlias
 from urllib.parse import urlencode, urlsplit
 
 from ..core import ConfigurationError
+from ._realtime_transcription import SemanticVAD, ServerVAD
 
 __all__ = [
     "REALTIME_SAMPLE_RATE",
     "OpenAIRealtimeOptions",
-    "RealtimeSemanticVAD",
-    "RealtimeServerVAD",
     "RealtimeTurnDetection",
     "realtime_url",
 ]
@@ -27,53 +26,8 @@ __all__ = [
 REALTIME_SAMPLE_RATE = 24000
 
 
-@dataclass(frozen=True, slots=True)
-class RealtimeServerVAD:
-    """``server_vad``: energy-style detection with a silence window (OpenAI's defaults)."""
-
-    threshold: float = 0.5
-    prefix_padding_ms: int = 300
-    silence_duration_ms: int = 500
-
-    def __post_init__(self) -> None:
-        if not 0.0 <= self.threshold <= 1.0:
-            raise ConfigurationError("RealtimeServerVAD.threshold must be within 0..1")
-        if self.prefix_padding_ms < 0 or self.silence_duration_ms <= 0:
-            raise ConfigurationError(
-                "RealtimeServerVAD: prefix_padding_ms >= 0 and silence_duration_ms > 0"
-            )
-
-    def wire(self) -> dict[str, Any]:
-        return {
-            "type": "server_vad",
-            "threshold": self.threshold,
-            "prefix_padding_ms": self.prefix_padding_ms,
-            "silence_duration_ms": self.silence_duration_ms,
-            "create_response": False,
-            "interrupt_response": False,
-        }
-
-
-@dataclass(frozen=True, slots=True)
-class RealtimeSemanticVAD:
-    """``semantic_vad``: the model judges whether the user finished (``eagerness``)."""
-
-    eagerness: Literal["low", "medium", "high", "auto"] = "auto"
-
-    def __post_init__(self) -> None:
-        if self.eagerness not in ("low", "medium", "high", "auto"):
-            raise ConfigurationError("RealtimeSemanticVAD.eagerness: low, medium, high or auto")
-
-    def wire(self) -> dict[str, Any]:
-        return {
-            "type": "semantic_vad",
-            "eagerness": self.eagerness,
-            "create_response": False,
-            "interrupt_response": False,
-        }
-
-
-RealtimeTurnDetection: TypeAlias = RealtimeServerVAD | RealtimeSemanticVAD
+RealtimeTurnDetection: TypeAlias = ServerVAD | SemanticVAD
+"""The realtime transcription core's turn detection settings, shared."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -89,7 +43,7 @@ class OpenAIRealtimeOptions:
     model: str = "gpt-realtime"
     voice: str = "marin"
     api: Literal["ga", "beta"] = "ga"
-    turn_detection: RealtimeTurnDetection | None = field(default_factory=RealtimeServerVAD)
+    turn_detection: RealtimeTurnDetection | None = field(default_factory=ServerVAD)
     input_transcription_model: str | None = "gpt-4o-mini-transcribe"
     input_transcription_language: str | None = None
     noise_reduction: Literal["near_field", "far_field"] | None = None
