@@ -1,6 +1,7 @@
 """What the websocket protocol harnesses share: JSON-ish values, raw messages, the
-state-table check and the settings. Imported by ``fuzz_deepgram.py`` and
-``fuzz_realtime_transcription.py`` (which put this folder on ``sys.path``).
+parse invariant, the state-table checks and the settings. Imported by
+``fuzz_deepgram.py``, ``fuzz_realtime_transcription.py``, ``fuzz_elevenlabs.py`` and
+``fuzz_cartesia.py`` (which put this folder on ``sys.path``).
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from trioagents.core import LocalProtocolError, RemoteProtocolError
+from trioagents.protocol import TextPiece
 
 scalars = st.one_of(
     st.none(),
@@ -70,6 +72,50 @@ def check_table(
             with contextlib.suppress(RemoteProtocolError):
                 protocol.receive(step)
             assert protocol.state is state, "receiving changed the state"
+
+
+def check_parse(parse: Callable[[Any], object], kinds: tuple[type, ...], message: object) -> None:
+    """``parse(message)`` is one of ``kinds`` or raises RemoteProtocolError with a
+    bounded payload; any other exception propagates and fails the run."""
+    payload: bytes | None = None
+    try:
+        event = parse(message)
+    except RemoteProtocolError as exc:
+        event, payload = None, exc.payload
+    if event is None:
+        assert payload is None or len(payload) <= 4096, "payload kept unbounded"
+    else:
+        assert isinstance(event, kinds), f"not an event: {event!r}"
+
+
+def check_context_steps(
+    context: Any, table: Mapping[tuple[Enum, str], Enum], sequence: list[str]
+) -> None:
+    """A TTS utterance (``open``/``text``/``end``/``cancel`` sent, ``done`` received)
+    moves as ``table`` says; a refused send leaves the state alone, a ``done`` the
+    table lacks changes nothing, and every send is a list of text messages."""
+    sends: dict[str, Callable[[], object]] = {
+        "open": context.open,
+        "text": lambda: context.text(TextPiece("a ")),
+        "end": lambda: context.end("b"),
+        "cancel": context.cancel,
+    }
+    for step in sequence:
+        before = context.machine.state
+        target = table.get((before, step))
+        if step == "done":
+            context.done()
+            assert context.machine.state is (target or before), f"done in {before}"
+            continue
+        try:
+            messages = sends[step]()
+        except LocalProtocolError:
+            assert target is None, f"{step} refused in {before}"
+            assert context.machine.state is before, "a refused step changed the state"
+        else:
+            assert target is context.machine.state, f"{step} in {before}"
+            assert isinstance(messages, list)
+            assert all(isinstance(m, str) for m in messages)
 
 
 Check = tuple[st.SearchStrategy[Any], Callable[[Any], None]]

@@ -3,6 +3,13 @@
 No trio import here: a core takes bytes/events in and gives events/bytes out.
 """
 
+from ._cartesia import CARTESIA_API_URL as CARTESIA_API_URL
+from ._cartesia import CARTESIA_SAMPLE_RATES as CARTESIA_SAMPLE_RATES
+from ._cartesia import CARTESIA_VERSION as CARTESIA_VERSION
+from ._cartesia import CartesiaContext as CartesiaContext
+from ._cartesia import CartesiaOptions as CartesiaOptions
+from ._cartesia import cartesia_url as cartesia_url
+from ._cartesia import parse_cartesia_message as parse_cartesia_message
 from ._codec import MAX_MESSAGE_SIZE as MAX_MESSAGE_SIZE
 from ._codec import decode_envelope as decode_envelope
 from ._codec import decode_server_message as decode_server_message
@@ -24,6 +31,13 @@ from ._deepgram import DeepgramState as DeepgramState
 from ._deepgram import DeepgramTranscribed as DeepgramTranscribed
 from ._deepgram import DeepgramUtteranceEnded as DeepgramUtteranceEnded
 from ._deepgram import listen_url as listen_url
+from ._elevenlabs import ELEVENLABS_API_URL as ELEVENLABS_API_URL
+from ._elevenlabs import ELEVENLABS_SAMPLE_RATES as ELEVENLABS_SAMPLE_RATES
+from ._elevenlabs import ElevenLabsContext as ElevenLabsContext
+from ._elevenlabs import ElevenLabsOptions as ElevenLabsOptions
+from ._elevenlabs import elevenlabs_close_socket as elevenlabs_close_socket
+from ._elevenlabs import elevenlabs_url as elevenlabs_url
+from ._elevenlabs import parse_elevenlabs_message as parse_elevenlabs_message
 from ._openai_audio import PCMFramer as PCMFramer
 from ._openai_audio import TranscriptionBody as TranscriptionBody
 from ._openai_audio import encode_wav as encode_wav
@@ -142,6 +156,21 @@ from ._tokens import authorize_grant as authorize_grant
 from ._tokens import authorize_join as authorize_join
 from ._tokens import mint_token as mint_token
 from ._tokens import verify_token as verify_token
+from ._tts_events import TTS_CONTEXT_TRANSITIONS as TTS_CONTEXT_TRANSITIONS
+from ._tts_events import CharTiming as CharTiming
+from ._tts_events import TTSAudioReceived as TTSAudioReceived
+from ._tts_events import TTSContextDone as TTSContextDone
+from ._tts_events import TTSContextMachine as TTSContextMachine
+from ._tts_events import TTSContextState as TTSContextState
+from ._tts_events import TTSErrorReported as TTSErrorReported
+from ._tts_events import TTSMessageIgnored as TTSMessageIgnored
+from ._tts_events import TTSServerEvent as TTSServerEvent
+from ._tts_events import TTSWordsTimed as TTSWordsTimed
+from ._tts_events import WordTiming as WordTiming
+from ._tts_frames import AlignedFramer as AlignedFramer
+from ._tts_text import TextAligner as TextAligner
+from ._tts_text import TextPiece as TextPiece
+from ._tts_text import WordChunker as WordChunker
 from ._twirp import TWIRP_METHODS as TWIRP_METHODS
 from ._twirp import TwirpError as TwirpError
 from ._twirp import TwirpMethod as TwirpMethod
@@ -168,9 +197,14 @@ from ._worker_ipc import IpcFrameDecoder as IpcFrameDecoder
 from ._worker_ipc import encode_ipc_message as encode_ipc_message
 
 __all__ = [
+    "CARTESIA_API_URL",
+    "CARTESIA_SAMPLE_RATES",
+    "CARTESIA_VERSION",
     "COMMIT_EMPTY",
     "DEEPGRAM_LISTEN_URL",
     "DEEPGRAM_TRANSITIONS",
+    "ELEVENLABS_API_URL",
+    "ELEVENLABS_SAMPLE_RATES",
     "MAX_IPC_FRAME",
     "MAX_MESSAGE_SIZE",
     "REALTIME_SAMPLE_RATE",
@@ -178,12 +212,17 @@ __all__ = [
     "REALTIME_TRANSITIONS",
     "SIGNAL_PROTOCOL_VERSION",
     "TRANSCRIPTION_TRANSITIONS",
+    "TTS_CONTEXT_TRANSITIONS",
     "TWIRP_METHODS",
     "WORKER_CONNECTION_TRANSITIONS",
     "WORKER_JOB_TRANSITIONS",
+    "AlignedFramer",
     "AssignmentIgnored",
     "AuthError",
     "AvailabilityRequested",
+    "CartesiaContext",
+    "CartesiaOptions",
+    "CharTiming",
     "ChatErrorReported",
     "ChatFinished",
     "ChatStreamDecoder",
@@ -199,6 +238,8 @@ __all__ = [
     "DeepgramState",
     "DeepgramTranscribed",
     "DeepgramUtteranceEnded",
+    "ElevenLabsContext",
+    "ElevenLabsOptions",
     "GoAwayReceived",
     "IceCandidateReceived",
     "IpcFrameDecoder",
@@ -259,6 +300,16 @@ __all__ = [
     "SignalEvent",
     "SignalState",
     "SubscriberOfferReceived",
+    "TTSAudioReceived",
+    "TTSContextDone",
+    "TTSContextMachine",
+    "TTSContextState",
+    "TTSErrorReported",
+    "TTSMessageIgnored",
+    "TTSServerEvent",
+    "TTSWordsTimed",
+    "TextAligner",
+    "TextPiece",
     "TokenClaims",
     "TokenRefreshed",
     "ToolCallAssembler",
@@ -284,6 +335,8 @@ __all__ = [
     "TwirpMethod",
     "TwirpRequest",
     "VideoGrants",
+    "WordChunker",
+    "WordTiming",
     "WorkerEvent",
     "WorkerJobPhase",
     "WorkerPongReceived",
@@ -294,6 +347,7 @@ __all__ = [
     "append_message",
     "authorize_grant",
     "authorize_join",
+    "cartesia_url",
     "chat_messages",
     "chat_request_body",
     "decode_envelope",
@@ -303,6 +357,8 @@ __all__ = [
     "decode_twirp_request",
     "decode_worker_message",
     "decode_worker_registration",
+    "elevenlabs_close_socket",
+    "elevenlabs_url",
     "encode_ipc_message",
     "encode_twirp_error",
     "encode_twirp_response",
@@ -310,6 +366,8 @@ __all__ = [
     "is_content_filter",
     "listen_url",
     "mint_token",
+    "parse_cartesia_message",
+    "parse_elevenlabs_message",
     "parse_error_body",
     "parse_realtime_event",
     "parse_transcription_event",
