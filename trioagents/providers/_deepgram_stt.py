@@ -79,7 +79,8 @@ from ..transport import WebSocketClient
 from ._deepgram_errors import closed_error, reported_error
 from ._deepgram_speech import SpeechTracker
 from ._http import malformed_response
-from ._websocket_stt import WebSocketSTTStream, linear16, open_stt_websocket
+from ._websocket_stt import WebSocketSTTStream, linear16
+from ._ws_connect import open_provider_websocket
 
 __all__ = ["DeepgramConnection", "DeepgramSTT", "DeepgramSTTStream"]
 
@@ -159,7 +160,7 @@ class DeepgramSTT:
 
     def _connect(self, url: str) -> AbstractAsyncContextManager[WebSocketClient]:
         connection = self.connection
-        return open_stt_websocket(
+        return open_provider_websocket(
             url,
             connection.request_headers(),
             connect_timeout=connection.connect_timeout,

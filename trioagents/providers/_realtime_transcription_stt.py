@@ -90,7 +90,8 @@ from ..transport import WebSocketClient
 from ._http import OpenAIConnection, malformed_response
 from ._realtime_transcription_errors import closed_error, failed_error, reported_error
 from ._realtime_transcription_speech import TranscriptionSpeech
-from ._websocket_stt import WebSocketSTTStream, linear16, open_stt_websocket
+from ._websocket_stt import WebSocketSTTStream, linear16
+from ._ws_connect import open_provider_websocket
 
 __all__ = ["OpenAIRealtimeSTT", "OpenAIRealtimeSTTStream"]
 
@@ -142,7 +143,7 @@ class OpenAIRealtimeSTT:
     ) -> AsyncIterator[OpenAIRealtimeSTTStream]:
         """Open one session for the block; raises ProviderError (see module docs).
         Checkpoints: connect, upgrade, the ``session.update`` send."""
-        async with open_stt_websocket(
+        async with open_provider_websocket(
             self._url,
             self._headers(),
             connect_timeout=self.connection.connect_timeout,

@@ -4,11 +4,11 @@
 :class:`~._realtime_transcription_stt.OpenAIRealtimeSTT` differ in their wire
 protocols, not in how a stream lives, so that part is written once here:
 
-* :func:`open_stt_websocket` owns the socket for an ``async with`` block. A refused
-  connection or upgrade becomes a :class:`~trioagents.core.ProviderError`
-  (:func:`connect_error`: the upgrade's status, body and ``Retry-After``), a connect
-  plus upgrade longer than ``connect_timeout`` a ``ProviderTimeoutError``; errors
-  raised inside the block pass through unchanged.
+* :func:`~._ws_connect.open_provider_websocket` (shared with the websocket TTSs)
+  owns the socket for an ``async with`` block. A refused connection or upgrade
+  becomes a :class:`~trioagents.core.ProviderError` (the upgrade's status, body and
+  ``Retry-After``), a connect plus upgrade longer than ``connect_timeout`` a
+  ``ProviderTimeoutError``; errors raised inside the block pass through unchanged.
 * :class:`WebSocketSTTStream` is the reading half of one stream. Events are made
   in ``__anext__``, one server message at a time, in the consumer's task: the stream
   starts no reader of its own (trio-websocket's reader is the connection's one task).
@@ -31,89 +31,24 @@ two small subclasses keeps each protocol's rules readable in one place.
 from __future__ import annotations
 
 import logging
-import math
-from collections import deque
-from collections.abc import AsyncIterator, Sequence
-from contextlib import asynccontextmanager
 
 import numpy as np
 import trio
 
 from ..core import (
     AudioFrame,
-    ConnectError,
     ConnectionClosedError,
-    ProviderConnectionError,
-    ProviderError,
-    ProviderStatusError,
     ProviderTimeoutError,
     SpeechEvent,
     SpeechEventType,
 )
-from ..protocol import parse_error_body, retry_after_seconds
-from ..transport import WebSocketClient, open_websocket_client
+from ..transport import WebSocketClient
+from ._buffered_stream import BufferedStream
 from ._optional import mono_at
 
-__all__ = [
-    "SpeechBracket",
-    "WebSocketSTTStream",
-    "connect_error",
-    "linear16",
-    "open_stt_websocket",
-]
+__all__ = ["SpeechBracket", "WebSocketSTTStream", "linear16"]
 
 _log = logging.getLogger("trioagents.providers.websocket_stt")
-
-
-def connect_error(exc: ConnectError, provider: str) -> ProviderError:
-    """A connect or upgrade failure; the caller raises it ``from exc``.
-
-    The HTTP family's policy: a refused upgrade is a :class:`ProviderStatusError` of
-    its status (401/403/400 final, 408/429/5xx retryable with ``Retry-After``); no
-    connection at all is a retryable :class:`ProviderConnectionError`.
-    """
-    if exc.status is None:
-        return ProviderConnectionError(f"{provider}: could not connect", provider=provider)
-    return ProviderStatusError(
-        f"{provider}: websocket upgrade refused (HTTP {exc.status})",
-        provider=provider,
-        status=exc.status,
-        body=parse_error_body(exc.body or b""),
-        retry_after=retry_after_seconds(dict(exc.headers)),
-    )
-
-
-@asynccontextmanager
-async def open_stt_websocket(
-    url: str,
-    headers: Sequence[tuple[bytes, bytes]],
-    *,
-    connect_timeout: float | None,
-    close_grace: float,
-    label: str,
-) -> AsyncIterator[WebSocketClient]:
-    """The websocket for the block, with connect failures mapped (see module docs).
-
-    Leaving the block runs the close handshake (shielded, bounded by
-    ``close_grace``), or just drops the socket when the block was cancelled.
-    """
-    connected = False
-    deadline = math.inf if connect_timeout is None else trio.current_time() + connect_timeout
-    with trio.CancelScope(deadline=deadline) as connecting:
-        try:
-            async with open_websocket_client(
-                url, extra_headers=headers, close_grace=close_grace
-            ) as ws:
-                connected = True
-                connecting.deadline = math.inf
-                _log.debug("%s: stream open", label)
-                yield ws
-        except ConnectError as exc:
-            if connected:
-                raise
-            raise connect_error(exc, label) from exc
-    if connecting.cancelled_caught:
-        raise ProviderTimeoutError(f"{label}: connect timed out", provider=label)
 
 
 def linear16(frame: AudioFrame, sample_rate: int) -> bytes:
@@ -150,7 +85,7 @@ class SpeechBracket:
         return [SpeechEvent(SpeechEventType.END_OF_SPEECH, timestamp=now)]
 
 
-class WebSocketSTTStream:
+class WebSocketSTTStream(BufferedStream[SpeechEvent]):
     """The reading half of one websocket STT stream (see the module docs).
 
     Subclasses turn one message into events (:meth:`_received`, appending to
@@ -159,14 +94,10 @@ class WebSocketSTTStream:
     """
 
     def __init__(self, ws: WebSocketClient, label: str, idle_timeout: float | None) -> None:
+        super().__init__(idle_timeout)
         self._ws = ws
         self._label = label
-        self._idle_timeout = idle_timeout
-        self._ready: deque[SpeechEvent] = deque()
-        self._error: ProviderError | None = None
-        self._finished = False
         self._gone = False  # the socket failed on a send; the reader reports why
-        self._awaiting_since: float | None = None  # first send still owed an answer
         self._wait_scope: trio.CancelScope | None = None
         self._last_sent_at = trio.current_time()
 
@@ -201,30 +132,6 @@ class WebSocketSTTStream:
         self._ready.clear()
 
     # ------------------------------------------------------------ reading
-    def __aiter__(self) -> WebSocketSTTStream:
-        return self
-
-    async def __anext__(self) -> SpeechEvent:
-        """The next event (a checkpoint); raises ProviderError, again on every call
-        once the stream failed."""
-        while not self._ready:
-            if self._finished:
-                raise StopAsyncIteration
-            if self._error is not None:
-                raise self._error
-            try:
-                await self._read_one()
-            except ProviderError as exc:
-                self._error = exc
-                raise
-        await trio.lowlevel.checkpoint()
-        return self._ready.popleft()
-
-    def _stall_deadline(self) -> float:
-        if self._idle_timeout is None or self._awaiting_since is None:
-            return math.inf
-        return self._awaiting_since + self._idle_timeout
-
     async def _read_one(self) -> None:
         with trio.CancelScope(deadline=self._stall_deadline()) as waiting:
             self._wait_scope = waiting
