@@ -34,7 +34,6 @@ from collections.abc import Callable
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import parse_qs, urlsplit
 
 import trio
 import trio_websocket
@@ -91,16 +90,7 @@ class FakeDeepgramServer(FakeWebSocketServer[DeepgramSession, DeepgramFault]):
     def _record(
         self, request: trio_websocket.WebSocketRequest, fault: DeepgramFault | None
     ) -> DeepgramSession:
-        target = urlsplit(request.path)
-        headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in request.headers}
-        return DeepgramSession(
-            len(self.sessions),
-            target.path,
-            parse_qs(target.query),
-            headers,
-            trio.current_time(),
-            fault,
-        )
+        return self._new_session(DeepgramSession, request, fault)
 
     async def _answer(
         self, request: trio_websocket.WebSocketRequest, session: DeepgramSession

@@ -35,7 +35,6 @@ from collections.abc import Callable
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass, field
 from typing import Any
-from urllib.parse import parse_qs, urlsplit
 
 import trio
 import trio_websocket
@@ -109,15 +108,10 @@ class FakeRealtimeTranscriptionServer(
     def _record(
         self, request: trio_websocket.WebSocketRequest, fault: RealtimeTranscriptionFault | None
     ) -> RealtimeTranscriptionSession:
-        target = urlsplit(request.path)
-        headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in request.headers}
-        beta = headers.get("openai-beta") == "realtime=v1"
-        return RealtimeTranscriptionSession(
-            len(self.sessions),
-            target.path,
-            parse_qs(target.query),
-            headers,
-            trio.current_time(),
+        beta = (b"openai-beta", b"realtime=v1") in [(k.lower(), v) for k, v in request.headers]
+        return self._new_session(
+            RealtimeTranscriptionSession,
+            request,
             fault,
             api="beta" if beta else "ga",
             session=default_session(beta, len(self.sessions)),

@@ -21,6 +21,7 @@ from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from typing import Any, Generic, Self, TypeVar
+from urllib.parse import parse_qs, urlsplit
 
 import trio
 import trio_websocket
@@ -201,6 +202,27 @@ class FakeWebSocketServer(Generic[S, F]):
         headers = [(k.encode(), v.encode()) for k, v in refusal.headers]
         await request.reject(refusal.status, extra_headers=headers, body=refusal.body)
         session.ended_by = "server"
+
+    def _new_session(
+        self,
+        kind: type[S],
+        request: trio_websocket.WebSocketRequest,
+        fault: F | None,
+        **extra: Any,
+    ) -> S:
+        """A ``kind`` record of ``request``: the next index, path, query, headers
+        (names lower-cased), opened now, its fault, and ``extra`` fields."""
+        target = urlsplit(request.path)
+        headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in request.headers}
+        return kind(
+            len(self.sessions),
+            target.path,
+            parse_qs(target.query),
+            headers,
+            trio.current_time(),
+            fault,
+            **extra,
+        )
 
     def _record(self, request: trio_websocket.WebSocketRequest, fault: F | None) -> S:
         """A new session record for ``request`` (its index is ``len(self.sessions)``)."""
