@@ -2,20 +2,24 @@
 
 from ._adapters import SentenceStreamTTS as SentenceStreamTTS
 from ._adapters import VADSegmentedSTT as VADSegmentedSTT
+from ._cartesia_tts import CartesiaTTS as CartesiaTTS
 from ._combined_turn import DANGLING_WORDS as DANGLING_WORDS
 from ._combined_turn import AnyIncompleteDetector as AnyIncompleteDetector
 from ._combined_turn import DanglingWordDetector as DanglingWordDetector
 from ._deepgram_stt import DeepgramConnection as DeepgramConnection
 from ._deepgram_stt import DeepgramSTT as DeepgramSTT
 from ._deepgram_stt import DeepgramSTTStream as DeepgramSTTStream
+from ._elevenlabs_tts import ElevenLabsTTS as ElevenLabsTTS
 from ._energy_vad import EnergyVAD as EnergyVAD
 from ._espeak_tts import EspeakTTS as EspeakTTS
 from ._fallback import FallbackOptions as FallbackOptions
 from ._fallback import FallbackStatistics as FallbackStatistics
 from ._fallback_adapters import FallbackLLM as FallbackLLM
+from ._fallback_adapters import FallbackStreamingTTS as FallbackStreamingTTS
 from ._fallback_adapters import FallbackSTT as FallbackSTT
 from ._fallback_adapters import FallbackTTS as FallbackTTS
 from ._fallback_adapters import open_fallback_llm as open_fallback_llm
+from ._fallback_adapters import open_fallback_streaming_tts as open_fallback_streaming_tts
 from ._fallback_adapters import open_fallback_stt as open_fallback_stt
 from ._fallback_adapters import open_fallback_tts as open_fallback_tts
 from ._http import OpenAIConnection as OpenAIConnection
@@ -48,15 +52,24 @@ from ._smart_turn import EndOfTurnModel as EndOfTurnModel
 from ._smart_turn import SmartTurnDetector as SmartTurnDetector
 from ._smart_turn_model import fetch_model as fetch_smart_turn_model
 from ._vad_gate import VADOptions as VADOptions
+from ._ws_tts import WebSocketTTS as WebSocketTTS
+from ._ws_tts_config import WebSocketTTSConnection as WebSocketTTSConnection
+from ._ws_tts_pool import ConnectedTTS as ConnectedTTS
+from ._ws_tts_pool import ConnectedTTSStatistics as ConnectedTTSStatistics
+from ._ws_tts_stream import WebSocketTTSStream as WebSocketTTSStream
 
 __all__ = [
     "DANGLING_WORDS",
     "DEFAULT_TURN_INSTRUCTIONS",
     "AnyIncompleteDetector",
+    "CartesiaTTS",
+    "ConnectedTTS",
+    "ConnectedTTSStatistics",
     "DanglingWordDetector",
     "DeepgramConnection",
     "DeepgramSTT",
     "DeepgramSTTStream",
+    "ElevenLabsTTS",
     "EndOfTurnModel",
     "EnergyVAD",
     "EspeakTTS",
@@ -64,6 +77,7 @@ __all__ = [
     "FallbackOptions",
     "FallbackSTT",
     "FallbackStatistics",
+    "FallbackStreamingTTS",
     "FallbackTTS",
     "LLMTurnDetector",
     "OpenAIChatOptions",
@@ -92,8 +106,12 @@ __all__ = [
     "SmartTurnDetector",
     "VADOptions",
     "VADSegmentedSTT",
+    "WebSocketTTS",
+    "WebSocketTTSConnection",
+    "WebSocketTTSStream",
     "fetch_smart_turn_model",
     "open_fallback_llm",
+    "open_fallback_streaming_tts",
     "open_fallback_stt",
     "open_fallback_tts",
     "pocketsphinx_unknown_words",

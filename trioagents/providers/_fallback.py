@@ -2,8 +2,8 @@
 
 ``async with open_fallback_llm([primary, backup]) as llm:`` gives an
 :class:`~trioagents.core.LLM` (likewise :func:`open_fallback_tts`,
-:func:`open_fallback_stt`). Each call starts on the *current* member: the first
-member marked available. When a member fails with a
+:func:`open_fallback_streaming_tts`, :func:`open_fallback_stt`). Each call starts
+on the *current* member: the first member marked available. When a member fails with a
 :class:`~trioagents.core.ProviderError`:
 
 * a :class:`~trioagents.core.ContentFilterError` is re-raised as is: the content,

@@ -30,20 +30,29 @@ from ..core import (
     LLMTextDelta,
     LLMToolCall,
     ProviderError,
+    StreamingTTS,
     STTStream,
     ToolChoice,
     ToolSpec,
+    TTSStream,
     collapse_single_error,
     silence,
 )
 from ._fallback import FallbackOptions, FallbackRecovery, FallbackStatistics, MemberGroup
-from ._resilient import open_recovering_chat, open_recovering_stt_stream, open_recovering_synthesis
+from ._resilient import (
+    open_recovering_chat,
+    open_recovering_stt_stream,
+    open_recovering_synthesis,
+    open_recovering_tts_stream,
+)
 
 __all__ = [
     "FallbackLLM",
     "FallbackSTT",
+    "FallbackStreamingTTS",
     "FallbackTTS",
     "open_fallback_llm",
+    "open_fallback_streaming_tts",
     "open_fallback_stt",
     "open_fallback_tts",
 ]
@@ -110,6 +119,27 @@ class FallbackTTS(_FallbackBase[TTS]):
         return open_recovering_synthesis(FallbackRecovery(self._group), text)
 
 
+class FallbackStreamingTTS(FallbackTTS):
+    """A streaming TTS over a group of streaming TTSs sharing one format.
+
+    Text pushed before any audio was delivered is replayed into the next member
+    when one fails; after audio, the error is re-raised with ``failed_over`` set
+    (:mod:`._fallback`), and the next stream starts on the new member.
+    """
+
+    def __init__(self, group: MemberGroup[StreamingTTS]) -> None:
+        super().__init__(group)  # type: ignore[arg-type]
+        self._streaming = group
+
+    @property
+    def input_streaming(self) -> bool:
+        """True when every member synthesizes text as it is pushed."""
+        return all(getattr(m, "input_streaming", True) for m in self._streaming.members)
+
+    def stream(self) -> AbstractAsyncContextManager[TTSStream]:
+        return open_recovering_tts_stream(FallbackRecovery(self._streaming))
+
+
 class FallbackSTT(_FallbackBase[STT]):
     """A streaming STT over a group; returns to a recovered member after a final transcript."""
 
@@ -157,62 +187,63 @@ async def probe_stt(stt: STT) -> None:
             pass
 
 
-def _label(kind: str, members: Sequence[LLM] | Sequence[TTS] | Sequence[STT]) -> str:
-    return f"fallback-{kind}(" + ",".join(m.label for m in members) + ")"
+A = TypeVar("A")
 
 
 @asynccontextmanager
-async def open_fallback_llm(
+async def _open_group(
+    kind: str,
+    members: Sequence[P],
+    options: FallbackOptions | None,
+    probe: Callable[[P], Awaitable[None]],
+    adapter: Callable[[MemberGroup[P]], A],
+) -> AsyncIterator[A]:
+    """The group's adapter, its probes running in this block's nursery."""
+    with collapse_single_error():
+        async with trio.open_nursery() as nursery:
+            label = f"fallback-{kind}(" + ",".join(m.label for m in members) + ")"  # type: ignore[attr-defined]
+            group = MemberGroup(members, nursery, probe, options or FallbackOptions(), label)
+            try:
+                yield adapter(group)
+            finally:
+                nursery.cancel_scope.cancel()
+
+
+def open_fallback_llm(
     members: Sequence[LLM],
     *,
     options: FallbackOptions | None = None,
     probe: Callable[[LLM], Awaitable[None]] = probe_llm,
-) -> AsyncIterator[FallbackLLM]:
+) -> AbstractAsyncContextManager[FallbackLLM]:
     """A :class:`FallbackLLM` whose probes run in this block's nursery."""
-    with collapse_single_error():
-        async with trio.open_nursery() as nursery:
-            group = MemberGroup(
-                members, nursery, probe, options or FallbackOptions(), _label("llm", members)
-            )
-            try:
-                yield FallbackLLM(group)
-            finally:
-                nursery.cancel_scope.cancel()
+    return _open_group("llm", members, options, probe, FallbackLLM)
 
 
-@asynccontextmanager
-async def open_fallback_tts(
+def open_fallback_tts(
     members: Sequence[TTS],
     *,
     options: FallbackOptions | None = None,
     probe: Callable[[TTS], Awaitable[None]] = probe_tts,
-) -> AsyncIterator[FallbackTTS]:
+) -> AbstractAsyncContextManager[FallbackTTS]:
     """A :class:`FallbackTTS` whose probes run in this block's nursery."""
-    with collapse_single_error():
-        async with trio.open_nursery() as nursery:
-            group = MemberGroup(
-                members, nursery, probe, options or FallbackOptions(), _label("tts", members)
-            )
-            try:
-                yield FallbackTTS(group)
-            finally:
-                nursery.cancel_scope.cancel()
+    return _open_group("tts", members, options, probe, FallbackTTS)
 
 
-@asynccontextmanager
-async def open_fallback_stt(
+def open_fallback_streaming_tts(
+    members: Sequence[StreamingTTS],
+    *,
+    options: FallbackOptions | None = None,
+    probe: Callable[[StreamingTTS], Awaitable[None]] = probe_tts,
+) -> AbstractAsyncContextManager[FallbackStreamingTTS]:
+    """A :class:`FallbackStreamingTTS` whose probes run in this block's nursery."""
+    return _open_group("tts", members, options, probe, FallbackStreamingTTS)
+
+
+def open_fallback_stt(
     members: Sequence[STT],
     *,
     options: FallbackOptions | None = None,
     probe: Callable[[STT], Awaitable[None]] = probe_stt,
-) -> AsyncIterator[FallbackSTT]:
+) -> AbstractAsyncContextManager[FallbackSTT]:
     """A :class:`FallbackSTT` whose probes run in this block's nursery."""
-    with collapse_single_error():
-        async with trio.open_nursery() as nursery:
-            group = MemberGroup(
-                members, nursery, probe, options or FallbackOptions(), _label("stt", members)
-            )
-            try:
-                yield FallbackSTT(group)
-            finally:
-                nursery.cancel_scope.cancel()
+    return _open_group("stt", members, options, probe, FallbackSTT)

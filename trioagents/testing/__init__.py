@@ -100,6 +100,14 @@ from ._workflow_replay import WorkflowViolation as WorkflowViolation
 
 if TYPE_CHECKING:
     from ._workflow_machine import WorkflowMachine as WorkflowMachine
+from ._cartesia_server import FakeCartesiaServer as FakeCartesiaServer
+from ._cartesia_server import open_fake_cartesia as open_fake_cartesia
+from ._conformance import TTSFaultInjector as TTSFaultInjector
+from ._elevenlabs_server import FakeElevenLabsServer as FakeElevenLabsServer
+from ._elevenlabs_server import open_fake_elevenlabs as open_fake_elevenlabs
+from ._fake_tts_voice import FakeTTSOptions as FakeTTSOptions
+from ._fake_tts_voice import TTSSession as TTSSession
+from ._fake_tts_voice import TTSUtterance as TTSUtterance
 from ._openai_realtime_faults import CloseDuringReply as CloseDuringReply
 from ._openai_realtime_faults import ErrorForReply as ErrorForReply
 from ._openai_realtime_faults import FailReply as FailReply
@@ -117,6 +125,9 @@ from ._openai_realtime_script import RealtimeToolCall as RealtimeToolCall
 from ._openai_realtime_server import FakeRealtimeServer as FakeRealtimeServer
 from ._openai_realtime_server import RealtimeScript as RealtimeScript
 from ._openai_realtime_server import open_fake_realtime as open_fake_realtime
+from ._tts_faults import TTSErrorAfter as TTSErrorAfter
+from ._tts_faults import TTSFault as TTSFault
+from ._websocket_faults import refused_websocket_url as refused_websocket_url
 
 __all__ = [
     "AcceptedFrame",
@@ -136,8 +147,10 @@ __all__ = [
     "FailTranscriptionAfter",
     "FakeAudioInput",
     "FakeAudioOutput",
+    "FakeCartesiaServer",
     "FakeDeepgramOptions",
     "FakeDeepgramServer",
+    "FakeElevenLabsServer",
     "FakeLLM",
     "FakeRealtimeConnection",
     "FakeRealtimeOptions",
@@ -147,6 +160,7 @@ __all__ = [
     "FakeSTT",
     "FakeStreamingTTS",
     "FakeTTS",
+    "FakeTTSOptions",
     "FakeTextOutput",
     "FakeVAD",
     "Fault",
@@ -187,6 +201,11 @@ __all__ = [
     "StallStreamAfter",
     "StreamRecord",
     "StreamTracker",
+    "TTSErrorAfter",
+    "TTSFault",
+    "TTSFaultInjector",
+    "TTSSession",
+    "TTSUtterance",
     "Timeline",
     "TruncateBody",
     "UserSpeech",
@@ -201,7 +220,9 @@ __all__ = [
     "deepgram_unavailable",
     "heard_chars",
     "noise",
+    "open_fake_cartesia",
     "open_fake_deepgram",
+    "open_fake_elevenlabs",
     "open_fake_realtime",
     "open_fake_realtime_transcription",
     "open_openai_server",
@@ -212,6 +233,7 @@ __all__ = [
     "refused_base_url",
     "refused_deepgram_url",
     "refused_realtime_base_url",
+    "refused_websocket_url",
     "serve_fake_deepgram",
     "serve_fake_realtime_transcription",
     "serve_openai_server",

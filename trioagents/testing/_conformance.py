@@ -24,7 +24,8 @@ arranges for its next requests to fail. :class:`OpenAIFaultInjector` does this
 for anything that talks to :class:`~trioagents.testing.OpenAIServer`,
 :class:`DeepgramFaultInjector` for :class:`~trioagents.testing.FakeDeepgramServer`,
 :class:`RealtimeTranscriptionFaultInjector` for
-:class:`~trioagents.testing.FakeRealtimeTranscriptionServer`.
+:class:`~trioagents.testing.FakeRealtimeTranscriptionServer`, :class:`TTSFaultInjector`
+for the fake ElevenLabs and Cartesia servers.
 An injector with a ``kinds`` attribute is only asked for those kinds (Deepgram
 has no content filter). Without an injector only the cancellation checks run.
 """
@@ -53,8 +54,10 @@ from ..core import (
     ProviderTimeoutError,
 )
 from ..providers import RetryPolicy, with_retry
+from ._cartesia_server import FakeCartesiaServer
 from ._deepgram_faults import DeepgramFault, deepgram_rate_limited
 from ._deepgram_server import FakeDeepgramServer
+from ._elevenlabs_server import FakeElevenLabsServer
 from ._openai_server import Endpoint, OpenAIServer
 from ._openai_server_faults import (
     Fault,
@@ -70,6 +73,7 @@ from ._realtime_transcription_faults import (
     realtime_unavailable,
 )
 from ._realtime_transcription_server import FakeRealtimeTranscriptionServer
+from ._tts_faults import TTSFault
 from ._websocket_fake import FakeWebSocketServer
 from ._websocket_faults import RefuseUpgrade, StallStreamAfter
 
@@ -81,6 +85,7 @@ __all__ = [
     "FaultKind",
     "OpenAIFaultInjector",
     "RealtimeTranscriptionFaultInjector",
+    "TTSFaultInjector",
     "check_llm_conformance",
     "check_stt_conformance",
     "check_tts_conformance",
@@ -183,6 +188,22 @@ class RealtimeTranscriptionFaultInjector(_WebSocketFaultInjector):
             "server_error": realtime_unavailable(500),
             "rate_limited": realtime_rate_limited(retry_after=0),
             "bad_request": RefuseUpgrade(400, b'{"error": {"type": "invalid_request_error"}}'),
+            "stall": StallStreamAfter(0.0),
+        }
+
+
+class TTSFaultInjector(_WebSocketFaultInjector):
+    """A :class:`FaultInjector` over :class:`~trioagents.testing.FakeElevenLabsServer`
+    or :class:`~trioagents.testing.FakeCartesiaServer`."""
+
+    def __init__(self, server: FakeElevenLabsServer | FakeCartesiaServer) -> None:
+        super().__init__(server)
+
+    def _faults(self) -> Mapping[FaultKind, TTSFault]:
+        return {
+            "server_error": RefuseUpgrade(500, b'{"detail": "internal"}'),
+            "rate_limited": RefuseUpgrade(429, b'{"detail": "busy"}', (("retry-after", "0"),)),
+            "bad_request": RefuseUpgrade(400, b'{"detail": "invalid"}'),
             "stall": StallStreamAfter(0.0),
         }
 
