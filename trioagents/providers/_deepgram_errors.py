@@ -1,7 +1,7 @@
 """Deepgram failures as provider errors (the table in :mod:`._deepgram_stt`).
 
 The same policy as the HTTP providers (:mod:`._http`); a refused upgrade is mapped
-by :func:`~._websocket_stt.connect_error` (401/403 never retried, 429/5xx retried,
+by :func:`~._ws_connect.connect_error` (401/403 never retried, 429/5xx retried,
 honouring ``Retry-After``). A connection lost is a retryable
 :class:`ProviderConnectionError`; an in-stream ``Error`` is a status-500 error
 like an OpenAI in-stream error. Deepgram's ``DATA-`` reasons say the audio itself

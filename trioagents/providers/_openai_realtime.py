@@ -16,7 +16,7 @@ the URL, a message, a log record or an error. ``connect_timeout`` bounds the
 connect, the upgrade and the wait for ``session.created``; ``idle_timeout`` is the
 longest silence of the server while a reply is requested or running.
 
-Connect failures are those of the websocket STTs (:mod:`._websocket_stt`):
+Connect failures are those of the websocket providers (:mod:`._ws_connect`):
 401/403 refused upgrades are not retryable, 408/429/5xx are (with the server's
 ``Retry-After``), a refused or timed-out connect is a retryable
 :class:`~trioagents.ProviderConnectionError`. What fails later is in the session's
@@ -44,7 +44,7 @@ from ..core import (
 from ..protocol import OpenAIRealtimeOptions, RealtimeTurnDetection, realtime_url
 from ._http import OpenAIConnection
 from ._openai_realtime_session import OpenAIRealtimeSession
-from ._websocket_stt import open_stt_websocket
+from ._ws_connect import open_provider_websocket
 
 __all__ = ["RealtimeModel"]
 
@@ -123,7 +123,7 @@ class RealtimeModel:
         connection = self.connection
         with collapse_single_error():
             async with (
-                open_stt_websocket(
+                open_provider_websocket(
                     self._url,
                     self._headers(),
                     label=self._label,

@@ -8,7 +8,7 @@ channel: these events are few and small), the events of the reply in progress to
 that :class:`OpenAIRealtimeResponse`, conversation bookkeeping (``known_items``,
 ``known_calls``) to itself. Sends go through the websocket client's send lock.
 
-Failures, as the websocket STTs map them (:mod:`._websocket_stt`):
+Failures, as the websocket providers map them (:mod:`._ws_connect`):
 
 =======================================  ==========================================
 what happened                            what fails, with

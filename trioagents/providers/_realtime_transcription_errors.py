@@ -3,7 +3,7 @@
 
 The HTTP family's policy (:mod:`._http`), read from what the realtime server says
 instead of a status: a refused upgrade is mapped by
-:func:`~._websocket_stt.connect_error`; in-band, an ``error`` event or a failed
+:func:`~._ws_connect.connect_error`; in-band, an ``error`` event or a failed
 item is a :class:`ProviderStatusError` whose status is chosen from ``error.type``
 and ``error.code`` -- ``invalid_api_key`` is 401 and ``invalid_request_error`` 400
 (the same request fails again: not retried; a fallback group still fails over),
