@@ -12,7 +12,13 @@ from pathlib import Path
 import trio
 
 ROOT = Path(__file__).resolve().parents[2]
-RUN = "import sys; from trioagents.cli import main; sys.exit(main(sys.argv[1:]))"
+# The child gets Ctrl-C as from a terminal: a suite started as a background job of a
+# non-interactive shell (``cmd &``) inherits SIGINT as ignored, and Python (rightly)
+# leaves an inherited SIG_IGN alone, so without this the child would never see the signal.
+RUN = (
+    "import signal, sys; signal.signal(signal.SIGINT, signal.default_int_handler); "
+    "from trioagents.cli import main; sys.exit(main(sys.argv[1:]))"
+)
 
 
 @dataclass
