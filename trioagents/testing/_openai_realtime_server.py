@@ -36,9 +36,7 @@ import json
 from collections.abc import Callable, Sequence
 from contextlib import AbstractAsyncContextManager
 from typing import TypeAlias
-from urllib.parse import parse_qs, urlsplit
 
-import trio
 import trio_websocket
 
 from ..core import ConfigurationError
@@ -116,16 +114,7 @@ class FakeRealtimeServer(FakeWebSocketServer[FakeRealtimeConnection, RealtimeFau
     def _record(
         self, request: trio_websocket.WebSocketRequest, fault: RealtimeFault | None
     ) -> FakeRealtimeConnection:
-        target = urlsplit(request.path)
-        headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in request.headers}
-        return FakeRealtimeConnection(
-            len(self.sessions),
-            target.path,
-            parse_qs(target.query),
-            headers,
-            trio.current_time(),
-            fault,
-        )
+        return self._new_session(FakeRealtimeConnection, request, fault)
 
     async def _answer(
         self, request: trio_websocket.WebSocketRequest, session: FakeRealtimeConnection
