@@ -1,4 +1,5 @@
-"""Layer 0: data types and protocols shared by every layer. No I/O, no trio tasks."""
+"""Layer 0: data types and protocols shared by every layer. No I/O; no trio task but
+the ticker's, owned by the caller's ``async with open_ticker()``."""
 
 from ._async_cm import AsyncWithOnly as AsyncWithOnly
 from ._async_cm import AsyncWithRequiredError as AsyncWithRequiredError
@@ -76,6 +77,11 @@ from ._realtime import ResponseAudio as ResponseAudio
 from ._realtime import ResponseText as ResponseText
 from ._sentences import SentenceSplitter as SentenceSplitter
 from ._sentences import split_sentences as split_sentences
+from ._ticker import Alarm as Alarm
+from ._ticker import Ticker as Ticker
+from ._ticker import current_ticker as current_ticker
+from ._ticker import open_ticker as open_ticker
+from ._ticker import pace_until as pace_until
 
 __all__ = [
     "LLM",
@@ -83,6 +89,7 @@ __all__ = [
     "TTS",
     "VAD",
     "AgentHandoff",
+    "Alarm",
     "AsyncWithOnly",
     "AsyncWithRequiredError",
     "AudioFrame",
@@ -137,6 +144,7 @@ __all__ = [
     "StreamingTTS",
     "SupportsFailover",
     "TTSStream",
+    "Ticker",
     "ToolChoice",
     "ToolError",
     "ToolSpec",
@@ -148,8 +156,11 @@ __all__ = [
     "async_with_only",
     "collapse_single_error",
     "concat_frames",
+    "current_ticker",
     "exception_leaves",
     "is_cancellation",
+    "open_ticker",
+    "pace_until",
     "short_id",
     "silence",
     "split_sentences",
