@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 
 import trio
 
-from ..core import AudioFrame
+from ..core import Alarm, AudioFrame
 from ..voice import PlaybackFinished
 
 __all__ = ["AcceptedFrame", "FakeAudioOutput", "PlayedSegment"]
@@ -67,7 +67,7 @@ class FakeAudioOutput:
         self._paused_at: float | None = None
         self._flushed = False
         self._current = PlayedSegment()
-        self._changed = trio.Event()
+        self._changed = Alarm()  # rung on every change; waits need no cancel scope
         self.accepted: list[AcceptedFrame] = []
         self.segments: list[PlayedSegment] = []
         self.clears: list[float] = []
@@ -94,16 +94,19 @@ class FakeAudioOutput:
 
     # ---------------------------------------------------------------- protocol
     async def wait_for_capacity(self) -> None:
-        await trio.lowlevel.checkpoint()
+        checkpointed = False  # returns right after a check, never after a checkpoint
         while True:
             self._advance()
             if self._paused_at is None and self._queued_ahead() <= self.queue_duration + 1e-9:
-                return
-            changed = self._changed
-            paused = self._paused_at is not None
-            deadline = math.inf if paused else self._play_end - self.queue_duration
-            with trio.move_on_at(deadline):
-                await changed.wait()
+                if checkpointed:
+                    return
+                await trio.lowlevel.checkpoint()
+            else:
+                paused = self._paused_at is not None
+                await self._changed.wait_until(
+                    math.inf if paused else self._play_end - self.queue_duration
+                )
+            checkpointed = True
 
     def capture_frame(self, frame: AudioFrame) -> None:
         now = trio.current_time()
@@ -164,10 +167,8 @@ class FakeAudioOutput:
             seg = self._current
             if seg.interrupted or (self._flushed and not self._queue):
                 break
-            changed = self._changed
             playing = self._paused_at is None and self._queue
-            with trio.move_on_at(self._play_end if playing else math.inf):
-                await changed.wait()
+            await self._changed.wait_until(self._play_end if playing else math.inf)
         self.segments.append(seg)
         self._current = PlayedSegment()
         self._flushed = False
@@ -187,5 +188,4 @@ class FakeAudioOutput:
             self._current.position += item.duration
 
     def _notify(self) -> None:
-        self._changed.set()
-        self._changed = trio.Event()
+        self._changed.ring()

@@ -3,7 +3,9 @@
 While a speech segment's frames arrive the stream emits ``START_OF_SPEECH`` and,
 every ``interim_interval`` of audio, an ``INTERIM_TRANSCRIPT`` with the share of the
 words spoken so far. ``final_delay`` after the segment's last frame it emits the
-``FINAL_TRANSCRIPT`` and ``END_OF_SPEECH``. Noise segments produce nothing.
+``FINAL_TRANSCRIPT`` and ``END_OF_SPEECH``. Noise segments produce nothing. A pushed
+frame may hold several markers (the session joins input frames into chunks); each
+run of one marker is heard in turn, the events stamped when the frame arrives.
 
 ``errors``: one :class:`~trioagents.ProviderError` is raised by each of the next
 ``stream()`` openings (then streams work). The stream has no task of its own: the
@@ -13,10 +15,12 @@ delayed finals are released by ``__anext__`` when their time comes, so leaving
 
 from __future__ import annotations
 
+import itertools
 import math
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 
+import numpy as np
 import trio
 
 from ..core import AudioFrame, ProviderError, SpeechEvent, SpeechEventType
@@ -67,7 +71,17 @@ class _FakeSTTStream:
 
     async def push_frame(self, frame: AudioFrame) -> None:
         await trio.lowlevel.checkpoint()
-        marker = int(frame.data[0, 0])
+        column = frame.data[:, 0]
+        raw = column.tobytes()
+        if raw and raw == raw[:2] * column.size:  # one marker (fastest exact test)
+            self._hear(int(column[0]), frame.duration)  # one marker: the usual case
+            return
+        # a chunk of joined frames may span a segment boundary: hear each run apart
+        edges = [0, *(np.flatnonzero(column[1:] != column[:-1]) + 1).tolist(), column.size]
+        for start, stop in itertools.pairwise(edges):
+            self._hear(int(column[start]), (stop - start) / frame.sample_rate)
+
+    def _hear(self, marker: int, duration: float) -> None:
         if marker != self._marker:
             self._segment_ended()
             self._marker, self._heard, self._interims = marker, 0.0, 0
@@ -77,7 +91,7 @@ class _FakeSTTStream:
                 self._emit(SpeechEventType.START_OF_SPEECH, "")
         if not self._marker:
             return
-        self._heard += frame.duration
+        self._heard += duration
         due = int(self._heard / self._owner.interim_interval + 1e-9)
         if due > self._interims:
             self._interims = due

@@ -6,9 +6,10 @@ the heard text of a half-synthesized sentence is exact in tests. Every sample of
 frame holds ``1 +`` the number of characters fully spoken by the end of that frame,
 so a test can recover the heard text from what a sink actually played (see
 :func:`heard_chars`). ``ttfb`` delays the first frame, ``frame_interval`` paces the
-rest (0: all at once, faster than real time). Each frame carries its alignment
-(``AudioFrame.text_end``: the characters spoken by its end) unless ``aligned=False``
-(a provider that gives none).
+rest (0: all at once, faster than real time: after the first, frames are returned
+without a scheduling point, as a TTS that synthesized the sentence returns them).
+Each frame carries its alignment (``AudioFrame.text_end``: the characters spoken by
+its end) unless ``aligned=False`` (a provider that gives none).
 
 ``errors`` maps a sentence (exact text) to the error its synthesis raises.
 """
@@ -21,7 +22,7 @@ from contextlib import asynccontextmanager
 import numpy as np
 import trio
 
-from ..core import AudioFrame, ProviderError
+from ..core import AudioFrame, ProviderError, pace_until
 from ._tracking import StreamRecord, StreamTracker
 
 __all__ = ["FakeTTS", "heard_chars"]
@@ -81,7 +82,12 @@ class _FakeTTSStream:
 
     async def __anext__(self) -> AudioFrame:
         owner = self._owner
-        await trio.sleep(owner.ttfb if self._offset == 0 else owner.frame_interval)
+        delay = owner.ttfb if self._offset == 0 else owner.frame_interval
+        if delay > 0:
+            await pace_until(trio.current_time() + delay)  # one timer per process if open
+        elif self._offset == 0:
+            await trio.lowlevel.checkpoint()
+        # else: the sentence is synthesized; its frames are ready (like piper's)
         error = owner.errors.get(self._text)
         if error is not None:
             raise error

@@ -9,19 +9,27 @@ VAD hears it, the STT transcribes nothing.
 
 A frame covering ``[t, t + d)`` is delivered at ``t + d`` (audio exists only once it
 has been captured), so "speech start + 0.5 s" is the instant the VAD has heard 0.5 s.
+
+Frames are immutable, so the timeline makes one per marker and hands out the same
+object for every frame of that marker (a frame per 10 ms per session was a
+measurable share of a 200-session process). While a :func:`~trioagents.core.open_ticker`
+block is open, the input paces itself through the ticker and its time zero is the
+next multiple of the frame duration on Trio's clock (``started_at``), so the
+inputs of a process share tick instants.
 """
 
 from __future__ import annotations
 
+import bisect
 import itertools
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
 import trio
 
-from ..core import AudioFrame, ConfigurationError
+from ..core import AudioFrame, ConfigurationError, Ticker, current_ticker
 
 __all__ = ["FakeAudioInput", "Timeline", "UserSpeech", "noise", "speech"]
 
@@ -73,12 +81,14 @@ class Timeline:
         self.frame_duration = frame_duration
         self.sample_rate = sample_rate
         self.duration = (ordered[-1].end if ordered else 0.0) + tail
+        self._starts = [seg.start for seg in ordered]
+        self._frames: dict[int, AudioFrame] = {}
 
     def marker_at(self, t: float) -> int:
         """0 for silence at timeline time ``t``, else index + 1 of the active segment."""
-        for index, seg in enumerate(self.segments):
-            if seg.start <= t < seg.end:
-                return index + 1
+        index = bisect.bisect_right(self._starts, t) - 1
+        if index >= 0 and t < self.segments[index].end:
+            return index + 1
         return 0
 
     def segment(self, marker: int) -> UserSpeech:
@@ -86,19 +96,29 @@ class Timeline:
 
     def frame(self, index: int) -> AudioFrame:
         """Frame ``index`` (covering ``[index * d, (index + 1) * d)``), marker-filled."""
-        mid = (index + 0.5) * self.frame_duration
-        samples = round(self.frame_duration * self.sample_rate)
-        data = np.full((samples, 1), self.marker_at(mid), dtype=np.int16)
-        data.flags.writeable = False  # ours alone: AudioFrame need not copy it
-        return AudioFrame(data, self.sample_rate)
+        marker = self.marker_at((index + 0.5) * self.frame_duration)
+        frame = self._frames.get(marker)
+        if frame is None:
+            samples = round(self.frame_duration * self.sample_rate)
+            data = np.full((samples, 1), marker, dtype=np.int16)
+            data.flags.writeable = False  # ours alone: AudioFrame need not copy it
+            frame = self._frames[marker] = AudioFrame(data, self.sample_rate)
+        return frame
 
 
 class FakeAudioInput:
     """Plays a :class:`Timeline` as frames paced by Trio's clock.
 
-    Time zero is the first ``__anext__``; ``started_at`` records it. After the
-    timeline (including its tail) the input ends, unless ``endless`` (then silence
-    continues until cancelled). ``finished`` is set when the scripted part is over.
+    Time zero is the first ``__anext__`` (or ``push_frames``); ``started_at``
+    records it. After the timeline (including its tail) the input ends, unless
+    ``endless`` (then silence continues until cancelled). ``finished`` is set when
+    the scripted part is over.
+
+    It is a :class:`~trioagents.voice.PushAudioInput`: ``push_frames(on_frame)``
+    delivers the same frames at the same instants by calling ``on_frame``; with a
+    ticker open, from the ticker's task step (no task switch per frame). A subclass
+    that overrides ``__anext__`` but not ``push_frames`` is iterated instead, so its
+    override still sees every frame.
     """
 
     def __init__(self, timeline: Timeline, *, endless: bool = False) -> None:
@@ -107,6 +127,8 @@ class FakeAudioInput:
         self.started_at: float | None = None
         self.finished = trio.Event()
         self._index = 0
+        self._total = math.ceil(timeline.duration / timeline.frame_duration - 1e-9)
+        self._ticker: Ticker | None = None
 
     def __aiter__(self) -> FakeAudioInput:
         return self
@@ -118,15 +140,71 @@ class FakeAudioInput:
         return self.started_at + t
 
     async def __anext__(self) -> AudioFrame:
+        self._start()
+        deadline = self._due()
+        if deadline is None:
+            raise StopAsyncIteration
+        if self._ticker is None:
+            await trio.sleep_until(deadline)
+        else:
+            await self._ticker.sleep_until(deadline)
+        return self._take()
+
+    async def push_frames(self, on_frame: Callable[[AudioFrame], bool]) -> bool:
+        """Call ``on_frame`` with each frame as it is captured (see the class docs)."""
+        cls = type(self)
+        if cls.__anext__ is not FakeAudioInput.__anext__ and cls.push_frames is _PUSH:
+            async for frame in self:  # the subclass's __anext__ sees every frame
+                if not on_frame(frame):
+                    return False
+            return True
+        self._start()
+        deadline = self._due()
+        if deadline is None:
+            await trio.lowlevel.checkpoint()
+            return True
+        stopped = False
+
+        def step() -> float | None:
+            nonlocal stopped
+            if not on_frame(self._take()):
+                stopped = True
+                return None
+            return self._due()
+
+        if self._ticker is None or not self._ticker.open:
+            await _pace_alone(deadline, step)
+        else:
+            await self._ticker.run_paced(deadline, step)
+        return not stopped
+
+    def _start(self) -> None:
         if self.started_at is None:
-            self.started_at = trio.current_time()
-        d = self.timeline.frame_duration
-        total = math.ceil(self.timeline.duration / d - 1e-9)
-        if self._index >= total:
+            self._ticker = current_ticker()
+            now = trio.current_time()
+            period = self.timeline.frame_duration
+            self.started_at = now if self._ticker is None else Ticker.align(now, period)
+
+    def _due(self) -> float | None:
+        """When the next frame is captured; None (and ``finished``) at the end."""
+        assert self.started_at is not None
+        if self._index >= self._total:
             self.finished.set()
             if not self.endless:
-                raise StopAsyncIteration
-        await trio.sleep_until(self.started_at + (self._index + 1) * d)
+                return None
+        return self.started_at + (self._index + 1) * self.timeline.frame_duration
+
+    def _take(self) -> AudioFrame:
         frame = self.timeline.frame(self._index)
         self._index += 1
         return frame
+
+
+async def _pace_alone(deadline: float, step: Callable[[], float | None]) -> None:
+    next_deadline: float | None = deadline
+    while next_deadline is not None:
+        await trio.sleep_until(next_deadline)
+        next_deadline = step()
+
+
+_PUSH = FakeAudioInput.push_frames
