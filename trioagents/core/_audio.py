@@ -11,7 +11,7 @@ read-only so a frame handed to a sink cannot change under it.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -36,6 +36,8 @@ class AudioFrame:
     """Alignment, set by a TTS that knows it: how many characters of the text it was
     given have been spoken by the end of this frame (the session's heard-text cut
     reads it; LiveKit's timed transcripts). ``None``: not known."""
+    duration: float = field(init=False, repr=False, compare=False)
+    """Length in seconds (computed once: the input path reads it several times a frame)."""
 
     def __post_init__(self) -> None:
         data = self.data
@@ -61,6 +63,7 @@ class AudioFrame:
             data = data.copy()  # never flip flags on the caller's array
             data.flags.writeable = False
             object.__setattr__(self, "data", data)
+        object.__setattr__(self, "duration", data.shape[0] / self.sample_rate)
 
     @classmethod
     def from_mono(cls, samples: NDArray[Any], sample_rate: int) -> AudioFrame:
@@ -98,11 +101,6 @@ class AudioFrame:
     @property
     def samples_per_channel(self) -> int:
         return int(self.data.shape[0])
-
-    @property
-    def duration(self) -> float:
-        """Length in seconds."""
-        return self.samples_per_channel / self.sample_rate
 
     def to_bytes(self) -> bytes:
         """Little-endian interleaved s16 bytes."""
