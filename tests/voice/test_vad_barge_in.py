@@ -8,8 +8,9 @@ scripted user exactly where the timeline says (any non-zero frame is loud).
 
 from __future__ import annotations
 
+import contextlib
 import itertools
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 
 import numpy as np
@@ -19,7 +20,7 @@ import trio.testing
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from trioagents.core import AudioFrame, VADEvent, VADStream
+from trioagents.core import AudioFrame, VADEvent, VADStream, open_ticker
 from trioagents.providers import EnergyVAD, VADOptions
 from trioagents.testing import (
     FakeAudioInput,
@@ -81,17 +82,28 @@ class Order:
 
 
 class StampedInput(FakeAudioInput):
-    """Records when each frame was delivered (time, order, segment marker)."""
+    """Records when each frame was delivered (time, order, segment marker), iterated
+    (the async VAD path) or pushed (the inline path)."""
 
     def __init__(self, timeline: Timeline, order: Order) -> None:
         super().__init__(timeline)
         self.order = order
         self.delivered: list[tuple[float, int, int]] = []
 
+    def _stamp(self, frame: AudioFrame) -> None:
+        self.delivered.append((trio.current_time(), self.order(), int(frame.data[0, 0])))
+
     async def __anext__(self) -> AudioFrame:
         frame = await super().__anext__()
-        self.delivered.append((trio.current_time(), self.order(), int(frame.data[0, 0])))
+        self._stamp(frame)
         return frame
+
+    async def push_frames(self, on_frame: Callable[[AudioFrame], bool]) -> bool:
+        def stamped(frame: AudioFrame) -> bool:
+            self._stamp(frame)
+            return on_frame(frame)
+
+        return await super().push_frames(stamped)
 
     def instant(self, marker: int, seconds: float) -> tuple[float, int]:
         """(time, order) of the delivery completing ``seconds`` of segment ``marker``."""
@@ -110,7 +122,18 @@ class StampedOutput(FakeAudioOutput):
         self.captured.append(self.order())
 
 
-async def barge_in_run(vad: object, barge_in: float) -> tuple[StampedOutput, float, int]:
+async def barge_in_run(
+    vad: object, barge_in: float, *, ticker: bool = False
+) -> tuple[StampedOutput, float, int]:
+    """One barge-in; with ``ticker`` the input pushes its frames from a process-wide
+    ticker's task (as in a worker), else it paces itself."""
+    async with contextlib.AsyncExitStack() as stack:
+        if ticker:
+            await stack.enter_async_context(open_ticker())
+        return await _barge_in_run(vad, barge_in)
+
+
+async def _barge_in_run(vad: object, barge_in: float) -> tuple[StampedOutput, float, int]:
     timeline = Timeline(
         [speech(0.3, 0.8, "tell me everything"), speech(barge_in, barge_in + 1.0, "stop")],
         tail=0.5,
@@ -137,15 +160,16 @@ def test_the_gated_stream_is_an_inline_stream() -> None:
     trio.run(check)
 
 
+@pytest.mark.parametrize("ticker", [False, True])
 @pytest.mark.parametrize("path", ["inline", "async"])
 async def test_the_energy_vad_stops_the_agent(
-    autojump_clock: trio.testing.MockClock, path: str
+    autojump_clock: trio.testing.MockClock, path: str, ticker: bool
 ) -> None:
     """Its speech events alone (no INFERENCE_DONE asked for) carry barge-in: before,
     the gate emitted no inference events unless ``emit_inference``, so a Silero or
     energy VAD never interrupted the agent."""
     vad = marker_vad() if path == "inline" else AsyncOnly(marker_vad())
-    output, instant, _ = await barge_in_run(vad, barge_in=2.0)
+    output, instant, _ = await barge_in_run(vad, barge_in=2.0, ticker=ticker)
     assert output.clears, "the reply was not interrupted"
     assert output.clears[0] == pytest.approx(instant, abs=0.011)
 
@@ -155,12 +179,13 @@ async def test_the_energy_vad_stops_the_agent(
     deadline=None,
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
 )
-@given(barge_in=st.floats(1.5, 3.5))
+@given(barge_in=st.floats(1.5, 3.5), ticker=st.booleans())
 async def test_inline_no_frame_after_the_interruption_instant(
-    autojump_clock: trio.testing.MockClock, barge_in: float
+    autojump_clock: trio.testing.MockClock, barge_in: float, ticker: bool
 ) -> None:
-    """I1 on the inline path, whatever the instant and Trio's scheduling order."""
-    output, instant, seq = await barge_in_run(marker_vad(), barge_in)
+    """I1 on the inline path, whatever the instant and Trio's scheduling order, with
+    the frames pushed from a ticker's task or paced by the input itself."""
+    output, instant, seq = await barge_in_run(marker_vad(), barge_in, ticker=ticker)
     assert output.clears, "the reply was not interrupted"
     assert output.clears[0] <= instant + 1e-9, (output.clears[0], instant)
     ghosts = [captured for captured in output.captured if captured > seq]

@@ -9,6 +9,7 @@ from ._agent_task import AgentTaskCancelledError as AgentTaskCancelledError
 from ._audio_io import AudioInput as AudioInput
 from ._audio_io import AudioOutput as AudioOutput
 from ._audio_io import PlaybackFinished as PlaybackFinished
+from ._audio_io import PushAudioInput as PushAudioInput
 from ._audio_io import TextOutput as TextOutput
 from ._audio_io import UtteranceSink as UtteranceSink
 from ._events import AgentHandedOff as AgentHandedOff
@@ -152,6 +153,7 @@ __all__ = [
     "ModelUsage",
     "OutcomeKind",
     "PlaybackFinished",
+    "PushAudioInput",
     "Reset",
     "RunContext",
     "RunEvent",

@@ -141,6 +141,7 @@ class AgentActivity:
                     ),
                     usage=self.session.usage_collector,
                     stt_provider=self._stt_label(providers.stt),
+                    stt_chunk_duration=self.session.options.stt_chunk_duration,
                 )
                 recognition = AudioRecognition(self.agent, providers.vad, hooks, stt=providers.stt)
                 self._recognition = recognition

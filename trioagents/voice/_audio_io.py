@@ -15,7 +15,7 @@ the revocation would then depend on every implementation checkpointing correctly
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from typing import Protocol, runtime_checkable
 
@@ -23,7 +23,14 @@ import trio
 
 from ..core import AudioFrame
 
-__all__ = ["AudioInput", "AudioOutput", "PlaybackFinished", "TextOutput", "UtteranceSink"]
+__all__ = [
+    "AudioInput",
+    "AudioOutput",
+    "PlaybackFinished",
+    "PushAudioInput",
+    "TextOutput",
+    "UtteranceSink",
+]
 
 
 @dataclass(frozen=True, slots=True)
@@ -39,6 +46,25 @@ class AudioInput(Protocol):
     """User audio: an async iterable of frames (ends when the participant leaves)."""
 
     def __aiter__(self) -> AsyncIterator[AudioFrame]: ...
+
+
+@runtime_checkable
+class PushAudioInput(AudioInput, Protocol):
+    """An :class:`AudioInput` that can also hand its frames over by calling a function.
+
+    ``await push_frames(on_frame)`` calls ``on_frame(frame)`` -- synchronously, in
+    order, each at the instant the frame is captured -- until ``on_frame`` returns
+    False (then it returns False) or the input ends (True). It shares its position
+    with the input's iterator: frames are taken by one or the other, never both.
+    ``on_frame`` may be called from another task's step (a process-wide ticker:
+    ``trioagents.core.open_ticker``) but runs in the caller's context, and what it
+    raises is raised by ``push_frames`` in the caller's task. Cancellable between
+    frames. The session's listener uses it when the VAD runs inline, so a frame
+    costs no task switch: with 200 sessions in a process that was a large share of
+    the CPU (``docs/performance.md``).
+    """
+
+    async def push_frames(self, on_frame: Callable[[AudioFrame], bool]) -> bool: ...
 
 
 @runtime_checkable

@@ -92,6 +92,11 @@ class SessionOptions:
     * ``playout_grace``: how long past the expected end of audio the session waits
       for a sink to report playback finished before assuming it did.
     * ``user_away_timeout``: both sides silent this long → user state ``away``.
+    * ``stt_chunk_duration``: user audio reaches the STT in chunks of about this
+      length (consecutive input frames joined; the VAD still judges every frame).
+      40 ms by default: the STT step wakes once per chunk instead of once per
+      10 ms frame (LiveKit's STT plugins send 50 ms chunks). The chunk is sent early
+      when the VAD starts or ends speech. ``0``: every frame as it comes.
     * ``turn_detection``: ``"auto"`` (endpointing as above) or ``"manual"``: turns
       end only when the application calls ``session.commit_user_turn()`` (push to
       talk); barge-in still follows the interruption options.
@@ -119,10 +124,12 @@ class SessionOptions:
     max_tool_steps: int = 3
     turn_detection: TurnDetectionMode = "auto"
     tts_input: TTSInput = "auto"
+    stt_chunk_duration: float = 0.04
 
     def __post_init__(self) -> None:
         _non_negative(
             min_interruption_duration=self.min_interruption_duration,
+            stt_chunk_duration=self.stt_chunk_duration,
             close_grace=self.close_grace,
             playout_grace=self.playout_grace,
             turn_detector_timeout=self.turn_detector_timeout,

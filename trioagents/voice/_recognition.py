@@ -1,7 +1,8 @@
 """Listening: user audio → VAD and STT → user state, transcripts, turn and barge-in input.
 
 One pump task reads the audio input and feeds the VAD stream and the STT step (through a bounded
-channel; frames are dropped, not queued without limit, while STT reconnects). Two
+channel, in chunks of ``stt_chunk_duration`` -- see ``_stt_chunks.py``; chunks are dropped, not
+queued without limit, while STT reconnects). Two
 tasks consume the VAD and STT events and translate them into calls on the
 :class:`UserTurnTracker` and the :class:`InterruptionController`. Every call is
 synchronous. A VAD stream that also implements :class:`InlineVADStream`
@@ -25,6 +26,7 @@ input frames (the old stream is closed, its pending events dropped; a user still
 from __future__ import annotations
 
 import contextlib
+import functools
 from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import AsyncExitStack
 from dataclasses import dataclass, field
@@ -46,17 +48,18 @@ from ..core import (
     silence,
 )
 from ._agent import Agent
-from ._audio_io import AudioInput
+from ._audio_io import AudioInput, PushAudioInput
 from ._error_policy import ErrorPolicy
 from ._event_bus import EventBus, StateTracker
 from ._events import UserInputTranscribed
 from ._interruption import InterruptionController
+from ._stt_chunks import ChunkJoiner
 from ._turn_detection import UserTurnTracker
 from ._usage import UsageCollector
 
 __all__ = ["AudioRecognition", "InlineVADStream", "RecognitionHooks"]
 
-_STT_BUFFER = 500  # frames (5 s of 10 ms audio) held for the STT while it reconnects
+_STT_BUFFER = 500  # chunks (5 s of 10 ms audio, 20 s of 40 ms chunks) held while the STT reconnects
 
 
 @runtime_checkable
@@ -80,6 +83,19 @@ class RecognitionHooks:
     discard_audio_if_uninterruptible: bool = True
     usage: UsageCollector = field(default_factory=UsageCollector)
     stt_provider: str = ""  # the STT's label; "" records no STT usage (no STT)
+    stt_chunk_duration: float = 0.0  # join input frames into chunks this long for the STT
+
+
+@dataclass(frozen=True, slots=True)
+class _Frames:
+    """The input and its one iterator (a pushing input shares its position with it)."""
+
+    input: AudioInput
+    iterator: AsyncIterator[AudioFrame]
+
+    @property
+    def push_input(self) -> PushAudioInput | None:
+        return self.input if isinstance(self.input, PushAudioInput) else None
 
 
 class AudioRecognition:
@@ -105,6 +121,8 @@ class AudioRecognition:
         self._stt_unreported = 0.0  # seconds handed to the STT, not yet in the usage
         self._stt_send: trio.MemorySendChannel[AudioFrame] | None = None
         self._last_frame: AudioFrame | None = None
+        self._chunks = ChunkJoiner(hooks.stt_chunk_duration)
+        self._flush_chunk = False  # the VAD started or ended speech: send the chunk now
 
     def agent_changed(
         self, agent: Agent, *, stt: STT | None, vad: VAD | None, stt_label: str
@@ -132,7 +150,7 @@ class AudioRecognition:
         async with trio.open_nursery() as nursery:
             nursery.start_soon(self._run_stt, stt_recv)
             self._stt_send = stt_send
-            frames = aiter(audio)
+            frames = _Frames(audio, aiter(audio))
             try:
                 async with stt_send:
                     while not await self._listen(frames, stt_send, task_status):
@@ -142,7 +160,7 @@ class AudioRecognition:
 
     async def _listen(
         self,
-        frames: AsyncIterator[AudioFrame],
+        frames: _Frames,
         stt_send: trio.MemorySendChannel[AudioFrame],
         task_status: trio.TaskStatus[None],
     ) -> bool:
@@ -172,31 +190,76 @@ class AudioRecognition:
 
     async def _pump_frames(
         self,
-        frames: AsyncIterator[AudioFrame],
+        frames: _Frames,
         vad: VAD | None,
         vad_stream: VADStream | None,
         inline: InlineVADStream | None,
         stt_send: trio.MemorySendChannel[AudioFrame],
     ) -> bool:
-        async for frame in frames:
-            self._last_frame = frame
-            self._tracker.push_audio(frame)
-            if inline is not None:
-                for event in inline.push_frame_nowait(frame):
-                    self.handle_vad(event)
-            elif vad_stream is not None:
-                await vad_stream.push_frame(frame)
-            if self._discard and self._interruptions.uninterruptible_playing:
-                frame = silence(frame.duration, frame.sample_rate, frame.num_channels)
+        """True once the input ended, False when the VAD was swapped. An input that
+        pushes frames hands them to :meth:`_take_frame` itself (no task switch per
+        frame) unless the VAD needs a task of its own (not inline)."""
+        push = frames.push_input if inline is not None or vad_stream is None else None
+        if push is not None:
+            ended = await push.push_frames(
+                functools.partial(self._take_frame, vad, inline, stt_send)
+            )
+        else:
+            ended = True
+            async for frame in frames.iterator:
+                self._before_vad(frame)
+                if inline is not None:
+                    for event in inline.push_frame_nowait(frame):
+                        self.handle_vad(event)
+                elif vad_stream is not None:
+                    await vad_stream.push_frame(frame)
+                if not self._after_vad(frame, vad, stt_send):
+                    ended = False
+                    break
+        self._send_stt(stt_send, self._chunks.flush())
+        return ended
+
+    def _take_frame(
+        self,
+        vad: VAD | None,
+        inline: InlineVADStream | None,
+        stt_send: trio.MemorySendChannel[AudioFrame],
+        frame: AudioFrame,
+    ) -> bool:
+        """One frame, synchronously (VAD inline): False once the VAD was swapped."""
+        self._before_vad(frame)
+        if inline is not None:
+            for event in inline.push_frame_nowait(frame):
+                self.handle_vad(event)
+        return self._after_vad(frame, vad, stt_send)
+
+    def _before_vad(self, frame: AudioFrame) -> None:
+        self._last_frame = frame
+        self._tracker.push_audio(frame)
+
+    def _after_vad(
+        self, frame: AudioFrame, vad: VAD | None, stt_send: trio.MemorySendChannel[AudioFrame]
+    ) -> bool:
+        if self._discard and self._interruptions.uninterruptible_playing:
+            frame = silence(frame.duration, frame.sample_rate, frame.num_channels)
+        chunks = self._chunks.add(frame)
+        if chunks:
+            self._send_stt(stt_send, chunks)
+        if self._flush_chunk:
+            self._flush_chunk = False
+            self._send_stt(stt_send, self._chunks.flush())
+        return self._vad is vad
+
+    def _send_stt(
+        self, stt_send: trio.MemorySendChannel[AudioFrame], chunks: Sequence[AudioFrame]
+    ) -> None:
+        for chunk in chunks:
             # STT reconnecting: drop audio rather than buffer without limit
             with contextlib.suppress(trio.WouldBlock):
-                stt_send.send_nowait(frame)
-                self._stt_unreported += frame.duration
+                stt_send.send_nowait(chunk)
+                self._stt_unreported += chunk.duration
                 if self._stt_unreported >= 1.0:
                     self._report_stt()
-            if self._vad is not vad:
-                return False
-        return True
 
     def _report_stt(self) -> None:
         if self._stt_unreported and self._stt_provider:
@@ -213,9 +276,13 @@ class AudioRecognition:
         if last is None or send is None:
             return
         pad = silence(last.duration, last.sample_rate, last.num_channels)
+        chunks = [*self._chunks.flush()]  # what was heard first, then the silence
         for _ in range(max(1, round(duration / last.duration))):
+            chunks.extend(self._chunks.add(pad))
+        chunks.extend(self._chunks.flush())
+        for chunk in chunks:
             try:
-                send.send_nowait(pad)
+                send.send_nowait(chunk)
             except (trio.WouldBlock, trio.ClosedResourceError):
                 return
 
@@ -226,12 +293,14 @@ class AudioRecognition:
 
     def handle_vad(self, event: VADEvent) -> None:
         if event.type is VADEventType.START_OF_SPEECH:
+            self._flush_chunk = True
             self._speech_started(event.timestamp - event.speech_duration)
         elif event.type is VADEventType.INFERENCE_DONE:
             if event.speaking:
                 self._speech_duration = event.speech_duration
                 self._interruptions.user_speaking(event.speech_duration, self._tracker.transcript)
         elif event.type is VADEventType.END_OF_SPEECH:
+            self._flush_chunk = True
             self._speech_ended(event.timestamp - event.silence_duration)
 
     def _speech_started(self, at: float) -> None:

@@ -152,7 +152,9 @@ class UserTurnTracker:
         return self._endpointing
 
     def push_audio(self, frame: AudioFrame) -> None:
-        self._audio.push(frame)
+        """Keep ``frame`` for the turn detector (nothing is kept without one)."""
+        if self._detector is not None:
+            self._audio.push(frame)
 
     def speech_started(self, at: float) -> None:
         self._cancel_wait()
