@@ -303,8 +303,8 @@ class Agent:
         with collapse_single_error():  # a ProviderError reaches the caller bare
             async with tts.stream() as stream, trio.open_nursery() as nursery:
                 nursery.start_soon(_push_text, text, stream)
-                async for frame in stream:
-                    await frames.send(frame)
+                async for frame in stream:  # the TTS stream checkpoints
+                    await _send_frame(frames, frame)
 
     async def tts_node(self, text: str, frames: trio.MemorySendChannel[AudioFrame]) -> None:
         """Default: synthesize one sentence with the agent's TTS (else the session's).
@@ -315,8 +315,16 @@ class Agent:
                 "no TTS: pass AgentSession(tts=...) or this agent's Agent(tts=...)"
             )
         async with tts.synthesize(text) as audio:
-            async for frame in audio:
-                await frames.send(frame)
+            async for frame in audio:  # the TTS stream checkpoints
+                await _send_frame(frames, frame)
+
+
+async def _send_frame(frames: trio.MemorySendChannel[AudioFrame], frame: AudioFrame) -> None:
+    """Send at once while there is room (no second task switch per frame), else wait."""
+    try:
+        frames.send_nowait(frame)
+    except trio.WouldBlock:
+        await frames.send(frame)
 
 
 def overrides(agent: Agent, node: str) -> bool:

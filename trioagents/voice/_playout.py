@@ -12,6 +12,9 @@ Three tasks in the utterance's own nursery (the child scope of the turn):
    :class:`TranscriptSynchronizer`; flush and wait for the sink to report playout
    (bounded by the expected end + ``playout_grace``).
 
+Frames move between these tasks in bursts, with few task switches per frame
+(``_frame_relay.py``).
+
 Pre-rendered audio (``say(text, audio=frames)``) replaces step 2: the frames are
 played as they come, ``text`` being their transcript (one segment, so the heard
 text is cut in proportion to the audio played). An item that is not an
@@ -63,6 +66,7 @@ from ..core import AudioFrame, ProviderError, SentenceSplitter, streams_text_inp
 from ._agent import Agent, overrides
 from ._audio_io import AudioOutput, PlaybackFinished, TextOutput, UtteranceSink
 from ._event_bus import StateTracker
+from ._frame_relay import Refill, next_item
 from ._hooks import SessionHooks
 from ._options import MidStreamFailover, TTSInput
 from ._playout_parts import (
@@ -82,6 +86,8 @@ from ._usage import UsageCollector
 __all__ = ["Utterance", "transcribe"]
 
 _FRAME_BUFFER = 512  # frames synthesized ahead of playout (~10 s of 20 ms frames)
+_REFILL_BATCH = 64  # a full playout buffer is refilled after this many were played
+_NODE_BUFFER = 16  # a TTS node's frames wait here for the relay (see _frame_relay.py)
 _MAX_FAILOVERS = 3  # per sentence
 
 
@@ -126,6 +132,7 @@ class Utterance:
         self._output_paused = False
         self._paused_at = 0.0
         self._paused_for = 0.0  # total time the sink was paused by this utterance
+        self._refill = Refill(_REFILL_BATCH)
 
     @property
     def started(self) -> bool:
@@ -299,16 +306,16 @@ class Utterance:
             with self.hooks.scope("tts", self.scope_id, {}, cancel_reason=reason) as note:
                 await frames.send(mark)
                 text_send, text_recv = trio.open_memory_channel[str](0)  # sent = consumed
-                node_send, node_recv = trio.open_memory_channel[AudioFrame](0)
+                node_send, node_recv = trio.open_memory_channel[AudioFrame](_NODE_BUFFER)
                 try:
                     async with trio.open_nursery() as nursery:
                         nursery.start_soon(self._feed_stream_node, sentences, text_send, mark)
                         nursery.start_soon(
                             run_stream_node, self.agent, text_recv, node_send, failures
                         )
-                        async for frame in node_recv:
+                        while (frame := await next_item(node_recv)) is not None:
                             duration += frame.duration
-                            await frames.send(frame)
+                            await self._refill.send(frames, frame)
                         nursery.cancel_scope.cancel()  # the node is done: feed no more
                 finally:  # synthesized audio counts even when the utterance was cut
                     self.usage.tts_audio(self.tts_provider, duration)
@@ -373,7 +380,7 @@ class Utterance:
         """Run ``tts_node`` for one sentence, relaying its frames; returns the audio length.
 
         ``delivered`` gets the audio length relayed when a ProviderError is raised."""
-        send, recv = trio.open_memory_channel[AudioFrame](0)
+        send, recv = trio.open_memory_channel[AudioFrame](_NODE_BUFFER)
         duration = 0.0
         failures: list[ProviderError] = []
         try:
@@ -382,9 +389,9 @@ class Utterance:
                     nursery.start_soon(relay_audio, self.fixed_audio, send, self.speech.id)
                 else:
                     nursery.start_soon(run_node, self.agent, sentence, send, failures)
-                async for frame in recv:
+                while (frame := await next_item(recv)) is not None:
                     duration += frame.duration
-                    await frames.send(frame)
+                    await self._refill.send(frames, frame)
         finally:  # synthesized audio counts even when the utterance was cut
             if self.fixed_audio is None:
                 self.usage.tts_audio(self.tts_provider, duration)
@@ -401,7 +408,8 @@ class Utterance:
     ) -> None:
         mark: SentenceMark | None = None
         known = ""  # the mark's text the synchronizer has
-        async for item in frames:
+        while (item := await next_item(frames)) is not None:
+            self._refill.took()
             if isinstance(item, SentenceMark):
                 if mark is not None:
                     self._revise(mark)  # cut by a failover: the words covered
