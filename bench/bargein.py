@@ -27,6 +27,7 @@ import json
 import random
 import statistics
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 import trio
@@ -52,16 +53,19 @@ MIN_DURATION = 0.5
 
 
 class StampedInput(FakeAudioInput):
-    """Records the Trio time each frame was delivered."""
+    """Records the Trio time each frame was delivered (pushed, as the session takes
+    a FakeAudioInput's frames when the VAD runs inline, or iterated)."""
 
     def __init__(self, timeline: Timeline) -> None:
         super().__init__(timeline)
         self.delivered: list[tuple[float, int]] = []
 
-    async def __anext__(self) -> AudioFrame:
-        frame = await super().__anext__()
-        self.delivered.append((trio.current_time(), int(frame.data[0, 0])))
-        return frame
+    async def push_frames(self, on_frame: Callable[[AudioFrame], bool]) -> bool:
+        def stamped(frame: AudioFrame) -> bool:
+            self.delivered.append((trio.current_time(), int(frame.data[0, 0])))
+            return on_frame(frame)
+
+        return await super().push_frames(stamped)
 
 
 def condition_instant(delivered: list[tuple[float, int]], marker: int) -> float:

@@ -20,6 +20,7 @@ Prints one JSON line at the end. ``concurrency.py`` reuses :func:`run_sessions`.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import statistics
 import sys
@@ -30,6 +31,7 @@ import trio
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # this checkout's trioagents
 
+from trioagents.core import open_ticker
 from trioagents.testing import (
     FakeAudioInput,
     FakeAudioOutput,
@@ -58,6 +60,14 @@ class Setup:
     token_delay: float = 0.0  # seconds between the LLM's words
     reply: str = REPLIES["short"]
     preemptive: bool = True  # LLM on the final transcript, before the turn is confirmed
+    stt_chunk: float | None = None  # SessionOptions.stt_chunk_duration (None: its default)
+
+    def options(self) -> SessionOptions:
+        if self.stt_chunk is None:
+            return SessionOptions(preemptive_generation=self.preemptive)
+        return SessionOptions(
+            preemptive_generation=self.preemptive, stt_chunk_duration=self.stt_chunk
+        )
 
 
 @dataclass
@@ -85,7 +95,7 @@ async def one_session(
         llm=FakeLLM(default=LLMScript(setup.reply, token_delay=setup.token_delay)),
         tts=FakeStreamingTTS() if setup.tts == "streaming" else FakeTTS(),
         vad=FakeVAD(),
-        options=SessionOptions(preemptive_generation=setup.preemptive),
+        options=setup.options(),
     )
     output = FakeAudioOutput()
     audio_in = FakeAudioInput(timeline)
@@ -102,12 +112,21 @@ async def one_session(
     measured.lateness.extend(output.lateness)
 
 
-async def run_sessions(sessions: int, turns: int, setup: Setup = Setup()) -> Measured:
-    """Start ``sessions`` sessions (staggered over 1 s) and wait until all are done."""
+async def run_sessions(
+    sessions: int, turns: int, setup: Setup = Setup(), *, ticker: bool = True
+) -> Measured:
+    """Start ``sessions`` sessions (staggered over 1 s) and wait until all are done.
+
+    With ``ticker`` (the default, as a worker runs its jobs) the scripted inputs
+    pace themselves through one process-wide :func:`~trioagents.core.open_ticker`.
+    """
     measured = Measured()
-    async with trio.open_nursery() as nursery:
-        for index in range(sessions):
-            nursery.start_soon(one_session, turns, (index % 100) / 100, measured, setup)
+    async with contextlib.AsyncExitStack() as stack:
+        if ticker:
+            await stack.enter_async_context(open_ticker())
+        async with trio.open_nursery() as nursery:
+            for index in range(sessions):
+                nursery.start_soon(one_session, turns, (index % 100) / 100, measured, setup)
     return measured
 
 
