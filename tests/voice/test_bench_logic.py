@@ -33,12 +33,19 @@ def load(name: str) -> ModuleType:
         sys.path.remove(str(BENCH))
 
 
+@pytest.mark.parametrize("vad", ["fake", "energy"])
 async def test_bargein_measures_zero_in_virtual_time(
-    autojump_clock: trio.testing.MockClock,
+    autojump_clock: trio.testing.MockClock, vad: str
 ) -> None:
     bargein = load("bargein")
-    result = await bargein.one_run(barge_in=1.7)
-    assert result == {"stop": 0.0, "ghosts": 0, "llm_closed": 0.0, "tts_closed": 0.0}
+    result = await bargein.one_run(1.7, vad_kind=vad)
+    assert result == {
+        "stop": 0.0,
+        "ghosts": 0,
+        "llm_closed": 0.0,
+        "tts_closed": 0.0,
+        "vad_lag": 0.0,
+    }
 
 
 async def test_overhead_measures_zero_in_virtual_time(
