@@ -14,6 +14,11 @@ this process) and measures:
   latency of ``bridge.post`` (stamped on the loop, read in Trio), every 20 ms.
 
 Usage: ``python bench/media.py [seconds]`` (default 5). The last line is JSON.
+
+``python bench/media.py --jobs N [--seconds S] [--rounds R] [--tracemalloc]
+[--shared-bridge]`` instead runs N
+voice jobs in one worker process, each in its own room with real aiortc tracks
+through the dev server, and reports CPU and memory per job (``_media_jobs.py``).
 """
 
 from __future__ import annotations
@@ -105,5 +110,25 @@ async def main(seconds: float) -> dict[str, float]:
 
 
 if __name__ == "__main__":
-    duration = float(sys.argv[1]) if len(sys.argv) > 1 else 5.0
-    print(json.dumps(trio.run(main, duration)))
+    if "--jobs" in sys.argv:
+        import argparse
+
+        sys.path.insert(0, str(Path(__file__).resolve().parent))
+        from _media_jobs import run_jobs
+
+        parser = argparse.ArgumentParser(description="voice jobs with media, one worker")
+        parser.add_argument("--jobs", type=int, required=True)
+        parser.add_argument("--seconds", type=float, default=10.0)
+        parser.add_argument("--tracemalloc", action="store_true")
+        parser.add_argument("--rounds", type=int, default=1, help="run the N jobs again")
+        parser.add_argument("--shared-bridge", action="store_true")
+        args = parser.parse_args()
+        report = trio.run(
+            run_jobs, args.jobs, args.seconds, args.tracemalloc, args.rounds, args.shared_bridge
+        )
+        for line in report.pop("tracemalloc_top", []):
+            print(line)
+        print(json.dumps(report))
+    else:
+        duration = float(sys.argv[1]) if len(sys.argv) > 1 else 5.0
+        print(json.dumps(trio.run(main, duration)))
