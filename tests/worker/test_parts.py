@@ -27,7 +27,7 @@ def test_defaults_match_the_issue() -> None:
     import os
 
     options = WorkerOptions()
-    assert options.max_concurrent_jobs == 2 * (os.cpu_count() or 1)
+    assert options.max_concurrent_jobs == 8 * len(os.sched_getaffinity(0))  # JOBS_PER_CPU
     assert (options.job_timeout, options.health_check_interval) == (None, 30.0)
     assert (options.load_threshold, options.drain_timeout) == (0.7, 3600.0)
     assert options.agent_url == "ws://127.0.0.1:7880/agent"
@@ -84,11 +84,14 @@ def _worker(**overrides: object) -> Worker:
 
 
 def test_load_and_availability() -> None:
-    worker = _worker(load_threshold=0.5)
+    workers: list[Worker] = []  # a load_fnc reporting the fraction of slots in use
+    worker = _worker(load_threshold=0.5, load_fnc=lambda: workers[0]._slots.counts().used / 2)
+    workers.append(worker)
     assert worker.is_available()  # idle is always available
     assert worker._try_reserve("a")
     assert worker.load() == 0.5
     assert not worker.is_available()  # at the threshold
+    assert _worker().load() == 0.0  # the CPU figure, before any reading
     relaxed = _worker(load_threshold=math.inf)
     assert relaxed._try_reserve("a")
     assert relaxed._try_reserve("b")

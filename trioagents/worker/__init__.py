@@ -12,6 +12,10 @@ from ._job import JobRequest as JobRequest
 from ._job import RoomFactory as RoomFactory
 from ._job import default_room_factory as default_room_factory
 from ._job import run_job as run_job
+from ._load import JOBS_PER_CPU as JOBS_PER_CPU
+from ._load import CPULoadOptions as CPULoadOptions
+from ._load import available_cpus as available_cpus
+from ._load import process_cpu_seconds as process_cpu_seconds
 from ._options import WorkerOptions as WorkerOptions
 from ._options import WorkerPermissions as WorkerPermissions
 from ._pool import ProcessPool as ProcessPool
@@ -26,6 +30,8 @@ from ._worker import WorkerStatistics as WorkerStatistics
 
 __all__ = [
     "DEFAULT_PARTICIPANT_KINDS",
+    "JOBS_PER_CPU",
+    "CPULoadOptions",
     "ConnectOptions",
     "JobContext",
     "JobControl",
@@ -42,10 +48,12 @@ __all__ = [
     "WorkerOptions",
     "WorkerPermissions",
     "WorkerStatistics",
+    "available_cpus",
     "default_room_factory",
     "load_reference",
     "open_process_pool",
     "open_worker",
+    "process_cpu_seconds",
     "run_job",
     "serve_worker",
 ]

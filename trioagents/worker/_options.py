@@ -3,22 +3,22 @@
 Defaults follow LiveKit Agents where they are sensible (status every 2.5 s,
 assignment timeout 7.5 s, reconnect back-off ``min(2 s × attempt, 10 s)`` with 16
 attempts, drain timeout one hour, entrypoint grace 15 s) and expose as options the
-values LiveKit hard-codes. ``max_concurrent_jobs`` defaults to twice the CPU count
-and is a hard limit: a slot is reserved before the availability answer goes out.
+values LiveKit hard-codes. ``max_concurrent_jobs`` is a hard limit (a slot is
+reserved before the availability answer goes out); it defaults to
+``JOBS_PER_CPU`` (8) per available CPU, derived from the measured cost of a voice
+job with room media (``docs/worker.md``, *Capacity*).
 
-The load reported to the server defaults to the fraction of slots in use, so a
-worker is "full" exactly when it would refuse a job; pass ``load_fnc`` to report
-something else (a CPU sampler, a GPU queue length). Rejected alternative: sampling
-CPU in a background thread by default, as LiveKit does. It makes tests
-nondeterministic and adds a thread to every worker for a number most users
-override anyway.
+The load reported to the server defaults, as LiveKit's, to CPU utilisation over a
+2.5 s window (``_load.py``), sampled on Trio's clock by a task of ``open_worker``
+(``cpu_load`` says how); a worker at or above ``load_threshold`` is full. Pass
+``load_fnc`` to report something else (a GPU queue length; ``lambda: 0.0`` to be
+gated by the slot limit alone).
 """
 
 from __future__ import annotations
 
 import importlib.metadata
 import math
-import os
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Literal
@@ -26,6 +26,7 @@ from typing import Literal
 from livekit.protocol import agent, models
 
 from ..core import ConfigurationError
+from ._load import CPULoadOptions, default_max_jobs
 
 __all__ = ["WorkerOptions", "WorkerPermissions"]
 
@@ -39,10 +40,6 @@ def _package_version() -> str:
         return importlib.metadata.version("trioagents")
     except importlib.metadata.PackageNotFoundError:
         return ""
-
-
-def _default_max_jobs() -> int:
-    return 2 * (os.cpu_count() or 1)
 
 
 @dataclass(frozen=True, slots=True)
@@ -86,9 +83,10 @@ class WorkerOptions:
     job_type: JobKind = "room"
     version: str = field(default_factory=_package_version)
     permissions: WorkerPermissions = field(default_factory=WorkerPermissions)
-    max_concurrent_jobs: int = field(default_factory=_default_max_jobs)
+    max_concurrent_jobs: int = field(default_factory=default_max_jobs)
     load_threshold: float = 0.7
     load_fnc: Callable[[], float] | None = None
+    cpu_load: CPULoadOptions = field(default_factory=CPULoadOptions)
     job_timeout: float | None = None
     shutdown_grace: float = 15.0
     assignment_timeout: float = 7.5

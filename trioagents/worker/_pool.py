@@ -58,6 +58,7 @@ __all__ = [
     "ProcessPoolStatistics",
     "describe_exit",
     "open_process_pool",
+    "read_cpu_seconds",
     "read_rss_mb",
 ]
 
@@ -118,6 +119,15 @@ def read_rss_mb(pid: int) -> float | None:
     return None
 
 
+def read_cpu_seconds(pid: int) -> float | None:
+    """User + system CPU seconds of ``pid`` from ``/proc``; ``None`` if unavailable."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    except (OSError, IndexError, ValueError):
+        return None
+
+
 class _Child:
     """One child process and its framed pipe."""
 
@@ -171,6 +181,11 @@ class ProcessPool:
         """Resident memory of every live child (idle or running), in MiB."""
         sizes = (read_rss_mb(child.process.pid) for child in self._live)
         return [size for size in sizes if size is not None]
+
+    def children_cpu_seconds(self) -> float:
+        """CPU seconds used so far by every live child (the worker's load figure adds
+        them; a reaped child's time is in this process's ``os.times()``)."""
+        return sum(read_cpu_seconds(child.process.pid) or 0.0 for child in self._live)
 
     def _notify(self) -> None:
         self._changed.set()

@@ -66,6 +66,8 @@ async def open_worker(
     worker = Worker(options, executor, request_fnc)
     with collapse_single_error():
         async with trio.open_nursery() as nursery:
+            if options.load_fnc is None:
+                await nursery.start(worker.serve_load)
             nursery.start_soon(worker.serve_connections, nursery)
             if options.health_port is not None:
                 worker.health_address = await nursery.start(

@@ -50,6 +50,7 @@ from ..protocol import (
 from ._connection import AgentConnection, AgentConnector, open_agent_connection
 from ._groups import connection_errors
 from ._job import JobControl, JobExecutor, JobInfo, JobOutcome
+from ._load import CPULoad, available_cpus, process_cpu_seconds, sample_cpu_load
 from ._options import WorkerOptions
 from ._requests import RequestFnc, answer_availability
 from ._slots import JobSlots
@@ -97,6 +98,7 @@ class Worker:
         self._executor = executor
         self._connector = connector
         self._slots = JobSlots(options.max_concurrent_jobs)
+        self._cpu = CPULoad(options.cpu_load.cpus or available_cpus(), options.cpu_load.window)
         self._controls: dict[str, JobControl] = {}
         self._outbox: deque[tuple[str, int, str]] = deque()
         self._changed = trio.Event()  # slots, outbox or connection changed: see _notify
@@ -130,28 +132,48 @@ class Worker:
         )
 
     def load(self) -> float:
-        """``load_fnc()`` if given, else the fraction of slots in use; within 0..1.
+        """``load_fnc()`` if given, else CPU utilisation over the last window (see
+        ``_load.py``; 0.0 until :meth:`serve_load` took two readings); within 0..1.
 
         ``load_fnc`` runs inline and must be quick. If it raises, or returns
         something that is not a finite number, the load is 1.0 (the worker reports
         itself full rather than take jobs it cannot judge) and the error is logged.
         """
-        if self.options.load_fnc is not None:
-            try:
-                value = float(self.options.load_fnc())
-            except Exception:
-                logger.exception("load_fnc failed; reporting full load")
-                return 1.0
-        else:
-            value = self._slots.counts().used / self._slots.limit
+        if self.options.load_fnc is None:
+            return self._cpu.value
+        try:
+            value = float(self.options.load_fnc())
+        except Exception:
+            logger.exception("load_fnc failed; reporting full load")
+            return 1.0
         return min(max(value, 0.0), 1.0) if math.isfinite(value) else 1.0
 
     def is_available(self) -> bool:
         """Not draining, a free slot, and load under the threshold (an idle worker is
-        always available, so a threshold below one job's share cannot starve it)."""
-        used = self._slots.counts().used
-        over = used > 0 and self.load() >= self.options.load_threshold
-        return not self._draining and used < self._slots.limit and not over
+        always available, so a threshold below one job's share cannot starve it).
+
+        With the CPU figure, each slot reserved but not yet running counts as the
+        mean load of a running job (its CPU does not show yet)."""
+        counts = self._slots.counts()
+        if self.options.load_fnc is None:
+            load = self._cpu.effective(counts.running, counts.reserved)
+        else:
+            load = self.load()
+        over = counts.used > 0 and load >= self.options.load_threshold
+        return not self._draining and counts.used < self._slots.limit and not over
+
+    async def serve_load(
+        self, *, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED
+    ) -> None:
+        """Sample the CPU figure on Trio's clock until cancelled (``open_worker`` runs
+        it when there is no ``load_fnc``)."""
+        settings = self.options.cpu_load
+        source = settings.cpu_seconds or self._default_cpu_seconds
+        await sample_cpu_load(self._cpu, source, settings.interval, task_status=task_status)
+
+    def _default_cpu_seconds(self) -> float:
+        children = getattr(self._executor, "children_cpu_seconds", None)
+        return process_cpu_seconds() + (children() if children is not None else 0.0)
 
     async def wait_registered(self) -> str:
         """Block until the worker is registered (again); returns the worker id."""
