@@ -15,7 +15,7 @@ import pytest
 import trio
 from livekit.protocol import agent
 
-from trioagents.core import ConnectError
+from trioagents.core import ConnectError, current_ticker
 from trioagents.worker import JobContext, JobRequest, WorkerOptions, open_worker, serve_worker
 
 from .fake_agent_server import FakeAgentServer
@@ -110,6 +110,27 @@ async def test_register_dispatch_run_complete() -> None:
             statuses = server.current.of_kind("update_worker")
             assert statuses
             assert all(m.update_worker.status == agent.WS_AVAILABLE for m in statuses)
+
+
+async def test_jobs_share_the_workers_ticker() -> None:
+    """One timer for every paced input of the process: the worker's block owns it."""
+    seen: list[object] = []
+
+    async def entrypoint(ctx: JobContext) -> None:
+        seen.append(current_ticker())
+
+    with trio.fail_after(LIMIT):
+        async with (
+            _fake_server() as server,
+            open_worker(_options(server), entrypoint, room_factory=FakeRooms()) as worker,
+        ):
+            await worker.wait_registered()
+            for job_id in ("AJ_1", "AJ_2"):
+                await server.dispatch(job_id)
+                await server.wait_status(job_id, agent.JS_SUCCESS)
+            assert seen[0] is not None
+            assert seen == [seen[0], seen[0]]
+        assert current_ticker() is None
 
 
 async def test_failing_job_does_not_disturb_concurrent_job() -> None:

@@ -18,7 +18,7 @@ from contextlib import asynccontextmanager
 
 import trio
 
-from ..core import collapse_single_error
+from ..core import collapse_single_error, open_ticker
 from ._http import serve_health
 from ._job import Entrypoint, InProcessExecutor, JobExecutor, JobProcess, RoomFactory
 from ._options import WorkerOptions
@@ -51,6 +51,10 @@ async def open_worker(
     unreachable for ``options.max_reconnect_attempts`` attempts; an error of the
     block itself comes out as itself.
 
+    The block owns one :func:`~trioagents.core.open_ticker` for the process: jobs
+    run here pace their scripted or file inputs through it (one timer for all of
+    them, not one sleep per job per frame).
+
     Jobs run in this process (``entrypoint``, ``prewarm_fnc`` once, here, and
     ``room_factory``) unless ``executor`` is given — e.g. a
     :class:`~trioagents.worker.ProcessPool`, which names its own entrypoint,
@@ -65,7 +69,7 @@ async def open_worker(
         executor = InProcessExecutor(entrypoint, room_factory, proc, options.shutdown_grace)
     worker = Worker(options, executor, request_fnc)
     with collapse_single_error():
-        async with trio.open_nursery() as nursery:
+        async with open_ticker(), trio.open_nursery() as nursery:
             if options.load_fnc is None:
                 await nursery.start(worker.serve_load)
             nursery.start_soon(worker.serve_connections, nursery)
