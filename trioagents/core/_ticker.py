@@ -289,7 +289,7 @@ class Alarm:
 
     def __init__(self) -> None:
         self._waiters: list[ScheduledCall] = []
-        self._event = trio.Event()
+        self._event: trio.Event | None = None  # only for waits without a ticker
 
     def ring(self) -> None:
         waiters, self._waiters = self._waiters, []
@@ -297,8 +297,9 @@ class Alarm:
             if not entry.done and entry.task is not None:
                 entry.done = True
                 trio.lowlevel.reschedule(entry.task)
-        self._event.set()
-        self._event = trio.Event()
+        if self._event is not None:
+            self._event.set()
+            self._event = None
 
     async def wait_until(self, deadline: float = math.inf) -> None:
         if deadline <= trio.current_time():
@@ -306,8 +307,11 @@ class Alarm:
             return
         ticker = current_ticker()
         if ticker is None:
+            if self._event is None:
+                self._event = trio.Event()
+            event = self._event
             with trio.move_on_at(deadline):
-                await self._event.wait()
+                await event.wait()
             return
         entry = ticker._wake_at(deadline)
         if len(self._waiters) >= 8:  # drop those the deadline woke meanwhile
