@@ -9,7 +9,7 @@ Events are computed in ``push_frame`` at the frame's arrival time, no extra dela
 from __future__ import annotations
 
 import math
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 
 import trio
@@ -49,22 +49,23 @@ class _FakeVADStream:
         for event in self.push_frame_nowait(frame):
             self._send.send_nowait(event)
 
-    def push_frame_nowait(self, frame: AudioFrame) -> list[VADEvent]:
+    def push_frame_nowait(self, frame: AudioFrame) -> Sequence[VADEvent]:
         """Judge one frame now; the inline path of ``voice.InlineVADStream``."""
+        voiced = frame.data[0, 0] != 0
+        if not voiced and not self._speaking:
+            return ()  # silent stretches between turns produce no events
         self._out = []
         now = trio.current_time()
-        voiced = bool(frame.data[0, 0] != 0)
         if voiced:
             self._silence = 0.0
             self._speech += frame.duration
             if not self._speaking:
                 self._speaking = True
                 self._emit(VADEventType.START_OF_SPEECH, now)
-        elif self._speaking:
+        else:
             self._silence += frame.duration
-        if self._speaking:  # silent stretches between turns produce no events
-            self._emit(VADEventType.INFERENCE_DONE, now)
-        if self._speaking and not voiced and self._silence >= self._min_silence - 1e-9:
+        self._emit(VADEventType.INFERENCE_DONE, now)
+        if not voiced and self._silence >= self._min_silence - 1e-9:
             self._speaking = False
             self._emit(VADEventType.END_OF_SPEECH, now)
             self._speech = 0.0
