@@ -12,6 +12,10 @@ Everything observed is recorded: ``accepted`` (capture time and marker of every
 frame), ``segments`` (per flushed segment: played markers, position, interrupted),
 ``clears`` (Trio times of ``clear_buffer`` calls), ``lateness`` (for each frame that
 arrived after the device queue had run dry in the middle of a segment, by how much).
+
+Waits use an :class:`~trioagents.core.Alarm`: with a ticker open, no cancel scope
+per frame, and a writer waiting for room is woken on the ticker's
+10 ms grid (at most 10 ms after the queue had room).
 """
 
 from __future__ import annotations
@@ -22,10 +26,12 @@ from dataclasses import dataclass, field
 
 import trio
 
-from ..core import Alarm, AudioFrame
+from ..core import Alarm, AudioFrame, Ticker, current_ticker
 from ..voice import PlaybackFinished
 
 __all__ = ["AcceptedFrame", "FakeAudioOutput", "PlayedSegment"]
+
+_DEVICE_PERIOD = 0.01  # with a ticker open, the fake device wakes a writer on this grid
 
 
 @dataclass(frozen=True, slots=True)
@@ -96,22 +102,20 @@ class FakeAudioOutput:
     async def wait_for_capacity(self) -> None:
         checkpointed = False  # returns right after a check, never after a checkpoint
         while True:
-            self._advance()
-            if self._paused_at is None and self._queued_ahead() <= self.queue_duration + 1e-9:
+            now = trio.current_time()
+            self._advance(now)
+            if self._paused_at is None and self._play_end - now <= self.queue_duration + 1e-9:
                 if checkpointed:
                     return
                 await trio.lowlevel.checkpoint()
             else:
-                paused = self._paused_at is not None
-                await self._changed.wait_until(
-                    math.inf if paused else self._play_end - self.queue_duration
-                )
+                await self._changed.wait_until(self._room_at())
             checkpointed = True
 
     def capture_frame(self, frame: AudioFrame) -> None:
         now = trio.current_time()
-        self._advance()
-        marker = int(frame.data[0, 0]) if frame.samples_per_channel else 0
+        self._advance(now)
+        marker = int(frame.data[0, 0]) if frame.data.shape[0] else 0
         mid_segment = bool(self._current.markers or self._queue)
         if self._paused_at is None and mid_segment and now > self._play_end + 1e-9:
             self.lateness.append(now - self._play_end)  # an underrun mid-segment
@@ -177,15 +181,30 @@ class FakeAudioOutput:
         return PlaybackFinished(playback_position=seg.position, interrupted=seg.interrupted)
 
     # ---------------------------------------------------------------- internals
+    def _room_at(self) -> float:
+        """When the queue has room for another frame: inf while paused. With a ticker
+        open, the next multiple of ``_DEVICE_PERIOD`` from then, as a sound card
+        wakes its writer once per period: the writers of a process share the
+        ticker's wake-ups (the queue still holds ``queue_duration`` minus a period)."""
+        if self._paused_at is not None:
+            return math.inf
+        room = self._play_end - self.queue_duration
+        return room if current_ticker() is None else Ticker.align(room, _DEVICE_PERIOD)
+
     def _queued_ahead(self) -> float:
         return max(0.0, self._play_end - trio.current_time())
 
-    def _advance(self) -> None:
-        now = self._paused_at if self._paused_at is not None else trio.current_time()
-        while self._queue and self._queue[0].start + self._queue[0].duration <= now + 1e-9:
-            item = self._queue.popleft()
-            self._current.markers.append(item.marker)
-            self._current.position += item.duration
+    def _advance(self, now: float | None = None) -> None:
+        """Move what has played by ``now`` (default: the clock) out of the queue."""
+        if self._paused_at is not None:
+            now = self._paused_at
+        elif now is None:
+            now = trio.current_time()
+        queue, current = self._queue, self._current
+        while queue and queue[0].start + queue[0].duration <= now + 1e-9:
+            item = queue.popleft()
+            current.markers.append(item.marker)
+            current.position += item.duration
 
     def _notify(self) -> None:
         self._changed.ring()
