@@ -25,7 +25,6 @@ input frames (the old stream is closed, its pending events dropped; a user still
 
 from __future__ import annotations
 
-import contextlib
 import functools
 from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import AsyncExitStack
@@ -254,12 +253,13 @@ class AudioRecognition:
         self, stt_send: trio.MemorySendChannel[AudioFrame], chunks: Sequence[AudioFrame]
     ) -> None:
         for chunk in chunks:
-            # STT reconnecting: drop audio rather than buffer without limit
-            with contextlib.suppress(trio.WouldBlock):
+            try:
                 stt_send.send_nowait(chunk)
-                self._stt_unreported += chunk.duration
-                if self._stt_unreported >= 1.0:
-                    self._report_stt()
+            except trio.WouldBlock:
+                continue  # STT reconnecting: drop audio rather than buffer without limit
+            self._stt_unreported += chunk.duration
+            if self._stt_unreported >= 1.0:
+                self._report_stt()
 
     def _report_stt(self) -> None:
         if self._stt_unreported and self._stt_provider:

@@ -33,12 +33,13 @@ __all__ = ["ChunkJoiner"]
 class ChunkJoiner:
     """Joins frames into chunks of at least ``duration`` seconds (0: every frame)."""
 
-    __slots__ = ("_duration", "_frames", "_held")
+    __slots__ = ("_duration", "_format", "_frames", "_held")
 
     def __init__(self, duration: float) -> None:
-        self._duration = duration
+        self._duration = duration - 1e-9
         self._frames: list[AudioFrame] = []
         self._held = 0.0
+        self._format = (0, 0)  # (sample rate, channels) of the frames held
 
     @property
     def held(self) -> float:
@@ -49,14 +50,14 @@ class ChunkJoiner:
         """Take ``frame``; return the chunks now complete (zero, one or two)."""
         frames = self._frames
         out: Sequence[AudioFrame] = ()
-        if frames and (
-            frames[0].sample_rate != frame.sample_rate
-            or frames[0].data.shape[1] != frame.data.shape[1]
-        ):
+        if not frames:
+            self._format = (frame.sample_rate, frame.data.shape[1])
+        elif frame.sample_rate != self._format[0] or frame.data.shape[1] != self._format[1]:
             out = self.flush()
+            self._format = (frame.sample_rate, frame.data.shape[1])
         frames.append(frame)
         self._held += frame.duration
-        if self._held >= self._duration - 1e-9:
+        if self._held >= self._duration:
             out = [*out, *self.flush()]
         return out
 
