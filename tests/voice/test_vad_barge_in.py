@@ -26,6 +26,7 @@ from trioagents.testing import (
     FakeAudioInput,
     FakeAudioOutput,
     FakeLLM,
+    FakeStreamingTTS,
     FakeSTT,
     FakeTTS,
     LLMScript,
@@ -123,17 +124,20 @@ class StampedOutput(FakeAudioOutput):
 
 
 async def barge_in_run(
-    vad: object, barge_in: float, *, ticker: bool = False
+    vad: object, barge_in: float, *, ticker: bool = False, streaming: bool = False
 ) -> tuple[StampedOutput, float, int]:
     """One barge-in; with ``ticker`` the input pushes its frames from a process-wide
-    ticker's task (as in a worker), else it paces itself."""
+    ticker's task (as in a worker), else it paces itself. ``streaming``: the reply's
+    words stream into one TTS input stream (``tts_stream_node``), else sentences."""
     async with contextlib.AsyncExitStack() as stack:
         if ticker:
             await stack.enter_async_context(open_ticker())
-        return await _barge_in_run(vad, barge_in)
+        return await _barge_in_run(vad, barge_in, streaming)
 
 
-async def _barge_in_run(vad: object, barge_in: float) -> tuple[StampedOutput, float, int]:
+async def _barge_in_run(
+    vad: object, barge_in: float, streaming: bool = False
+) -> tuple[StampedOutput, float, int]:
     timeline = Timeline(
         [speech(0.3, 0.8, "tell me everything"), speech(barge_in, barge_in + 1.0, "stop")],
         tail=0.5,
@@ -144,7 +148,7 @@ async def _barge_in_run(vad: object, barge_in: float) -> tuple[StampedOutput, fl
     session: AgentSession[None] = AgentSession(
         stt=FakeSTT(timeline, final_delay=0.0),
         llm=FakeLLM(default=LLMScript(REPLY, token_delay=0.03, hang=True)),
-        tts=FakeTTS(frame_interval=0.02),
+        tts=FakeStreamingTTS(frame_interval=0.02) if streaming else FakeTTS(frame_interval=0.02),
         vad=vad,  # type: ignore[arg-type]
     )
     async with session.start(Agent(instructions="t"), audio_input=audio_input, audio_output=output):
@@ -179,13 +183,16 @@ async def test_the_energy_vad_stops_the_agent(
     deadline=None,
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
 )
-@given(barge_in=st.floats(1.5, 3.5), ticker=st.booleans())
+@given(barge_in=st.floats(1.5, 3.5), ticker=st.booleans(), streaming=st.booleans())
 async def test_inline_no_frame_after_the_interruption_instant(
-    autojump_clock: trio.testing.MockClock, barge_in: float, ticker: bool
+    autojump_clock: trio.testing.MockClock, barge_in: float, ticker: bool, streaming: bool
 ) -> None:
     """I1 on the inline path, whatever the instant and Trio's scheduling order, with
-    the frames pushed from a ticker's task or paced by the input itself."""
-    output, instant, seq = await barge_in_run(marker_vad(), barge_in, ticker=ticker)
+    the frames pushed from a ticker's task or paced by the input itself, and the
+    reply synthesized per sentence or from streamed words (frames move in bursts)."""
+    output, instant, seq = await barge_in_run(
+        marker_vad(), barge_in, ticker=ticker, streaming=streaming
+    )
     assert output.clears, "the reply was not interrupted"
     assert output.clears[0] <= instant + 1e-9, (output.clears[0], instant)
     ghosts = [captured for captured in output.captured if captured > seq]
