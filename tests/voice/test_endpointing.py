@@ -272,3 +272,53 @@ async def test_a_sound_the_stt_gives_no_words_for_holds_the_turn_at_most_the_max
     users = [m.content for m in call.session.history.messages() if m.role == "user"]
     assert users == ["a table please"]
     assert eou_delays(call) == [pytest.approx(2.5, abs=0.011)]
+
+
+async def test_a_final_that_came_before_late_silence_frames_is_that_speechs_final(
+    autojump_clock: trio.testing.MockClock,
+) -> None:
+    """The speech ends at 1.5 s and the STT's final comes at once; then the input's
+    frames arrive 0.1 s late (a busy process, a jittery network), so the VAD's end --
+    its clock minus the 0.3 s of silence it counted in audio -- reads 1.6 s, after the
+    final. Before: the wait took the final for an earlier speech's and held the turn
+    the max delay (3 s) for words it already had (200 sessions: 1 turn in 20)."""
+    from trioagents.testing import (
+        FakeAudioInput,
+        FakeAudioOutput,
+        FakeLLM,
+        FakeSTT,
+        FakeTTS,
+        FakeVAD,
+        LLMScript,
+        Timeline,
+    )
+    from trioagents.voice import Agent, AgentSession
+
+    class LateAfterSpeech(FakeAudioInput):
+        async def __anext__(self) -> AudioFrame:
+            frame = await super().__anext__()
+            captured_at = self.to_clock(self._index * self.timeline.frame_duration)
+            if captured_at - self.to_clock(0.0) > 1.6:
+                await trio.sleep_until(captured_at + 0.1)  # each frame from here on
+            return frame
+
+    timeline = Timeline([speech(0.5, 1.5, "a table please")], tail=5.0)
+    session: AgentSession[None] = AgentSession(
+        stt=FakeSTT(timeline, final_delay=0.0),
+        llm=FakeLLM(default=LLMScript("Sure.")),
+        tts=FakeTTS(),
+        vad=FakeVAD(),
+    )
+    events = session.subscribe()
+    audio_in = LateAfterSpeech(timeline)
+    async with session.start(
+        Agent(instructions="t"), audio_input=audio_in, audio_output=FakeAudioOutput()
+    ):
+        await audio_in.finished.wait()
+    delays = [
+        event.end_of_utterance_delay
+        async for event in events
+        if isinstance(event, TurnMetricsCollected)
+    ]
+    low, _ = SessionOptions().endpointing_delays(detector=False)
+    assert delays == [pytest.approx(low, abs=0.11)]

@@ -122,6 +122,7 @@ class AudioRecognition:
         self._last_frame: AudioFrame | None = None
         self._chunks = ChunkJoiner(hooks.stt_chunk_duration)
         self._flush_chunk = False  # the VAD started or ended speech: send the chunk now
+        self._voiced_at: float | None = None  # when the VAD last heard voiced audio
 
     def agent_changed(
         self, agent: Agent, *, stt: STT | None, vad: VAD | None, stt_label: str
@@ -294,14 +295,17 @@ class AudioRecognition:
     def handle_vad(self, event: VADEvent) -> None:
         if event.type is VADEventType.START_OF_SPEECH:
             self._flush_chunk = True
+            self._voiced_at = event.timestamp
             self._speech_started(event.timestamp - event.speech_duration)
         elif event.type is VADEventType.INFERENCE_DONE:
             if event.speaking:
+                if not event.silence_duration:
+                    self._voiced_at = event.timestamp  # voiced audio arrived
                 self._speech_duration = event.speech_duration
                 self._interruptions.user_speaking(event.speech_duration, self._tracker.transcript)
         elif event.type is VADEventType.END_OF_SPEECH:
             self._flush_chunk = True
-            self._speech_ended(event.timestamp - event.silence_duration)
+            self._speech_ended(event.timestamp - event.silence_duration, heard_at=self._voiced_at)
 
     def _speech_started(self, at: float) -> None:
         self._speech_duration = 0.0
@@ -309,9 +313,11 @@ class AudioRecognition:
         self._tracker.speech_started(at)
         self._interruptions.user_started_speaking()
 
-    def _speech_ended(self, last_speaking_at: float, *, by_stt: bool = False) -> None:
+    def _speech_ended(
+        self, last_speaking_at: float, *, by_stt: bool = False, heard_at: float | None = None
+    ) -> None:
         self._state.set_user("listening")
-        self._tracker.speech_ended(last_speaking_at, by_stt=by_stt)
+        self._tracker.speech_ended(last_speaking_at, by_stt=by_stt, heard_at=heard_at)
         self._interruptions.user_stopped_speaking()
 
     # ---------------------------------------------------------------- STT

@@ -95,6 +95,7 @@ class UserTurnTracker:
         self._speaking = False
         self._started_at: float | None = None
         self._last_speaking_at: float | None = None
+        self._words_after = 0.0  # a final after this is the last speech's (_caught_up)
         self._audio = TurnAudio()
         self._wait: trio.CancelScope | None = None
         self._nursery: trio.Nursery | None = None
@@ -170,11 +171,16 @@ class UserTurnTracker:
             if hooks.active and self._scope_id is None:
                 self._scope_id = hooks.open_scope("user_turn", hooks.session_scope_id, {})
 
-    def speech_ended(self, last_speaking_at: float, *, by_stt: bool = False) -> None:
+    def speech_ended(
+        self, last_speaking_at: float, *, by_stt: bool = False, heard_at: float | None = None
+    ) -> None:
         """The user stopped speaking at ``last_speaking_at``. ``by_stt``: the STT said
-        so (a session without VAD), after its final transcript of that speech."""
+        so (a session without VAD), after its final transcript of that speech.
+        ``heard_at``: when the speech's last voiced audio arrived (Trio's clock); a
+        final transcript after it is that speech's final (see :meth:`_caught_up`)."""
         self._speaking = False
         self._last_speaking_at = last_speaking_at
+        self._words_after = min(last_speaking_at, heard_at or last_speaking_at)
         self._ended_by_stt = by_stt
         self._endpointing.user_stopped(last_speaking_at)
         self._made_progress()
@@ -294,12 +300,19 @@ class UserTurnTracker:
         self._progress = trio.Event()
 
     def _caught_up(self) -> bool:
-        """No interim transcript pending and a final one after the last speech."""
+        """No interim transcript pending and a final one after the last speech.
+
+        "After" is against the earlier of the VAD's end instant and the arrival of the
+        speech's last voiced audio: the end instant is the VAD's clock reading minus
+        the silence it counted *in audio*, so input frames that arrived late (a busy
+        process, network jitter) move it later than the speech really ended, past a
+        final that came in time -- and the turn waited the max delay for a final it
+        already had."""
         if self._interim or self._speaking:
             return False
         if self._last_speaking_at is None:
             return True
-        return self._last_final_at is not None and self._last_final_at >= self._last_speaking_at
+        return self._last_final_at is not None and self._last_final_at >= self._words_after
 
     def _start_warm(self) -> None:
         """At the VAD's end of speech: let an audio detector start on the turn's audio
