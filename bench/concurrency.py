@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import gc
 import json
 import resource
 import sys
@@ -55,6 +56,31 @@ def input_frames(sessions: int, turns: int) -> float:
     return (sessions * (1.5 + (turns - 1) * 5.0 + 4.0) + offsets) / 0.01
 
 
+class GCPauses:
+    """The garbage collector's pauses (ms), by generation: a full collection stops
+    every session of the process at once."""
+
+    def __init__(self) -> None:
+        self.pauses: dict[int, list[float]] = {0: [], 1: [], 2: []}
+        self._started = 0.0
+        gc.callbacks.append(self._note)
+
+    def _note(self, phase: str, info: dict[str, int]) -> None:
+        if phase == "start":
+            self._started = time.perf_counter()
+        else:
+            self.pauses[info["generation"]].append(1000 * (time.perf_counter() - self._started))
+
+    def summary(self) -> dict[str, float]:
+        full = self.pauses[2] or [0.0]
+        young = self.pauses[0] + self.pauses[1] or [0.0]
+        return {
+            "gc_full_collections": len(self.pauses[2]),
+            "gc_full_pause_max_ms": round(max(full), 1),
+            "gc_young_pause_max_ms": round(max(young), 1),
+        }
+
+
 class StepCounter(trio.abc.Instrument):
     """Counts task steps: deterministic under ``--virtual``, unlike CPU time."""
 
@@ -66,6 +92,7 @@ class StepCounter(trio.abc.Instrument):
 
 
 async def main(sessions: int, turns: int, ticker: bool, stt_chunk: float | None) -> None:
+    pauses = GCPauses()
     steps = StepCounter()
     trio.lowlevel.add_instrument(steps)
     baseline = peak_rss_mb()
@@ -87,6 +114,7 @@ async def main(sessions: int, turns: int, ticker: bool, stt_chunk: float | None)
         "rss_per_session_mb": round((peak_rss_mb() - baseline) / sessions, 3),
         "output_lateness_p99_ms": round(percentile(lateness, 0.99), 3),
         "response_overhead_p99_ms": round(percentile(overhead, 0.99), 3),
+        **pauses.summary(),
     }
     print(json.dumps(summary))
 
@@ -107,7 +135,15 @@ if __name__ == "__main__":
         action="store_true",
         help="virtual time (MockClock): the CPU cost per frame only, unaffected by other load",
     )
+    parser.add_argument(
+        "--gc-freeze",
+        action="store_true",
+        help="gc.freeze() once imported (as a worker process does): full collections skip "
+        "the modules' objects",
+    )
     args = parser.parse_args()
+    if args.gc_freeze:
+        gc.freeze()
     run_args = (args.sessions, args.turns, not args.no_ticker, args.stt_chunk)
     clock = trio.testing.MockClock(autojump_threshold=0) if args.virtual else None
     with sampling() if args.profile else contextlib.nullcontext() as profile:
