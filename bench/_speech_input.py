@@ -109,9 +109,13 @@ class RecordedInput:
 class TimelineSTT:
     """FakeSTT's transcripts of a :class:`Timeline`, whatever the samples pushed."""
 
-    def __init__(self, timeline: Timeline) -> None:
+    def __init__(self, timeline: Timeline, final_delay: float = 0.3) -> None:
+        """``final_delay``: after the timeline's end of a segment. A real VAD may still
+        hear the speech's tail a window or two after it: a final before the VAD's last
+        voiced window would be taken for an earlier speech's, and the turn would wait
+        the max delay for words (the endpointing wait of ``_turn_detection.py``)."""
         self._timeline = timeline
-        self._inner = FakeSTT(timeline, final_delay=0.0)
+        self._inner = FakeSTT(timeline, final_delay=final_delay)
         self.label = "timeline-stt"
 
     @asynccontextmanager
