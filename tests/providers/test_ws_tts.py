@@ -4,6 +4,8 @@ test is bounded by a virtual ``fail_after``."""
 
 from __future__ import annotations
 
+import gc
+
 import numpy as np
 import pytest
 import trio
@@ -217,3 +219,33 @@ def test_configuration() -> None:
     assert tts.label == "cartesia/sonic-2"
     assert KEY not in repr(tts.connection)
     assert ElevenLabsTTS(ElevenLabsOptions(model_id="m")).label == "elevenlabs/m"
+
+
+@pytest.mark.parametrize("provider", PROVIDERS)
+async def test_a_finished_utterance_leaves_no_reference_cycle(
+    provider: str, autojump_clock: trio.abc.Clock
+) -> None:
+    """Regression: the reader kept the server's close (ElevenLabs stream-input ends
+    every utterance so) with its traceback, which held the reader's frame and so the
+    socket: each utterance left its connection to the cyclic collector, whose full
+    collections pause the whole process for tens of milliseconds."""
+    with trio.fail_after(60):
+        async with provider_and_fake(provider) as (tts, _):
+            await speak(tts, WORDS)  # warm: first-use caches are not garbage
+            gc.collect()
+            gc.disable()
+            gc.set_debug(gc.DEBUG_SAVEALL)
+            try:
+                spoken = await speak(tts, WORDS)
+                gc.collect()
+                ours = [
+                    type(o).__qualname__
+                    for o in gc.garbage
+                    if type(o).__module__.startswith(("trioagents", "trio_websocket"))
+                ]
+            finally:
+                gc.garbage.clear()
+                gc.set_debug(0)
+                gc.enable()
+    assert spoken.error is None
+    assert ours == []

@@ -165,7 +165,14 @@ class TTSSocket:
 
 
 def _chained(make: Callable[[E, str], ProviderError], cause: E, label: str) -> ErrorFactory:
-    """A fresh error per utterance (one exception object is raised in one task only)."""
+    """A fresh error per utterance (one exception object is raised in one task only).
+
+    ``cause`` is kept without its own traceback: that traceback holds the reader's
+    frame, the frame holds the socket and the socket this factory -- a reference
+    cycle per connection (the websocket, its buffers and h11/wsproto state) that
+    only the cyclic collector could free. The cause's ``__cause__`` (the
+    transport's exception, with its traceback) says where it failed."""
+    cause = cause.with_traceback(None)
 
     def error() -> ProviderError:
         exc = make(cause, label)
