@@ -15,7 +15,11 @@ for each provider, ``--runs`` utterances after a warm-up:
   connection), both on Trio's clock.
 
 The fake answers at once, so these are the client's and the transport's costs, not
-a provider's model time. Prints one JSON line.
+a provider's model time. Client and fake share one process, so a full (generation
+2) collection of CPython's cyclic garbage collector -- 25-50 ms with this heap --
+stalls both: each figure's ``full_gc`` counts the samples during whose run one
+ran (a max of that size with ``full_gc: 1`` is the collector, not the path
+measured). Prints one JSON line.
 
     python bench/streaming_tts.py --runs 200
 """
@@ -23,12 +27,14 @@ a provider's model time. Prints one JSON line.
 from __future__ import annotations
 
 import argparse
+import gc
 import json
 import statistics
 import sys
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from pathlib import Path
+from typing import Any, TypeVar
 
 import trio
 
@@ -48,12 +54,36 @@ from trioagents.testing import (
 WARM_UP = 5
 SENTENCE = "Hello there, this is the first sentence of the reply. "
 LONG = SENTENCE * 8
+T = TypeVar("T")
 
 
-def summary(samples: list[float]) -> dict[str, float]:
-    ms = sorted(x * 1000 for x in samples)
+class FullCollections:
+    """How many full (generation 2) collections the cyclic collector has run."""
+
+    count = 0
+
+    @classmethod
+    def callback(cls, phase: str, info: dict[str, Any]) -> None:
+        if phase == "stop" and info["generation"] == 2:
+            cls.count += 1
+
+
+async def sampled(sample: Awaitable[T]) -> tuple[T, bool]:
+    """The sample, and whether a full collection ran during it."""
+    before = FullCollections.count
+    value = await sample
+    return value, FullCollections.count > before
+
+
+def summary(samples: list[tuple[float, bool]]) -> dict[str, float]:
+    ms = sorted(x * 1000 for x, _ in samples)
     p95 = ms[min(len(ms) - 1, round(0.95 * (len(ms) - 1)))]
-    return {"p50": round(statistics.median(ms), 3), "p95": round(p95, 3), "max": round(ms[-1], 3)}
+    return {
+        "p50": round(statistics.median(ms), 3),
+        "p95": round(p95, 3),
+        "max": round(ms[-1], 3),
+        "full_gc": sum(hit for _, hit in samples),
+    }
 
 
 @asynccontextmanager
@@ -112,18 +142,19 @@ async def cancel_seen(
 async def measure_one(name: str, runs: int, pace: float) -> dict[str, object]:
     figures: dict[str, object] = {}
     async with provider(name, FakeTTSOptions()) as (tts, _):
-        own = [await first_audio(tts) for _ in range(runs + WARM_UP)][WARM_UP:]
+        own = [await sampled(first_audio(tts)) for _ in range(runs + WARM_UP)][WARM_UP:]
         async with tts.connected() as shared:
-            reused = [await first_audio(shared) for _ in range(runs + WARM_UP)][WARM_UP:]
+            reused = [await sampled(first_audio(shared)) for _ in range(runs + WARM_UP)]
+    reused = reused[WARM_UP:]
     figures["first_audio_own_ms"] = summary(own)
     figures["first_audio_reused_ms"] = summary(reused)
     async with provider(name, FakeTTSOptions(pace=pace)) as (tts, server):
-        alone = [await cancel_seen(tts, server) for _ in range(runs + WARM_UP)][WARM_UP:]
+        alone = [await sampled(cancel_seen(tts, server)) for _ in range(runs + WARM_UP)]
         async with tts.connected() as shared:
-            on_shared = [await cancel_seen(shared, server) for _ in range(runs + WARM_UP)]
-    for label, seen in (("own", alone), ("reused", on_shared[WARM_UP:])):
-        figures[f"cancel_seen_{label}_ms"] = summary([delta for delta, _ in seen])
-        ways = [by for _, by in seen]
+            on_shared = [await sampled(cancel_seen(shared, server)) for _ in range(runs + WARM_UP)]
+    for label, seen in (("own", alone[WARM_UP:]), ("reused", on_shared[WARM_UP:])):
+        figures[f"cancel_seen_{label}_ms"] = summary([(delta, hit) for (delta, _), hit in seen])
+        ways = [by for (_, by), _ in seen]
         figures[f"cancel_seen_{label}_by"] = {way: ways.count(way) for way in sorted(set(ways))}
     return figures
 
@@ -140,6 +171,7 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=200)
     parser.add_argument("--pace", type=float, default=4.0)
     args = parser.parse_args()
+    gc.callbacks.append(FullCollections.callback)
     print(json.dumps(trio.run(measure, args.runs, args.pace)))
 
 
