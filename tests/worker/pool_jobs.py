@@ -6,6 +6,7 @@ test (in another process) can check it.
 
 from __future__ import annotations
 
+import gc
 import json
 import os
 from pathlib import Path
@@ -26,6 +27,10 @@ def _record(ctx: JobContext, **fields: object) -> None:
 async def finishes(ctx: JobContext) -> None:
     print("user output goes to stderr, not into the frames")
     _record(ctx, model=ctx.proc.userdata.get("model"), job=ctx.job.id, identity=ctx.info.identity)
+
+
+async def reports_gc(ctx: JobContext) -> None:
+    _record(ctx, frozen=gc.get_freeze_count(), tracked=len(gc.get_objects()))
 
 
 async def crashes(ctx: JobContext) -> None:

@@ -60,6 +60,20 @@ async def test_job_runs_in_prewarmed_child(tmp_path: Path) -> None:
         assert pool.statistics().live == 0
 
 
+async def test_the_prewarmed_heap_is_frozen_out_of_full_collections(tmp_path: Path) -> None:
+    """The imports and prewarm are frozen once initialized: a full collection in the
+    job walks only what the job allocates, not the ~80 k import-time objects."""
+    with trio.fail_after(LIMIT):
+        async with open_process_pool(_options("reports_gc")) as pool:
+            outcome = await pool.run_job(_info(tmp_path), JobControl())
+    assert outcome.status == agent.JS_SUCCESS
+    seen = _recorded(tmp_path)
+    assert isinstance(seen["frozen"], int)
+    assert isinstance(seen["tracked"], int)
+    assert seen["frozen"] > 10_000  # trio, livekit.protocol and the package at least
+    assert seen["tracked"] < seen["frozen"]
+
+
 async def test_crash_fails_only_that_job(tmp_path: Path) -> None:
     with trio.fail_after(LIMIT):
         async with open_process_pool(_options("crashes")) as pool:
