@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import pytest
 import trio
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from trioagents.protocol import OpenAIRealtimeOptions
@@ -81,8 +81,9 @@ def check_barge_in(call: RealtimeCall) -> None:
 def whole_words(chars: int) -> list[str]:
     """The words of LONG whose every character was played."""
     words = LONG[:chars].split()
-    if chars < len(LONG) and words and not LONG[chars].isspace():
-        words.pop()  # cut mid-word: not heard
+    mid_word = 0 < chars < len(LONG) and not LONG[chars - 1].isspace()
+    if mid_word and not LONG[chars].isspace():
+        words.pop()  # cut inside a word: not heard; a cut just after a space keeps it
     return words
 
 
@@ -109,6 +110,7 @@ async def test_barge_in_mid_reply(autojump_clock: trio.abc.Clock) -> None:
     deadline=None,
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
 )
+@example(at=2.0625)  # a cut just after "The ": the whole first word was heard
 @given(at=st.floats(1.9, 6.5))
 async def test_barge_in_at_any_instant(autojump_clock: trio.abc.Clock, at: float) -> None:
     """Before the first frame, while generating, after generation, near the end."""
