@@ -35,6 +35,7 @@ the turn's scope during the tool step and before the next LLM step
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import AsyncIterable, Awaitable, Callable
 from dataclasses import dataclass, field
@@ -237,7 +238,8 @@ class _Turn:
         utterance.sync = TranscriptSynchronizer(env.speaking_rate)  # this voice's measured rate
         utterance.failover_policy = env.options.mid_stream_failover
         utterance.tts_input = env.options.tts_input
-        utterance.on_failover = self._tts_failed_over
+        # not a bound method: the utterance would hold the turn in a reference cycle
+        utterance.on_failover = functools.partial(_tts_failed_over, env.errors, self.notes)
         self.step_choice = tool_choice
         generations = [generation] if generation is not None else []
         utterance.fixed_text = text
@@ -336,12 +338,6 @@ class _Turn:
             provider=self.env.provider_label("llm"),
             tool_choice=failed.tool_choice,
         )
-
-    def _tts_failed_over(self, error: ProviderError, restarted: bool) -> None:
-        """The utterance went on after a TTS member failed mid-sentence."""
-        self.env.errors.recovered("tts", error)
-        what = "spoke the sentence again" if restarted else "spoke the rest"
-        self.notes.append(_failover_note("TTS", error, what))
 
     async def _relay(
         self,
@@ -494,3 +490,12 @@ def _with_instructions(chat_ctx: ChatContext, instructions: str, extra: str | No
     else:
         items.insert(0, ChatMessage(role="system", content=combined))
     return ChatContext(items)
+
+
+def _tts_failed_over(
+    errors: ErrorPolicy, notes: list[str], error: ProviderError, restarted: bool
+) -> None:
+    """The utterance went on after a TTS member failed mid-sentence."""
+    errors.recovered("tts", error)
+    what = "spoke the sentence again" if restarted else "spoke the rest"
+    notes.append(_failover_note("TTS", error, what))
