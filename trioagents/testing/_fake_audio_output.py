@@ -21,6 +21,7 @@ per frame, and a writer waiting for room is woken on the ticker's
 from __future__ import annotations
 
 import math
+from array import array
 from collections import deque
 from dataclasses import dataclass, field
 
@@ -74,7 +75,11 @@ class FakeAudioOutput:
         self._flushed = False
         self._current = PlayedSegment()
         self._changed = Alarm()  # rung on every change; waits need no cancel scope
-        self.accepted: list[AcceptedFrame] = []
+        # columns, not an object per frame: a long session's record adds nothing for
+        # the cyclic garbage collector to walk (a production sink keeps none of it)
+        self._accepted_at = array("d")
+        self._accepted_marker = array("q")
+        self._accepted_duration = array("d")
         self.segments: list[PlayedSegment] = []
         self.clears: list[float] = []
         self.lateness: list[float] = []
@@ -91,6 +96,12 @@ class FakeAudioOutput:
     @property
     def paused(self) -> bool:
         return self._paused_at is not None
+
+    @property
+    def accepted(self) -> list[AcceptedFrame]:
+        """Every captured frame in order: when, its marker, its duration (a new list)."""
+        columns = (self._accepted_at, self._accepted_marker, self._accepted_duration)
+        return [AcceptedFrame(*row) for row in zip(*columns, strict=True)]
 
     def played_markers(self) -> list[int]:
         """Markers of every frame heard in full, across segments (current one included)."""
@@ -124,7 +135,9 @@ class FakeAudioOutput:
             start = self._paused_at
         self._queue.append(_Queued(marker, frame.duration, start))
         self._play_end = start + frame.duration
-        self.accepted.append(AcceptedFrame(now, marker, frame.duration))
+        self._accepted_at.append(now)
+        self._accepted_marker.append(marker)
+        self._accepted_duration.append(frame.duration)
         self._flushed = False
         self._notify()
 
