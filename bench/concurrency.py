@@ -18,6 +18,11 @@ conversation with the fake providers (see ``overhead.py``). Reported:
     python bench/concurrency.py --sessions 200 --profile   # + where the CPU goes (stderr)
     python bench/concurrency.py --sessions 200 --virtual   # CPU per frame only, no waiting
 
+``--gc`` is the garbage collector's policy: ``paced`` (the default, as ``trioagents
+start`` runs its jobs: imports frozen, one full collection per ``--gc-interval``),
+``cpython`` (the interpreter's own schedule), ``off`` (no cyclic collection at all:
+the floor the others are compared with).
+
 ``--virtual`` runs the same sessions on Trio's MockClock (time jumps whenever every
 task waits): the lateness and overhead figures are then meaningless (virtual time
 stands still while the CPU works), but ``cpu_us_per_input_frame`` is the same work
@@ -44,6 +49,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from _sampler import sampling
 from overhead import Setup, percentile, run_sessions
+
+from trioagents.worker import GCPacing, paced_gc
 
 
 def peak_rss_mb() -> float:
@@ -81,6 +88,12 @@ class GCPauses:
         }
 
 
+def gc_mode() -> str:
+    if not gc.isenabled():
+        return "off"
+    return "paced" if gc.get_threshold()[2] > 1_000_000 else "cpython"
+
+
 class StepCounter(trio.abc.Instrument):
     """Counts task steps: deterministic under ``--virtual``, unlike CPU time."""
 
@@ -91,7 +104,16 @@ class StepCounter(trio.abc.Instrument):
         self.steps += 1
 
 
-async def main(sessions: int, turns: int, ticker: bool, stt_chunk: float | None) -> None:
+async def main(
+    sessions: int, turns: int, ticker: bool, stt_chunk: float | None, pacing: GCPacing | None
+) -> None:
+    async with contextlib.AsyncExitStack() as stack:
+        if pacing is not None:
+            await stack.enter_async_context(paced_gc(pacing))
+        await measure(sessions, turns, ticker, stt_chunk)
+
+
+async def measure(sessions: int, turns: int, ticker: bool, stt_chunk: float | None) -> None:
     pauses = GCPauses()
     steps = StepCounter()
     trio.lowlevel.add_instrument(steps)
@@ -108,6 +130,7 @@ async def main(sessions: int, turns: int, ticker: bool, stt_chunk: float | None)
         "sessions": sessions,
         "ticker": ticker,
         "stt_chunk_duration": stt_chunk,
+        "gc": gc_mode(),
         "cpu_pct_one_core": round(100 * cpu / wall, 1),
         "cpu_us_per_input_frame": round(1e6 * cpu / input_frames(sessions, turns), 1),
         "task_steps_per_input_frame": round(steps.steps / input_frames(sessions, turns), 2),
@@ -135,16 +158,13 @@ if __name__ == "__main__":
         action="store_true",
         help="virtual time (MockClock): the CPU cost per frame only, unaffected by other load",
     )
-    parser.add_argument(
-        "--gc-freeze",
-        action="store_true",
-        help="gc.freeze() once imported (as a worker process does): full collections skip "
-        "the modules' objects",
-    )
+    parser.add_argument("--gc", choices=("paced", "cpython", "off"), default="paced")
+    parser.add_argument("--gc-interval", type=float, default=60.0, help="paced: seconds")
     args = parser.parse_args()
-    if args.gc_freeze:
-        gc.freeze()
-    run_args = (args.sessions, args.turns, not args.no_ticker, args.stt_chunk)
+    if args.gc == "off":
+        gc.disable()
+    pacing = GCPacing(full_interval=args.gc_interval) if args.gc == "paced" else None
+    run_args = (args.sessions, args.turns, not args.no_ticker, args.stt_chunk, pacing)
     clock = trio.testing.MockClock(autojump_threshold=0) if args.virtual else None
     with sampling() if args.profile else contextlib.nullcontext() as profile:
         trio.run(main, *run_args, clock=clock)

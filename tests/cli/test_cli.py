@@ -43,6 +43,16 @@ def test_start_refuses_to_guess_server(
     logging.getLogger().handlers.clear()
 
 
+def test_a_bad_gc_interval_is_refused_before_the_worker_starts(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    args = ["start", "tests.cli.entries:entrypoint", "--url", "ws://127.0.0.1:9"]
+    args += ["--api-key", "k", "--api-secret", "s", "--gc-interval", "0"]
+    assert main(args) == 2
+    assert "GCPacing.full_interval must be positive" in capsys.readouterr().err
+    logging.getLogger().handlers.clear()
+
+
 def test_option_precedence_and_dev_defaults(monkeypatch: pytest.MonkeyPatch) -> None:
     parser = _main.build_parser()
     monkeypatch.setenv("LIVEKIT_URL", "wss://example.invalid")
@@ -121,6 +131,7 @@ async def test_dev_command_registers_and_exits_cleanly_on_sigterm() -> None:
     assert "worker registered" in text
     assert "worker_id=AW_1" in text
     assert "signal received; draining" in text
+    assert "garbage collection paced" in text  # the process is the CLI's: --gc paced
 
 
 @pytest.mark.slow

@@ -66,6 +66,14 @@ def _worker_arguments(parser: argparse.ArgumentParser, *, dev: bool) -> None:
     parser.add_argument("--process-pool", action="store_true", help="one process per job")
     parser.add_argument("--num-idle-processes", type=int, default=0 if dev else 1)
     parser.add_argument("--memory-limit-mb", type=float, default=0.0)
+    parser.add_argument(
+        "--gc",
+        choices=("paced", "cpython"),
+        default="paced",
+        help="paced: freeze the imports, one full collection per --gc-interval "
+        "(docs/worker.md); cpython: the interpreter's own schedule",
+    )
+    parser.add_argument("--gc-interval", type=float, default=60.0, help="seconds")
     if dev:
         parser.add_argument(
             "--reload",

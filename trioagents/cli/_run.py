@@ -9,6 +9,7 @@ back-off as usual, so starting the server afterwards is enough).
 from __future__ import annotations
 
 import argparse
+import contextlib
 import dataclasses
 import logging
 import math
@@ -21,7 +22,14 @@ from urllib.parse import urlsplit
 import trio
 
 from ..core import ConfigurationError, TrioAgentsError
-from ..worker import ProcessPoolOptions, WorkerOptions, open_process_pool, serve_worker
+from ..worker import (
+    GCPacing,
+    ProcessPoolOptions,
+    WorkerOptions,
+    open_process_pool,
+    paced_gc,
+    serve_worker,
+)
 from ._logging import configure_logging
 
 __all__ = ["run_worker_command", "warn_if_unreachable", "worker_options"]
@@ -59,12 +67,29 @@ def worker_options(args: argparse.Namespace, *, dev: bool) -> WorkerOptions:
 
 
 async def _serve(
-    args: argparse.Namespace, options: WorkerOptions, load: Callable[[str], Any], dev: bool
+    args: argparse.Namespace,
+    options: WorkerOptions,
+    load: Callable[[str], Any],
+    dev: bool,
+    pacing: GCPacing | None,
 ) -> None:
     entrypoint = load(args.entrypoint)
     await warn_if_unreachable(options.url, dev=dev)
     request_fnc = load(args.request) if args.request else None
     prewarm_fnc = load(args.prewarm) if args.prewarm else None
+    async with contextlib.AsyncExitStack() as stack:
+        if pacing is not None:  # this process is ours: its jobs share one heap
+            await stack.enter_async_context(paced_gc(pacing))
+        await _serve_jobs(args, options, entrypoint, request_fnc, prewarm_fnc)
+
+
+async def _serve_jobs(
+    args: argparse.Namespace,
+    options: WorkerOptions,
+    entrypoint: Any,
+    request_fnc: Any,
+    prewarm_fnc: Any,
+) -> None:
     if not args.process_pool:
         await serve_worker(options, entrypoint, request_fnc=request_fnc, prewarm_fnc=prewarm_fnc)
         return
@@ -108,7 +133,8 @@ def run_worker_command(args: argparse.Namespace, *, dev: bool, load: Callable[[s
     try:
         options = worker_options(args, dev=dev)
         logger.info("starting worker", extra={"url": options.url, "agent_name": options.agent_name})
-        trio.run(_serve, args, options, load, dev)
+        pacing = GCPacing(full_interval=args.gc_interval) if args.gc == "paced" else None
+        trio.run(_serve, args, options, load, dev, pacing)
     except ConfigurationError as exc:
         print(f"trioagents: {exc}", file=sys.stderr)
         return 2

@@ -1,5 +1,8 @@
 """Layer 4: worker registration, availability, job dispatch and isolation, drain."""
 
+from ._gc import GCPacing as GCPacing
+from ._gc import PacedGC as PacedGC
+from ._gc import paced_gc as paced_gc
 from ._job import DEFAULT_PARTICIPANT_KINDS as DEFAULT_PARTICIPANT_KINDS
 from ._job import ConnectOptions as ConnectOptions
 from ._job import JobContext as JobContext
@@ -33,6 +36,7 @@ __all__ = [
     "JOBS_PER_CPU",
     "CPULoadOptions",
     "ConnectOptions",
+    "GCPacing",
     "JobContext",
     "JobControl",
     "JobExecutor",
@@ -40,6 +44,7 @@ __all__ = [
     "JobOutcome",
     "JobProcess",
     "JobRequest",
+    "PacedGC",
     "ProcessPool",
     "ProcessPoolOptions",
     "ProcessPoolStatistics",
@@ -53,6 +58,7 @@ __all__ = [
     "load_reference",
     "open_process_pool",
     "open_worker",
+    "paced_gc",
     "process_cpu_seconds",
     "run_job",
     "serve_worker",
