@@ -269,7 +269,10 @@ async def _park(entry: ScheduledCall) -> bool:
         entry.done = True
         return trio.lowlevel.Abort.SUCCEEDED
 
-    await trio.lowlevel.wait_task_rescheduled(abort)
+    try:
+        await trio.lowlevel.wait_task_rescheduled(abort)
+    finally:
+        entry.task = None  # done: a stale entry (in an alarm, the heap) keeps no task alive
     return entry.closed
 
 
