@@ -183,3 +183,39 @@ def test_align_rounds_up_to_the_period() -> None:
     assert Ticker.align(0.0, 0.01) == 0.0
     assert Ticker.align(0.013, 0.01) == pytest.approx(0.02)
     assert Ticker.align(7.0, 0.02) == pytest.approx(7.0)
+
+
+_HELD: contextvars.ContextVar[object] = contextvars.ContextVar("held")
+
+
+class _Marker:
+    pass
+
+
+async def test_an_alarm_keeps_nothing_of_a_finished_waiter(
+    autojump_clock: trio.testing.MockClock,
+) -> None:
+    """A woken entry drops its task: the alarm, which outlives its waiters and keeps
+    up to 8 stale entries, would keep the task's context -- a session -- alive."""
+    import gc
+    import weakref
+
+    alarm = Alarm()
+    markers: list[weakref.ref[_Marker]] = []
+
+    async def waiter(deadline: float) -> None:
+        marker = _Marker()
+        markers.append(weakref.ref(marker))
+        _HELD.set(marker)  # held by this task's context only, once the frame is gone
+        del marker
+        await alarm.wait_until(deadline)
+
+    gc.disable()  # what reference counting alone frees
+    try:
+        async with open_ticker(), trio.open_nursery() as nursery:
+            for delay in (0.05, 0.5):  # woken by their deadlines; no ring clears the list
+                nursery.start_soon(waiter, trio.current_time() + delay)
+        assert len(markers) == 2
+        assert [ref() for ref in markers] == [None, None]
+    finally:
+        gc.enable()
