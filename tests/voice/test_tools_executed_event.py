@@ -37,8 +37,11 @@ class Waiter(Agent):
         return "done"
 
 
-def executed(session: AgentSession[None]) -> list[FunctionToolsExecuted]:
-    return [e for e in session.bus.history if isinstance(e, FunctionToolsExecuted)]
+def record(session: AgentSession[None]) -> list[FunctionToolsExecuted]:
+    """The session's FunctionToolsExecuted events, as its listeners get them."""
+    seen: list[FunctionToolsExecuted] = []
+    session.on(FunctionToolsExecuted, seen.append)
+    return seen
 
 
 async def test_one_event_per_step_with_calls_and_outputs_in_order(
@@ -59,9 +62,10 @@ async def test_one_event_per_step_with_calls_and_outputs_in_order(
         }
     )
     session: AgentSession[None] = AgentSession(llm=llm)
+    executed = record(session)
     async with session.start(Waiter()):
         result = await session.run(user_input="any tables?")
-    [event] = executed(session)
+    [event] = executed
     assert [c.call_id for c in event.function_calls] == ["c1", "c2"]
     assert [o.call_id for o in event.function_call_outputs] == ["c1", "c2"]
     assert event.function_call_outputs[0].output == "3 in terrace"
@@ -87,12 +91,13 @@ async def test_an_interrupted_step_is_reported_with_its_cancelled_outputs(
 ) -> None:
     llm = AgentLLM({"waiter": [LLMScript("", tool_calls=[call("slow_lookup", "{}", "s1")])]})
     session: AgentSession[None] = AgentSession(llm=llm)
+    executed = record(session)
     async with session.start(Waiter()):
         handle = session.generate_reply()
         await trio.sleep(1.0)  # the tool is running
         session.interrupt()
         await handle
-    [event] = executed(session)
+    [event] = executed
     assert event.interrupted
     assert not event.reply_required
     [output] = event.function_call_outputs
@@ -115,9 +120,10 @@ async def test_a_custom_tool_executor_step_is_reported_too(
     llm = AgentLLM({"waiter": [LLMScript("", tool_calls=[call("anything", "{}", "x1")])]})
     session: AgentSession[None] = AgentSession(llm=llm)
     session.tool_executor = executor  # type: ignore[assignment]
+    executed = record(session)
     async with session.start(Waiter()):
         await session.run(user_input="go")
-    [event] = executed(session)
+    [event] = executed
     assert [c.call_id for c in event.function_calls] == ["x1"]
     assert [o.output for o in event.function_call_outputs] == ["ok"]
     assert not event.reply_required
@@ -125,6 +131,7 @@ async def test_a_custom_tool_executor_step_is_reported_too(
 
 async def test_no_event_without_tool_calls(autojump_clock: trio.testing.MockClock) -> None:
     session: AgentSession[None] = AgentSession(llm=AgentLLM({}))
+    executed = record(session)
     async with session.start(Waiter()):
         await session.run(user_input="hello")
-    assert executed(session) == []
+    assert executed == []

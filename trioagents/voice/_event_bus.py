@@ -6,14 +6,14 @@ unbounded buffer (a listener that never reads grows it; close your receiver to
 unsubscribe). A closed receiver is dropped at the next publish. ``close()`` ends
 every subscription (the receivers see end-of-channel).
 
-The bus also keeps the full ordered log (``history``), which ``session.run()`` and
-tests read; it is bounded by ``max_history`` (oldest events dropped first).
+The bus keeps no log of its own: a session of a long call would hold every event
+it ever published (10 k per session were kept before, for no reader). A reader
+subscribes (``session.subscribe()``, ``session.on``, ``session.run()``).
 """
 
 from __future__ import annotations
 
 import math
-from collections import deque
 
 import trio
 
@@ -29,9 +29,8 @@ __all__ = ["EventBus", "StateTracker"]
 
 
 class EventBus:
-    def __init__(self, *, max_history: int = 10_000) -> None:
+    def __init__(self) -> None:
         self._subscribers: list[trio.MemorySendChannel[SessionEvent]] = []
-        self.history: deque[SessionEvent] = deque(maxlen=max_history)
         self.published = 0  # events published so far (the index of the next one)
         self._closed = False
 
@@ -44,7 +43,6 @@ class EventBus:
         return recv
 
     def publish(self, event: SessionEvent) -> None:
-        self.history.append(event)
         self.published += 1
         alive = []
         for send in self._subscribers:
