@@ -47,6 +47,10 @@ from ._retry import with_retry as with_retry
 from ._scripted_llm import Rule as Rule
 from ._scripted_llm import ScriptedLLM as ScriptedLLM
 from ._scripted_llm import ScriptedToolCall as ScriptedToolCall
+from ._silero_batcher import SileroBatcher as SileroBatcher
+from ._silero_batcher import SileroBatchOptions as SileroBatchOptions
+from ._silero_batcher import SileroBatchStatistics as SileroBatchStatistics
+from ._silero_batcher import open_silero_batcher as open_silero_batcher
 from ._silero_vad import SileroVAD as SileroVAD
 from ._smart_turn import EndOfTurnModel as EndOfTurnModel
 from ._smart_turn import SmartTurnDetector as SmartTurnDetector
@@ -102,6 +106,9 @@ __all__ = [
     "ScriptedLLM",
     "ScriptedToolCall",
     "SentenceStreamTTS",
+    "SileroBatchOptions",
+    "SileroBatchStatistics",
+    "SileroBatcher",
     "SileroVAD",
     "SmartTurnDetector",
     "VADOptions",
@@ -114,6 +121,7 @@ __all__ = [
     "open_fallback_streaming_tts",
     "open_fallback_stt",
     "open_fallback_tts",
+    "open_silero_batcher",
     "pocketsphinx_unknown_words",
     "with_retry",
 ]

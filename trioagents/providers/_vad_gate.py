@@ -33,7 +33,7 @@ import trio
 
 from ..core import AudioFrame, ConfigurationError, LocalProtocolError, VADEvent, VADEventType
 
-__all__ = ["GatedVADStream", "SpeechGate", "VADOptions"]
+__all__ = ["GatedVADStream", "SpeechAudio", "SpeechGate", "VADOptions"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -111,7 +111,7 @@ class SpeechGate:
         )
 
 
-class _SpeechAudio:
+class SpeechAudio:
     """The frames of the current utterance, plus a pre-roll while silent."""
 
     def __init__(self, preroll: float) -> None:
@@ -150,7 +150,7 @@ class GatedVADStream:
     def __init__(self, scorer: Scorer, options: VADOptions) -> None:
         self._scorer = scorer
         self._gate = SpeechGate(options)
-        self._audio = _SpeechAudio(options.prefix_padding + options.min_speech_duration)
+        self._audio = SpeechAudio(options.prefix_padding + options.min_speech_duration)
         self._send, self._receive = trio.open_memory_channel[VADEvent](math.inf)
         self._ended = False
 
