@@ -7,10 +7,10 @@ faint noise floor (as ``_turn_corpus.py`` does) and played by
 :class:`RecordedInput` in 10 ms frames on Trio's clock. The STT stays the testing
 fake: :class:`TimelineSTT` ignores the samples and feeds ``FakeSTT`` the timeline's
 marker frames for the same stretch of audio, so transcripts come exactly where the
-words are. :class:`RecordingVAD` wraps any VAD (keeping it inline) and records the
-events it gave, so the benchmark can take the interruption instant from the VAD's
-own verdict: the first event after the barge-in began that reports
-``min_interruption_duration`` of speech.
+words are. :class:`RecordingVAD` wraps any VAD (inline if it is, else recording each
+event when the session reads it) and records the events it gave, so the benchmark can
+take the interruption instant from the VAD's own verdict: the first event after the
+barge-in began that reports ``min_interruption_duration`` of speech.
 """
 
 from __future__ import annotations
@@ -152,9 +152,12 @@ class RecordingVAD:
         self.events: list[tuple[float, VADEvent]] = []
 
     @asynccontextmanager
-    async def stream(self) -> AsyncIterator[_RecordingStream]:
+    async def stream(self) -> AsyncIterator[_RecordingStream | _RecordingAsyncStream]:
         async with self._inner.stream() as stream:
-            yield _RecordingStream(self, stream)
+            if hasattr(stream, "push_frame_nowait"):
+                yield _RecordingStream(self, stream)
+            else:  # batched: the verdict is when the session reads the event
+                yield _RecordingAsyncStream(self, stream)
 
     def condition_instant(self, after: float, seconds: float) -> float:
         """When the VAD first reported ``seconds`` of speech in a run begun after ``after``."""
@@ -183,3 +186,25 @@ class _RecordingStream:
 
     def __aiter__(self) -> AsyncIterator[VADEvent]:
         return self._inner.__aiter__()  # type: ignore[attr-defined,no-any-return]
+
+
+class _RecordingAsyncStream:
+    """A stream that is not inline: events are recorded as the session reads them."""
+
+    def __init__(self, owner: RecordingVAD, inner: object) -> None:
+        self._owner, self._inner = owner, inner
+        self._events = inner.__aiter__()  # type: ignore[attr-defined]
+
+    async def push_frame(self, frame: AudioFrame) -> None:
+        await self._inner.push_frame(frame)  # type: ignore[attr-defined]
+
+    async def end_input(self) -> None:
+        await self._inner.end_input()  # type: ignore[attr-defined]
+
+    def __aiter__(self) -> _RecordingAsyncStream:
+        return self
+
+    async def __anext__(self) -> VADEvent:
+        event: VADEvent = await self._events.__anext__()
+        self._owner.events.append((trio.current_time(), event))
+        return event

@@ -17,6 +17,7 @@ speech's start + 0.5 s), what the VAD's own decision adds before the session can
     python bench/bargein.py --runs 30                  # FakeVAD on marker audio
     python bench/bargein.py --runs 30 --vad energy     # the library's gated VAD stream
     python bench/bargein.py --runs 30 --vad silero     # Silero on synthesized speech
+    python bench/bargein.py --runs 30 --vad silero-batched  # the same, batched Silero
 
 ``--vad energy`` runs the EnergyVAD (the same gated, inline stream SileroVAD uses)
 with a threshold under the timeline's marker samples, so it hears the scripted user
@@ -26,7 +27,10 @@ opening hours." and "Stop, wait a moment please.", synthesized once by piper's j
 voice (espeak-ng if piper is missing) and played as 10 ms frames; the STT stays the
 fake, fed the timeline's markers for the same stretch of audio
 (``_speech_input.py``). Silero runs with LiveKit's defaults (0.05 s to start
-speech, 0.55 s of silence to end it).
+speech, 0.55 s of silence to end it). ``--vad silero-batched`` scores the same
+speech through ``open_silero_batcher`` (one session: batches of one, in a worker
+thread): the stream is not inline, so the instant is when the session read the
+VAD's event, after the batch returned.
 
 Prints one JSON line at the end.
 """
@@ -34,6 +38,7 @@ Prints one JSON line at the end.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import random
 import statistics
@@ -58,6 +63,7 @@ from _speech_input import (
 from _speech_input import scene as build_scene
 
 from trioagents.core import STT, VAD
+from trioagents.providers import SileroBatcher
 from trioagents.testing import (
     FakeAudioInput,
     FakeAudioOutput,
@@ -77,16 +83,16 @@ QUESTION = "Tell me everything about your opening hours."
 INTERRUPTION = "Stop, wait a moment please."
 
 
-def make_vad(kind: str) -> VAD:
+def make_vad(kind: str, batcher: SileroBatcher | None = None) -> VAD:
     if kind == "energy":
         from trioagents.providers import EnergyVAD, VADOptions
 
         options = VADOptions(min_speech_duration=0.05, min_silence_duration=0.3)
         return EnergyVAD(threshold=1e-5, options=options)
-    if kind == "silero":
+    if kind in ("silero", "silero-batched"):
         from trioagents.providers import SileroVAD
 
-        return SileroVAD()  # LiveKit's defaults: 0.05 s to start, 0.55 s to end
+        return SileroVAD(batcher=batcher)  # LiveKit's defaults: 0.05 s to start, 0.55 s to end
     return FakeVAD()
 
 
@@ -136,7 +142,9 @@ async def synthesize_voice() -> Voice:
     return Voice((question, interruption), tts.label)
 
 
-async def one_run(caller: Caller | float, vad_kind: str = "fake") -> dict[str, float]:
+async def one_run(
+    caller: Caller | float, vad_kind: str = "fake", batcher: SileroBatcher | None = None
+) -> dict[str, float]:
     """One barge-in. Times are from the interruption instant: when the VAD first
     reported ``MIN_DURATION`` of the interrupting speech (for the marker VADs, the
     delivery of the frame completing it). ``vad_lag``: that instant minus the true
@@ -146,7 +154,7 @@ async def one_run(caller: Caller | float, vad_kind: str = "fake") -> dict[str, f
     llm = FakeLLM(default=LLMScript(REPLY, ttft=0.0, token_delay=0.03, hang=True))
     tts = FakeTTS(frame_interval=0.02)  # synthesizes at real speed: a stream is open
     output = FakeAudioOutput()  # 20 ms frames, 200 ms device queue
-    vad = RecordingVAD(make_vad(vad_kind))
+    vad = RecordingVAD(make_vad(vad_kind, batcher))
     session: AgentSession[None] = AgentSession(stt=caller.stt, llm=llm, tts=tts, vad=vad)
     audio_in = caller.audio_in
     async with session.start(
@@ -174,8 +182,18 @@ def percentile(values: list[float], q: float) -> float:
 
 
 async def main(runs: int, seed: int, vad_kind: str = "fake") -> None:
+    async with contextlib.AsyncExitStack() as stack:
+        batcher = None
+        if vad_kind == "silero-batched":
+            from trioagents.providers import open_silero_batcher
+
+            batcher = await stack.enter_async_context(open_silero_batcher())
+        await run_all(runs, seed, vad_kind, batcher)
+
+
+async def run_all(runs: int, seed: int, vad_kind: str, batcher: SileroBatcher | None) -> None:
     rng = random.Random(seed)
-    voice = await synthesize_voice() if vad_kind == "silero" else None
+    voice = await synthesize_voice() if vad_kind.startswith("silero") else None
     results = []
     for index in range(runs):
         offset = rng.uniform(0.0, 0.3)
@@ -183,7 +201,7 @@ async def main(runs: int, seed: int, vad_kind: str = "fake") -> None:
             caller = marker_caller(1.6 + offset)
         else:
             caller = await speech_caller(voice, offset, seed=index)
-        result = await one_run(caller, vad_kind=vad_kind)
+        result = await one_run(caller, vad_kind=vad_kind, batcher=batcher)
         results.append(result)
         print(
             f"run {index + 1}: stop {result['stop'] * 1000:.3f} ms, "
@@ -213,6 +231,8 @@ if __name__ == "__main__":
     parser = argparse.ArgumentParser(description="barge-in latency (real time)")
     parser.add_argument("--runs", type=int, default=30)
     parser.add_argument("--seed", type=int, default=1)
-    parser.add_argument("--vad", choices=["fake", "energy", "silero"], default="fake")
+    parser.add_argument(
+        "--vad", choices=["fake", "energy", "silero", "silero-batched"], default="fake"
+    )
     args = parser.parse_args()
     trio.run(main, args.runs, args.seed, args.vad)

@@ -118,7 +118,6 @@ class BatchedSileroStream:
         """Leave the batcher (pending windows dropped) and close the channel. Idempotent."""
         self._row.detach()
         self._waiting.clear()
-        self._ended_at = self._ended_at if self._ended_at is not None else trio.current_time()
         self._send.close()
         self._receive.close()
 
