@@ -18,6 +18,8 @@ import numpy as np
 import pytest
 import trio
 import trio.testing
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from trioagents.core import AudioFrame, LocalProtocolError, VADEventType, VADStream, silence
 from trioagents.providers import (
@@ -92,40 +94,118 @@ async def collect(stream: VADStream, into: list[object]) -> None:
 
 
 async def play(
-    vad: SileroVAD, streams: list[list[AudioFrame]], starts: list[int]
+    vad: SileroVAD,
+    streams: list[list[AudioFrame]],
+    starts: list[int],
+    leaves: Sequence[int | None] = (),
+    pause_every: int = 7,
 ) -> list[list[object]]:
-    """Push stream ``i``'s frames from step ``starts[i]`` on, one frame per stream per
-    step, letting the batcher run between some steps; every stream's events, in order."""
+    """Stream ``i`` joins at step ``starts[i]`` and pushes one frame per step, then ends
+    its input -- or, at its ``leaves[i]``-th frame, closes without ending it. The
+    batcher catches up every ``pause_every`` steps. Every stream's events, in order."""
     got: list[list[object]] = [[] for _ in streams]
-    async with AsyncExitStack() as stack, trio.open_nursery() as nursery:
-        opened = [await stack.enter_async_context(vad.stream()) for _ in streams]
-        for stream, into in zip(opened, got, strict=True):
-            nursery.start_soon(collect, stream, into)
+    leave = [*leaves, *[None] * len(streams)][: len(streams)]
+    stacks = [AsyncExitStack() for _ in streams]
+    opened: list[VADStream | None] = [None] * len(streams)
+    async with AsyncExitStack() as closing, trio.open_nursery() as nursery:
+        for stack in stacks:  # after the readers finished
+            closing.push_async_exit(stack)
         last = max(start + len(frames) for start, frames in zip(starts, streams, strict=True))
         for step in range(last + 1):
-            for frames, start, stream in zip(streams, starts, opened, strict=True):
-                if 0 <= step - start < len(frames):
-                    await stream.push_frame(frames[step - start])
-                elif step - start == len(frames):
+            for i, (frames, start) in enumerate(zip(streams, starts, strict=True)):
+                at = step - start
+                if at == 0:
+                    opened[i] = await stacks[i].enter_async_context(vad.stream())
+                    nursery.start_soon(collect, opened[i], got[i])
+                stream = opened[i]
+                if stream is None or at < 0:
+                    continue
+                if at == leave[i]:
+                    await stacks[i].aclose()
+                    opened[i] = None
+                elif at < len(frames):
+                    await stream.push_frame(frames[at])
+                elif at == len(frames):
                     await stream.end_input()
-            if step % 7 == 0:  # sometimes the batcher catches up, sometimes not
+            if step % pause_every == 0:  # sometimes the batcher catches up, sometimes not
                 await trio.testing.wait_all_tasks_blocked()
     return got
 
 
+def assert_same_scores(want: list[object], have: list[object], *, whole: bool = True) -> None:
+    """``have``'s scores are ``want``'s (all of them, or a prefix for a stream that left)."""
+    wanted, had = scores(want), scores(have)
+    if whole:
+        assert len(had) == len(wanted) > 0
+        assert [e.type for e in have] == [e.type for e in want]  # type: ignore[attr-defined]
+    assert len(had) <= len(wanted)
+    if had:
+        assert np.max(np.abs(np.subtract(had, wanted[: len(had)]))) <= 1e-4
+
+
 async def test_batched_scores_equal_the_inline_ones() -> None:
     streams = await corpus()
+    streams.append(streams[0])  # once more, joining late and leaving mid-speech
     expected = [await inline_events(frames) for frames in streams]
-    starts = [0, 3, 11, 40, 5, 17][: len(streams)]
+    starts = [0, 3, 11, 40, 5, 17, 8][-len(streams) :]
+    leaves = [None] * (len(streams) - 1) + [60]
     with trio.fail_after(30):
         async with open_silero_batcher(SileroBatchOptions(max_batch=3, max_depth=2)) as batcher:
-            got = await play(SileroVAD(options=EVERY_WINDOW, batcher=batcher), streams, starts)
+            vad = SileroVAD(options=EVERY_WINDOW, batcher=batcher)
+            got = await play(vad, streams, starts, leaves)
             assert batcher.statistics().streams == 0
             assert batcher.statistics().largest_batch > 1
-    for want, have in zip(expected, got, strict=True):
-        assert len(scores(have)) == len(scores(want)) > 0
-        assert np.max(np.abs(np.subtract(scores(have), scores(want)))) <= 1e-4
-        assert [e.type for e in have] == [e.type for e in want]  # type: ignore[attr-defined]
+    for want, have in zip(expected[:-1], got[:-1], strict=True):
+        assert_same_scores(want, have)
+    assert_same_scores(expected[-1], got[-1], whole=False)
+    assert 0 < len(scores(got[-1])) < len(scores(expected[-1]))
+
+
+_POOL: list[list[tuple[np.ndarray, int]]] = []
+
+
+async def audio_pool() -> list[tuple[np.ndarray, int]]:
+    """Short clips (samples, rate): speech if espeak-ng is installed, noise, tone, silence."""
+    if not _POOL:
+        rng = np.random.default_rng(11)
+        clips = [(rng.normal(0, 0.05, 24000), 16000), (np.zeros(12000), 24000)]
+        clips.append((0.3 * np.sin(np.arange(30000) / 10), 22050))
+        if _has("espeakng_loader"):
+            speech, rate = await tts_samples(EspeakTTS(), "hello there")
+            clips.append((speech[: rate * 2], rate))
+        _POOL.append(clips)
+    return _POOL[0]
+
+
+@settings(
+    max_examples=12,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+@given(data=st.data())
+async def test_property_any_join_leave_and_cut_scores_as_inline(data: st.DataObject) -> None:
+    """Whatever the streams' clips, frame sizes, channels, join and leave steps and the
+    batch limits, each stream's scores are the inline ones (a prefix if it left)."""
+    pool = await audio_pool()
+    count = data.draw(st.integers(1, 4), label="streams")
+    streams, starts, leaves = [], [], []
+    for _ in range(count):
+        samples, rate = pool[data.draw(st.integers(0, len(pool) - 1))]
+        seconds = data.draw(st.sampled_from([0.01, 0.02, 0.032, 0.05, 0.3]))
+        streams.append(chop(samples, rate, seconds, channels=data.draw(st.integers(1, 2))))
+        starts.append(data.draw(st.integers(0, 20)))
+        leaves.append(data.draw(st.none() | st.integers(0, len(streams[-1]))))
+    options = SileroBatchOptions(
+        max_batch=data.draw(st.integers(1, 3)), max_depth=data.draw(st.integers(1, 3))
+    )
+    expected = [await inline_events(frames) for frames in streams]
+    with trio.fail_after(30):
+        async with open_silero_batcher(options) as batcher:
+            vad = SileroVAD(options=EVERY_WINDOW, batcher=batcher)
+            got = await play(vad, streams, starts, leaves, data.draw(st.integers(1, 9)))
+            assert batcher.statistics().streams == 0
+    for want, have, leave in zip(expected, got, leaves, strict=True):
+        assert_same_scores(want, have, whole=leave is None)
 
 
 async def test_speech_is_heard_with_the_default_options() -> None:
