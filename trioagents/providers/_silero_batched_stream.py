@@ -70,7 +70,9 @@ class BatchedSileroStream:
         self._row.ensure_attached()
         now = trio.current_time()
         self._frames.append(frame)
-        samples = np.concatenate([self._leftover, mono_at(frame, RATE)])
+        samples = mono_at(frame, RATE)
+        if self._leftover.size:
+            samples = np.concatenate([self._leftover, samples])
         whole = samples.size // WINDOW * WINDOW
         for start in range(0, whole, WINDOW):
             window = samples[start : start + WINDOW]

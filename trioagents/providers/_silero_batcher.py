@@ -13,7 +13,8 @@ the stream's previous 64 samples (zeros before its first window) followed by its
 Each stream keeps its own recurrent state (a :class:`SileroRow`); the rows of a
 batch are gathered into one state tensor and scattered back after the call.
 
-Scheduling: one batch at a time. The batcher's task sleeps until some stream has
+Scheduling: one batch at a time, on a thread limiter of its own (never queued behind
+other ``to_thread`` work such as TTS synthesis). The batcher's task sleeps until some stream has
 a window ready, yields once (so frames pushed in the same scheduler pass join the
 batch), takes up to ``max_depth`` windows from every stream that has some (oldest
 first), and scores them in one thread call: the first window of every stream,
@@ -161,6 +162,7 @@ class SileroBatcher:
         self._counts = {"batches": 0, "model_calls": 0, "windows": 0, "largest_batch": 0}
         self._busy = 0.0
         self._in_flight = 0
+        self._limiter = trio.CapacityLimiter(1)  # its own: never queued behind other threads
 
     @property
     def open(self) -> bool:
@@ -205,7 +207,9 @@ class SileroBatcher:
                 plan = self._take()
                 if plan:
                     self._in_flight = sum(len(windows) for _, windows in plan)
-                    results = await trio.to_thread.run_sync(self._infer_or_raise, plan)
+                    results = await trio.to_thread.run_sync(
+                        self._infer_or_raise, plan, limiter=self._limiter
+                    )
                     self._in_flight = 0
                     self._deliver(plan, results)
         finally:
