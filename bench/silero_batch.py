@@ -12,6 +12,8 @@ every window's decision is seen. Measured:
 * cpu per window: process CPU time (every thread: loop and worker) over the run,
   divided by the windows scored; ``loop`` is the main thread's share. It includes
   the pacing and the frame handling, the same in both modes;
+* gc: the collector's full (generation 2) collections during the run and the
+  longest, timed with ``gc.callbacks`` -- the pauses behind the p99 at 200 streams;
 * latency: when the decision was known -- inline, when ``push_frame`` returned;
   batched, when the stream's reader got the event -- minus the instant the frame
   completing the window was due (its capture instant); the first second is skipped.
@@ -32,10 +34,12 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import gc
 import json
 import math
 import sys
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
@@ -135,14 +139,36 @@ async def run(
         start = ticker.align(trio.current_time() + 0.1, 0.01)
         stagger = 0 if aligned else 16
         cpu, loop, wall = time.process_time(), time.thread_time(), time.perf_counter()
-        async with trio.open_nursery() as nursery:
-            for index, (item, stream) in enumerate(zip(streams, vad_streams, strict=True)):
-                item.start = start + (index % stagger if stagger else 0) * 0.01
-                nursery.start_soon(one_stream, item, stream)
+        with full_collections() as pauses:
+            async with trio.open_nursery() as nursery:
+                for index, (item, stream) in enumerate(zip(streams, vad_streams, strict=True)):
+                    item.start = start + (index % stagger if stagger else 0) * 0.01
+                    nursery.start_soon(one_stream, item, stream)
         cpu, loop = time.process_time() - cpu, time.thread_time() - loop
         wall = time.perf_counter() - wall
         stats = batcher.statistics()
-    return summary(mode, count, streams, (cpu, loop, wall), stats)
+    return summary(mode, count, streams, (cpu, loop, wall), stats, pauses)
+
+
+@contextlib.contextmanager
+def full_collections() -> Iterator[list[float]]:
+    """The durations of the collector's generation-2 collections inside the block."""
+    pauses: list[float] = []
+    started = [0.0]
+
+    def timed(phase: str, info: dict[str, int]) -> None:
+        if info["generation"] != 2:
+            return
+        if phase == "start":
+            started[0] = time.perf_counter()
+        else:
+            pauses.append(time.perf_counter() - started[0])
+
+    gc.callbacks.append(timed)
+    try:
+        yield pauses
+    finally:
+        gc.callbacks.remove(timed)
 
 
 async def one_stream(item: Stream, stream: VADStream) -> None:
@@ -158,6 +184,7 @@ def summary(
     streams: list[Stream],
     times: tuple[float, float, float],
     stats: SileroBatchStatistics,
+    pauses: list[float],
 ) -> dict[str, object]:
     cpu, loop, wall = times
     latencies = np.array([x for item in streams for x in item.latencies]) * 1000
@@ -172,6 +199,8 @@ def summary(
         "latency_p50_ms": round(float(np.percentile(latencies, 50)), 2),
         "latency_p99_ms": round(float(np.percentile(latencies, 99)), 2),
         "latency_max_ms": round(float(latencies.max()), 2),
+        "gc2_collections": len(pauses),
+        "gc2_max_ms": round(max(pauses, default=0.0) * 1000, 1),
     }
     if mode == "batched":
         result["model_us_per_window"] = round(stats.busy / max(1, stats.windows) * 1e6, 1)
