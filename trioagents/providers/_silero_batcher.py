@@ -88,7 +88,7 @@ class SileroBatchOptions:
 
 @dataclass(frozen=True, slots=True)
 class SileroBatchStatistics:
-    """``busy``: seconds spent in model calls (thread time, ``perf_counter``)."""
+    """``busy``: seconds the worker thread spent scoring (wall time, ``perf_counter``)."""
 
     streams: int
     pending: int  # windows waiting for a batch
