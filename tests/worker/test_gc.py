@@ -123,3 +123,28 @@ async def test_a_disabled_collector_is_left_alone(autojump_clock: trio.abc.Clock
 def test_an_interval_must_be_positive() -> None:
     with pytest.raises(ConfigurationError, match="positive"):
         GCPacing(full_interval=0)
+
+
+class _Node:
+    def __init__(self) -> None:
+        self.peer: _Node | None = None
+
+
+@pytest.mark.usefixtures("collector_state")
+async def test_cyclic_garbage_is_freed_by_the_next_paced_collection(
+    autojump_clock: trio.abc.Clock,
+) -> None:
+    import weakref
+
+    async with paced_gc(GCPacing(full_interval=30.0, freeze=False)):
+        await trio.sleep(1.0)
+        first, second = _Node(), _Node()
+        first.peer, second.peer = second, first  # a cycle: reference counting cannot free it
+        gc.collect(0)
+        gc.collect(1)  # promoted to the oldest generation, which only the pacer collects
+        garbage = weakref.ref(first)
+        del first, second
+        churn()
+        assert garbage() is not None  # no full collection of CPython's own
+        await trio.sleep(30.0)
+        assert garbage() is None  # the pacer's, at 30 s
