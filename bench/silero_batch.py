@@ -27,6 +27,10 @@ long the worker thread may wait for the GIL while the loop runs Python, twice pe
 batch (to start the call and once the model returns); a process-wide deployment knob,
 never set by the library.
 
+``--gc paced`` runs inside ``trioagents.worker.paced_gc`` (what ``trioagents start``
+does: imports frozen, one full collection a minute); ``cpython`` (the default, as
+the figures before it) keeps the interpreter's schedule.
+
 Prints one JSON line per (mode, N).
 """
 
@@ -58,6 +62,7 @@ from trioagents.providers import (
     open_silero_batcher,
 )
 from trioagents.voice import InlineVADStream
+from trioagents.worker import paced_gc
 
 WINDOW = 512
 WARMUP = 1.0
@@ -209,13 +214,30 @@ def summary(
     return result
 
 
-async def main(counts: list[int], modes: list[str], seconds: float, aligned: bool) -> None:
+async def main(
+    counts: list[int], modes: list[str], seconds: float, aligned: bool, gc_mode: str
+) -> None:
     frames = frames_of(await speech_loop())
+    async with contextlib.AsyncExitStack() as stack:
+        if gc_mode == "paced":
+            await stack.enter_async_context(paced_gc())
+        await measure_all(counts, modes, seconds, aligned, frames, gc_mode)
+
+
+async def measure_all(
+    counts: list[int],
+    modes: list[str],
+    seconds: float,
+    aligned: bool,
+    frames: list[AudioFrame],
+    gc_mode: str,
+) -> None:
     for count in counts:
         for mode in modes:
             result = await run(mode, count, seconds, frames, aligned)
             result["switch_interval_ms"] = sys.getswitchinterval() * 1000
             result["aligned"] = aligned
+            result["gc"] = gc_mode
             print(json.dumps(result), flush=True)
 
 
@@ -226,9 +248,10 @@ if __name__ == "__main__":
     parser.add_argument("--seconds", type=float, default=10.0)
     parser.add_argument("--switch-interval", type=float, default=None)
     parser.add_argument("--aligned", action="store_true")
+    parser.add_argument("--gc", choices=["cpython", "paced"], default="cpython")
     args = parser.parse_args()
     if args.switch_interval is not None:
         sys.setswitchinterval(args.switch_interval)
     modes = ["inline", "batched"] if args.mode == "both" else [args.mode]
     counts = [int(n) for n in args.streams.split(",")]
-    trio.run(main, counts, modes, args.seconds, args.aligned)
+    trio.run(main, counts, modes, args.seconds, args.aligned, args.gc)
