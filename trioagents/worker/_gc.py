@@ -78,6 +78,8 @@ class PacedGC:
 
     def collect(self) -> None:
         """One full collection now (the pacer's, or the owner's at a quiet moment)."""
+        # the pause is CPU time the whole process loses, not a scheduled wait: it is
+        # measured on the wall clock (Trio's clock stands still under MockClock here)
         started = time.perf_counter()
         gc.collect()
         pause = time.perf_counter() - started
