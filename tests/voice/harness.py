@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Mapping, Sequence
+from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 
 import trio
 import trio.lowlevel
 
+from trioagents.core import VAD
 from trioagents.testing import (
     FakeAudioInput,
     FakeAudioOutput,
@@ -39,7 +40,7 @@ class Call:
     llm: FakeLLM
     tts: FakeTTS
     stt: FakeSTT
-    vad: FakeVAD
+    vad: FakeVAD  # the session's, unless open_call was given another VAD
     events: list[SessionEvent] = field(default_factory=list)
 
     def at(self, t: float) -> float:
@@ -68,11 +69,13 @@ async def open_call(
     text_output: FakeTextOutput | None = None,
     tail: float = 30.0,
     observers: Sequence[SessionObserver] = (),
+    vad: VAD | None = None,
+    audio_input: Callable[[Timeline], FakeAudioInput] = FakeAudioInput,
 ) -> AsyncIterator[Call]:
     timeline = Timeline(segments, tail=tail)
     call = Call(
         session=AgentSession(),
-        audio_in=FakeAudioInput(timeline),
+        audio_in=audio_input(timeline),
         audio_out=output or FakeAudioOutput(),
         llm=FakeLLM(responses, default=default),
         tts=tts or FakeTTS(),
@@ -83,7 +86,7 @@ async def open_call(
         stt=call.stt,
         llm=call.llm,
         tts=call.tts,
-        vad=call.vad,
+        vad=vad or call.vad,
         turn_detector=turn_detector,
         options=options,
     )

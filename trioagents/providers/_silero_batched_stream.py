@@ -53,6 +53,18 @@ class BatchedSileroStream:
         self._ended_at: float | None = None  # end_input's time
         self._row = batcher.attach(self._scored, self._batcher_closed)
 
+    @property
+    def undecided_audio(self) -> float:
+        """Seconds at the end of the pushed audio not yet judged silence (the turn
+        tracker's :class:`~trioagents.voice.VADProgress`): windows not scored yet or
+        short of a window, voice too short to start speech, and -- while events wait
+        on the channel for the session's consumer task -- everything (their verdict
+        has not reached the session yet)."""
+        if self._send.statistics().current_buffer_used:
+            return math.inf
+        unscored = len(self._waiting) * WINDOW + self._leftover.size
+        return unscored / RATE + self._gate.onset
+
     async def push_frame(self, frame: AudioFrame) -> None:
         """Submit the windows ``frame`` completes (no waiting for the model). A checkpoint.
 

@@ -53,6 +53,10 @@ class _SileroScorer:
         self._pending = samples[whole:].copy()
         return scores
 
+    def held(self) -> float:
+        """Seconds of audio short of a window (scored with the next frame)."""
+        return self._pending.size / _RATE
+
 
 class SileroVAD:
     """A :class:`~trioagents.core.VAD` backed by Silero (see module docs).
@@ -83,7 +87,7 @@ class SileroVAD:
                 batched.close()
             return
         scorer = _SileroScorer(self._module.SileroVAD(_RATE))
-        stream = GatedVADStream(scorer, self._options)
+        stream = GatedVADStream(scorer, self._options, held=scorer.held)
         try:
             yield stream
         finally:

@@ -33,7 +33,7 @@ import trio
 
 from ..core import AudioFrame, ConfigurationError, LocalProtocolError, VADEvent, VADEventType
 
-__all__ = ["GatedVADStream", "SpeechAudio", "SpeechGate", "VADOptions"]
+__all__ = ["GatedVADStream", "Held", "SpeechAudio", "SpeechGate", "VADOptions"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -68,6 +68,12 @@ class SpeechGate:
     @property
     def speaking(self) -> bool:
         return self._speaking
+
+    @property
+    def onset(self) -> float:
+        """Audio seconds of voice heard while silent, short of ``min_speech_duration``:
+        a start of speech the gate cannot rule out yet (0 while speaking)."""
+        return 0.0 if self._speaking else self._above
 
     def feed(self, probability: float, duration: float, now: float) -> list[VADEvent]:
         options = self._options
@@ -143,16 +149,28 @@ class SpeechAudio:
 Scorer = Callable[[AudioFrame], list[tuple[float, float]]]
 """Frame -> [(probability, duration_seconds), ...] for the windows it completes."""
 
+Held = Callable[[], float]
+"""Seconds of audio a scorer holds short of a window (not scored yet)."""
+
 
 class GatedVADStream:
     """A :class:`~trioagents.core.VADStream` over a scorer and a :class:`SpeechGate`."""
 
-    def __init__(self, scorer: Scorer, options: VADOptions) -> None:
+    def __init__(self, scorer: Scorer, options: VADOptions, *, held: Held | None = None) -> None:
         self._scorer = scorer
+        self._held = held
         self._gate = SpeechGate(options)
         self._audio = SpeechAudio(options.prefix_padding + options.min_speech_duration)
         self._send, self._receive = trio.open_memory_channel[VADEvent](math.inf)
         self._ended = False
+
+    @property
+    def undecided_audio(self) -> float:
+        """Seconds at the end of the pushed audio not yet judged silence: held by the
+        scorer short of a window, or voiced but too short to start speech (the turn
+        tracker's :class:`~trioagents.voice.VADProgress`)."""
+        held = self._held() if self._held is not None else 0.0
+        return held + self._gate.onset
 
     async def push_frame(self, frame: AudioFrame) -> None:
         """Score ``frame`` now (CPU, no I/O) and queue events. A checkpoint."""

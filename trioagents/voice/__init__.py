@@ -96,6 +96,7 @@ from ._tools_outcome import ToolStepResult as ToolStepResult
 from ._transcript_sync import SpeakingRate as SpeakingRate
 from ._transcript_sync import TranscriptSynchronizer as TranscriptSynchronizer
 from ._turn_detection import UserTurn as UserTurn
+from ._turn_detection import VADProgress as VADProgress
 from ._turn_detector import TurnDetector as TurnDetector
 from ._usage import ModelUsage as ModelUsage
 from ._usage import SessionUsage as SessionUsage
@@ -195,6 +196,7 @@ __all__ = [
     "UserStateChanged",
     "UserTurn",
     "UtteranceSink",
+    "VADProgress",
     "Workflow",
     "WorkflowState",
     "current_tool_choice",

@@ -176,7 +176,11 @@ class AudioRecognition:
                 consumers.start_soon(self._consume_vad, vad_stream)
             task_status.started()
             inline = vad_stream if isinstance(vad_stream, InlineVADStream) else None
-            ended = await self._pump_frames(frames, vad, vad_stream, inline, stt_send)
+            self._tracker.listen_with(vad_stream)
+            try:
+                ended = await self._pump_frames(frames, vad, vad_stream, inline, stt_send)
+            finally:
+                self._tracker.listen_with(None)
             if not ended:
                 consumers.cancel_scope.cancel()
             elif vad_stream is not None:
@@ -305,7 +309,11 @@ class AudioRecognition:
                 self._interruptions.user_speaking(event.speech_duration, self._tracker.transcript)
         elif event.type is VADEventType.END_OF_SPEECH:
             self._flush_chunk = True
-            self._speech_ended(event.timestamp - event.silence_duration, heard_at=self._voiced_at)
+            self._speech_ended(
+                event.timestamp - event.silence_duration,
+                heard_at=self._voiced_at,
+                silence_heard=event.silence_duration,
+            )
 
     def _speech_started(self, at: float) -> None:
         self._speech_duration = 0.0
@@ -314,10 +322,17 @@ class AudioRecognition:
         self._interruptions.user_started_speaking()
 
     def _speech_ended(
-        self, last_speaking_at: float, *, by_stt: bool = False, heard_at: float | None = None
+        self,
+        last_speaking_at: float,
+        *,
+        by_stt: bool = False,
+        heard_at: float | None = None,
+        silence_heard: float | None = None,
     ) -> None:
         self._state.set_user("listening")
-        self._tracker.speech_ended(last_speaking_at, by_stt=by_stt, heard_at=heard_at)
+        self._tracker.speech_ended(
+            last_speaking_at, by_stt=by_stt, heard_at=heard_at, silence_heard=silence_heard
+        )
         self._interruptions.user_stopped_speaking()
 
     # ---------------------------------------------------------------- STT

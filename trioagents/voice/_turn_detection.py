@@ -14,7 +14,14 @@ the optional :class:`TurnDetector` how likely the user is done (bounded by
 :class:`~trioagents.voice._endpointing.Endpointing` pick the delay (min when
 likely, max when unlikely; learned from the user's pauses in dynamic mode), and
 sleeps until ``last_speaking_at + delay`` -- measured from the user's last speech,
-so the VAD's own silence window counts toward it. New speech cancels the wait
+so the VAD's own silence window counts toward it. The delay is a length of *audio*:
+if, at that instant, the VAD has not yet judged ``delay`` seconds of audio after the
+speech (input frames arrive late on a busy process or a jittery network; a model
+holds part of a window; voice was heard but is still too short to start speech --
+:class:`VADProgress`), the wait goes on until it has, while frames keep coming: at
+most ``_AUDIO_STALL`` without a frame (the input paused: nothing more to judge)
+and ``_AUDIO_HOLD`` in all. Otherwise a user who resumed just before the instant
+was cut off because their audio had not arrived. New speech cancels the wait
 (model call included: a model in a worker thread is abandoned); a new final
 transcript restarts it. Then the synchronous ``commit`` callback decides;
 returning False keeps the transcript accumulating.
@@ -36,7 +43,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
-from typing import Literal
+from typing import Literal, Protocol, runtime_checkable
 
 import trio
 
@@ -47,9 +54,28 @@ from ._hooks import HookAttribute, SessionHooks
 from ._options import SessionOptions
 from ._turn_detector import TurnDetector
 
-__all__ = ["UserTurn", "UserTurnTracker"]
+__all__ = ["UserTurn", "UserTurnTracker", "VADProgress"]
 
 logger = logging.getLogger("trioagents.voice.endpointing")
+
+_AUDIO_STALL = 0.25  # no input frame for this long: the input paused
+_AUDIO_HOLD = 0.5  # the longest an endpoint waits for its audio past the instant
+
+
+@runtime_checkable
+class VADProgress(Protocol):
+    """A VAD stream that says how much of the pushed audio it has not judged yet.
+
+    ``undecided_audio``: seconds at the end of what was pushed that are not yet
+    judged silence -- not scored yet (short of a window, queued for a model), or
+    voiced but too short to start speech. The turn tracker does not end a turn on
+    audio the VAD has not judged (see the module docstring). The Silero and energy
+    VADs implement it; a VAD without it is taken as judging each frame as it is
+    pushed.
+    """
+
+    @property
+    def undecided_audio(self) -> float: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -107,6 +133,10 @@ class UserTurnTracker:
         self._ended_audio: tuple[AudioFrame, ...] | None = None  # the turn at the VAD's end
         self._warming: trio.CancelScope | None = None
         self._ended_by_stt = False  # the STT reported the end of speech (no VAD)
+        self._heard = 0.0  # audio seconds pushed (push_audio)
+        self._speech_end_heard: float | None = None  # _heard at the VAD's speech end
+        self._frame_arrived: trio.Event | None = None  # set by the next push_audio
+        self._vad_progress: VADProgress | None = None
 
     def set_detection(self, detector: TurnDetector | None, *, manual: bool) -> None:
         """Use ``detector`` / manual turns from the next endpointing decision on.
@@ -152,8 +182,17 @@ class UserTurnTracker:
         """The endpointing delay policy (learned pauses in dynamic mode)."""
         return self._endpointing
 
+    def listen_with(self, vad: object | None) -> None:
+        """The VAD stream judging the pushed audio now (None: none, or it closed)."""
+        self._vad_progress = vad if isinstance(vad, VADProgress) else None
+
     def push_audio(self, frame: AudioFrame) -> None:
-        """Keep ``frame`` for the turn detector (nothing is kept without one)."""
+        """One input frame, before the VAD judges it: counted (the endpoint waits for
+        its audio), and kept for the turn detector (nothing is kept without one)."""
+        self._heard += frame.duration
+        if self._frame_arrived is not None:
+            self._frame_arrived.set()
+            self._frame_arrived = None
         if self._detector is not None:
             self._audio.push(frame)
 
@@ -172,14 +211,24 @@ class UserTurnTracker:
                 self._scope_id = hooks.open_scope("user_turn", hooks.session_scope_id, {})
 
     def speech_ended(
-        self, last_speaking_at: float, *, by_stt: bool = False, heard_at: float | None = None
+        self,
+        last_speaking_at: float,
+        *,
+        by_stt: bool = False,
+        heard_at: float | None = None,
+        silence_heard: float | None = None,
     ) -> None:
         """The user stopped speaking at ``last_speaking_at``. ``by_stt``: the STT said
         so (a session without VAD), after its final transcript of that speech.
         ``heard_at``: when the speech's last voiced audio arrived (Trio's clock); a
-        final transcript after it is that speech's final (see :meth:`_caught_up`)."""
+        final transcript after it is that speech's final (see :meth:`_caught_up`).
+        ``silence_heard``: the audio seconds of silence the VAD judged after the
+        speech (its ``silence_duration``); None: the endpoint does not wait for audio."""
         self._speaking = False
         self._last_speaking_at = last_speaking_at
+        self._speech_end_heard = None
+        if silence_heard is not None and not by_stt:
+            self._speech_end_heard = self._heard - self._undecided() - silence_heard
         self._words_after = min(last_speaking_at, heard_at or last_speaking_at)
         self._ended_by_stt = by_stt
         self._endpointing.user_stopped(last_speaking_at)
@@ -353,6 +402,7 @@ class UserTurnTracker:
             delay = await self._endpointing_delay()
             assert self._last_speaking_at is not None
             await trio.sleep_until(self._last_speaking_at + delay)
+            await self._judged_audio(delay)
             if self._wait is not scope:
                 return
             self._wait = None
@@ -364,6 +414,24 @@ class UserTurnTracker:
                 end_of_turn_probability=self._probability,
             )
             self._commit_turn(turn)
+
+    def _undecided(self) -> float:
+        progress = self._vad_progress
+        return progress.undecided_audio if progress is not None else 0.0
+
+    async def _judged_audio(self, delay: float) -> None:
+        """Until the VAD has judged ``delay`` seconds of audio after the speech (new
+        speech in it cancels this wait), while frames keep coming (see the module
+        docstring); at most ``_AUDIO_HOLD``."""
+        if self._speech_end_heard is None:
+            return
+        with trio.move_on_after(_AUDIO_HOLD):
+            while self._heard - self._undecided() - self._speech_end_heard < delay - 1e-6:
+                arrived = self._frame_arrived = trio.Event()
+                with trio.move_on_after(_AUDIO_STALL) as stalled:
+                    await arrived.wait()
+                if stalled.cancelled_caught:
+                    return
 
     async def _wait_for_words(self) -> None:
         """Until the STT finalized the speech the VAD just ended (the final restarts
