@@ -41,6 +41,7 @@ the nursery of :meth:`UserTurnTracker.run`, so they cannot outlive the activity.
 from __future__ import annotations
 
 import logging
+import math
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from typing import Literal, Protocol, runtime_checkable
@@ -227,8 +228,9 @@ class UserTurnTracker:
         self._speaking = False
         self._last_speaking_at = last_speaking_at
         self._speech_end_heard = None
-        if silence_heard is not None and not by_stt:
-            self._speech_end_heard = self._heard - self._undecided() - silence_heard
+        held = self._undecided()
+        if silence_heard is not None and not by_stt and math.isfinite(held):
+            self._speech_end_heard = self._heard - held - silence_heard
         self._words_after = min(last_speaking_at, heard_at or last_speaking_at)
         self._ended_by_stt = by_stt
         self._endpointing.user_stopped(last_speaking_at)
