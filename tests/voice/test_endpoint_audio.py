@@ -93,29 +93,25 @@ async def test_voice_too_short_to_start_speech_holds_the_commit(
     assert committed(call) == ["a table for four"]
 
 
-async def test_a_stalled_input_commits_after_the_stall_bound(
-    autojump_clock: trio.testing.MockClock,
+@pytest.mark.parametrize(
+    ("stall_at", "speed", "delay"),
+    [
+        # no frame after 1.85: the turn ends 0.25 s (_AUDIO_STALL) past the 2.0
+        # deadline, not never
+        (1.85, 0.0, 0.75),
+        # from 1.8 on, audio comes at a quarter of real time: the 2.0 s audio instant
+        # would arrive at 2.6; the hold gives up at 2.5 (_AUDIO_HOLD past the deadline)
+        (1.8, 0.25, 1.0),
+    ],
+    ids=["stalled", "trickling"],
+)
+async def test_the_wait_for_missing_audio_is_bounded(
+    stall_at: float, speed: float, delay: float, autojump_clock: trio.testing.MockClock
 ) -> None:
-    # no frame after 1.85: the turn ends 0.25 s (_AUDIO_STALL) past the 2.0 deadline,
-    # not never
-    def stalled(timeline: Timeline) -> FakeAudioInput:
-        return LateInput(timeline, stall_at=1.85, lag=0.0, speed=0.0)
+    def starved(timeline: Timeline) -> FakeAudioInput:
+        return LateInput(timeline, stall_at=stall_at, lag=0.0, speed=speed)
 
-    async with open_call([speech(0.5, 1.5, "a table for four")], audio_input=stalled) as call:
-        await call.sleep_until(6.0)
-    assert committed(call) == ["a table for four"]
-    assert eou_delays(call) == [pytest.approx(0.75, abs=0.011)]
-
-
-async def test_a_trickling_input_commits_after_the_hold_bound(
-    autojump_clock: trio.testing.MockClock,
-) -> None:
-    # from 1.8 on, audio comes at a quarter of real time: the 2.0 s audio instant
-    # would arrive at 2.6; the hold gives up at 2.5 (_AUDIO_HOLD past the deadline)
-    def slow(timeline: Timeline) -> FakeAudioInput:
-        return LateInput(timeline, stall_at=1.8, lag=0.0, speed=0.25)
-
-    async with open_call([speech(0.5, 1.5, "a table for four")], audio_input=slow) as call:
+    async with open_call([speech(0.5, 1.5, "a table for four")], audio_input=starved) as call:
         await call.sleep_until(8.0)
     assert committed(call) == ["a table for four"]
-    assert eou_delays(call) == [pytest.approx(1.0, abs=0.011)]
+    assert eou_delays(call) == [pytest.approx(delay, abs=0.011)]
